@@ -1,0 +1,118 @@
+/**
+ * Lossless conversion between log bytes and JS strings. Log files hold bytes, not text: a URI may
+ * carry `\x80\xFF`, which is not UTF-8. logtally decodes bytes as UTF-8 and maps every byte of an
+ * invalid sequence to a lone surrogate U+DC80–U+DCFF (Python's "surrogateescape"), and encodes
+ * those surrogates back to the same byte, so bytes → string → bytes is the identity.
+ * @module
+ */
+
+const fatal = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes bytes to a string; invalid UTF-8 bytes become U+DC80+byte. */
+export function decodeBytes(bytes: Uint8Array): string {
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if ((bytes[i] as number) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  try {
+    return fatal.decode(bytes);
+  } catch {
+    return decodeSlow(bytes);
+  }
+}
+
+function decodeSlow(b: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  const n = b.length;
+  while (i < n) {
+    const c = b[i] as number;
+    if (c < 0x80) {
+      out += String.fromCharCode(c);
+      i++;
+      continue;
+    }
+    let need = 0;
+    let cp = 0;
+    let min = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      need = 1;
+      cp = c & 0x1f;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      cp = c & 0x0f;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      cp = c & 0x07;
+      min = 0x10000;
+    }
+    let ok = need > 0 && i + need < n;
+    if (ok) {
+      for (let k = 1; k <= need; k++) {
+        const cc = b[i + k];
+        if (cc === undefined || (cc & 0xc0) !== 0x80) {
+          ok = false;
+          break;
+        }
+        cp = (cp << 6) | (cc & 0x3f);
+      }
+    }
+    if (ok && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
+    if (ok) {
+      out += String.fromCodePoint(cp);
+      i += need + 1;
+    } else {
+      out += String.fromCharCode(0xdc00 + c);
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Appends the bytes of one string to `out` (UTF-8, with lone U+DC80–U+DCFF back to their byte). */
+export function encodeString(s: string): Uint8Array {
+  const out: number[] = [];
+  pushBytes(s, out);
+  return Uint8Array.from(out);
+}
+
+/** Pushes the bytes of `s` onto `out`; see {@link encodeString}. */
+export function pushBytes(s: string, out: number[]): void {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out.push(c);
+    } else if (c < 0x800) {
+      out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+        out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+      } else {
+        out.push(0xef, 0xbf, 0xbd);
+      }
+    } else if (c >= 0xdc80 && c <= 0xdcff) {
+      out.push(c - 0xdc00);
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      out.push(0xef, 0xbf, 0xbd);
+    } else {
+      out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+    }
+  }
+}
+
+const LONE = /[\ud800-\udfff]/;
+
+/** Encodes a rendered log line to bytes, honouring surrogate-escaped raw bytes. */
+export function encodeLine(line: string): Buffer {
+  if (!LONE.test(line)) return Buffer.from(line, 'utf8');
+  return Buffer.from(encodeString(line));
+}

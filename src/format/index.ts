@@ -1,0 +1,15 @@
+/**
+ * The format engine: compile a log format once into a renderer (record → line) and a parser
+ * (line → fields). Pure: no I/O.
+ * @module
+ */
+export { decodeBytes, encodeLine, encodeString } from './bytes.ts';
+export {
+  ConfError,
+  type ErrorCode,
+  ErrorCodes,
+  FormatSyntaxError,
+  LineParseError,
+  LogtallyError,
+} from './errors.ts';
+export * from './nginx/index.ts';

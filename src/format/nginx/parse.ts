@@ -1,0 +1,289 @@
+/**
+ * Compiles the parser half of an nginx format: line → typed fields. The parser is derived from
+ * the format itself: the literal text between variables anchors each field, escaping decides
+ * which anchors can occur inside a value, and each variable's type decides what it may contain.
+ * A fast scanner takes the first occurrence of each anchor; when that split is not valid (a
+ * value contains its own anchor, two variables touch), a backtracking regular expression built
+ * from the same format finds the split nginx must have written.
+ * @module
+ */
+import { LineParseError } from '../errors.ts';
+import { type EscapeMode, unescaperFor } from './escape.ts';
+import { parseTimeIso, parseTimeLocal } from './time.ts';
+import type { Segment } from './tokenize.ts';
+import type { Fields, FieldValue } from './types.ts';
+import { nginxVariable, type VariableType } from './variables.ts';
+
+/** Converts the escaped text of one field; `undefined` means the text is not valid for the type. */
+type Converter = (raw: string) => FieldValue | undefined;
+
+function parseUint(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0 || n > 15) return undefined;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return undefined;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function parseDecimal(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0) return undefined;
+  let dot = -1;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e && dot === -1 && i > 0 && i < n - 1) dot = i;
+    else if (c < 0x30 || c > 0x39) return undefined;
+  }
+  return +s;
+}
+
+function listConverter(elem: (s: string) => string | number | undefined, missing: string): Converter {
+  return (raw) => {
+    if (raw === '' || raw === missing) return null;
+    const groups = raw.split(' : ');
+    const out: (string | number | null)[][] = [];
+    for (const g of groups) {
+      const parts = g.split(', ');
+      const vals: (string | number | null)[] = [];
+      for (const p of parts) {
+        if (p === '-') {
+          vals.push(null);
+          continue;
+        }
+        const v = elem(p);
+        if (v === undefined) return undefined;
+        vals.push(v);
+      }
+      out.push(vals);
+    }
+    return out;
+  };
+}
+
+function converterFor(type: VariableType, escape: EscapeMode): Converter {
+  const unescape = unescaperFor(escape);
+  const nullDash = escape === 'default';
+  // Empty text is "not found" for typed variables except with default escaping (which writes `-`).
+  const empty = nullDash ? '-' : '';
+  switch (type) {
+    case 'int':
+    case 'status':
+      return (s) => (s === '-' || s === empty ? null : parseUint(s));
+    case 'seconds':
+      return (s) => (s === '-' || s === empty ? null : parseDecimal(s));
+    case 'time_local':
+      return (s) => {
+        if (s === '-' || s === empty) return null;
+        const v = parseTimeLocal(s);
+        return Number.isNaN(v) ? undefined : v;
+      };
+    case 'time_iso8601':
+      return (s) => {
+        if (s === '-' || s === empty) return null;
+        const v = parseTimeIso(s);
+        return Number.isNaN(v) ? undefined : v;
+      };
+    case 'list_int':
+      return listConverter(parseUint, empty);
+    case 'list_seconds':
+      return listConverter(parseDecimal, empty);
+    case 'list_string': {
+      const list = listConverter((s) => s, empty);
+      return (s) => (nullDash && s === '-' ? null : list(unescape(s)));
+    }
+    default:
+      return nullDash ? (s) => (s === '-' ? null : unescape(s)) : unescape;
+  }
+}
+
+const NUM = String.raw`(?:\d+(?:\.\d+)?|-)`;
+
+function stringPattern(escape: EscapeMode): string {
+  if (escape === 'default') return String.raw`(?:[^"\\]|\\x[0-9A-Fa-f]{2})*?`;
+  if (escape === 'json') return String.raw`(?:[^"\\]|\\[\s\S])*?`;
+  return String.raw`[\s\S]*?`;
+}
+
+function patternFor(type: VariableType, escape: EscapeMode): string {
+  // A variable that is not found is `-` with default escaping and empty text otherwise.
+  const missing = escape === 'default' ? '|-' : '|-|';
+  switch (type) {
+    case 'int':
+      return String.raw`\d+${missing}`;
+    case 'status':
+      return String.raw`\d{3}${missing}`;
+    case 'seconds':
+      return String.raw`\d+(?:\.\d+)?${missing}`;
+    case 'time_local':
+      return String.raw`\d\d/[A-Z][a-z][a-z]/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}${missing}`;
+    case 'time_iso8601':
+      return String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d${missing}`;
+    case 'list_int':
+    case 'list_seconds':
+      return `${NUM}(?:(?:, | : )${NUM})*${missing}`;
+    default:
+      return stringPattern(escape);
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Index of `anchor` at or after `from` that is not inside a JSON escape (preceded by an odd run of `\`). */
+function findJsonAnchor(line: string, anchor: string, from: number): number {
+  let at = line.indexOf(anchor, from);
+  while (at !== -1) {
+    let k = at - 1;
+    while (k >= from && line.charCodeAt(k) === 0x5c) k--;
+    if ((at - 1 - k) % 2 === 0) return at;
+    at = line.indexOf(anchor, at + 1);
+  }
+  return -1;
+}
+
+function show(s: string): string {
+  return JSON.stringify(s);
+}
+
+export interface CompiledParser {
+  parse(line: string): Fields | LineParseError;
+  split(line: string): string[] | LineParseError;
+}
+
+/** Builds `parse(line)` and `split(line)` for tokenized segments. */
+export function compileParser(segments: readonly Segment[], escape: EscapeMode): CompiledParser {
+  let prefix = '';
+  const names: string[] = [];
+  const anchors: string[] = [];
+  const converters: Converter[] = [];
+  const patterns: string[] = [];
+  for (const seg of segments) {
+    if (seg.kind === 'literal') {
+      if (names.length === 0) prefix += seg.text;
+      else anchors[names.length - 1] += seg.text;
+    } else {
+      const type = nginxVariable(seg.name).type;
+      names.push(seg.name);
+      anchors.push('');
+      converters.push(converterFor(type, escape));
+      patterns.push(patternFor(type, escape));
+    }
+  }
+  const n = names.length;
+  const scannable = anchors.every((a, i) => a !== '' || i === n - 1);
+  const find =
+    escape === 'json'
+      ? findJsonAnchor
+      : (line: string, anchor: string, from: number) => line.indexOf(anchor, from);
+  let source = `^${escapeRegExp(prefix)}`;
+  for (let i = 0; i < n; i++) source += `(${patterns[i]})${escapeRegExp(anchors[i] as string)}`;
+  const full = new RegExp(`${source}$`);
+
+  /** Fills `out` with raw field texts using first-occurrence anchors; returns -1 or the failing column. */
+  function scan(line: string, out: string[], starts: number[]): number {
+    if (!line.startsWith(prefix)) return 1;
+    let pos = prefix.length;
+    for (let i = 0; i < n; i++) {
+      const anchor = anchors[i] as string;
+      let end: number;
+      if (i === n - 1) {
+        end = line.length - anchor.length;
+        if (end < pos || !line.endsWith(anchor)) return line.length + 1;
+      } else {
+        end = find(line, anchor, pos);
+        if (end === -1) return pos + 1;
+      }
+      starts[i] = pos;
+      out[i] = line.slice(pos, end);
+      pos = end + anchor.length;
+    }
+    return -1;
+  }
+
+  function explain(line: string): LineParseError {
+    if (!line.startsWith(prefix)) {
+      return new LineParseError(`expected ${show(prefix)} at the start of the line`, 1);
+    }
+    let pos = prefix.length;
+    for (let i = 0; i < n; i++) {
+      const anchor = anchors[i] as string;
+      const last = i === n - 1;
+      const end = last ? line.length - anchor.length : find(line, anchor, pos);
+      if (end < pos || (last && !line.endsWith(anchor))) {
+        return new LineParseError(
+          last && anchor === ''
+            ? `unexpected end of line in $${names[i]}`
+            : `expected ${show(anchor)} after $${names[i]}`,
+          last ? Math.max(pos, end) + 1 : pos + 1,
+        );
+      }
+      const raw = line.slice(pos, end);
+      if ((converters[i] as Converter)(raw) === undefined) {
+        return new LineParseError(`invalid value ${show(raw)} for $${names[i]}`, pos + 1);
+      }
+      pos = end + anchor.length;
+    }
+    return new LineParseError('line does not match the format', 1);
+  }
+
+  function splitAll(line: string): string[] | LineParseError {
+    if (n === 0) return line === prefix ? [] : explain(line);
+    if (scannable) {
+      const raw: string[] = new Array(n);
+      if (scan(line, raw, new Array(n)) === -1) {
+        let ok = true;
+        for (let i = 0; i < n; i++) {
+          if ((converters[i] as Converter)(raw[i] as string) === undefined) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok) return raw;
+      }
+    }
+    const m = full.exec(line);
+    if (m === null) return explain(line);
+    return m.slice(1);
+  }
+
+  function parse(line: string): Fields | LineParseError {
+    const out: Fields = {};
+    if (scannable && line.startsWith(prefix)) {
+      let pos = prefix.length;
+      let i = 0;
+      for (; i < n; i++) {
+        const anchor = anchors[i] as string;
+        let end: number;
+        if (i === n - 1) {
+          end = line.length - anchor.length;
+          if (end < pos || !line.endsWith(anchor)) break;
+        } else {
+          end = find(line, anchor, pos);
+          if (end === -1) break;
+        }
+        const v = (converters[i] as Converter)(line.slice(pos, end));
+        if (v === undefined) break;
+        out[names[i] as string] = v;
+        pos = end + anchor.length;
+      }
+      if (i === n) return out;
+    } else if (n === 0) {
+      return line === prefix ? out : explain(line);
+    }
+    const m = full.exec(line);
+    if (m === null) return explain(line);
+    for (let i = 0; i < n; i++) {
+      const v = (converters[i] as Converter)(m[i + 1] as string);
+      if (v === undefined) return explain(line);
+      out[names[i] as string] = v;
+    }
+    return out;
+  }
+
+  return { parse, split: splitAll };
+}

@@ -1,0 +1,52 @@
+/**
+ * Value types shared by the nginx renderer and parser.
+ * @module
+ */
+import type { LineParseError } from '../errors.ts';
+import type { EscapeMode } from './escape.ts';
+import type { UtcOffset } from './time.ts';
+import type { Segment } from './tokenize.ts';
+import type { VariableInfo } from './variables.ts';
+
+/** One upstream list variable: groups (split on ` : `) of per-server values (split on `, `); `-` is null. */
+export type ListValue = ReadonlyArray<ReadonlyArray<string | number | null>>;
+
+/**
+ * A parsed field: text (unescaped), a number (ints, statuses, seconds, epoch seconds for
+ * `$time_local`/`$time_iso8601`), a list for upstream list variables, or null when nginx wrote
+ * "not found" (`-` with default escaping; empty for typed variables in the other modes).
+ */
+export type FieldValue = string | number | null | ListValue;
+
+/** Parsed fields by variable name (lower-case, without `$`). */
+export type Fields = Record<string, FieldValue>;
+
+/** What `render` accepts for a variable: anything `parse` returns, plus Dates, booleans and bigints. */
+export type RenderValue = FieldValue | Date | boolean | bigint | undefined;
+
+/** Variables for `render`: an object, or a function called once per variable occurrence. */
+export type RenderSource = Readonly<Record<string, RenderValue>> | ((name: string) => RenderValue);
+
+export interface NginxCompileOptions {
+  /** `escape=` of the `log_format` directive; default `default`. */
+  readonly escape?: EscapeMode;
+  /** Time zone for rendering `$time_local`/`$time_iso8601` from numbers or Dates; default the process's. */
+  readonly utcOffset?: UtcOffset;
+}
+
+/** A compiled nginx `log_format`: compile once, then render and parse many lines. */
+export interface CompiledNginxFormat {
+  readonly dialect: 'nginx';
+  /** The format string as given. */
+  readonly format: string;
+  readonly escape: EscapeMode;
+  readonly segments: readonly Segment[];
+  /** Every variable the format uses, once each, in order of first use. */
+  readonly variables: readonly VariableInfo[];
+  /** Renders one line (without the trailing newline). */
+  render(vars: RenderSource): string;
+  /** Parses one line (without its newline) into typed fields, or returns the reason it does not match. */
+  parse(line: string): Fields | LineParseError;
+  /** Splits one line into the still-escaped text of each variable occurrence, in format order. */
+  split(line: string): string[] | LineParseError;
+}

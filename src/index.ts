@@ -1,0 +1,5 @@
+/**
+ * logtally: write web request logs in the formats operators know, and read them back.
+ * @module
+ */
+export * from './format/index.ts';
