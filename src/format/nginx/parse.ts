@@ -251,30 +251,9 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
     return m.slice(1);
   }
 
-  function parse(line: string): Fields | LineParseError {
+  function slowParse(line: string): Fields | LineParseError {
     const out: Fields = {};
-    if (scannable && line.startsWith(prefix)) {
-      let pos = prefix.length;
-      let i = 0;
-      for (; i < n; i++) {
-        const anchor = anchors[i] as string;
-        let end: number;
-        if (i === n - 1) {
-          end = line.length - anchor.length;
-          if (end < pos || !line.endsWith(anchor)) break;
-        } else {
-          end = find(line, anchor, pos);
-          if (end === -1) break;
-        }
-        const v = (converters[i] as Converter)(line.slice(pos, end));
-        if (v === undefined) break;
-        out[names[i] as string] = v;
-        pos = end + anchor.length;
-      }
-      if (i === n) return out;
-    } else if (n === 0) {
-      return line === prefix ? out : explain(line);
-    }
+    if (n === 0) return line === prefix ? out : explain(line);
     const m = full.exec(line);
     if (m === null) return explain(line);
     for (let i = 0; i < n; i++) {
@@ -285,5 +264,57 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
     return out;
   }
 
+  const parse =
+    scannable && n > 0
+      ? generateScanner(prefix, names, anchors, converters, escape === 'json' ? find : null, slowParse)
+      : slowParse;
   return { parse, split: splitAll };
+}
+
+type Find = (line: string, anchor: string, from: number) => number;
+
+/**
+ * Generates the scanner for one format as straight-line code: one `indexOf` per anchor, one
+ * converter call per field, and one object literal, so every parsed record has the same shape
+ * and no per-field loop or keyed store runs. Only variable names (`[a-z0-9_]+`, quoted with
+ * JSON.stringify) enter the source; anchors and converters are passed in as values.
+ */
+function generateScanner(
+  prefix: string,
+  names: readonly string[],
+  anchors: readonly string[],
+  converters: readonly Converter[],
+  /** The anchor finder when it is not plain `indexOf` (JSON escaping). */
+  find: Find | null,
+  slow: (line: string) => Fields | LineParseError,
+): (line: string) => Fields | LineParseError {
+  const n = names.length;
+  const lastIndex = new Map<string, number>();
+  names.forEach((name, i) => {
+    lastIndex.set(name, i);
+  });
+  const viaIndexOf = find === null;
+  let body = `if (!line.startsWith(P)) return slow(line);\nlet pos = ${prefix.length}, end = 0;\n`;
+  for (let i = 0; i < n; i++) {
+    const anchor = anchors[i] as string;
+    if (i === n - 1) {
+      body += `end = line.length - ${anchor.length};\n`;
+      body +=
+        anchor === ''
+          ? 'if (end < pos) return slow(line);\n'
+          : `if (end < pos || !line.endsWith(A[${i}])) return slow(line);\n`;
+    } else {
+      body += viaIndexOf ? `end = line.indexOf(A[${i}], pos);\n` : `end = find(line, A[${i}], pos);\n`;
+      body += 'if (end === -1) return slow(line);\n';
+    }
+    body += `const v${i} = C${i}(line.slice(pos, end));\nif (v${i} === undefined) return slow(line);\n`;
+    if (i < n - 1) body += `pos = end + ${anchor.length};\n`;
+  }
+  const props = [...lastIndex].map(([name, i]) => `${JSON.stringify(name)}: v${i}`).join(', ');
+  body += `return { ${props} };`;
+  const params = ['P', 'A', 'find', 'slow', ...converters.map((_, i) => `C${i}`)];
+  const factory = new Function(...params, `return function parse(line) {\n${body}\n};`) as (
+    ...args: unknown[]
+  ) => (line: string) => Fields | LineParseError;
+  return factory(prefix, anchors, find, slow, ...converters);
 }
