@@ -13,3 +13,4 @@ export {
   LogtallyError,
 } from './errors.ts';
 export * from './nginx/index.ts';
+export * from './nginx-conf/index.ts';

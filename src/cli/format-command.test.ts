@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { runCli } from '../../test/support/cli.ts';
+import { unquoteConfString } from './format-command.ts';
+
+const COMBINED_LINE =
+  '192.0.2.7 - - [22/Nov/2026:18:55:06 +0000] "GET /q\\x22 HTTP/1.1" 200 612 "-" "curl/8.0"';
+
+describe('logtally format', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'logtally-cli-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('--help lists the format subcommands with examples', async () => {
+    const r = await runCli(['--help']);
+    assert.equal(r.code, 0);
+    const text = r.stdout.toString();
+    assert.match(text, /format/);
+    assert.match(text, /logtally format parse --preset combined/);
+    const sub = await runCli(['format', 'parse', '--help']);
+    assert.equal(sub.code, 0);
+    for (const flag of ['--format', '--preset', '--name', '--nginx-conf', '--escape']) {
+      assert.ok(sub.stdout.toString().includes(flag), `parse --help mentions ${flag}`);
+    }
+  });
+
+  it('--version prints the package version', async () => {
+    const r = await runCli(['--version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout.toString(), /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('parse --preset combined writes NDJSON and reports bad lines with line:column', async () => {
+    const input = `${COMBINED_LINE}\nnot a log line\n${COMBINED_LINE}`;
+    const r = await runCli(['format', 'parse', '--preset', 'combined'], input);
+    assert.equal(r.code, 1);
+    const rows = r.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows[0], {
+      remote_addr: '192.0.2.7',
+      remote_user: null,
+      time_local: 1795373706,
+      request: 'GET /q" HTTP/1.1',
+      status: 200,
+      body_bytes_sent: 612,
+      http_referer: null,
+      http_user_agent: 'curl/8.0',
+    });
+    assert.equal(
+      r.stderr,
+      '<stdin>:2:1: expected " - " after $remote_addr\n<stdin>: 1 of 3 lines did not match the format\n',
+    );
+  });
+
+  it('parse reads a gzip file given as an argument', async () => {
+    const file = join(dir, 'access.log.gz');
+    await writeFile(file, Buffer.concat([gzipSync(`${COMBINED_LINE}\n`), gzipSync(`${COMBINED_LINE}\n`)]));
+    const r = await runCli(['format', 'parse', '--preset', 'combined', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString().trim().split('\n').length, 2);
+  });
+
+  it('parse --format unescapes \\t like nginx.conf and keeps raw bytes', async () => {
+    const r = await runCli(
+      ['format', 'parse', '--format', '$host\\t$request_uri'],
+      Buffer.from('example.com\t/raw/\\x80\\xFF\n', 'latin1'),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), '{"host":"example.com","request_uri":"/raw/\\udc80\\udcff"}\n');
+  });
+
+  it('render turns NDJSON variables into lines, byte-exact', async () => {
+    const r = await runCli(
+      ['format', 'render', '--format', '"$request_uri" $status', '--escape', 'none'],
+      '{"request_uri":"/a\\"b/\\udc80","status":7}\n{"status":404}\n',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout, Buffer.from('"/a"b/\x80" 007\n"" 404\n', 'latin1'));
+  });
+
+  it('render reports invalid JSON with its line number', async () => {
+    const r = await runCli(['format', 'render', '--preset', 'logtail'], '{"host":"a"}\n{oops\n');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^<stdin>:2: invalid JSON/);
+    assert.equal(r.stdout.toString().split('\t')[0], 'a');
+  });
+
+  it('rejects conflicting or missing format flags with one clear line', async () => {
+    const none = await runCli(['format', 'parse']);
+    assert.equal(none.code, 2);
+    assert.equal(
+      none.stderr,
+      'logtally: give exactly one of --format STRING, --preset NAME or --name NAME --nginx-conf FILE\n',
+    );
+    const bad = await runCli(['format', 'parse', '--format', '$a ${b']);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'logtally: the closing bracket in "b" variable is missing at column 4\n');
+    const missing = await runCli(['format', 'parse', '--preset', 'combined', join(dir, 'nope.log')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^logtally: ENOENT: no such file or directory, open '.*nope\.log'\n$/);
+  });
+});
+
+describe('unquoteConfString', () => {
+  it('undoes the escapes of a quoted nginx.conf string', () => {
+    assert.equal(unquoteConfString('a\\tb\\nc\\"d\\\\e\\x'), 'a\tb\nc"d\\e\\x');
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * `logtally <command>`: the one executable.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { LogtallyError } from '../format/errors.ts';
+import { formatCommand, type Io } from './format-command.ts';
+import { Output } from './output.ts';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** Runs the CLI with `argv` (without `node` and the script); resolves to the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const io: Io = {
+    stdout: new Output(process.stdout),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+  };
+  const result = { code: 0 };
+  const program = new Command('logtally')
+    .description('write web request logs in the formats operators know, and read them back')
+    .version(version(), '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  program.addCommand(formatCommand(io, result));
+  program.commands.forEach((c) => {
+    c.exitOverride();
+    c.commands.forEach((s) => {
+      s.exitOverride();
+    });
+  });
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  logtally format list --nginx-conf /etc/nginx/nginx.conf
+  logtally format parse --preset combined /var/log/nginx/access.log
+  logtally format parse --name main --nginx-conf /etc/nginx/nginx.conf access.log.1.gz
+  echo '{"status":200,"request":"GET / HTTP/1.1"}' | logtally format render --format '$status "$request"'`,
+  );
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof LogtallyError) {
+      process.stderr.write(`logtally: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
+      process.stderr.write(`logtally: ${err.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
