@@ -14,3 +14,4 @@ export {
 } from './errors.ts';
 export * from './nginx/index.ts';
 export * from './nginx-conf/index.ts';
+export type { CompiledFormat, Dialect, FieldObject, FormatVariable } from './types.ts';

@@ -3,6 +3,7 @@
  * @module
  */
 import type { LineParseError } from '../errors.ts';
+import type { CompiledFormat, Fields, RenderSource } from '../types.ts';
 import type { EscapeMode } from './escape.ts';
 import type { UtcOffset } from './time.ts';
 import type { Segment } from './tokenize.ts';
@@ -12,20 +13,12 @@ import type { VariableInfo } from './variables.ts';
 export type ListValue = ReadonlyArray<ReadonlyArray<string | number | null>>;
 
 /**
- * A parsed field: text (unescaped), a number (ints, statuses, seconds, epoch seconds for
- * `$time_local`/`$time_iso8601`), a list for upstream list variables, or null when nginx wrote
- * "not found" (`-` with default escaping; empty for typed variables in the other modes).
+ * nginx fields are text (unescaped), numbers (ints, statuses, seconds, epoch seconds for
+ * `$time_local`/`$time_iso8601`), a {@link ListValue} for upstream list variables, or null when
+ * nginx wrote "not found" (`-` with default escaping; empty for typed variables otherwise).
+ * Field names are the variable names, lower-case, without `$`.
  */
-export type FieldValue = string | number | null | ListValue;
-
-/** Parsed fields by variable name (lower-case, without `$`). */
-export type Fields = Record<string, FieldValue>;
-
-/** What `render` accepts for a variable: anything `parse` returns, plus Dates, booleans and bigints. */
-export type RenderValue = FieldValue | Date | boolean | bigint | undefined;
-
-/** Variables for `render`: an object, or a function called once per variable occurrence. */
-export type RenderSource = Readonly<Record<string, RenderValue>> | ((name: string) => RenderValue);
+export type { Fields, FieldValue, RenderSource, RenderValue } from '../types.ts';
 
 export interface NginxCompileOptions {
   /** `escape=` of the `log_format` directive; default `default`. */
@@ -35,10 +28,8 @@ export interface NginxCompileOptions {
 }
 
 /** A compiled nginx `log_format`: compile once, then render and parse many lines. */
-export interface CompiledNginxFormat {
+export interface CompiledNginxFormat extends CompiledFormat {
   readonly dialect: 'nginx';
-  /** The format string as given. */
-  readonly format: string;
   readonly escape: EscapeMode;
   readonly segments: readonly Segment[];
   /** Every variable the format uses, once each, in order of first use. */
