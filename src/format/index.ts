@@ -15,3 +15,4 @@ export {
 export * from './nginx/index.ts';
 export * from './nginx-conf/index.ts';
 export type { CompiledFormat, Dialect, FieldObject, FormatVariable } from './types.ts';
+export * from './record/index.ts';
