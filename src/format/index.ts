@@ -14,5 +14,5 @@ export {
 } from './errors.ts';
 export * from './nginx/index.ts';
 export * from './nginx-conf/index.ts';
-export type { CompiledFormat, Dialect, FieldObject, FormatVariable } from './types.ts';
 export * from './record/index.ts';
+export type { CompiledFormat, Dialect, FieldObject, FormatVariable } from './types.ts';

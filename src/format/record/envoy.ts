@@ -61,11 +61,17 @@ export function envoyToRecord(f: Fields): RequestRecord {
       else if (h === ':authority' || h === 'host') r.host = v;
       else if (h === 'user-agent') r.userAgent = v;
       else if (h === 'referer') r.referer = v;
-      if (!h.startsWith(':')) (r.requestHeaders ??= {})[h] = v;
+      if (!h.startsWith(':')) {
+        r.requestHeaders ??= {};
+        r.requestHeaders[h] = v;
+      }
       continue;
     }
     const resp = headerArgs(k, 'RESP');
-    if (resp) (r.responseHeaders ??= {})[resp[0] as string] = v;
+    if (resp) {
+      r.responseHeaders ??= {};
+      r.responseHeaders[resp[0] as string] = v;
+    }
   }
   const upstream = str(f.UPSTREAM_HOST);
   if (upstream !== undefined) {

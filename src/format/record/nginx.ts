@@ -50,8 +50,13 @@ export function nginxToRecord(f: Fields): RequestRecord {
   if (user !== undefined) r.user = user;
   for (const [k, v] of Object.entries(f)) {
     if (typeof v !== 'string') continue;
-    if (k.startsWith('http_')) (r.requestHeaders ??= {})[k.slice(5).replace(/_/g, '-')] = v;
-    else if (k.startsWith('sent_http_')) (r.responseHeaders ??= {})[k.slice(10).replace(/_/g, '-')] = v;
+    if (k.startsWith('http_')) {
+      r.requestHeaders ??= {};
+      r.requestHeaders[k.slice(5).replace(/_/g, '-')] = v;
+    } else if (k.startsWith('sent_http_')) {
+      r.responseHeaders ??= {};
+      r.responseHeaders[k.slice(10).replace(/_/g, '-')] = v;
+    }
   }
   const contacts = upstreamContacts(f);
   if (contacts.length > 0) r.upstreams = contacts;
@@ -85,7 +90,11 @@ function list(
   if (!ups || ups.length === 0) return undefined;
   const groups: (string | number | null)[][] = [];
   for (const c of ups) {
-    const g = (groups[c.group] ??= []);
+    let g = groups[c.group];
+    if (!g) {
+      g = [];
+      groups[c.group] = g;
+    }
     g.push(pick(c));
   }
   return groups.filter((g) => g !== undefined);

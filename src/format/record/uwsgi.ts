@@ -49,7 +49,10 @@ export function uwsgiToRecord(f: Fields): RequestRecord {
   for (const [k, v] of Object.entries(f)) {
     if (typeof v !== 'string' || !k.startsWith('var.')) continue;
     const h = headerOfVar(k.slice(4));
-    if (h) (r.requestHeaders ??= {})[h] = v;
+    if (h) {
+      r.requestHeaders ??= {};
+      r.requestHeaders[h] = v;
+    }
   }
   return r;
 }
