@@ -1,0 +1,107 @@
+/**
+ * A sealed time bucket: the top keys of one minute (fine ring) or five minutes (coarse ring),
+ * stored column-wise in typed arrays (40 bytes per key), plus exact totals of everything the
+ * bucket saw, kept or not.
+ * @module
+ */
+import { D } from './dimensions.ts';
+import type { TupleTable } from './tuple-table.ts';
+
+export interface Bucket {
+  /** Start of the bucket, epoch seconds. */
+  readonly start: number;
+  /** Length in seconds (60 or 300). */
+  readonly span: number;
+  readonly size: number;
+  readonly ids: Uint32Array;
+  readonly requests: Uint32Array;
+  readonly bytes: Float64Array;
+  readonly time: Float64Array;
+  /** Totals over every key the bucket saw, including keys not kept and keys dropped at the cap. */
+  readonly totalRequests: number;
+  readonly totalBytes: number;
+  readonly totalTime: number;
+}
+
+export const EMPTY_IDS = new Uint32Array(0);
+
+export function emptyBucket(start: number, span: number): Bucket {
+  return {
+    start,
+    span,
+    size: 0,
+    ids: EMPTY_IDS,
+    requests: new Uint32Array(0),
+    bytes: new Float64Array(0),
+    time: new Float64Array(0),
+    totalRequests: 0,
+    totalBytes: 0,
+    totalTime: 0,
+  };
+}
+
+/** Indices of the `k` entries with the most requests (ties: lower index first). */
+export function topIndices(requests: ArrayLike<number>, n: number, k: number): Uint32Array {
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  if (n <= k) return idx;
+  // Quickselect on requests (descending), then keep the first k.
+  let lo = 0;
+  let hi = n - 1;
+  const key = (i: number) => requests[idx[i] as number] as number;
+  while (lo < hi) {
+    const pivot = key((lo + hi) >>> 1);
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (key(i) > pivot) i++;
+      while (key(j) < pivot) j--;
+      if (i <= j) {
+        const t = idx[i] as number;
+        idx[i] = idx[j] as number;
+        idx[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k - 1 <= j) hi = j;
+    else if (k - 1 >= i) lo = i;
+    else break;
+  }
+  return idx.subarray(0, k);
+}
+
+/** Seals a table into a bucket holding at most `keep` keys (the most requested). */
+export function sealBucket(
+  table: TupleTable,
+  start: number,
+  span: number,
+  keep: number,
+  totals: { requests: number; bytes: number; time: number },
+): Bucket {
+  const chosen = topIndices(table.requests, table.size, keep);
+  const n = chosen.length;
+  const ids = new Uint32Array(n * D);
+  const requests = new Uint32Array(n);
+  const bytes = new Float64Array(n);
+  const time = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = chosen[i] as number;
+    ids.set(table.ids.subarray(e * D, e * D + D), i * D);
+    requests[i] = table.requests[e] as number;
+    bytes[i] = table.bytes[e] as number;
+    time[i] = table.time[e] as number;
+  }
+  return {
+    start,
+    span,
+    size: n,
+    ids,
+    requests,
+    bytes,
+    time,
+    totalRequests: totals.requests,
+    totalBytes: totals.bytes,
+    totalTime: totals.time,
+  };
+}

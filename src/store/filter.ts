@@ -1,0 +1,140 @@
+/**
+ * Query filters: exact values per dimension, status comparisons, and regular expressions on
+ * website and uri (optionally negated). Compiled against the interners into predicates on ids,
+ * with regex results cached per id, so a query tests integers, not strings.
+ * @module
+ */
+import { D, DIM, type Dimension } from './dimensions.ts';
+import type { Interner } from './interner.ts';
+
+export type StatusOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
+
+export interface Filter {
+  website?: string;
+  prefix?: string;
+  uri?: string;
+  status?: { op: StatusOp; value: number };
+  upstream?: string;
+  method?: string;
+  websiteRe?: string;
+  websiteReNegate?: boolean;
+  uriRe?: string;
+  uriReNegate?: boolean;
+}
+
+/** Parses `500`, `>=400`, `!=200`, `<300`… */
+export function parseStatusFilter(s: string): { op: StatusOp; value: number } | undefined {
+  const m = /^\s*(=|==|!=|<=|>=|<|>)?\s*(\d{1,3})\s*$/.exec(s);
+  if (!m) return undefined;
+  const op = (m[1] === '==' || m[1] === undefined ? '=' : m[1]) as StatusOp;
+  return { op, value: Number(m[2]) };
+}
+
+/** A compiled filter: `test(ids, offset)`; `impossible` when an exact value was never seen. */
+export interface CompiledFilter {
+  readonly impossible: boolean;
+  readonly empty: boolean;
+  test(ids: Uint32Array, off: number): boolean;
+}
+
+function regexPredicate(
+  interner: Interner,
+  source: string,
+  negate: boolean,
+  field: string,
+): (id: number) => boolean {
+  let re: RegExp;
+  try {
+    re = new RegExp(source);
+  } catch (e) {
+    throw new RangeError(`${field}: invalid regular expression: ${(e as Error).message}`);
+  }
+  let cache = new Uint8Array(Math.max(16, interner.capacity));
+  return (id) => {
+    if (id >= cache.length) {
+      const grown = new Uint8Array(Math.max(id + 1, cache.length * 2));
+      grown.set(cache);
+      cache = grown;
+    }
+    let c = cache[id] as number;
+    if (c === 0) {
+      c = re.test(interner.value(id)) !== negate ? 1 : 2;
+      cache[id] = c;
+    }
+    return c === 1;
+  };
+}
+
+export function compileFilter(filter: Filter, interners: readonly Interner[]): CompiledFilter {
+  const exact: [number, number][] = [];
+  let impossible = false;
+  for (const dim of [
+    'website',
+    'prefix',
+    'uri',
+    'upstream',
+    'method',
+  ] as const satisfies readonly Dimension[]) {
+    const v = filter[dim];
+    if (v === undefined) continue;
+    const id = (interners[DIM[dim]] as Interner).lookup(v);
+    if (id === undefined) impossible = true;
+    else exact.push([DIM[dim], id]);
+  }
+  const preds: [number, (id: number) => boolean][] = [];
+  if (filter.status) {
+    const { op, value } = filter.status;
+    const st = interners[DIM.status] as Interner;
+    if (op === '=') {
+      const id = st.lookup(String(value));
+      if (id === undefined) impossible = true;
+      else exact.push([DIM.status, id]);
+    } else {
+      const cmp =
+        op === '!='
+          ? (x: number) => x !== value
+          : op === '<'
+            ? (x: number) => x < value
+            : op === '<='
+              ? (x: number) => x <= value
+              : op === '>'
+                ? (x: number) => x > value
+                : (x: number) => x >= value;
+      preds.push([DIM.status, (id) => cmp(Number(st.value(id)))]);
+    }
+  }
+  if (filter.websiteRe !== undefined) {
+    preds.push([
+      DIM.website,
+      regexPredicate(
+        interners[DIM.website] as Interner,
+        filter.websiteRe,
+        filter.websiteReNegate === true,
+        'website_re',
+      ),
+    ]);
+  }
+  if (filter.uriRe !== undefined) {
+    preds.push([
+      DIM.uri,
+      regexPredicate(interners[DIM.uri] as Interner, filter.uriRe, filter.uriReNegate === true, 'uri_re'),
+    ]);
+  }
+  const empty = exact.length === 0 && preds.length === 0;
+  const ed = exact.map(([d]) => d);
+  const ev = exact.map(([, v]) => v);
+  const pd = preds.map(([d]) => d);
+  const pf = preds.map(([, f]) => f);
+  return {
+    impossible,
+    empty,
+    test(ids, off) {
+      for (let i = 0; i < ed.length; i++) if (ids[off + (ed[i] as number)] !== ev[i]) return false;
+      for (let i = 0; i < pd.length; i++)
+        if (!(pf[i] as (id: number) => boolean)(ids[off + (pd[i] as number)] as number)) return false;
+      return true;
+    },
+  };
+}
+
+export { D };

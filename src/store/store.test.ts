@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { topIndices } from './bucket.ts';
+import { parseStatusFilter } from './filter.ts';
+import { Store } from './store.ts';
+import { WINDOW_SPANS, WINDOWS } from './windows.ts';
+
+function clock(start: number) {
+  const c = { t: start, now: () => c.t };
+  return c;
+}
+
+const T0 = 1_795_000_020; // 20 s into a minute (and into a 5-minute bucket)
+
+describe('Store: counting and TopN', () => {
+  const c = clock(T0);
+  const s = new Store({ now: c.now });
+  const rows: [string, string, string, number, string, string, number, number][] = [
+    ['a.example', '192.0.2.1', '/x?q=1', 200, '', 'GET', 100, 0.5],
+    ['a.example', '192.0.2.9', '/x', 200, '', 'GET', 100, 0.5],
+    ['a.example', '198.51.100.1', '/y', 404, '', 'GET', 10, 0.1],
+    ['b.example', '2001:db8:1::5', '/x', 503, '10.0.0.1:80', 'POST', 5000, 3],
+    ['b.example', '::ffff:192.0.2.200', '/z', 429, '', 'GET', 1, 0.001],
+  ];
+  for (const r of rows) assert.equal(s.add(...r), 'counted');
+
+  it('ranks each dimension by requests, with bytes and time sums', () => {
+    assert.deepEqual(s.topN({ groupBy: 'website', window: '1m', n: 10 }), [
+      { label: 'a.example', requests: 3, bytes: 210, time: 1.1 },
+      { label: 'b.example', requests: 2, bytes: 5001, time: 3.001 },
+    ]);
+    assert.deepEqual(
+      s.topN({ groupBy: 'prefix', window: '5m', n: 10 }).map((e) => [e.label, e.requests]),
+      [
+        ['192.0.2.0/24', 3],
+        ['198.51.100.0/24', 1],
+        ['2001:db8:1::/48', 1],
+      ],
+    );
+    assert.deepEqual(
+      s.topN({ groupBy: 'uri', window: '24h', n: 2 }).map((e) => [e.label, e.requests]),
+      [
+        ['/x', 3],
+        ['/y', 1],
+      ],
+    );
+    assert.deepEqual(
+      s.topN({ groupBy: 'upstream', window: '1m', n: 5 }).map((e) => [e.label, e.requests]),
+      [
+        ['', 4],
+        ['10.0.0.1:80', 1],
+      ],
+    );
+    assert.deepEqual(
+      s.topN({ groupBy: 'status', window: '1m', n: 5, orderBy: 'bytes' }).map((e) => e.label),
+      ['503', '200', '404', '429'],
+    );
+    assert.deepEqual(
+      s.topN({ groupBy: 'method', window: '1m', n: 5, orderBy: 'time' }).map((e) => e.label),
+      ['POST', 'GET'],
+    );
+  });
+
+  it('filters by exact values, status comparisons and regular expressions', () => {
+    const q = (filter: Parameters<Store['topN']>[0]['filter']) =>
+      s.topN({ groupBy: 'uri', window: '1m', n: 10, filter }).map((e) => [e.label, e.requests]);
+    assert.deepEqual(q({ website: 'a.example', status: { op: '=', value: 200 } }), [['/x', 2]]);
+    assert.deepEqual(q({ status: { op: '>=', value: 400 } }), [
+      ['/x', 1],
+      ['/y', 1],
+      ['/z', 1],
+    ]);
+    assert.deepEqual(q({ status: { op: '!=', value: 200 }, websiteRe: '^b\\.' }), [
+      ['/x', 1],
+      ['/z', 1],
+    ]);
+    assert.deepEqual(q({ uriRe: '^/[xy]$', uriReNegate: true }), [['/z', 1]]);
+    assert.deepEqual(q({ prefix: '192.0.2.0/24', method: 'GET' }), [
+      ['/x', 2],
+      ['/z', 1],
+    ]);
+    assert.deepEqual(q({ website: 'never.seen' }), []);
+    assert.throws(() => q({ uriRe: '(' }), /uri_re: invalid regular expression/);
+  });
+
+  it('counts malformed lines instead of keys', () => {
+    assert.equal(s.add('a', 'not-an-ip', '/', 200, '', 'GET', 0, 0), 'malformed');
+    assert.equal(s.add('a', '1.2.3.4', '/', 1000, '', 'GET', 0, 0), 'malformed');
+    assert.equal(s.add('a', '1.2.3.4', '/', Number.NaN, '', 'GET', 0, 0), 'malformed');
+    assert.equal(s.stats().malformed, 3);
+  });
+
+  it('parses status filters', () => {
+    assert.deepEqual(parseStatusFilter('>=500'), { op: '>=', value: 500 });
+    assert.deepEqual(parseStatusFilter('429'), { op: '=', value: 429 });
+    assert.deepEqual(parseStatusFilter('!= 200'), { op: '!=', value: 200 });
+    assert.equal(parseStatusFilter('5xx'), undefined);
+  });
+});
+
+describe('Store: caps', () => {
+  it('drops new keys beyond the live cap and keeps counting existing ones', () => {
+    const c = clock(T0);
+    const s = new Store({ now: c.now, liveCap: 10 });
+    for (let i = 0; i < 20; i++) s.add('w', '10.0.0.1', `/k${i}`, 200, '', 'GET', 1, 0);
+    for (let i = 0; i < 5; i++) s.add('w', '10.0.0.1', '/k0', 200, '', 'GET', 1, 0);
+    const st = s.stats();
+    assert.equal(st.droppedKeys, 10);
+    assert.equal(st.liveKeys, 10);
+    const top = s.topN({ groupBy: 'uri', window: '1m', n: 1 });
+    assert.deepEqual(top, [{ label: '/k0', requests: 6, bytes: 6, time: 0 }]);
+    // Totals still count dropped lines; the cap resets with the minute.
+    c.t += 60;
+    assert.equal(s.trend('1m')[0]?.requests, 25);
+    assert.equal(s.add('w', '10.0.0.1', '/new', 200, '', 'GET', 1, 0), 'counted');
+  });
+
+  it('keeps the top keys when sealing a bucket', () => {
+    const c = clock(T0);
+    const s = new Store({ now: c.now, fineKeep: 3, coarseKeep: 2 });
+    for (let i = 0; i < 10; i++)
+      for (let j = 0; j <= i; j++) s.add('w', '10.0.0.1', `/k${i}`, 200, '', 'GET', 0, 0);
+    c.t += 60;
+    s.tick();
+    const b = s.buckets('1m')[0];
+    assert.equal(b?.size, 3);
+    assert.equal(b?.totalRequests, 55);
+    assert.deepEqual(
+      s.topN({ groupBy: 'uri', window: '1m', n: 10 }).map((e) => [e.label, e.requests]),
+      [
+        ['/k9', 10],
+        ['/k8', 9],
+        ['/k7', 8],
+      ],
+    );
+    c.t += 300;
+    assert.deepEqual(
+      s.topN({ groupBy: 'uri', window: '6h', n: 10 }).map((e) => [e.label, e.requests]),
+      [
+        ['/k9', 10],
+        ['/k8', 9],
+      ],
+    );
+  });
+
+  it('topIndices selects exactly the k largest', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let round = 0; round < 50; round++) {
+      const n = 1 + Math.floor(rand() * 300);
+      const k = 1 + Math.floor(rand() * n);
+      const xs = Array.from({ length: n }, () => Math.floor(rand() * 20));
+      const picked = [...topIndices(xs, n, k)].map((i) => xs[i] as number).sort((a, b) => b - a);
+      assert.deepEqual(picked, [...xs].sort((a, b) => b - a).slice(0, k));
+    }
+  });
+});
+
+describe('Store: window arithmetic over 25 hours with an injected clock', () => {
+  it('every window matches an independent count', () => {
+    const c = clock(T0);
+    const s = new Store({ now: c.now });
+    const events: { t: number; site: string }[] = [];
+    let seed = 42;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const end = T0 + 25 * 3600;
+    const sites = ['a', 'b', 'c', 'd'];
+    const checks: {
+      at: number;
+      got: Record<string, Record<string, number>>;
+      trend: Record<string, number>;
+    }[] = [];
+    let nextCheck = T0 + 3600 + 17;
+    while (c.t < end) {
+      c.t += 1 + Math.floor(rand() * 20);
+      const site = sites[Math.floor(rand() ** 2 * sites.length)] as string;
+      s.add(site, '10.0.0.1', '/', 200, '', 'GET', 1, 0);
+      events.push({ t: c.t, site });
+      if (c.t >= nextCheck) {
+        const got: Record<string, Record<string, number>> = {};
+        const trend: Record<string, number> = {};
+        for (const w of WINDOWS) {
+          got[w] = Object.fromEntries(
+            s.topN({ groupBy: 'website', window: w, n: 10 }).map((e) => [e.label, e.requests]),
+          );
+          trend[w] = s.trend(w).length;
+        }
+        checks.push({ at: c.t, got, trend });
+        nextCheck += 3600 + Math.floor(rand() * 1800);
+      }
+    }
+    assert.ok(checks.length >= 20);
+    for (const { at, got, trend } of checks) {
+      const live = Math.floor(at / 60) * 60;
+      const coarseEnd = Math.floor(live / 300) * 300;
+      for (const w of WINDOWS) {
+        const span = WINDOW_SPANS[w];
+        const from = span.ring === 'fine' ? live - span.buckets * 60 : coarseEnd - span.buckets * 300;
+        const want: Record<string, number> = {};
+        for (const e of events) {
+          if (e.t > at) break;
+          if (e.t >= Math.max(from, Math.floor(T0 / 60) * 60)) want[e.site] = (want[e.site] ?? 0) + 1;
+        }
+        assert.deepEqual(got[w], want, `window ${w} at t0+${at - T0}s`);
+        const first = Math.floor(T0 / 60) * 60;
+        // A coarse bucket exists for each 5-minute boundary reached since the first minute.
+        const coarseBuckets = Math.max(0, (coarseEnd - Math.ceil((first + 60) / 300) * 300) / 300 + 1);
+        const points =
+          span.ring === 'fine'
+            ? Math.min(span.buckets, (live - first) / 60) + 1
+            : Math.min(span.buckets, coarseBuckets) + (live - coarseEnd) / 60 + 1;
+        assert.equal(trend[w], points, `trend points of ${w}`);
+      }
+    }
+  });
+});

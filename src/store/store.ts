@@ -1,0 +1,423 @@
+/**
+ * The counting store of the collector (and, merged, of the aggregator): a live table for the
+ * current minute (capped), a fine ring of 60 one-minute buckets (top 50 000 keys each), and a
+ * coarse ring of 288 five-minute buckets (top 5 000 each). The clock is injected so tests can
+ * drive minutes and days deterministically.
+ * @module
+ */
+import { type Bucket, emptyBucket, sealBucket } from './bucket.ts';
+import { D, DIM, DIMENSIONS, type Dimension, type Order } from './dimensions.ts';
+import { type CompiledFilter, compileFilter, type Filter } from './filter.ts';
+import { Interner } from './interner.ts';
+import { PrefixMasker } from './prefix.ts';
+import { TupleTable } from './tuple-table.ts';
+import { WINDOW_SPANS, type Window } from './windows.ts';
+
+export interface StoreOptions {
+  /** Distinct keys in the live minute before new keys are dropped; default 100 000. */
+  liveCap?: number;
+  /** Keys kept per fine (1-minute) bucket; default 50 000. */
+  fineKeep?: number;
+  /** Keys kept per coarse (5-minute) bucket; default 5 000. */
+  coarseKeep?: number;
+  v4prefix?: number;
+  v6prefix?: number;
+  /** Current time in epoch seconds; default the wall clock. */
+  now?: () => number;
+}
+
+export const FINE_SLOTS = 60;
+export const COARSE_SLOTS = 288;
+const MINUTE = 60;
+const COARSE = 300;
+
+/** One ranked row of a TopN answer. */
+export interface TopEntry {
+  readonly label: string;
+  readonly requests: number;
+  readonly bytes: number;
+  readonly time: number;
+}
+
+/** One point of a Trend answer. */
+export interface TrendPoint {
+  /** Bucket start, epoch seconds. */
+  readonly start: number;
+  readonly span: number;
+  readonly requests: number;
+  readonly bytes: number;
+  readonly time: number;
+}
+
+export interface TopNQuery {
+  filter?: Filter;
+  groupBy: Dimension;
+  window: Window;
+  n: number;
+  orderBy?: Order;
+}
+
+/** Outcome of one `add`. */
+export type AddResult = 'counted' | 'dropped' | 'malformed';
+
+export interface StoreStats {
+  added: number;
+  malformed: number;
+  droppedKeys: number;
+  liveKeys: number;
+  fineBuckets: number;
+  coarseBuckets: number;
+  internedValues: Record<Dimension, number>;
+}
+
+export class Store {
+  readonly interners: readonly Interner[] = DIMENSIONS.map(() => new Interner());
+  readonly masker: PrefixMasker;
+  readonly liveCap: number;
+  readonly fineKeep: number;
+  readonly coarseKeep: number;
+  readonly now: () => number;
+  #live: TupleTable;
+  #liveStart: number;
+  #liveTotals = { requests: 0, bytes: 0, time: 0 };
+  readonly #fine: Bucket[] = [];
+  readonly #coarse: Bucket[] = [];
+  readonly #scratch: TupleTable;
+  readonly #key = new Uint32Array(D);
+  readonly #isNew = { v: false };
+  readonly #statusIds: Int32Array = new Int32Array(1000).fill(-1);
+  readonly #listeners = new Set<(bucket: Bucket) => void>();
+  #stats = { added: 0, malformed: 0, droppedKeys: 0 };
+
+  constructor(opts: StoreOptions = {}) {
+    this.liveCap = opts.liveCap ?? 100_000;
+    this.fineKeep = opts.fineKeep ?? 50_000;
+    this.coarseKeep = opts.coarseKeep ?? 5_000;
+    this.masker = new PrefixMasker(opts.v4prefix ?? 24, opts.v6prefix ?? 48);
+    this.now = opts.now ?? (() => Date.now() / 1000);
+    this.#live = new TupleTable(this.liveCap, 4096);
+    this.#scratch = new TupleTable(this.fineKeep * (COARSE / MINUTE), 4096);
+    this.#liveStart = Math.floor(this.now() / MINUTE) * MINUTE;
+  }
+
+  /** Called with every sealed fine bucket (each completed minute). Returns an unsubscribe function. */
+  onMinute(listener: (bucket: Bucket) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The label of an id in a dimension. */
+  label(dim: Dimension, id: number): string {
+    return (this.interners[DIM[dim]] as Interner).value(id);
+  }
+
+  #statusId(status: number): number {
+    if (status >= 0 && status < 1000 && Number.isInteger(status)) {
+      let id = this.#statusIds[status] as number;
+      if (id < 0) {
+        id = (this.interners[DIM.status] as Interner).intern(String(status));
+        // Status ids are permanent (at most 1000 of them).
+        (this.interners[DIM.status] as Interner).acquire(id);
+        this.#statusIds[status] = id;
+      }
+      return id;
+    }
+    return -1;
+  }
+
+  /**
+   * Counts one request. `uri` may carry a query string (stripped here); `addr` is the client
+   * address (masked to its prefix). A status outside 0–999 or an address that is not an IP
+   * address makes the line malformed.
+   */
+  add(
+    website: string,
+    addr: string,
+    uri: string,
+    status: number,
+    upstream: string,
+    method: string,
+    bytes: number,
+    time: number,
+  ): AddResult {
+    this.tick();
+    const statusId = this.#statusId(status);
+    const prefix = this.#prefixId(addr);
+    if (statusId < 0 || prefix < 0) {
+      this.#stats.malformed++;
+      return 'malformed';
+    }
+    const q = uri.indexOf('?');
+    const path = q === -1 ? uri : uri.slice(0, q);
+    const k = this.#key;
+    const it = this.interners;
+    k[0] = (it[0] as Interner).intern(website);
+    k[1] = prefix;
+    k[2] = (it[2] as Interner).intern(path);
+    k[3] = statusId;
+    k[4] = (it[4] as Interner).intern(upstream);
+    k[5] = (it[5] as Interner).intern(method);
+    const b = Number.isFinite(bytes) && bytes > 0 ? bytes : 0;
+    const t = Number.isFinite(time) && time > 0 ? time : 0;
+    this.#liveTotals.requests++;
+    this.#liveTotals.bytes += b;
+    this.#liveTotals.time += t;
+    this.#stats.added++;
+    const e = this.#live.add(k, 0, 1, b, t, this.#isNew);
+    if (e < 0) {
+      this.#stats.droppedKeys++;
+      return 'dropped';
+    }
+    if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
+    return 'counted';
+  }
+
+  #lastAddr = '';
+  #lastPrefixId = -1;
+  #v4Ids = new Map<number, number>();
+
+  #prefixId(addr: string): number {
+    if (addr === this.#lastAddr) return this.#lastPrefixId;
+    const interner = this.interners[DIM.prefix] as Interner;
+    let id: number;
+    const n = this.masker.v4Network(addr);
+    if (n >= 0) {
+      const cached = this.#v4Ids.get(n);
+      if (cached !== undefined && interner.value(cached) !== '') id = cached;
+      else {
+        id = interner.intern(this.masker.v4Label(n));
+        if (this.#v4Ids.size > 1 << 20) this.#v4Ids.clear();
+        this.#v4Ids.set(n, id);
+      }
+    } else if (n === -2) {
+      id = -1;
+    } else {
+      const label = this.masker.label(addr);
+      id = label === undefined ? -1 : interner.intern(label);
+    }
+    this.#lastAddr = addr;
+    this.#lastPrefixId = id;
+    return id;
+  }
+
+  /** Rotates the live minute (and the rings) up to the clock. Called by `add` and by a timer. */
+  tick(): void {
+    const now = this.now();
+    if (now < this.#liveStart + MINUTE) return;
+    const target = Math.floor(now / MINUTE) * MINUTE;
+    this.#sealLive();
+    let next = this.#liveStart + MINUTE;
+    // A long gap (idle host, clock jump): at most a day of empty buckets matters.
+    if (target - next > COARSE_SLOTS * COARSE)
+      next = Math.floor((target - COARSE_SLOTS * COARSE) / COARSE) * COARSE;
+    while (next < target) {
+      this.#pushFine(emptyBucket(next, MINUTE));
+      next += MINUTE;
+    }
+    this.#liveStart = target;
+    // Forget interned values only dropped lines referred to.
+    for (const i of this.interners) i.sweep();
+    this.#lastAddr = '';
+    this.#v4Ids.clear();
+  }
+
+  #sealLive(): void {
+    const live = this.#live;
+    const bucket = sealBucket(live, this.#liveStart, MINUTE, this.fineKeep, this.#liveTotals);
+    this.#acquire(bucket);
+    // Release the live table's references.
+    const it = this.interners;
+    for (let e = 0; e < live.size; e++) {
+      for (let d = 0; d < D; d++) (it[d] as Interner).release(live.ids[e * D + d] as number);
+    }
+    live.clear();
+    this.#liveTotals = { requests: 0, bytes: 0, time: 0 };
+    this.#pushFine(bucket);
+  }
+
+  #acquire(b: Bucket): void {
+    const it = this.interners;
+    for (let i = 0; i < b.size * D; i++) (it[i % D] as Interner).acquire(b.ids[i] as number);
+  }
+
+  #release(b: Bucket): void {
+    const it = this.interners;
+    for (let i = 0; i < b.size * D; i++) (it[i % D] as Interner).release(b.ids[i] as number);
+  }
+
+  #pushFine(bucket: Bucket): void {
+    this.#fine.push(bucket);
+    if (this.#fine.length > FINE_SLOTS) this.#release(this.#fine.shift() as Bucket);
+    for (const l of this.#listeners) l(bucket);
+    if ((bucket.start + MINUTE) % COARSE === 0) this.#fold(bucket.start + MINUTE - COARSE);
+  }
+
+  /** Builds the coarse bucket for [start, start + 300) from the fine buckets in it. */
+  #fold(start: number): void {
+    const t = this.#scratch;
+    t.clear();
+    const totals = { requests: 0, bytes: 0, time: 0 };
+    for (const b of this.#fine) {
+      if (b.start < start || b.start >= start + COARSE) continue;
+      totals.requests += b.totalRequests;
+      totals.bytes += b.totalBytes;
+      totals.time += b.totalTime;
+      for (let e = 0; e < b.size; e++) {
+        t.add(b.ids, e * D, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
+      }
+    }
+    const coarse = sealBucket(t, start, COARSE, this.coarseKeep, totals);
+    this.#acquire(coarse);
+    this.#coarse.push(coarse);
+    if (this.#coarse.length > COARSE_SLOTS) this.#release(this.#coarse.shift() as Bucket);
+  }
+
+  /** The buckets a window covers, oldest first. The live minute is not included. */
+  buckets(window: Window): Bucket[] {
+    const span = WINDOW_SPANS[window];
+    if (span.ring === 'fine') return this.#fine.slice(-span.buckets);
+    const coarse = this.#coarse.slice(-span.buckets);
+    const last = coarse.at(-1);
+    const after = last ? last.start + COARSE : -Infinity;
+    return [...coarse, ...this.#fine.filter((b) => b.start >= after)];
+  }
+
+  /** The live minute as a bucket-like view (not sealed, not truncated). */
+  #liveView(): Bucket {
+    const l = this.#live;
+    return {
+      start: this.#liveStart,
+      span: MINUTE,
+      size: l.size,
+      ids: l.ids,
+      requests: l.requests as unknown as Uint32Array,
+      bytes: l.bytes,
+      time: l.time,
+      totalRequests: this.#liveTotals.requests,
+      totalBytes: this.#liveTotals.bytes,
+      totalTime: this.#liveTotals.time,
+    };
+  }
+
+  /**
+   * Top `n` values of `groupBy` over `window` (its completed buckets plus the current minute so
+   * far), under `filter`, ranked by `orderBy` (requests by default; ties by label).
+   */
+  topN(q: TopNQuery): TopEntry[] {
+    this.tick();
+    const filter = compileFilter(q.filter ?? {}, this.interners);
+    if (filter.impossible || q.n <= 0) return [];
+    const g = DIM[q.groupBy];
+    const interner = this.interners[g] as Interner;
+    const cap = interner.capacity;
+    const req = new Float64Array(cap);
+    const bytes = new Float64Array(cap);
+    const time = new Float64Array(cap);
+    const touched: number[] = [];
+    const scan = (b: Bucket) => aggregate(b, filter, g, req, bytes, time, touched);
+    for (const b of this.buckets(q.window)) scan(b);
+    scan(this.#liveView());
+    const order = q.orderBy === 'bytes' ? bytes : q.orderBy === 'time' ? time : req;
+    const labels = new Map<number, string>();
+    const lab = (id: number) => {
+      let s = labels.get(id);
+      if (s === undefined) {
+        s = interner.value(id);
+        labels.set(id, s);
+      }
+      return s;
+    };
+    touched.sort(
+      (a, b) =>
+        (order[b] as number) - (order[a] as number) || (lab(a) < lab(b) ? -1 : lab(a) > lab(b) ? 1 : 0),
+    );
+    return touched.slice(0, q.n).map((id) => ({
+      label: lab(id),
+      requests: req[id] as number,
+      bytes: bytes[id] as number,
+      time: time[id] as number,
+    }));
+  }
+
+  /** One point per bucket of `window` (the last point is the current minute so far). */
+  trend(window: Window, filterSpec: Filter = {}): TrendPoint[] {
+    this.tick();
+    const filter = compileFilter(filterSpec, this.interners);
+    const all = [...this.buckets(window), this.#liveView()];
+    return all.map((b) => {
+      if (filter.empty) {
+        return {
+          start: b.start,
+          span: b.span,
+          requests: b.totalRequests,
+          bytes: b.totalBytes,
+          time: b.totalTime,
+        };
+      }
+      let r = 0;
+      let by = 0;
+      let t = 0;
+      if (!filter.impossible) {
+        for (let e = 0; e < b.size; e++) {
+          if (!filter.test(b.ids, e * D)) continue;
+          r += b.requests[e] as number;
+          by += b.bytes[e] as number;
+          t += b.time[e] as number;
+        }
+      }
+      return { start: b.start, span: b.span, requests: r, bytes: by, time: t };
+    });
+  }
+
+  /** Every key of a bucket with its labels (for snapshots to an aggregator). */
+  *entries(b: Bucket): Generator<{ labels: string[]; requests: number; bytes: number; time: number }> {
+    for (let e = 0; e < b.size; e++) {
+      const labels: string[] = [];
+      for (let d = 0; d < D; d++)
+        labels.push((this.interners[d] as Interner).value(b.ids[e * D + d] as number));
+      yield {
+        labels,
+        requests: b.requests[e] as number,
+        bytes: b.bytes[e] as number,
+        time: b.time[e] as number,
+      };
+    }
+  }
+
+  stats(): StoreStats {
+    const internedValues = {} as Record<Dimension, number>;
+    DIMENSIONS.forEach((d, i) => {
+      internedValues[d] = (this.interners[i] as Interner).size;
+    });
+    return {
+      ...this.#stats,
+      liveKeys: this.#live.size,
+      fineBuckets: this.#fine.length,
+      coarseBuckets: this.#coarse.length,
+      internedValues,
+    };
+  }
+}
+
+function aggregate(
+  b: Bucket,
+  filter: CompiledFilter,
+  g: number,
+  req: Float64Array,
+  bytes: Float64Array,
+  time: Float64Array,
+  touched: number[],
+): void {
+  const ids = b.ids;
+  const n = b.size;
+  const all = filter.empty;
+  for (let e = 0; e < n; e++) {
+    const off = e * D;
+    if (!all && !filter.test(ids, off)) continue;
+    const id = ids[off + g] as number;
+    if (req[id] === 0 && bytes[id] === 0 && time[id] === 0) touched.push(id);
+    req[id] = (req[id] as number) + (b.requests[e] as number);
+    bytes[id] = (bytes[id] as number) + (b.bytes[e] as number);
+    time[id] = (time[id] as number) + (b.time[e] as number);
+  }
+}
