@@ -220,3 +220,26 @@ describe('Store: window arithmetic over 25 hours with an injected clock', () => 
     }
   });
 });
+
+describe('selectTop', () => {
+  it('equals a full sort by value, then label', async () => {
+    const { selectTop } = await import('./store.ts');
+    let seed = 3;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let round = 0; round < 30; round++) {
+      const m = Math.floor(rand() * 200);
+      const order = new Float64Array(m);
+      for (let i = 0; i < m; i++) order[i] = Math.floor(rand() * 10);
+      const ids = Array.from({ length: m }, (_, i) => i);
+      const label = (id: number) => `l${String(id).padStart(3, '0')}`;
+      const n = 1 + Math.floor(rand() * 20);
+      const want = [...ids]
+        .sort((a, b) => (order[b] as number) - (order[a] as number) || (label(a) < label(b) ? -1 : 1))
+        .slice(0, n);
+      assert.deepEqual(selectTop(ids, order, n, label), want);
+    }
+  });
+});

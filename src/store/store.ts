@@ -309,34 +309,48 @@ export class Store {
     if (filter.impossible || q.n <= 0) return [];
     const g = DIM[q.groupBy];
     const interner = this.interners[g] as Interner;
-    const cap = interner.capacity;
-    const req = new Float64Array(cap);
-    const bytes = new Float64Array(cap);
-    const time = new Float64Array(cap);
+    const acc = this.#accumulators(interner.capacity);
     const touched: number[] = [];
-    const scan = (b: Bucket) => aggregate(b, filter, g, req, bytes, time, touched);
+    const scan = (b: Bucket) => aggregate(b, filter, g, acc, touched);
     for (const b of this.buckets(q.window)) scan(b);
     scan(this.#liveView());
-    const order = q.orderBy === 'bytes' ? bytes : q.orderBy === 'time' ? time : req;
-    const labels = new Map<number, string>();
-    const lab = (id: number) => {
-      let s = labels.get(id);
-      if (s === undefined) {
-        s = interner.value(id);
-        labels.set(id, s);
-      }
-      return s;
-    };
-    touched.sort(
-      (a, b) =>
-        (order[b] as number) - (order[a] as number) || (lab(a) < lab(b) ? -1 : lab(a) > lab(b) ? 1 : 0),
-    );
-    return touched.slice(0, q.n).map((id) => ({
-      label: lab(id),
-      requests: req[id] as number,
-      bytes: bytes[id] as number,
-      time: time[id] as number,
+    const order = q.orderBy === 'bytes' ? acc.bytes : q.orderBy === 'time' ? acc.time : acc.req;
+    const top = selectTop(touched, order, q.n, (id) => interner.value(id));
+    const out = top.map((id) => ({
+      label: interner.value(id),
+      requests: acc.req[id] as number,
+      bytes: acc.bytes[id] as number,
+      time: acc.time[id] as number,
     }));
+    // Leave the scratch arrays zeroed for the next query.
+    for (const id of touched) {
+      acc.req[id] = 0;
+      acc.bytes[id] = 0;
+      acc.time[id] = 0;
+      acc.seen[id] = 0;
+    }
+    return out;
+  }
+
+  #acc: Accumulators = {
+    req: new Float64Array(0),
+    bytes: new Float64Array(0),
+    time: new Float64Array(0),
+    seen: new Uint8Array(0),
+  };
+
+  /** Scratch arrays indexed by id, reused across queries (zeroed after each). */
+  #accumulators(capacity: number): Accumulators {
+    if (this.#acc.req.length < capacity) {
+      const n = Math.max(capacity, this.#acc.req.length * 2, 1024);
+      this.#acc = {
+        req: new Float64Array(n),
+        bytes: new Float64Array(n),
+        time: new Float64Array(n),
+        seen: new Uint8Array(n),
+      };
+    }
+    return this.#acc;
   }
 
   /** One point per bucket of `window` (the last point is the current minute so far). */
@@ -399,25 +413,80 @@ export class Store {
   }
 }
 
-function aggregate(
-  b: Bucket,
-  filter: CompiledFilter,
-  g: number,
-  req: Float64Array,
-  bytes: Float64Array,
-  time: Float64Array,
-  touched: number[],
-): void {
-  const ids = b.ids;
+interface Accumulators {
+  req: Float64Array;
+  bytes: Float64Array;
+  time: Float64Array;
+  seen: Uint8Array;
+}
+
+function aggregate(b: Bucket, filter: CompiledFilter, g: number, acc: Accumulators, touched: number[]): void {
+  const { ids, requests, bytes, time } = b;
+  const { req: ar, bytes: ab, time: at, seen } = acc;
   const n = b.size;
   const all = filter.empty;
   for (let e = 0; e < n; e++) {
     const off = e * D;
     if (!all && !filter.test(ids, off)) continue;
     const id = ids[off + g] as number;
-    if (req[id] === 0 && bytes[id] === 0 && time[id] === 0) touched.push(id);
-    req[id] = (req[id] as number) + (b.requests[e] as number);
-    bytes[id] = (bytes[id] as number) + (b.bytes[e] as number);
-    time[id] = (time[id] as number) + (b.time[e] as number);
+    if (seen[id] === 0) {
+      seen[id] = 1;
+      touched.push(id);
+    }
+    ar[id] = (ar[id] as number) + (requests[e] as number);
+    ab[id] = (ab[id] as number) + (bytes[e] as number);
+    at[id] = (at[id] as number) + (time[e] as number);
   }
+}
+
+/**
+ * The `n` ids with the largest `order` value, largest first; ties broken by label (ascending).
+ * A bounded min-heap: O(m log n) for m candidates, labels read only on ties.
+ */
+export function selectTop(
+  ids: readonly number[],
+  order: Float64Array,
+  n: number,
+  label: (id: number) => string,
+): number[] {
+  // worse(a, b): a ranks below b.
+  const worse = (a: number, b: number) => {
+    const x = order[a] as number;
+    const y = order[b] as number;
+    if (x !== y) return x < y;
+    return label(a) > label(b);
+  };
+  const heap: number[] = [];
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && worse(heap[l] as number, heap[m] as number)) m = l;
+      if (r < heap.length && worse(heap[r] as number, heap[m] as number)) m = r;
+      if (m === i) return;
+      const t = heap[i] as number;
+      heap[i] = heap[m] as number;
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (const id of ids) {
+    if (heap.length < n) {
+      heap.push(id);
+      let i = heap.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!worse(heap[i] as number, heap[p] as number)) break;
+        const t = heap[i] as number;
+        heap[i] = heap[p] as number;
+        heap[p] = t;
+        i = p;
+      }
+    } else if (worse(heap[0] as number, id)) {
+      heap[0] = id;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }

@@ -1,0 +1,104 @@
+/**
+ * The collector's store at full caps: every fine bucket holds 50 000 keys, every coarse
+ * bucket 5 000, the live minute 100 000. Reports RSS and heap after a full GC, and TopN
+ * latency (p50/p99) over the 24h and 60m windows with and without filters.
+ *
+ *   node --expose-gc bench/store.bench.ts            # KEYS=distinct (every key unique: worst case)
+ *   KEYS=vocabulary node --expose-gc bench/store.bench.ts   # keys drawn from shared vocabularies
+ * @module
+ */
+import { Store } from '../src/store/store.ts';
+
+const MODE = process.env.KEYS === 'vocabulary' ? 'vocabulary' : 'distinct';
+const gc = (globalThis as { gc?: () => void }).gc;
+const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
+
+const clock = { t: 1_795_000_000 };
+const store = new Store({ now: () => clock.t });
+let serial = 0;
+const hosts = Array.from({ length: 500 }, (_, i) => `site${i}.example.com`);
+const methods = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE'];
+const statuses = [200, 301, 304, 404, 429, 500, 502, 503];
+
+function addKeys(count: number): void {
+  for (let i = 0; i < count; i++) {
+    const k = serial++;
+    if (MODE === 'distinct') {
+      store.add(
+        hosts[k % 500] as string,
+        `10.${(k >>> 16) & 255}.${(k >>> 8) & 255}.1`,
+        `/p/${k}`,
+        200,
+        '',
+        'GET',
+        100,
+        0.01,
+      );
+    } else {
+      const v = k % 200_000;
+      store.add(
+        hosts[v % 500] as string,
+        `10.${(v >>> 8) & 255}.${v & 255}.1`,
+        `/api/v1/item/${v % 40_000}`,
+        statuses[v % 8] as number,
+        '',
+        methods[v % 5] as string,
+        100,
+        0.01,
+      );
+    }
+  }
+}
+
+const t0 = performance.now();
+// 23 hours of 5 000 distinct keys a minute fill the coarse ring; then one hour at the live cap
+// fills the fine ring; the last minute stays live and full.
+for (let m = 0; m < 23 * 60 + 5; m++) {
+  addKeys(5_000);
+  clock.t += 60;
+}
+for (let m = 0; m < 61; m++) {
+  addKeys(100_000);
+  clock.t += 60;
+}
+clock.t -= 30;
+addKeys(100_000);
+const fillSeconds = (performance.now() - t0) / 1000;
+gc?.();
+gc?.();
+const mem = process.memoryUsage();
+const st = store.stats();
+console.log(`keys: ${MODE}; filled in ${fillSeconds.toFixed(1)} s (${serial.toLocaleString('en-US')} adds)`);
+console.log(
+  `buckets fine ${st.fineBuckets}, coarse ${st.coarseBuckets}, live keys ${st.liveKeys}, dropped ${st.droppedKeys}`,
+);
+console.log(`interned: ${JSON.stringify(st.internedValues)}`);
+console.log(`RSS ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)}, array buffers ${mb(mem.arrayBuffers)}`);
+
+function latency(label: string, fn: () => unknown, runs = 60): void {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    xs.push(performance.now() - t);
+  }
+  xs.sort((a, b) => a - b);
+  const p = (q: number) => (xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] as number).toFixed(1);
+  console.log(`${label.padEnd(48)} p50 ${p(0.5)} ms  p99 ${p(0.99)} ms`);
+}
+
+latency('TopN 24h by website, no filter', () => store.topN({ groupBy: 'website', window: '24h', n: 10 }));
+latency('TopN 24h by uri, no filter', () => store.topN({ groupBy: 'uri', window: '24h', n: 10 }));
+latency('TopN 24h by prefix, website + status>=400', () =>
+  store.topN({
+    groupBy: 'prefix',
+    window: '24h',
+    n: 10,
+    filter: { website: 'site7.example.com', status: { op: '>=', value: 400 } },
+  }),
+);
+latency('TopN 24h by uri, uri regex', () =>
+  store.topN({ groupBy: 'uri', window: '24h', n: 10, filter: { uriRe: '^/p/1' } }),
+);
+latency('TopN 60m by website, no filter', () => store.topN({ groupBy: 'website', window: '60m', n: 10 }), 20);
+latency('Trend 24h, website filter', () => store.trend('24h', { website: 'site7.example.com' }), 20);
