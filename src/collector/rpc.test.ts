@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { Snapshot } from '../gen/logtally/v1/logtally_pb.ts';
+import { createLogtallyClient, type LogtallyClient } from '../rpc/client.ts';
+import { type RpcServer, startRpcServer } from '../rpc/server.ts';
+import { Store } from '../store/store.ts';
+import { StoreBackend } from './store-backend.ts';
+
+describe('LogtallyService over gRPC', () => {
+  const clock = { t: 1_795_000_010 };
+  const store = new Store({ now: () => clock.t });
+  const ingest = { files: () => [], linesRead: 7, parseErrors: 1, syslogDatagrams: 0, syslogLines: 0 };
+  const backend = new StoreBackend(store, 'web1', '0.1.0', ingest);
+  let server: RpcServer;
+  let client: LogtallyClient;
+
+  before(async () => {
+    store.add('a.example', '192.0.2.1', '/x?y', 200, '', 'GET', 10, 0.5);
+    store.add('a.example', '192.0.2.2', '/x', 503, '10.0.0.1:80', 'GET', 20, 1);
+    store.add('b.example', '2001:db8::1', '/z', 404, '', 'POST', 5, 0.25);
+    server = await startRpcServer('127.0.0.1:0', backend);
+    client = createLogtallyClient(`127.0.0.1:${server.address.port}`);
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('TopN with defaults and with filters', async () => {
+    const r = await client.topN({});
+    assert.equal(r.source, 'web1');
+    assert.deepEqual(
+      r.entries.map((e) => [e.label, e.count, e.bytes, e.time]),
+      [
+        ['a.example', 2, 30, 1.5],
+        ['b.example', 1, 5, 0.25],
+      ],
+    );
+    const f = await client.topN({ groupBy: 'uri', window: '1m', filter: { status: '>=500' } });
+    assert.deepEqual(
+      f.entries.map((e) => [e.label, e.count]),
+      [['/x', 1]],
+    );
+    const p = await client.topN({ groupBy: 'prefix', orderBy: 'bytes', n: 1 });
+    assert.deepEqual(
+      p.entries.map((e) => [e.label, e.count]),
+      [['192.0.2.0/24', 2]],
+    );
+  });
+
+  it('rejects invalid arguments naming the field', async () => {
+    for (const [req, message] of [
+      [{ window: '2m' }, 'window: unknown window "2m"'],
+      [{ groupBy: 'colour' }, 'group_by: unknown dimension "colour"'],
+      [{ orderBy: 'fame' }, 'order_by: unknown order "fame"'],
+      [{ n: 1_000_000 }, 'n: at most 100000'],
+      [{ filter: { status: '5xx' } }, 'filter.status: expected a status'],
+      [{ filter: { uriRe: '(' } }, 'filter.uri_re: invalid regular expression'],
+    ] as const) {
+      await assert.rejects(client.topN(req), (e: unknown) => {
+        assert.ok(e instanceof ConnectError);
+        assert.equal(e.code, Code.InvalidArgument);
+        assert.ok(e.rawMessage.startsWith(message), e.rawMessage);
+        return true;
+      });
+    }
+  });
+
+  it('Trend, ListTargets and Status', async () => {
+    const t = await client.trend({ window: '5m' });
+    assert.equal(t.points.length, 1);
+    assert.equal(t.points[0]?.count, 3);
+    assert.equal(t.points[0]?.start, 1_795_000_000 - (1_795_000_000 % 60));
+    const targets = await client.listTargets({});
+    assert.deepEqual(
+      targets.targets.map((x) => [x.source, x.state]),
+      [['web1', 'up']],
+    );
+    const s = await client.status({});
+    assert.equal(s.source, 'web1');
+    assert.equal(s.linesRead, 7);
+    assert.equal(s.parseErrors, 1);
+  });
+
+  it('StreamSnapshots pushes each completed minute', async () => {
+    const ac = new AbortController();
+    const stream = client.streamSnapshots({ backfill: false }, { signal: ac.signal });
+    const it = stream[Symbol.asyncIterator]();
+    const first = it.next();
+    // Let the subscription reach the server, then complete the minute.
+    await new Promise((r) => setTimeout(r, 100));
+    clock.t += 60;
+    store.tick();
+    const value = (await first).value as Snapshot | undefined;
+    assert.ok(value);
+    assert.equal(value.source, 'web1');
+    assert.equal(value.totalCount, 3);
+    assert.deepEqual(
+      value.entries.map((e) => [e.website, e.prefix, e.uri, e.status, e.upstream, e.method, e.count]).sort(),
+      [
+        ['a.example', '192.0.2.0/24', '/x', '200', '', 'GET', 1],
+        ['a.example', '192.0.2.0/24', '/x', '503', '10.0.0.1:80', 'GET', 1],
+        ['b.example', '2001:db8::/48', '/z', '404', '', 'POST', 1],
+      ],
+    );
+    ac.abort();
+    await it.return?.();
+  });
+});

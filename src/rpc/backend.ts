@@ -1,0 +1,64 @@
+/**
+ * What the RPC server needs from whatever holds the counts: a collector's store, or an
+ * aggregator's merged view.
+ * @module
+ */
+import type { Filter } from '../store/filter.ts';
+import type { TopEntry, TopNQuery, TrendPoint } from '../store/store.ts';
+import type { Window } from '../store/windows.ts';
+
+/** One completed bucket with every kept key. */
+export interface SnapshotData {
+  readonly source: string;
+  readonly start: number;
+  readonly span: number;
+  readonly entries: readonly {
+    readonly labels: readonly string[];
+    readonly requests: number;
+    readonly bytes: number;
+    readonly time: number;
+  }[];
+  readonly totalRequests: number;
+  readonly totalBytes: number;
+  readonly totalTime: number;
+}
+
+export interface TargetInfo {
+  readonly source: string;
+  readonly address: string;
+  readonly state: 'up' | 'degraded';
+  readonly lastSnapshot: number;
+  readonly failures: number;
+}
+
+export interface FileInfo {
+  readonly path: string;
+  readonly offset: number;
+  readonly lines: number;
+  readonly parseErrors: number;
+  readonly format: string;
+}
+
+export interface StatusInfo {
+  readonly source: string;
+  readonly version: string;
+  readonly uptimeSeconds: number;
+  readonly files: readonly FileInfo[];
+  readonly linesRead: number;
+  readonly parseErrors: number;
+  readonly droppedKeys: number;
+  readonly malformed: number;
+  readonly targets: readonly TargetInfo[];
+  readonly syslogDatagrams: number;
+  readonly syslogLines: number;
+}
+
+export interface QueryBackend {
+  readonly source: string;
+  topN(q: TopNQuery): TopEntry[];
+  trend(window: Window, filter: Filter): TrendPoint[];
+  /** Completed buckets as they seal; with `backfill`, the ones already held first. */
+  snapshots(backfill: boolean, signal: AbortSignal): AsyncIterable<SnapshotData>;
+  targets(): TargetInfo[];
+  status(): StatusInfo;
+}

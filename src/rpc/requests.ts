@@ -1,0 +1,83 @@
+/**
+ * Validates RPC requests into store queries. Every problem is INVALID_ARGUMENT with a message
+ * naming the field.
+ * @module
+ */
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { Filter as FilterMsg } from '../gen/logtally/v1/logtally_pb.ts';
+import { type Dimension, isDimension, ORDERS, type Order } from '../store/dimensions.ts';
+import { type Filter, parseStatusFilter } from '../store/filter.ts';
+import { isWindow, WINDOWS, type Window } from '../store/windows.ts';
+
+export const MAX_N = 100_000;
+
+function invalid(field: string, message: string): ConnectError {
+  return new ConnectError(`${field}: ${message}`, Code.InvalidArgument);
+}
+
+export function toWindow(s: string, field = 'window'): Window {
+  if (s === '') return '5m';
+  if (!isWindow(s)) throw invalid(field, `unknown window "${s}" (expected one of ${WINDOWS.join(', ')})`);
+  return s;
+}
+
+export function toDimension(s: string, field = 'group_by'): Dimension {
+  if (s === '') return 'website';
+  if (!isDimension(s)) {
+    throw invalid(
+      field,
+      `unknown dimension "${s}" (expected website, prefix, uri, status, upstream or method)`,
+    );
+  }
+  return s;
+}
+
+export function toOrder(s: string): Order {
+  if (s === '') return 'requests';
+  if (!(ORDERS as readonly string[]).includes(s)) {
+    throw invalid('order_by', `unknown order "${s}" (expected requests, bytes or time)`);
+  }
+  return s as Order;
+}
+
+export function toN(n: number): number {
+  if (n === 0) return 10;
+  if (n > MAX_N) throw invalid('n', `at most ${MAX_N}, got ${n}`);
+  return n;
+}
+
+function checkRegex(source: string | undefined, field: string): void {
+  if (source === undefined) return;
+  try {
+    new RegExp(source);
+  } catch (e) {
+    throw invalid(field, `invalid regular expression: ${(e as Error).message}`);
+  }
+}
+
+export function toFilter(f: FilterMsg | undefined): Filter {
+  const out: Filter = {};
+  if (!f) return out;
+  if (f.website !== undefined) out.website = f.website;
+  if (f.prefix !== undefined) out.prefix = f.prefix;
+  if (f.uri !== undefined) out.uri = f.uri;
+  if (f.upstream !== undefined) out.upstream = f.upstream;
+  if (f.method !== undefined) out.method = f.method;
+  if (f.status !== undefined) {
+    const s = parseStatusFilter(f.status);
+    if (!s)
+      throw invalid('filter.status', `expected a status or a comparison such as >=400, got "${f.status}"`);
+    out.status = s;
+  }
+  checkRegex(f.websiteRe, 'filter.website_re');
+  checkRegex(f.uriRe, 'filter.uri_re');
+  if (f.websiteRe !== undefined) {
+    out.websiteRe = f.websiteRe;
+    out.websiteReNegate = f.websiteReNegate;
+  }
+  if (f.uriRe !== undefined) {
+    out.uriRe = f.uriRe;
+    out.uriReNegate = f.uriReNegate;
+  }
+  return out;
+}

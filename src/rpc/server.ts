@@ -1,0 +1,150 @@
+/**
+ * The gRPC server: LogtallyService over HTTP/2 (gRPC, gRPC-Web and Connect protocols, via
+ * connect-es), backed by any QueryBackend.
+ * @module
+ */
+import { once } from 'node:events';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { create } from '@bufbuild/protobuf';
+import type { ConnectRouter } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import {
+  FileStatusSchema,
+  LogtallyService,
+  type Snapshot,
+  SnapshotEntrySchema,
+  SnapshotSchema,
+  TargetSchema,
+  TopNEntrySchema,
+  TrendPointSchema,
+} from '../gen/logtally/v1/logtally_pb.ts';
+import { type HostPort, parseHostPort } from './address.ts';
+import type { QueryBackend, SnapshotData, TargetInfo } from './backend.ts';
+import { toDimension, toFilter, toN, toOrder, toWindow } from './requests.ts';
+
+function target(t: TargetInfo) {
+  return create(TargetSchema, {
+    source: t.source,
+    address: t.address,
+    state: t.state,
+    lastSnapshot: t.lastSnapshot,
+    failures: t.failures,
+  });
+}
+
+export function snapshotMessage(s: SnapshotData): Snapshot {
+  return create(SnapshotSchema, {
+    source: s.source,
+    start: s.start,
+    span: s.span,
+    totalCount: s.totalRequests,
+    totalBytes: s.totalBytes,
+    totalTime: s.totalTime,
+    entries: s.entries.map((e) =>
+      create(SnapshotEntrySchema, {
+        website: e.labels[0] ?? '',
+        prefix: e.labels[1] ?? '',
+        uri: e.labels[2] ?? '',
+        status: e.labels[3] ?? '',
+        upstream: e.labels[4] ?? '',
+        method: e.labels[5] ?? '',
+        count: e.requests,
+        bytes: e.bytes,
+        time: e.time,
+      }),
+    ),
+  });
+}
+
+/** Registers LogtallyService on a connect router. */
+export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(LogtallyService, {
+      topN(req) {
+        const entries = backend.topN({
+          filter: toFilter(req.filter),
+          groupBy: toDimension(req.groupBy),
+          window: toWindow(req.window),
+          n: toN(req.n),
+          orderBy: toOrder(req.orderBy),
+        });
+        return {
+          source: backend.source,
+          entries: entries.map((e) =>
+            create(TopNEntrySchema, { label: e.label, count: e.requests, bytes: e.bytes, time: e.time }),
+          ),
+        };
+      },
+      trend(req) {
+        const points = backend.trend(toWindow(req.window), toFilter(req.filter));
+        return {
+          source: backend.source,
+          points: points.map((p) =>
+            create(TrendPointSchema, {
+              start: p.start,
+              span: p.span,
+              count: p.requests,
+              bytes: p.bytes,
+              time: p.time,
+            }),
+          ),
+        };
+      },
+      async *streamSnapshots(req, ctx) {
+        for await (const s of backend.snapshots(req.backfill, ctx.signal)) yield snapshotMessage(s);
+      },
+      listTargets() {
+        return { targets: backend.targets().map(target) };
+      },
+      status() {
+        const s = backend.status();
+        return {
+          source: s.source,
+          version: s.version,
+          uptimeSeconds: s.uptimeSeconds,
+          files: s.files.map((f) => create(FileStatusSchema, { ...f })),
+          linesRead: s.linesRead,
+          parseErrors: s.parseErrors,
+          droppedKeys: s.droppedKeys,
+          malformed: s.malformed,
+          targets: s.targets.map(target),
+          syslogDatagrams: s.syslogDatagrams,
+          syslogLines: s.syslogLines,
+        };
+      },
+    });
+  };
+}
+
+export interface RpcServer {
+  readonly address: HostPort;
+  close(): Promise<void>;
+}
+
+/** Serves LogtallyService on `listen` (`:9090`, `127.0.0.1:0`, …) over cleartext HTTP/2. */
+export async function startRpcServer(listen: string, backend: QueryBackend): Promise<RpcServer> {
+  const addr = parseHostPort(listen, '--listen');
+  const handler = connectNodeAdapter({ routes: logtallyRoutes(backend) });
+  const server = http2.createServer(handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+  server.listen(addr.port, addr.host || undefined);
+  await once(server, 'listening');
+  const bound = server.address() as AddressInfo;
+  return {
+    address: { host: addr.host, port: bound.port },
+    close: async () => {
+      const closed = once(server, 'close');
+      server.close();
+      for (const s of sessions) s.close();
+      setTimeout(() => {
+        for (const s of sessions) s.destroy();
+      }, 2000).unref();
+      await closed;
+    },
+  };
+}
