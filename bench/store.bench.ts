@@ -73,7 +73,9 @@ console.log(
   `buckets fine ${st.fineBuckets}, coarse ${st.coarseBuckets}, live keys ${st.liveKeys}, dropped ${st.droppedKeys}`,
 );
 console.log(`interned: ${JSON.stringify(st.internedValues)}`);
-console.log(`RSS ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)}, array buffers ${mb(mem.arrayBuffers)}`);
+console.log(
+  `RSS ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)} of ${mb(mem.heapTotal)}, array buffers ${mb(mem.arrayBuffers)}, external ${mb(mem.external)}`,
+);
 
 function latency(label: string, fn: () => unknown, runs = 60): void {
   const xs: number[] = [];

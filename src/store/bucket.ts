@@ -71,6 +71,43 @@ export function topIndices(requests: ArrayLike<number>, n: number, k: number): U
   return idx.subarray(0, k);
 }
 
+/** Column storage for one bucket; pooled so sealing a minute allocates nothing in steady state. */
+export interface Columns {
+  readonly ids: Uint32Array;
+  readonly requests: Uint32Array;
+  readonly bytes: Float64Array;
+  readonly time: Float64Array;
+}
+
+/**
+ * Reuses the columns of evicted buckets. Every pooled column set has the ring's full capacity,
+ * so a ring's memory is allocated once and never churns (fragmentation would otherwise keep
+ * freed memory in the process's RSS).
+ */
+export class ColumnPool {
+  readonly capacity: number;
+  readonly #free: Columns[] = [];
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+  take(): Columns {
+    return (
+      this.#free.pop() ?? {
+        ids: new Uint32Array(this.capacity * D),
+        requests: new Uint32Array(this.capacity),
+        bytes: new Float64Array(this.capacity),
+        time: new Float64Array(this.capacity),
+      }
+    );
+  }
+  give(c: Columns): void {
+    if (c.requests.length === this.capacity) this.#free.push(c);
+  }
+}
+
+/** The pooled columns behind a bucket, if it has any. */
+export const bucketColumns = new WeakMap<Bucket, Columns>();
+
 /** Seals a table into a bucket holding at most `keep` keys (the most requested). */
 export function sealBucket(
   table: TupleTable,
@@ -78,13 +115,15 @@ export function sealBucket(
   span: number,
   keep: number,
   totals: { requests: number; bytes: number; time: number },
+  pool?: ColumnPool,
 ): Bucket {
   const chosen = topIndices(table.requests, table.size, keep);
   const n = chosen.length;
-  const ids = new Uint32Array(n * D);
-  const requests = new Uint32Array(n);
-  const bytes = new Float64Array(n);
-  const time = new Float64Array(n);
+  const cols = n > 0 && pool && pool.capacity >= n ? pool.take() : undefined;
+  const ids = cols ? cols.ids.subarray(0, n * D) : new Uint32Array(n * D);
+  const requests = cols ? cols.requests.subarray(0, n) : new Uint32Array(n);
+  const bytes = cols ? cols.bytes.subarray(0, n) : new Float64Array(n);
+  const time = cols ? cols.time.subarray(0, n) : new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const e = chosen[i] as number;
     ids.set(table.ids.subarray(e * D, e * D + D), i * D);
@@ -92,7 +131,7 @@ export function sealBucket(
     bytes[i] = table.bytes[e] as number;
     time[i] = table.time[e] as number;
   }
-  return {
+  const bucket: Bucket = {
     start,
     span,
     size: n,
@@ -104,4 +143,6 @@ export function sealBucket(
     totalBytes: totals.bytes,
     totalTime: totals.time,
   };
+  if (cols) bucketColumns.set(bucket, cols);
+  return bucket;
 }

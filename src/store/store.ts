@@ -5,7 +5,7 @@
  * drive minutes and days deterministically.
  * @module
  */
-import { type Bucket, emptyBucket, sealBucket } from './bucket.ts';
+import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
 import { D, DIM, DIMENSIONS, type Dimension, type Order } from './dimensions.ts';
 import { type CompiledFilter, compileFilter, type Filter } from './filter.ts';
 import { Interner } from './interner.ts';
@@ -83,6 +83,8 @@ export class Store {
   readonly #fine: Bucket[] = [];
   readonly #coarse: Bucket[] = [];
   readonly #scratch: TupleTable;
+  readonly #finePool: ColumnPool;
+  readonly #coarsePool: ColumnPool;
   readonly #key = new Uint32Array(D);
   readonly #isNew = { v: false };
   readonly #statusIds: Int32Array = new Int32Array(1000).fill(-1);
@@ -97,6 +99,8 @@ export class Store {
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.#live = new TupleTable(this.liveCap, 4096);
     this.#scratch = new TupleTable(this.fineKeep * (COARSE / MINUTE), 4096);
+    this.#finePool = new ColumnPool(this.fineKeep);
+    this.#coarsePool = new ColumnPool(this.coarseKeep);
     this.#liveStart = Math.floor(this.now() / MINUTE) * MINUTE;
   }
 
@@ -223,7 +227,7 @@ export class Store {
 
   #sealLive(): void {
     const live = this.#live;
-    const bucket = sealBucket(live, this.#liveStart, MINUTE, this.fineKeep, this.#liveTotals);
+    const bucket = sealBucket(live, this.#liveStart, MINUTE, this.fineKeep, this.#liveTotals, this.#finePool);
     this.#acquire(bucket);
     // Release the live table's references.
     const it = this.interners;
@@ -240,6 +244,12 @@ export class Store {
     for (let i = 0; i < b.size * D; i++) (it[i % D] as Interner).acquire(b.ids[i] as number);
   }
 
+  #evict(b: Bucket, pool: ColumnPool): void {
+    this.#release(b);
+    const cols = bucketColumns.get(b);
+    if (cols) pool.give(cols);
+  }
+
   #release(b: Bucket): void {
     const it = this.interners;
     for (let i = 0; i < b.size * D; i++) (it[i % D] as Interner).release(b.ids[i] as number);
@@ -247,7 +257,7 @@ export class Store {
 
   #pushFine(bucket: Bucket): void {
     this.#fine.push(bucket);
-    if (this.#fine.length > FINE_SLOTS) this.#release(this.#fine.shift() as Bucket);
+    if (this.#fine.length > FINE_SLOTS) this.#evict(this.#fine.shift() as Bucket, this.#finePool);
     for (const l of this.#listeners) l(bucket);
     if ((bucket.start + MINUTE) % COARSE === 0) this.#fold(bucket.start + MINUTE - COARSE);
   }
@@ -266,10 +276,10 @@ export class Store {
         t.add(b.ids, e * D, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
       }
     }
-    const coarse = sealBucket(t, start, COARSE, this.coarseKeep, totals);
+    const coarse = sealBucket(t, start, COARSE, this.coarseKeep, totals, this.#coarsePool);
     this.#acquire(coarse);
     this.#coarse.push(coarse);
-    if (this.#coarse.length > COARSE_SLOTS) this.#release(this.#coarse.shift() as Bucket);
+    if (this.#coarse.length > COARSE_SLOTS) this.#evict(this.#coarse.shift() as Bucket, this.#coarsePool);
   }
 
   /** The buckets a window covers, oldest first. The live minute is not included. */
