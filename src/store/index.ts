@@ -6,6 +6,7 @@ export { type Bucket, emptyBucket, sealBucket, topIndices } from './bucket.ts';
 export { D, DIM, DIMENSIONS, type Dimension, isDimension, ORDERS, type Order } from './dimensions.ts';
 export { compileFilter, type Filter, parseStatusFilter, type StatusOp } from './filter.ts';
 export { Interner } from './interner.ts';
+export { readState, saveState } from './persist.ts';
 export { PrefixMasker, parseIPv4, parseIPv6 } from './prefix.ts';
 export {
   type AddResult,
@@ -13,6 +14,7 @@ export {
   FINE_SLOTS,
   Store,
   type StoreOptions,
+  type StoreState,
   type StoreStats,
   type TopEntry,
   type TopNQuery,

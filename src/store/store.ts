@@ -60,6 +60,16 @@ export interface TopNQuery {
 /** Outcome of one `add`. */
 export type AddResult = 'counted' | 'dropped' | 'malformed';
 
+/** What `exportState` returns and `importState` takes. */
+export interface StoreState {
+  liveStart: number;
+  /** Per dimension, the value of each id ('' for unused ids). */
+  values: string[][];
+  fine: Bucket[];
+  coarse: Bucket[];
+  live: Bucket;
+}
+
 export interface StoreStats {
   added: number;
   malformed: number;
@@ -391,6 +401,82 @@ export class Store {
       }
       return { start: b.start, span: b.span, requests: r, bytes: by, time: t };
     });
+  }
+
+  /**
+   * Everything the store holds, for persistence: the value table of each dimension (index = id,
+   * '' where unused), the sealed buckets of both rings, and the live minute.
+   */
+  exportState(): StoreState {
+    return {
+      liveStart: this.#liveStart,
+      values: this.interners.map((it) => {
+        const out: string[] = [];
+        for (let id = 0; id < it.capacity; id++) out.push(it.value(id));
+        return out;
+      }),
+      fine: [...this.#fine],
+      coarse: [...this.#coarse],
+      live: this.#liveView(),
+    };
+  }
+
+  /** Loads a state from `exportState` into this (empty) store; later minutes catch up on tick. */
+  importState(state: StoreState): void {
+    if (this.#fine.length > 0 || this.#coarse.length > 0 || this.#live.size > 0) {
+      throw new Error('importState: the store is not empty');
+    }
+    const maps = state.values.map((vals, d) => {
+      const it = this.interners[d] as Interner;
+      const m = new Uint32Array(vals.length);
+      vals.forEach((v, id) => {
+        m[id] = v === '' ? 0 : it.intern(v);
+      });
+      return m;
+    });
+    const remap = (b: Bucket, pool: ColumnPool | undefined): Bucket => {
+      const t = new TupleTable(Math.max(b.size, 1), b.size + 16);
+      const k = new Uint32Array(D);
+      for (let e = 0; e < b.size; e++) {
+        for (let d = 0; d < D; d++) k[d] = (maps[d] as Uint32Array)[b.ids[e * D + d] as number] ?? 0;
+        t.add(k, 0, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
+      }
+      const totals = { requests: b.totalRequests, bytes: b.totalBytes, time: b.totalTime };
+      return sealBucket(t, b.start, b.span, b.size, totals, pool);
+    };
+    for (const b of state.fine.slice(-FINE_SLOTS)) {
+      const nb = remap(b, this.#finePool);
+      this.#acquire(nb);
+      this.#fine.push(nb);
+    }
+    for (const b of state.coarse.slice(-COARSE_SLOTS)) {
+      const nb = remap(b, this.#coarsePool);
+      this.#acquire(nb);
+      this.#coarse.push(nb);
+    }
+    const live = state.live;
+    const k = new Uint32Array(D);
+    for (let e = 0; e < live.size; e++) {
+      for (let d = 0; d < D; d++) k[d] = (maps[d] as Uint32Array)[live.ids[e * D + d] as number] ?? 0;
+      const isNew = { v: false };
+      if (
+        this.#live.add(
+          k,
+          0,
+          live.requests[e] as number,
+          live.bytes[e] as number,
+          live.time[e] as number,
+          isNew,
+        ) >= 0 &&
+        isNew.v
+      ) {
+        for (let d = 0; d < D; d++) (this.interners[d] as Interner).acquire(k[d] as number);
+      }
+    }
+    this.#liveTotals = { requests: live.totalRequests, bytes: live.totalBytes, time: live.totalTime };
+    this.#liveStart = state.liveStart;
+    for (const it of this.interners) it.sweep();
+    this.tick();
   }
 
   /** Every key of a bucket with its labels (for snapshots to an aggregator). */

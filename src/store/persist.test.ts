@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { readState, saveState } from './persist.ts';
+import { Store } from './store.ts';
+import { WINDOWS } from './windows.ts';
+
+describe('state file', () => {
+  it('restores every window exactly, live minute included', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logtally-state-'));
+    try {
+      const clock = { t: 1_795_000_000 };
+      const a = new Store({ now: () => clock.t });
+      let seed = 1;
+      const rand = () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed / 2147483648;
+      };
+      for (let i = 0; i < 30_000; i++) {
+        clock.t += rand() * 6;
+        a.add(
+          `s${Math.floor(rand() * 5)}.test`,
+          rand() < 0.5 ? `192.0.${Math.floor(rand() * 9)}.1` : `2001:db8:${Math.floor(rand() * 9)}::1`,
+          `/p/${Math.floor(rand() * 50)}é`,
+          [200, 404, 503][Math.floor(rand() * 3)] as number,
+          rand() < 0.2 ? '10.0.0.1:80' : '',
+          'GET',
+          Math.floor(rand() * 1000),
+          rand(),
+        );
+      }
+      const file = join(dir, 'state');
+      const bytes = saveState(a, file);
+      assert.ok(bytes > 1000);
+      const b = new Store({ now: () => clock.t });
+      b.importState(readState(file));
+      for (const w of WINDOWS) {
+        for (const groupBy of ['website', 'prefix', 'uri', 'status', 'upstream'] as const) {
+          assert.deepEqual(
+            b.topN({ groupBy, window: w, n: 1000 }),
+            a.topN({ groupBy, window: w, n: 1000 }),
+            `${w} ${groupBy}`,
+          );
+        }
+        assert.deepEqual(b.trend(w), a.trend(w), `trend ${w}`);
+      }
+      // Time goes on after a restart: both stores rotate the same way.
+      clock.t += 600;
+      assert.deepEqual(b.trend('60m'), a.trend('60m'));
+      writeFileSync(join(dir, 'bad'), 'hello world, not a state');
+      assert.throws(() => readState(join(dir, 'bad')), /not a logtally state file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
