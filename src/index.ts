@@ -3,3 +3,5 @@
  * @module
  */
 export * from './format/index.ts';
+export * from './http/index.ts';
+export * from './writer/index.ts';

@@ -9,16 +9,12 @@ import { compileNginx } from '../format/nginx/compile.ts';
 import type { EscapeMode } from '../format/nginx/escape.ts';
 import { NGINX_PRESETS } from '../format/nginx/presets.ts';
 import type { CompiledNginxFormat, RenderSource } from '../format/nginx/types.ts';
-import { readNginxConf } from '../format/nginx-conf/index.ts';
+import { readNginxConf, unescapeConfWord } from '../format/nginx-conf/index.ts';
 import { openInput, readLines } from './lines.ts';
 import type { Output } from './output.ts';
 
 /** Undoes the escapes nginx accepts inside a quoted configuration string: \t \r \n \" \' \\. */
-export function unquoteConfString(s: string): string {
-  return s.replace(/\\([tnr"'\\])/g, (_m, c: string) =>
-    c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c,
-  );
-}
+export const unquoteConfString = unescapeConfWord;
 
 interface FormatFlags {
   format?: string;

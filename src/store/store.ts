@@ -189,6 +189,8 @@ export class Store {
   #lastAddr = '';
   #lastPrefixId = -1;
   #v4Ids = new Map<number, number>();
+  /** IPv6 address → prefix id (parsing and printing IPv6 costs more than a lookup). */
+  #v6Ids = new Map<string, number>();
 
   #prefixId(addr: string): number {
     if (addr === this.#lastAddr) return this.#lastPrefixId;
@@ -206,8 +208,14 @@ export class Store {
     } else if (n === -2) {
       id = -1;
     } else {
-      const label = this.masker.label(addr);
-      id = label === undefined ? -1 : interner.intern(label);
+      const cached = this.#v6Ids.get(addr);
+      if (cached !== undefined) id = cached;
+      else {
+        const label = this.masker.label(addr);
+        id = label === undefined ? -1 : interner.intern(label);
+        if (this.#v6Ids.size > 1 << 16) this.#v6Ids.clear();
+        this.#v6Ids.set(addr, id);
+      }
     }
     this.#lastAddr = addr;
     this.#lastPrefixId = id;
@@ -233,6 +241,7 @@ export class Store {
     for (const i of this.interners) i.sweep();
     this.#lastAddr = '';
     this.#v4Ids.clear();
+    this.#v6Ids.clear();
   }
 
   #sealLive(): void {

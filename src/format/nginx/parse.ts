@@ -29,16 +29,25 @@ function parseUint(s: string): number | undefined {
   return v;
 }
 
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * `123.456` → 123.456 in one pass. The digits form an exact integer (up to 15 digits) divided
+ * once by an exact power of ten, which rounds exactly like `Number(s)`; longer texts use it.
+ */
 function parseDecimal(s: string): number | undefined {
   const n = s.length;
   if (n === 0) return undefined;
+  let v = 0;
   let dot = -1;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x2e && dot === -1 && i > 0 && i < n - 1) dot = i;
     else if (c < 0x30 || c > 0x39) return undefined;
+    else v = v * 10 + (c - 0x30);
   }
-  return +s;
+  if (dot === -1) return n <= 15 ? v : +s;
+  return n <= 16 ? v / (POW10[n - 1 - dot] as number) : +s;
 }
 
 function listConverter(elem: (s: string) => string | number | undefined, missing: string): Converter {
