@@ -62,7 +62,9 @@ export class StoreBackend implements QueryBackend {
     );
     try {
       if (backfill) {
-        for (const b of this.store.buckets('60m')) yield bucketSnapshot(this.store, this.source, b);
+        // Everything held: the 5-minute buckets (24h), then the 1-minute buckets (60m).
+        const { coarse, fine } = this.store.rings();
+        for (const b of [...coarse, ...fine]) yield bucketSnapshot(this.store, this.source, b);
       }
       while (!signal.aborted) {
         const b = queue.shift();

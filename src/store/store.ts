@@ -224,6 +224,7 @@ export class Store {
 
   /** Rotates the live minute (and the rings) up to the clock. Called by `add` and by a timer. */
   tick(): void {
+    if (this.#external) return;
     const now = this.now();
     if (now < this.#liveStart + MINUTE) return;
     const target = Math.floor(now / MINUTE) * MINUTE;
@@ -278,7 +279,87 @@ export class Store {
     this.#fine.push(bucket);
     if (this.#fine.length > FINE_SLOTS) this.#evict(this.#fine.shift() as Bucket, this.#finePool);
     for (const l of this.#listeners) l(bucket);
-    if ((bucket.start + MINUTE) % COARSE === 0) this.#fold(bucket.start + MINUTE - COARSE);
+    if ((bucket.start + MINUTE) % COARSE === 0) {
+      const start = bucket.start + MINUTE - COARSE;
+      // A coarse bucket received whole (aggregator backfill) is not folded again.
+      if (!this.#coarse.some((c) => c.start === start)) this.#fold(start);
+    }
+  }
+
+  /** True once buckets are fed from outside (`ingestBucket`): the store then has no live minute. */
+  #external = false;
+
+  /**
+   * Adds a completed bucket received from elsewhere (an aggregator's view of a collector's
+   * snapshot): 60-second buckets join the fine ring (gaps become empty minutes; coarse buckets
+   * fold as usual), 300-second buckets join the coarse ring. A bucket older than the ring's
+   * newest is ignored (duplicates from a reconnect's backfill). Returns whether it was added.
+   */
+  ingestBucket(
+    start: number,
+    span: number,
+    entries: Iterable<{ labels: readonly string[]; requests: number; bytes: number; time: number }>,
+    totals: { requests: number; bytes: number; time: number },
+  ): boolean {
+    this.#external = true;
+    const ring = span === COARSE ? this.#coarse : this.#fine;
+    const last = ring.at(-1);
+    if (last && start <= last.start) return false;
+    const t = this.#scratch;
+    t.clear();
+    const k = new Uint32Array(D);
+    for (const e of entries) {
+      for (let d = 0; d < D; d++) k[d] = (this.interners[d] as Interner).intern(e.labels[d] ?? '');
+      t.add(k, 0, e.requests, e.bytes, e.time);
+    }
+    if (span === COARSE) {
+      const b = sealBucket(t, start, COARSE, this.coarseKeep, totals, this.#coarsePool);
+      this.#acquire(b);
+      this.#coarse.push(b);
+      if (this.#coarse.length > COARSE_SLOTS) this.#evict(this.#coarse.shift() as Bucket, this.#coarsePool);
+    } else {
+      if (last && start - last.start > MINUTE) {
+        const from = Math.max(last.start + MINUTE, start - FINE_SLOTS * MINUTE);
+        for (let m = from; m < start; m += MINUTE) this.#pushFine(emptyBucket(m, MINUTE));
+      }
+      const b = sealBucket(t, start, MINUTE, this.fineKeep, totals, this.#finePool);
+      this.#acquire(b);
+      this.#pushFine(b);
+    }
+    for (const it of this.interners) it.sweep();
+    this.#liveStart = Math.max(this.#liveStart, start + span);
+    return true;
+  }
+
+  /** The sealed buckets of both rings (for backfilling a subscriber): coarse first, then fine. */
+  rings(): { coarse: Bucket[]; fine: Bucket[] } {
+    return { coarse: [...this.#coarse], fine: [...this.#fine] };
+  }
+
+  /** Every group of `groupBy` over `window` under `filter`, unsorted (for merging across stores). */
+  aggregateAll(q: Omit<TopNQuery, 'n' | 'orderBy'>): TopEntry[] {
+    this.tick();
+    const filter = compileFilter(q.filter ?? {}, this.interners);
+    if (filter.impossible) return [];
+    const g = DIM[q.groupBy];
+    const interner = this.interners[g] as Interner;
+    const acc = this.#accumulators(interner.capacity);
+    const touched: number[] = [];
+    for (const b of this.buckets(q.window)) aggregate(b, filter, g, acc, touched);
+    aggregate(this.#liveView(), filter, g, acc, touched);
+    const out = touched.map((id) => ({
+      label: interner.value(id),
+      requests: acc.req[id] as number,
+      bytes: acc.bytes[id] as number,
+      time: acc.time[id] as number,
+    }));
+    for (const id of touched) {
+      acc.req[id] = 0;
+      acc.bytes[id] = 0;
+      acc.time[id] = 0;
+      acc.seen[id] = 0;
+    }
+    return out;
   }
 
   /** Builds the coarse bucket for [start, start + 300) from the fine buckets in it. */

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { StoreBackend } from '../collector/store-backend.ts';
+import { createLogtallyClient } from '../rpc/client.ts';
+import { type RpcServer, startRpcServer } from '../rpc/server.ts';
+import { Store } from '../store/store.ts';
+import { type RunningAggregator, startAggregator } from './run.ts';
+
+const T0 = 1_795_000_000; // a multiple of 300
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface FakeCollector {
+  clock: { t: number };
+  store: Store;
+  server: RpcServer;
+  port: number;
+}
+
+async function collector(source: string, port = 0): Promise<FakeCollector> {
+  const clock = { t: T0 + 5 };
+  const store = new Store({ now: () => clock.t });
+  const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
+  const server = await startRpcServer(`127.0.0.1:${port}`, new StoreBackend(store, source, 't', ingest));
+  return { clock, store, server, port: server.address.port };
+}
+
+function traffic(c: FakeCollector, site: string, n: number, status = 200) {
+  for (let i = 0; i < n; i++) c.store.add(site, `10.0.${i % 3}.1`, `/p${i % 2}`, status, '', 'GET', 10, 0.1);
+}
+
+function nextMinute(c: FakeCollector) {
+  c.clock.t += 60;
+  c.store.tick();
+}
+
+describe('aggregator', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const f of cleanup.reverse()) await f();
+  });
+
+  it('merges collectors, backfills history, degrades a failed collector and reintegrates it', async () => {
+    const a = await collector('web-a');
+    const b = await collector('web-b');
+    cleanup.push(() => a.server.close());
+    // History before the aggregator starts: 10 minutes (two 5-minute buckets) on a.
+    for (let m = 0; m < 10; m++) {
+      traffic(a, 'shop.test', 3);
+      nextMinute(a);
+    }
+    traffic(b, 'blog.test', 4, 503);
+    nextMinute(b);
+    const logs: string[] = [];
+    const agg: RunningAggregator = await startAggregator({
+      listen: '127.0.0.1:0',
+      collectors: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`],
+      source: 'agg',
+      version: 't',
+      log: (l) => logs.push(l),
+      backoff: { initialMs: 20, maxMs: 100 },
+      minuteGraceMs: 200,
+    });
+    cleanup.push(() => agg.stop());
+    const client = createLogtallyClient(`127.0.0.1:${agg.rpc.address.port}`);
+    // Backfill: the 24h window shows a's 10 minutes and b's minute at once.
+    const merged = await until('backfill', async () => {
+      const r = await client.topN({ groupBy: 'website', window: '24h' });
+      const got = r.entries.map((e) => [e.label, e.count]);
+      return got.length === 2 && got[0]?.[1] === 30 ? got : undefined;
+    });
+    assert.deepEqual(merged, [
+      ['shop.test', 30],
+      ['blog.test', 4],
+    ]);
+    const statuses = await client.topN({ groupBy: 'status', window: '60m' });
+    assert.deepEqual(
+      statuses.entries.map((e) => [e.label, e.count]),
+      [
+        ['200', 30],
+        ['503', 4],
+      ],
+    );
+    const targets = await client.listTargets({});
+    assert.deepEqual(
+      targets.targets.map((t) => [t.source, t.state, t.failures]),
+      [
+        ['web-a', 'up', 0],
+        ['web-b', 'up', 0],
+      ],
+    );
+
+    // b fails: after 3 consecutive failures it is degraded and left out.
+    await b.server.close();
+    await until('b degraded', async () => {
+      const t = await client.listTargets({});
+      return t.targets[1]?.state === 'degraded' ? true : undefined;
+    });
+    const without = await client.topN({ groupBy: 'website', window: '24h' });
+    assert.deepEqual(
+      without.entries.map((e) => [e.label, e.count]),
+      [['shop.test', 30]],
+    );
+    assert.ok(
+      logs.some((l) => l.includes('degraded after 3 consecutive failures')),
+      logs.join('\n'),
+    );
+
+    // b comes back on the same port with a new minute: reintegrated.
+    const b2 = await collector('web-b', b.port);
+    cleanup.push(() => b2.server.close());
+    b2.clock.t += 120; // restarted two minutes later
+    traffic(b2, 'blog.test', 2, 503);
+    nextMinute(b2);
+    await until('b reintegrated', async () => {
+      const t = await client.listTargets({});
+      return t.targets[1]?.state === 'up' ? true : undefined;
+    });
+    const back = await client.topN({ groupBy: 'website', window: '24h' });
+    assert.deepEqual(
+      back.entries.map((e) => [e.label, e.count]),
+      [
+        ['shop.test', 30],
+        ['blog.test', 6],
+      ],
+    );
+  });
+
+  it('can be aggregated itself (stacking): merged minutes stream on', async () => {
+    const a = await collector('web-a');
+    const b = await collector('web-b');
+    cleanup.push(
+      () => a.server.close(),
+      () => b.server.close(),
+    );
+    const mid = await startAggregator({
+      listen: '127.0.0.1:0',
+      collectors: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`],
+      source: 'mid',
+      version: 't',
+      log: () => {},
+      backoff: { initialMs: 20, maxMs: 100 },
+      minuteGraceMs: 200,
+    });
+    cleanup.push(() => mid.stop());
+    const top = await startAggregator({
+      listen: '127.0.0.1:0',
+      collectors: [`127.0.0.1:${mid.rpc.address.port}`],
+      source: 'top',
+      version: 't',
+      log: () => {},
+      backoff: { initialMs: 20, maxMs: 100 },
+    });
+    cleanup.push(() => top.stop());
+    const midClient = createLogtallyClient(`127.0.0.1:${mid.rpc.address.port}`);
+    await until('mid connected', async () =>
+      (await midClient.listTargets({})).targets.every((t) => t.source.startsWith('web')) ? true : undefined,
+    );
+    traffic(a, 'x.test', 5);
+    traffic(b, 'x.test', 7);
+    traffic(b, 'y.test', 1);
+    nextMinute(a);
+    nextMinute(b);
+    const client = createLogtallyClient(`127.0.0.1:${top.rpc.address.port}`);
+    const r = await until('the top aggregator to see the merged minute', async () => {
+      const x = await client.topN({ groupBy: 'website', window: '5m' });
+      return x.entries.length === 2 ? x : undefined;
+    });
+    assert.deepEqual(
+      r.entries.map((e) => [e.label, e.count]),
+      [
+        ['x.test', 12],
+        ['y.test', 1],
+      ],
+    );
+    const t = await client.listTargets({});
+    assert.deepEqual(
+      t.targets.map((x) => [x.source, x.state]),
+      [['mid', 'up']],
+    );
+  });
+});

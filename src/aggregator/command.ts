@@ -1,0 +1,57 @@
+/**
+ * `logtally aggregator`: flags and process lifecycle.
+ * @module
+ */
+import { hostname } from 'node:os';
+import { Command } from 'commander';
+import { LogtallyError } from '../format/errors.ts';
+import { parseHostPort } from '../rpc/address.ts';
+import { startAggregator } from './run.ts';
+
+interface Flags {
+  listen: string;
+  collectors?: string;
+  source: string;
+}
+
+export function aggregatorCommand(version: string, result: { code: number }): Command {
+  return new Command('aggregator')
+    .description('merge the counts of many collectors into one view and serve the same gRPC service')
+    .option('--listen <addr>', 'gRPC listen address', ':9091')
+    .option('--collectors <list>', 'comma-separated host:port of the collectors (required)')
+    .option('--source <name>', 'name of this aggregator in query responses', hostname())
+    .addHelpText(
+      'after',
+      `
+Each collector is followed independently: its snapshot stream (with backfill of what it holds)
+is merged into the view; on failure it is retried with exponential backoff (100 ms, doubling,
+up to 30 s); after 3 consecutive failures it is marked degraded and its counts are left out
+until its next snapshot reintegrates it. An aggregator serves the same service as a collector,
+so aggregators can be stacked.
+
+Example:
+  logtally aggregator --collectors nginx1:9090,nginx2:9090,nginx3:9090 --listen :9091 --source agg-prod`,
+    )
+    .action(async (f: Flags) => {
+      const collectors = (f.collectors ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (collectors.length === 0) {
+        throw new LogtallyError('ERR_FORMAT_OPTION', 'aggregator: --collectors is required (host:port,…)');
+      }
+      for (const c of collectors) parseHostPort(c, '--collectors');
+      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      const a = await startAggregator({ listen: f.listen, collectors, source: f.source, version, log });
+      log(`aggregator ${f.source}: ${collectors.length} collector(s), gRPC on ${f.listen}`);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          log(`${sig}: shutting down`);
+          a.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      result.code = 0;
+    });
+}
