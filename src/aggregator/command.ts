@@ -6,23 +6,26 @@ import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { LogtallyError } from '../format/errors.ts';
 import { parseHostPort } from '../rpc/address.ts';
+import { addSecurityFlags } from '../rpc/flags.ts';
+import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
 import { startAggregator } from './run.ts';
 
-interface Flags {
+interface Flags extends SecurityFlags {
   listen: string;
   collectors?: string;
   source: string;
 }
 
 export function aggregatorCommand(version: string, result: { code: number }): Command {
-  return new Command('aggregator')
-    .description('merge the counts of many collectors into one view and serve the same gRPC service')
-    .option('--listen <addr>', 'gRPC listen address', ':9091')
-    .option('--collectors <list>', 'comma-separated host:port of the collectors (required)')
-    .option('--source <name>', 'name of this aggregator in query responses', hostname())
-    .addHelpText(
-      'after',
-      `
+  return addSecurityFlags(
+    new Command('aggregator')
+      .description('merge the counts of many collectors into one view and serve the same gRPC service')
+      .option('--listen <addr>', 'gRPC listen address', ':9091')
+      .option('--collectors <list>', 'comma-separated host:port of the collectors (required)')
+      .option('--source <name>', 'name of this aggregator in query responses', hostname())
+      .addHelpText(
+        'after',
+        `
 Each collector is followed independently: its snapshot stream (with backfill of what it holds)
 is merged into the view; on failure it is retried with exponential backoff (100 ms, doubling,
 up to 30 s); after 3 consecutive failures it is marked degraded and its counts are left out
@@ -31,27 +34,35 @@ so aggregators can be stacked.
 
 Example:
   logtally aggregator --collectors nginx1:9090,nginx2:9090,nginx3:9090 --listen :9091 --source agg-prod`,
-    )
-    .action(async (f: Flags) => {
-      const collectors = (f.collectors ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      if (collectors.length === 0) {
-        throw new LogtallyError('ERR_FORMAT_OPTION', 'aggregator: --collectors is required (host:port,…)');
-      }
-      for (const c of collectors) parseHostPort(c, '--collectors');
-      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-      const a = await startAggregator({ listen: f.listen, collectors, source: f.source, version, log });
-      log(`aggregator ${f.source}: ${collectors.length} collector(s), gRPC on ${f.listen}`);
-      await new Promise<void>((resolve) => {
-        const stop = (sig: string) => {
-          log(`${sig}: shutting down`);
-          a.stop().then(resolve, resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-      result.code = 0;
+      ),
+  ).action(async (f: Flags) => {
+    const collectors = (f.collectors ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (collectors.length === 0) {
+      throw new LogtallyError('ERR_FORMAT_OPTION', 'aggregator: --collectors is required (host:port,…)');
+    }
+    for (const c of collectors) parseHostPort(c, '--collectors');
+    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const security = loadSecurity(f);
+    const a = await startAggregator({
+      listen: f.listen,
+      collectors,
+      source: f.source,
+      version,
+      log,
+      security,
     });
+    log(`aggregator ${f.source}: ${collectors.length} collector(s), gRPC on ${f.listen}`);
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log(`${sig}: shutting down`);
+        a.stop().then(resolve, resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    result.code = 0;
+  });
 }

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { Snapshot } from '../gen/logtally/v1/logtally_pb.ts';
 import type { SnapshotData } from '../rpc/backend.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
+import type { RpcSecurity } from '../rpc/security.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
 import { topIndices } from '../store/bucket.ts';
 import { Store } from '../store/store.ts';
@@ -25,6 +26,8 @@ export interface AggregatorOptions {
   degradeAfter?: number;
   /** How long to wait for every collector's minute before publishing a merged minute (ms). */
   minuteGraceMs?: number;
+  /** TLS and bearer token, for the listener and for the connections to collectors. */
+  security?: RpcSecurity;
 }
 
 export interface RunningAggregator {
@@ -125,7 +128,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
   };
 
   const follow = async (m: Member) => {
-    const client = createLogtallyClient(m.address, '--collectors');
+    const client = createLogtallyClient(m.address, '--collectors', o.security);
     let delay = initialMs;
     const fail = (why: string) => {
       m.failures++;
@@ -180,7 +183,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     }
   };
 
-  const rpc = await startRpcServer(o.listen, backend);
+  const rpc = await startRpcServer(o.listen, backend, o.security);
   const loops = members.map((m) => follow(m));
   return {
     rpc,

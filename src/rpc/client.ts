@@ -6,13 +6,34 @@ import { type Client, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { LogtallyService } from '../gen/logtally/v1/logtally_pb.ts';
 import { formatHostPort, parseHostPort } from './address.ts';
+import { type RpcSecurity, sendToken, usesTls } from './security.ts';
 
 export type LogtallyClient = Client<typeof LogtallyService>;
 
-/** A client for `target` (`host:port`; an empty host means localhost). */
-export function createLogtallyClient(target: string, flag = '--target'): LogtallyClient {
+/**
+ * A client for `target` (`host:port`; an empty host means localhost). With `security`: TLS when
+ * it has a CA or a certificate (the CA verifies the server; the certificate and key are sent for
+ * mutual TLS), and the bearer token on every call.
+ */
+export function createLogtallyClient(
+  target: string,
+  flag = '--target',
+  security?: RpcSecurity,
+): LogtallyClient {
   const a = parseHostPort(target, flag);
   const host = a.host === '' ? 'localhost' : a.host;
-  const transport = createGrpcTransport({ baseUrl: `http://${formatHostPort({ host, port: a.port })}` });
+  const tls = usesTls(security);
+  const transport = createGrpcTransport({
+    baseUrl: `${tls ? 'https' : 'http'}://${formatHostPort({ host, port: a.port })}`,
+    ...(tls
+      ? {
+          nodeOptions: {
+            ...(security?.ca ? { ca: security.ca } : {}),
+            ...(security?.cert && security.key ? { cert: security.cert, key: security.key } : {}),
+          },
+        }
+      : {}),
+    ...(security?.token ? { interceptors: [sendToken(security.token)] } : {}),
+  });
   return createClient(LogtallyService, transport);
 }

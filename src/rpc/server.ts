@@ -22,6 +22,7 @@ import {
 import { type HostPort, parseHostPort } from './address.ts';
 import type { QueryBackend, SnapshotData, TargetInfo } from './backend.ts';
 import { toDimension, toFilter, toN, toOrder, toWindow } from './requests.ts';
+import { type RpcSecurity, requireToken } from './security.ts';
 
 function target(t: TargetInfo) {
   return create(TargetSchema, {
@@ -122,13 +123,36 @@ export interface RpcServer {
   close(): Promise<void>;
 }
 
-/** Serves LogtallyService on `listen` (`:9090`, `127.0.0.1:0`, …) over cleartext HTTP/2. */
-export async function startRpcServer(listen: string, backend: QueryBackend): Promise<RpcServer> {
+/**
+ * Serves LogtallyService on `listen` (`:9090`, `127.0.0.1:0`, …) over HTTP/2: cleartext, or TLS
+ * when `security` has a certificate (mutual TLS when it also has a CA), with a bearer token
+ * required when it has one.
+ */
+export async function startRpcServer(
+  listen: string,
+  backend: QueryBackend,
+  security?: RpcSecurity,
+): Promise<RpcServer> {
   const addr = parseHostPort(listen, '--listen');
-  const handler = connectNodeAdapter({ routes: logtallyRoutes(backend) });
-  const server = http2.createServer(handler);
+  const handler = connectNodeAdapter({
+    routes: logtallyRoutes(backend),
+    ...(security?.token ? { interceptors: [requireToken(security.token)] } : {}),
+  });
+  let server: http2.Http2Server | http2.Http2SecureServer;
+  if (security?.cert && security.key) {
+    server = http2.createSecureServer(
+      {
+        cert: security.cert,
+        key: security.key,
+        ...(security.ca ? { ca: security.ca, requestCert: true, rejectUnauthorized: true } : {}),
+      },
+      handler,
+    );
+  } else {
+    server = http2.createServer(handler);
+  }
   const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => {
+  server.on('session', (s: http2.ServerHttp2Session) => {
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
   });

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { makePki, type TestPki } from '../../test/support/tls.ts';
+import { createLogtallyClient } from '../rpc/client.ts';
+import { loadSecurity } from '../rpc/security.ts';
+import { type RpcServer, startRpcServer } from '../rpc/server.ts';
+import { Store } from '../store/store.ts';
+import { StoreBackend } from './store-backend.ts';
+
+const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
+const backend = () => new StoreBackend(new Store(), 'secure', 't', ingest);
+
+describe('gRPC transport security', () => {
+  let pki: TestPki;
+  const servers: RpcServer[] = [];
+  before(() => {
+    pki = makePki();
+    writeFileSync(join(pki.dir, 'token'), 'a-long-shared-secret-token\n');
+    writeFileSync(join(pki.dir, 'short'), 'short\n');
+  });
+  after(async () => {
+    for (const s of servers) await s.close();
+    rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  it('TLS: a client that trusts the CA connects; one that does not is refused', async () => {
+    const s = await startRpcServer(
+      '127.0.0.1:0',
+      backend(),
+      loadSecurity({ tlsCert: pki.serverCert, tlsKey: pki.serverKey }),
+    );
+    servers.push(s);
+    const good = createLogtallyClient(
+      `127.0.0.1:${s.address.port}`,
+      '--target',
+      loadSecurity({ tlsCa: pki.ca }),
+    );
+    assert.equal((await good.status({})).source, 'secure');
+    const plain = createLogtallyClient(`127.0.0.1:${s.address.port}`);
+    await assert.rejects(plain.status({}));
+  });
+
+  it('mutual TLS: a client without a certificate is refused', async () => {
+    const s = await startRpcServer(
+      '127.0.0.1:0',
+      backend(),
+      loadSecurity({ tlsCert: pki.serverCert, tlsKey: pki.serverKey, tlsCa: pki.ca }),
+    );
+    servers.push(s);
+    const withCert = createLogtallyClient(
+      `127.0.0.1:${s.address.port}`,
+      '--target',
+      loadSecurity({ tlsCa: pki.ca, tlsCert: pki.clientCert, tlsKey: pki.clientKey }),
+    );
+    assert.equal((await withCert.status({})).source, 'secure');
+    const noCert = createLogtallyClient(
+      `127.0.0.1:${s.address.port}`,
+      '--target',
+      loadSecurity({ tlsCa: pki.ca }),
+    );
+    await assert.rejects(noCert.status({}));
+  });
+
+  it('bearer token: calls without it are UNAUTHENTICATED', async () => {
+    const tokenFile = join(pki.dir, 'token');
+    const s = await startRpcServer('127.0.0.1:0', backend(), loadSecurity({ tokenFile }));
+    servers.push(s);
+    const ok = createLogtallyClient(`127.0.0.1:${s.address.port}`, '--target', loadSecurity({ tokenFile }));
+    assert.equal((await ok.status({})).source, 'secure');
+    const none = createLogtallyClient(`127.0.0.1:${s.address.port}`);
+    await assert.rejects(
+      none.status({}),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
+    );
+  });
+
+  it('names the flag of a bad security setting', () => {
+    assert.throws(() => loadSecurity({ tlsCert: pki.serverCert }), /--tls-cert and --tls-key go together/);
+    assert.throws(() => loadSecurity({ tlsCa: join(pki.dir, 'nope') }), /^LogtallyError: --tls-ca: ENOENT/);
+    assert.throws(
+      () => loadSecurity({ tokenFile: join(pki.dir, 'short') }),
+      /--token-file: the token must have at least 16/,
+    );
+  });
+});
