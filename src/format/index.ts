@@ -16,5 +16,5 @@ export * from './nginx/index.ts';
 export * from './nginx-conf/index.ts';
 export * from './record/index.ts';
 export * from './registry.ts';
-export * from './uwsgi/index.ts';
 export type { CompiledFormat, Dialect, FieldObject, FormatVariable } from './types.ts';
+export * from './uwsgi/index.ts';

@@ -8,9 +8,9 @@ import { compileNginx } from './nginx/compile.ts';
 import type { EscapeMode } from './nginx/escape.ts';
 import { NGINX_PRESETS } from './nginx/presets.ts';
 import { unescapeConfWord } from './nginx-conf/lexer.ts';
+import type { CompiledFormat, Dialect } from './types.ts';
 import { compileUwsgi } from './uwsgi/compile.ts';
 import { UWSGI_PRESETS } from './uwsgi/presets.ts';
-import type { CompiledFormat, Dialect } from './types.ts';
 
 export const DIALECTS: readonly Dialect[] = ['nginx', 'uwsgi', 'envoy'];
 
@@ -66,7 +66,9 @@ export function compileFormat(spec: FormatSpec): CompiledFormat {
       return compileNginx(preset ? text : unescapeConfWord(text), { escape: spec.escape ?? 'default' });
     case 'uwsgi': {
       const p = Object.hasOwn(UWSGI_PRESETS, spec.format) ? UWSGI_PRESETS[spec.format] : undefined;
-      return p ? compileUwsgi(p.format, { ...p.options }) : compileUwsgi(text, spec.logdate ? { logdate: spec.logdate } : {});
+      return p
+        ? compileUwsgi(p.format, { ...p.options })
+        : compileUwsgi(text, spec.logdate ? { logdate: spec.logdate } : {});
     }
     default:
       throw new LogtallyError('ERR_FORMAT_OPTION', `the ${dialect} dialect is not available yet`);
