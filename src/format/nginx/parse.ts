@@ -109,38 +109,69 @@ function converterFor(type: VariableType, escape: EscapeMode): Converter {
   }
 }
 
-const NUM = String.raw`(?:\d+(?:\.\d+)?|-)`;
+/**
+ * Work the search may do on one line (characters sliced and validated, plus a fixed cost per
+ * candidate) before the line is given up as ambiguous: a few milliseconds at most.
+ */
+const SEARCH_BUDGET = 4_000_000;
 
-function stringPattern(escape: EscapeMode): string {
-  if (escape === 'default') return String.raw`(?:[^"\\]|\\x[0-9A-Fa-f]{2})*?`;
-  if (escape === 'json') return String.raw`(?:[^"\\]|\\[\s\S])*?`;
-  return String.raw`[\s\S]*?`;
-}
+/** Longest text of a typed value (lists are unbounded). */
+const MAX_TYPED_LENGTH: Partial<Record<VariableType, number>> = {
+  status: 3,
+  int: 15,
+  seconds: 24,
+  time_local: 26,
+  time_iso8601: 25,
+};
 
-function patternFor(type: VariableType, escape: EscapeMode): string {
-  // A variable that is not found is `-` with default escaping and empty text otherwise.
-  const missing = escape === 'default' ? '|-' : '|-|';
-  switch (type) {
-    case 'int':
-      return String.raw`\d+${missing}`;
-    case 'status':
-      return String.raw`\d{3}${missing}`;
-    case 'seconds':
-      return String.raw`\d+(?:\.\d+)?${missing}`;
-    case 'time_local':
-      return String.raw`\d\d/[A-Z][a-z][a-z]/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}${missing}`;
-    case 'time_iso8601':
-      return String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d${missing}`;
-    case 'list_int':
-    case 'list_seconds':
-      return `${NUM}(?:(?:, | : )${NUM})*${missing}`;
-    default:
-      return stringPattern(escape);
+/** Whether raw field text can be a value of the type (the escaping decides what strings may contain). */
+function validatorFor(type: VariableType, escape: EscapeMode, convert: Converter): (raw: string) => boolean {
+  if (type === 'status') {
+    // Always three digits (`000` when nothing was sent), or not found.
+    return (raw) =>
+      raw.length === 3 ? convert(raw) !== undefined : raw === '-' || (raw === '' && escape !== 'default');
   }
+  if (type !== 'string' && type !== 'list_string') return (raw) => convert(raw) !== undefined;
+  if (escape === 'default') {
+    // `"` never appears raw, and a backslash always starts `\xHH`.
+    return (raw) => {
+      if (raw.indexOf('"') !== -1) return false;
+      for (let i = raw.indexOf('\\'); i !== -1; i = raw.indexOf('\\', i + 1)) {
+        if (
+          raw.charCodeAt(i + 1) !== 0x78 ||
+          hexVal(raw.charCodeAt(i + 2)) < 0 ||
+          hexVal(raw.charCodeAt(i + 3)) < 0
+        )
+          return false;
+      }
+      return true;
+    };
+  }
+  if (escape === 'json') {
+    // Every `"` is escaped, and no backslash is left dangling at the end.
+    return (raw) => {
+      for (let i = 0; i < raw.length; i++) {
+        const c = raw.charCodeAt(i);
+        if (c === 0x5c) i++;
+        else if (c === 0x22) return false;
+      }
+      return raw.length === 0 || !endsWithOddBackslashes(raw);
+    };
+  }
+  return () => true;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+function endsWithOddBackslashes(s: string): boolean {
+  let k = 0;
+  for (let i = s.length - 1; i >= 0 && s.charCodeAt(i) === 0x5c; i--) k++;
+  return k % 2 === 1;
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
 }
 
 /** Index of `anchor` at or after `from` that is not inside a JSON escape (preceded by an odd run of `\`). */
@@ -170,7 +201,9 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
   const names: string[] = [];
   const anchors: string[] = [];
   const converters: Converter[] = [];
-  const patterns: string[] = [];
+  const validators: ((raw: string) => boolean)[] = [];
+  const greedy: boolean[] = [];
+  const maxLength: number[] = [];
   for (const seg of segments) {
     if (seg.kind === 'literal') {
       if (names.length === 0) prefix += seg.text;
@@ -179,8 +212,11 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
       const type = nginxVariable(seg.name).type;
       names.push(seg.name);
       anchors.push('');
-      converters.push(converterFor(type, escape));
-      patterns.push(patternFor(type, escape));
+      const convert = converterFor(type, escape);
+      converters.push(convert);
+      validators.push(validatorFor(type, escape, convert));
+      greedy.push(type !== 'string' && type !== 'list_string');
+      maxLength.push(MAX_TYPED_LENGTH[type] ?? Number.MAX_SAFE_INTEGER);
     }
   }
   const n = names.length;
@@ -189,9 +225,77 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
     escape === 'json'
       ? findJsonAnchor
       : (line: string, anchor: string, from: number) => line.indexOf(anchor, from);
-  let source = `^${escapeRegExp(prefix)}`;
-  for (let i = 0; i < n; i++) source += `(${patterns[i]})${escapeRegExp(anchors[i] as string)}`;
-  const full = new RegExp(`${source}$`);
+
+  /**
+   * The split nginx must have written when first-occurrence anchors do not give one: a
+   * depth-first search trying each field's candidate ends shortest first (the order a lazy
+   * regular expression would), remembering (field, position) pairs that failed so no state is
+   * explored twice, and giving up after SEARCH_BUDGET candidates — a crafted line can never
+   * stall the caller (a backtracking regular expression took seconds on 1 KB lines).
+   */
+  function search(line: string): string[] | 'nomatch' | 'budget' {
+    if (!line.startsWith(prefix)) return 'nomatch';
+    const failed = new Set<number>();
+    const width = line.length + 1;
+    const ends: number[] = new Array(n);
+    let budget = SEARCH_BUDGET;
+    const at = (i: number, pos: number): boolean | 'budget' => {
+      if (i === n) return pos === line.length;
+      if (failed.has(i * width + pos)) return false;
+      const anchor = anchors[i] as string;
+      const valid = validators[i] as (raw: string) => boolean;
+      const tryEnd = (end: number): boolean | 'budget' => {
+        budget -= 16 + end - pos; // the work of slicing and validating this candidate
+        if (budget < 0) return 'budget';
+        if (!valid(line.slice(pos, end))) return false;
+        ends[i] = end;
+        return at(i + 1, end + anchor.length);
+      };
+      let r: boolean | 'budget' = false;
+      if (i === n - 1) {
+        const end = line.length - anchor.length;
+        r = end >= pos && line.endsWith(anchor) ? tryEnd(end) : false;
+      } else if (anchor === '') {
+        // Touching variables: a typed value takes as much as it can (as `\d+` would), text as little.
+        if (greedy[i]) {
+          for (
+            let end = Math.min(line.length, pos + (maxLength[i] as number));
+            end >= pos && r === false;
+            end--
+          ) {
+            r = tryEnd(end);
+          }
+        } else for (let end = pos; end <= line.length && r === false; end++) r = tryEnd(end);
+      } else {
+        for (
+          let end = find(line, anchor, pos);
+          end !== -1 && r === false;
+          end = find(line, anchor, end + 1)
+        ) {
+          r = tryEnd(end);
+        }
+      }
+      if (r === false) failed.add(i * width + pos);
+      return r;
+    };
+    const r = at(0, prefix.length);
+    if (r !== true) return r === 'budget' ? 'budget' : 'nomatch';
+    const out: string[] = new Array(n);
+    let pos = prefix.length;
+    for (let i = 0; i < n; i++) {
+      out[i] = line.slice(pos, ends[i]);
+      pos = (ends[i] as number) + (anchors[i] as string).length;
+    }
+    return out;
+  }
+
+  function searchOrExplain(line: string): string[] | LineParseError {
+    const r = search(line);
+    if (r === 'budget') {
+      return new LineParseError('ambiguous line: gave up searching for a split that matches the format', 1);
+    }
+    return r === 'nomatch' ? explain(line) : r;
+  }
 
   /** Fills `out` with raw field texts using first-occurrence anchors; returns -1 or the failing column. */
   function scan(line: string, out: string[], starts: number[]): number {
@@ -255,18 +359,16 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
         if (ok) return raw;
       }
     }
-    const m = full.exec(line);
-    if (m === null) return explain(line);
-    return m.slice(1);
+    return searchOrExplain(line);
   }
 
   function slowParse(line: string): Fields | LineParseError {
     const out: Fields = {};
     if (n === 0) return line === prefix ? out : explain(line);
-    const m = full.exec(line);
-    if (m === null) return explain(line);
+    const m = searchOrExplain(line);
+    if (m instanceof LineParseError) return m;
     for (let i = 0; i < n; i++) {
-      const v = (converters[i] as Converter)(m[i + 1] as string);
+      const v = (converters[i] as Converter)(m[i] as string);
       if (v === undefined) return explain(line);
       out[names[i] as string] = v;
     }
