@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { aggregatorCommand } from '../aggregator/command.ts';
+import { collectorCommand } from '../collector/command.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { formatCommand, type Io } from './format-command.ts';
 import { Output } from './output.ts';
@@ -28,6 +30,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(formatCommand(io, result));
+  program.addCommand(collectorCommand(version(), result));
+  program.addCommand(aggregatorCommand(version(), result));
   program.commands.forEach((c) => {
     c.exitOverride();
     c.commands.forEach((s) => {
@@ -40,6 +44,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 Examples:
   logtally format list --nginx-conf /etc/nginx/nginx.conf
   logtally format parse --preset combined /var/log/nginx/access.log
+  logtally collector --nginx-conf /etc/nginx/nginx.conf --source web1
+  logtally aggregator --collectors web1:9090,web2:9090
   logtally format parse --name main --nginx-conf /etc/nginx/nginx.conf access.log.1.gz
   echo '{"status":200,"request":"GET / HTTP/1.1"}' | logtally format render --format '$status "$request"'`,
   );

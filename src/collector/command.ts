@@ -1,0 +1,137 @@
+/**
+ * `logtally collector`: flags and process lifecycle.
+ * @module
+ */
+import { hostname } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LogtallyError } from '../format/errors.ts';
+import { DIALECTS } from '../format/registry.ts';
+import type { Dialect } from '../format/types.ts';
+import { addSecurityFlags } from '../rpc/flags.ts';
+import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
+import { startCollector } from './run.ts';
+
+function intIn(min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+interface Flags extends SecurityFlags {
+  listen: string;
+  logs?: string;
+  logsFile?: string;
+  nginxConf?: string;
+  syslogListen?: string;
+  source: string;
+  v4prefix: number;
+  v6prefix: number;
+  format: string;
+  dialect: Dialect;
+  escape?: 'default' | 'json' | 'none';
+  metricsListen: string;
+  maxLineBytes: number;
+  fromStart?: boolean;
+  stateFile?: string;
+}
+
+export function collectorCommand(version: string, result: { code: number }): Command {
+  return addSecurityFlags(
+    new Command('collector')
+      .description(
+        'tail web server logs (any format the server was configured with), count top-K over 1m…24h windows, serve gRPC and Prometheus',
+      )
+      .option('--listen <addr>', 'gRPC listen address', ':9090')
+      .option('--logs <paths>', 'comma-separated log file paths or glob patterns')
+      .option('--logs-file <file>', 'file with one log path or glob per line (# comments)')
+      .option(
+        '--nginx-conf <file>',
+        "read every access_log/upstream_log path and its log_format from nginx's configuration",
+      )
+      .option(
+        '--syslog-listen <addr>',
+        'also receive lines that nginx sends with access_log syslog:server=… (UDP, e.g. :5514)',
+      )
+      .option('--source <name>', 'name of this collector in query responses', hostname())
+      .option('--v4prefix <bits>', 'IPv4 prefix length for client bucketing', intIn(0, 32), 24)
+      .option('--v6prefix <bits>', 'IPv6 prefix length for client bucketing', intIn(0, 128), 48)
+      .option(
+        '--format <name|string>',
+        'format of --logs/--logs-file and syslog lines: a preset name or a format string',
+        'logtail',
+      )
+      .addOption(new Option('--dialect <dialect>', 'dialect of --format').choices(DIALECTS).default('nginx'))
+      .addOption(
+        new Option('--escape <mode>', 'nginx escape= mode of --format').choices(['default', 'json', 'none']),
+      )
+      .option('--metrics-listen <addr>', 'Prometheus /metrics listen address; empty disables', ':9100')
+      .option(
+        '--max-line-bytes <n>',
+        'longer lines are counted and skipped',
+        intIn(1024, 16 * 1024 * 1024),
+        65536,
+      )
+      .option('--from-start', 'read files that exist at start-up from their beginning instead of their end')
+      .option(
+        '--state-file <path>',
+        'keep history across restarts: save the rings here on shutdown and every 5 minutes, restore at start',
+      )
+      .addHelpText(
+        'after',
+        `
+At least one of --logs, --logs-file, --nginx-conf or --syslog-listen is required.
+
+Windows cover the completed buckets of the window plus the current minute so far; 1m–60m are
+served from 1-minute buckets (top 50 000 keys each), 6h and 24h from 5-minute buckets (top 5 000).
+
+Examples:
+  logtally collector --nginx-conf /etc/nginx/nginx.conf
+  logtally collector --logs '/var/log/nginx/*.log' --format combined --source web3
+  logtally collector --logs /var/log/uwsgi/app.log --dialect uwsgi --format apache-combined`,
+      ),
+  ).action(async (f: Flags) => {
+    if (!f.logs && !f.logsFile && !f.nginxConf && !f.syslogListen) {
+      throw new LogtallyError(
+        'ERR_FORMAT_OPTION',
+        'collector: give at least one of --logs, --logs-file, --nginx-conf or --syslog-listen',
+      );
+    }
+    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const c = await startCollector({
+      listen: f.listen,
+      ...(f.logs ? { logs: f.logs } : {}),
+      ...(f.logsFile ? { logsFile: f.logsFile } : {}),
+      ...(f.nginxConf ? { nginxConf: f.nginxConf } : {}),
+      ...(f.syslogListen ? { syslogListen: f.syslogListen } : {}),
+      source: f.source,
+      v4prefix: f.v4prefix,
+      v6prefix: f.v6prefix,
+      format: { dialect: f.dialect, format: f.format, ...(f.escape ? { escape: f.escape } : {}) },
+      metricsListen: f.metricsListen,
+      maxLineBytes: f.maxLineBytes,
+      ...(f.fromStart ? { fromStart: true } : {}),
+      ...(f.stateFile ? { stateFile: f.stateFile } : {}),
+      security: loadSecurity(f),
+      version,
+      log,
+    });
+    log(
+      `collector ${f.source}: ${c.inputs.files.length} log pattern(s), gRPC on ${f.listen}` +
+        (c.metricsPort ? `, metrics on ${f.metricsListen}` : '') +
+        (c.syslogPort ? `, syslog on ${f.syslogListen}` : ''),
+    );
+    for (const i of c.inputs.files) log(`reading ${i.pattern} as ${i.source.name}`);
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log(`${sig}: shutting down`);
+        c.stop().then(resolve, resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    result.code = 0;
+  });
+}

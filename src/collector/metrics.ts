@@ -1,0 +1,189 @@
+/**
+ * Prometheus metrics of the collector. prom-client holds the registry, the counters and the
+ * process metrics; the hot path never calls it: lines are counted into plain maps and arrays
+ * (cheap per line), and prom-client reads them at scrape time. Label cardinality is bounded:
+ * hosts and upstreams beyond the first 500 distinct values are reported as `other` (both are
+ * attacker-influenced), methods outside the standard set as `OTHER`.
+ * @module
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { parseHostPort } from '../rpc/address.ts';
+
+const MAX_LABEL_VALUES = 500;
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const BYTE_BUCKETS = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+const TIME_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+class Hist {
+  readonly bounds: readonly number[];
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(bounds: readonly number[]) {
+    this.bounds = bounds;
+    this.counts = new Float64Array(bounds.length);
+  }
+  observe(v: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && v > (b[i] as number)) i++;
+    if (i < b.length) this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += v;
+    this.count++;
+  }
+  text(name: string, help: string): string {
+    let out = `# HELP ${name} ${help}\n# TYPE ${name} histogram\n`;
+    let cum = 0;
+    this.bounds.forEach((le, i) => {
+      cum += this.counts[i] as number;
+      out += `${name}_bucket{le="${le}"} ${cum}\n`;
+    });
+    out += `${name}_bucket{le="+Inf"} ${this.count}\n${name}_sum ${this.sum}\n${name}_count ${this.count}\n`;
+    return out;
+  }
+}
+
+/** Bounded label values: the first MAX distinct values keep their name, later ones are `other`. */
+class LabelCap {
+  readonly #seen = new Set<string>();
+  value(v: string): string {
+    if (this.#seen.has(v)) return v;
+    if (this.#seen.size >= MAX_LABEL_VALUES) return 'other';
+    this.#seen.add(v);
+    return v;
+  }
+}
+
+export interface IngestTotals {
+  linesRead(): number;
+  parseErrors(): number;
+  malformed(): number;
+  droppedKeys(): number;
+  syslogDatagrams(): number;
+  syslogLines(): number;
+  filesTailed(): number;
+}
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  readonly #requests = new Map<string, number>();
+  readonly #upstreams = new Map<string, number>();
+  readonly #hosts = new LabelCap();
+  readonly #ups = new LabelCap();
+  readonly #bytes = new Hist(BYTE_BUCKETS);
+  readonly #duration = new Hist(TIME_BUCKETS);
+  readonly #upstreamDuration = new Hist(TIME_BUCKETS);
+
+  constructor(totals: IngestTotals) {
+    const requests = this.#requests;
+    const upstreams = this.#upstreams;
+    collectDefaultMetrics({ register: this.registry, prefix: 'logtally_' });
+    new Counter({
+      name: 'logtally_requests_total',
+      help: 'Requests counted, by host, method and status.',
+      labelNames: ['host', 'method', 'status'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [k, v] of requests) {
+          const [host, method, status] = k.split('\t');
+          this.inc({ host, method, status }, v);
+        }
+      },
+    });
+    new Counter({
+      name: 'logtally_upstream_requests_total',
+      help: 'Requests that reached an upstream, by the last upstream address and status.',
+      labelNames: ['upstream', 'status'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [k, v] of upstreams) {
+          const [upstream, status] = k.split('\t');
+          this.inc({ upstream, status }, v);
+        }
+      },
+    });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          const v = read();
+          if (v > 0) this.inc(v);
+        },
+      });
+    counter('logtally_lines_read_total', 'Log lines read (files and syslog).', totals.linesRead);
+    counter('logtally_parse_errors_total', 'Lines that did not match their format.', totals.parseErrors);
+    counter(
+      'logtally_malformed_lines_total',
+      'Parsed lines without a valid client address or status.',
+      totals.malformed,
+    );
+    counter(
+      'logtally_dropped_keys_total',
+      'New keys dropped because the live minute was full.',
+      totals.droppedKeys,
+    );
+    counter('logtally_syslog_datagrams_total', 'Syslog datagrams received.', totals.syslogDatagrams);
+    counter('logtally_syslog_lines_total', 'Lines received over syslog.', totals.syslogLines);
+    new Gauge({
+      name: 'logtally_files_tailed',
+      help: 'Files currently tailed.',
+      registers: [this.registry],
+      collect() {
+        this.set(totals.filesTailed());
+      },
+    });
+  }
+
+  /** Counts one request (hot path: a string key and three histogram updates). */
+  observe(host: string, method: string, status: number, bytes: number, time: number, upstream: string): void {
+    const m = METHODS.has(method) ? method : 'OTHER';
+    const key = `${this.#hosts.value(host)}\t${m}\t${status}`;
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    this.#bytes.observe(bytes);
+    this.#duration.observe(time);
+    if (upstream !== '') {
+      const uk = `${this.#ups.value(upstream)}\t${status}`;
+      this.#upstreams.set(uk, (this.#upstreams.get(uk) ?? 0) + 1);
+      this.#upstreamDuration.observe(time);
+    }
+  }
+
+  /** The exposition text. */
+  async text(): Promise<string> {
+    return (
+      (await this.registry.metrics()) +
+      this.#bytes.text('logtally_response_bytes', 'Response body bytes per request.') +
+      this.#duration.text('logtally_request_duration_seconds', 'Request time per request, seconds.') +
+      this.#upstreamDuration.text(
+        'logtally_upstream_duration_seconds',
+        'Request time of requests that reached an upstream, seconds.',
+      )
+    );
+  }
+
+  /** Serves `/metrics` on `listen`. */
+  async serve(listen: string): Promise<{ server: Server; port: number }> {
+    const a = parseHostPort(listen, '--metrics-listen');
+    const server = createServer((req, res) => {
+      if (req.url !== '/metrics' && req.url !== '/') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      this.text().then(
+        (t) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(t),
+        (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(e as Error).message}\n`),
+      );
+    });
+    server.listen(a.port, a.host || undefined);
+    await once(server, 'listening');
+    return { server, port: (server.address() as AddressInfo).port };
+  }
+}
