@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { CollectorMetrics } from '../src/collector/metrics.ts';
 import { Pipeline } from '../src/collector/pipeline.ts';
 import { compileNginx } from '../src/format/nginx/compile.ts';
 import { createTailer } from '../src/ingest/tailer.ts';
@@ -39,7 +40,21 @@ function ensureLog(name: keyof typeof BENCH_FORMATS): string {
 
 async function ingest(name: keyof typeof BENCH_FORMATS, path: string): Promise<number> {
   const store = new Store();
-  const pipeline = new Pipeline(store, () => {});
+  // As in the collector program: Prometheus counters and histograms are fed for every line.
+  const metrics = new CollectorMetrics({
+    linesRead: () => 0,
+    parseErrors: () => 0,
+    malformed: () => 0,
+    droppedKeys: () => 0,
+    syslogDatagrams: () => 0,
+    syslogLines: () => 0,
+    filesTailed: () => 1,
+  });
+  const pipeline = new Pipeline(
+    store,
+    () => {},
+    (k) => metrics.observe(k.website, k.method, k.status, k.bytes, k.time, k.upstream),
+  );
   const source = { format: compileNginx(BENCH_FORMATS[name]), name };
   const t0 = process.hrtime.bigint();
   let done: () => void = () => {};

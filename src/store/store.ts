@@ -165,12 +165,12 @@ export class Store {
     const path = q === -1 ? uri : uri.slice(0, q);
     const k = this.#key;
     const it = this.interners;
-    k[0] = (it[0] as Interner).intern(website);
+    k[0] = this.#cachedId(0, website);
     k[1] = prefix;
     k[2] = (it[2] as Interner).intern(path);
     k[3] = statusId;
-    k[4] = (it[4] as Interner).intern(upstream);
-    k[5] = (it[5] as Interner).intern(method);
+    k[4] = this.#cachedId(4, upstream);
+    k[5] = this.#cachedId(5, method);
     const b = Number.isFinite(bytes) && bytes > 0 ? bytes : 0;
     const t = Number.isFinite(time) && time > 0 ? time : 0;
     this.#liveTotals.requests++;
@@ -184,6 +184,27 @@ export class Store {
     }
     if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
     return 'counted';
+  }
+
+  /** The last value and id per dimension: consecutive lines often share website and method. */
+  readonly #lastValue: string[] = DIMENSIONS.map(() => '');
+  readonly #lastId: number[] = DIMENSIONS.map(() => 0);
+
+  #cachedId(d: number, value: string): number {
+    if (value === this.#lastValue[d]) return this.#lastId[d] as number;
+    const id = (this.interners[d] as Interner).intern(value);
+    this.#lastValue[d] = value;
+    this.#lastId[d] = id;
+    return id;
+  }
+
+  /** Drops every per-value cache: ids may have been freed. */
+  #forgetCaches(): void {
+    this.#lastValue.fill('');
+    this.#lastId.fill(0);
+    this.#lastAddr = '';
+    this.#v4Ids.clear();
+    this.#v6Ids.clear();
   }
 
   #lastAddr = '';
@@ -240,9 +261,7 @@ export class Store {
     this.#liveStart = target;
     // Forget interned values only dropped lines referred to.
     for (const i of this.interners) i.sweep();
-    this.#lastAddr = '';
-    this.#v4Ids.clear();
-    this.#v6Ids.clear();
+    this.#forgetCaches();
   }
 
   #sealLive(): void {
@@ -327,6 +346,7 @@ export class Store {
       this.#pushFine(b);
     }
     for (const it of this.interners) it.sweep();
+    this.#forgetCaches();
     this.#liveStart = Math.max(this.#liveStart, start + span);
     return true;
   }
@@ -566,6 +586,7 @@ export class Store {
     this.#liveTotals = { requests: live.totalRequests, bytes: live.totalBytes, time: live.totalTime };
     this.#liveStart = state.liveStart;
     for (const it of this.interners) it.sweep();
+    this.#forgetCaches();
     this.tick();
   }
 
