@@ -9,6 +9,7 @@ import { collectorCommand } from '../collector/command.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { formatCommand, type Io } from './format-command.ts';
 import { Output } from './output.ts';
+import { queryCommands } from './query/index.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -32,6 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(formatCommand(io, result));
   program.addCommand(collectorCommand(version(), result));
   program.addCommand(aggregatorCommand(version(), result));
+  for (const c of queryCommands(io, result)) program.addCommand(c);
   program.commands.forEach((c) => {
     c.exitOverride();
     c.commands.forEach((s) => {
@@ -46,6 +48,8 @@ Examples:
   logtally format parse --preset combined /var/log/nginx/access.log
   logtally collector --nginx-conf /etc/nginx/nginx.conf --source web1
   logtally aggregator --collectors web1:9090,web2:9090
+  logtally topn --target agg:9091 --group-by prefix --window 1m --status '>=429'
+  logtally trend --target web1:9090 --window 60m --website example.com
   logtally format parse --name main --nginx-conf /etc/nginx/nginx.conf access.log.1.gz
   echo '{"status":200,"request":"GET / HTTP/1.1"}' | logtally format render --format '$status "$request"'`,
   );

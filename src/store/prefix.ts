@@ -170,6 +170,20 @@ export class PrefixMasker {
     return s;
   }
 
+  /**
+   * For an IPv6 address (not IPv4-mapped) and a prefix of at most 48 bits, the masked network
+   * packed into one number (a cache key); -1 otherwise.
+   */
+  v6Network(addr: string): number {
+    if (this.v6bits > 48) return -1;
+    const g = this.#g;
+    if (!parseIPv6(addr, g)) return -1;
+    if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return -1;
+    const bits = (g[0] as number) * 2 ** 32 + (g[1] as number) * 2 ** 16 + (g[2] as number);
+    const drop = 2 ** (48 - this.v6bits);
+    return Math.floor(bits / drop) * drop;
+  }
+
   /** The prefix label of any address, or undefined when it is not an IP address. */
   label(addr: string): string | undefined {
     const n = this.v4Network(addr);

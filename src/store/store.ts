@@ -211,7 +211,7 @@ export class Store {
   #lastPrefixId = -1;
   #v4Ids = new Map<number, number>();
   /** IPv6 address → prefix id (parsing and printing IPv6 costs more than a lookup). */
-  #v6Ids = new Map<string, number>();
+  #v6Ids = new Map<number | string, number>();
 
   #prefixId(addr: string): number {
     if (addr === this.#lastAddr) return this.#lastPrefixId;
@@ -229,13 +229,16 @@ export class Store {
     } else if (n === -2) {
       id = -1;
     } else {
-      const cached = this.#v6Ids.get(addr);
+      // IPv6: key the cache by the masked network (a number) when it fits, else by the address.
+      const net = this.masker.v6Network(addr);
+      const key: number | string = net >= 0 ? net : addr;
+      const cached = this.#v6Ids.get(key);
       if (cached !== undefined) id = cached;
       else {
         const label = this.masker.label(addr);
         id = label === undefined ? -1 : interner.intern(label);
         if (this.#v6Ids.size > 1 << 16) this.#v6Ids.clear();
-        this.#v6Ids.set(addr, id);
+        this.#v6Ids.set(key, id);
       }
     }
     this.#lastAddr = addr;

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogtallyClient, type LogtallyClient } from '../../src/rpc/client.ts';
-import { BIN } from '../support/cli.ts';
+import { BIN, runCli } from '../support/cli.ts';
 import {
   findNginx,
   freePort,
@@ -57,6 +57,7 @@ describe('collector with --nginx-conf against a real nginx', { skip }, () => {
   let client: LogtallyClient;
   let metricsPort = 0;
   let stderr = '';
+  let rpcTarget = '';
   const sent: Sent[] = [];
 
   before(async () => {
@@ -109,7 +110,8 @@ describe('collector with --nginx-conf against a real nginx', { skip }, () => {
     collector.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    client = createLogtallyClient(`127.0.0.1:${rpc}`);
+    rpcTarget = `127.0.0.1:${rpc}`;
+    client = createLogtallyClient(rpcTarget);
     await until('the collector to serve', async () => (await client.status({})).source);
     const clients = ['192.0.2.7', '192.0.2.99', '198.51.100.1', '2001:db8:1::5', '2001:db8:2::9'];
     const plan: [number, string, string, number][] = [
@@ -201,6 +203,34 @@ describe('collector with --nginx-conf against a real nginx', { skip }, () => {
     assert.ok(text.includes(`logtally_lines_read_total ${sent.length}`));
     assert.match(text, /logtally_request_duration_seconds_count 40/);
     assert.equal(stderr.includes('line '), false, stderr);
+  });
+
+  it('logtally topn reads the same counts through the CLI', async () => {
+    const r = await runCli([
+      'topn',
+      '--target',
+      rpcTarget,
+      '--group-by',
+      'status',
+      '--window',
+      '5m',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout.toString()) as {
+      source: string;
+      entries: { label: string; count: number }[];
+    };
+    assert.equal(doc.source, 'e2e');
+    assert.deepEqual(
+      doc.entries.map((e) => [e.label, e.count]),
+      countBy(sent, (s) => String(s.status)),
+    );
+    const table = await runCli(['topn', '--target', rpcTarget, '--group-by', 'website']);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.toString().trimEnd().split('\n');
+    assert.match(lines[0] as string, /^RANK\s+COUNT\s+LABEL$/);
+    assert.equal(lines.length, 3);
   });
 
   it('keeps its history across a restart with --state-file', async () => {

@@ -1,0 +1,119 @@
+/**
+ * `logtally topn`: the ranked label → count table of one window, from one or more endpoints.
+ * @module
+ */
+import { Command } from 'commander';
+import type { TopNEntry, TopNResponse } from '../../gen/logtally/v1/logtally_pb.ts';
+import type { Order } from '../../store/dimensions.ts';
+import type { Io } from '../format-command.ts';
+import { fanOut, printOutcomes } from './fanout.ts';
+import {
+  addFilterOptions,
+  addTargetOptions,
+  type FilterFlags,
+  parseEndpoints,
+  parseFilter,
+  parseGroupBy,
+  parseN,
+  parseOrderBy,
+  parseWindow,
+  type TargetFlags,
+} from './options.ts';
+import { escapeLabel, formatCount, joinColumns, rightAlign } from './text.ts';
+
+/** Rounds a sum of seconds to microseconds (float sums carry noise like 0.30000000000000004). */
+export function roundTime(t: number): number {
+  return Math.round(t * 1e6) / 1e6;
+}
+
+/**
+ * The table: `RANK COUNT LABEL`, counts with a space as thousands separator, labels escaped.
+ * Ranked by bytes or time, a BYTES or TIME (seconds) column comes before LABEL.
+ */
+export function topnTable(entries: readonly TopNEntry[], orderBy: Order = 'requests'): string[] {
+  const rank = ['RANK', ...entries.map((_, i) => String(i + 1))];
+  const count = ['COUNT', ...entries.map((e) => formatCount(e.count))];
+  const columns = [rightAlign(rank), rightAlign(count)];
+  if (orderBy === 'bytes') columns.push(rightAlign(['BYTES', ...entries.map((e) => formatCount(e.bytes))]));
+  if (orderBy === 'time') columns.push(rightAlign(['TIME', ...entries.map((e) => formatCount(e.time, 3))]));
+  columns.push(['LABEL', ...entries.map((e) => escapeLabel(e.label))]);
+  return joinColumns(columns);
+}
+
+/** `{"source","target","entries":[{"label","count","bytes","time"}]}` */
+export function topnJson(r: TopNResponse, target: string): unknown {
+  return {
+    source: r.source,
+    target,
+    entries: r.entries.map((e) => ({
+      label: e.label,
+      count: e.count,
+      bytes: e.bytes,
+      time: roundTime(e.time),
+    })),
+  };
+}
+
+interface Flags extends TargetFlags, FilterFlags {
+  n: string;
+  window: string;
+  groupBy: string;
+  orderBy: string;
+}
+
+export function topnCommand(io: Io, result: { code: number }): Command {
+  const cmd = new Command('topn')
+    .description('ranked label → count table: the top values of one dimension over a window')
+    .option('--n <count>', 'number of entries', '10')
+    .option('--window <window>', 'time window: 1m, 5m, 15m, 60m, 6h or 24h', '5m')
+    .option('--group-by <dimension>', 'website, prefix, uri, status, upstream or method', 'website')
+    .option(
+      '--order-by <measure>',
+      'rank by requests, bytes (body bytes sent) or time (request time)',
+      'requests',
+    );
+  addFilterOptions(addTargetOptions(cmd, true));
+  cmd.addHelpText(
+    'after',
+    `
+Output: a RANK COUNT LABEL table (counts with a space as thousands separator, control characters
+in labels escaped as \\xNN); with several targets one "=== source (host:port) ===" section each.
+--json prints one object per target:
+  {"source":"agg-prod","target":"agg:9091","entries":[{"label":"example.com","count":18432,"bytes":1048576,"time":12.5}]}
+A target that fails is reported as "logtally: host:port: reason" and the others still print;
+the exit status is 1 if any target failed, 2 for invalid flags.
+
+Examples:
+  # Top 20 client prefixes sending 429s right now
+  logtally topn --target agg:9091 --window 1m --group-by prefix --status 429 --n 20
+  # Same query, pipe to jq for scripting
+  logtally topn --target agg:9091 --window 1m --group-by prefix --status 429 --n 20 --json | jq '.entries[0]'
+  # Which website has the most 503s over the last 24h?
+  logtally topn --target agg:9091 --window 24h --group-by website --status 503
+  # Drill: top URIs on one website over the last 60 minutes
+  logtally topn --target agg:9091 --window 60m --group-by uri --website api.example.com
+  # Server errors, heaviest URIs by bytes, excluding static files
+  logtally topn --status '>=500' --group-by uri --order-by bytes --uri-re '\\.(css|js|png)$' --uri-re-neg
+  # Compare two collectors side by side in one command
+  logtally topn --target nginx1:9090,nginx2:9090 --window 5m
+  # Query both a collector and the aggregator at once
+  logtally topn --target nginx3:9090,agg:9091 --window 5m --group-by prefix`,
+  );
+  cmd.action(async (f: Flags) => {
+    const n = parseN(f.n);
+    const window = parseWindow(f.window);
+    const groupBy = parseGroupBy(f.groupBy);
+    const orderBy = parseOrderBy(f.orderBy);
+    const { message: filter } = parseFilter(f);
+    const ep = parseEndpoints(f);
+    const outcomes = await fanOut(ep.targets, ep.security, ep.timeoutMs, (client, options) =>
+      client.topN({ filter, n, window, groupBy, orderBy }, options),
+    );
+    result.code = await printOutcomes(io, outcomes, ep.json, {
+      source: (r) => r.source,
+      json: topnJson,
+      table: (r) => topnTable(r.entries, orderBy),
+    });
+  });
+  return cmd;
+}
