@@ -102,7 +102,7 @@ describe('logtally format', () => {
     assert.equal(none.code, 2);
     assert.equal(
       none.stderr,
-      'logtally: give exactly one of --format STRING, --preset NAME or --name NAME --nginx-conf FILE\n',
+      'logtally: give exactly one of --format STRING, --preset NAME, --name NAME --nginx-conf FILE, --json-format FILE or --typed-json-format FILE\n',
     );
     const bad = await runCli(['format', 'parse', '--format', '$a ${b']);
     assert.equal(bad.code, 2);
@@ -110,6 +110,40 @@ describe('logtally format', () => {
     const missing = await runCli(['format', 'parse', '--preset', 'combined', join(dir, 'nope.log')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^logtally: ENOENT: no such file or directory, open '.*nope\.log'\n$/);
+  });
+});
+
+describe('logtally format convert and --dialect', () => {
+  it('converts uWSGI apache-combined into nginx logtail, reporting lines that do not match', async () => {
+    const r = await runCli(
+      ['format', 'convert', '--from', 'uwsgi:apache-combined', '--to', 'nginx:logtail'],
+      '192.0.2.7 - - [22/Nov/2026:18:55:06 +0000] "GET /a?b=1 HTTP/1.1" 200 1234 "-" "curl/8 "x""\nbroken\n',
+    );
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout.toString(), '-\t192.0.2.7\t1795373706.000\tGET\t/a?b=1\t200\t-\t-\n');
+    assert.equal(
+      r.stderr,
+      '<stdin>:2:1: expected " - " after %(addr)\n<stdin>: 1 of 2 lines did not match the format\n',
+    );
+  });
+
+  it('parses with --dialect uwsgi', async () => {
+    const r = await runCli(
+      ['format', 'parse', '--dialect', 'uwsgi', '--format', '%(addr) "%(uagent)" %(status)'],
+      '10.0.0.1 "a "quoted" \\ ua" 404\n',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.toString()), {
+      addr: '10.0.0.1',
+      uagent: 'a "quoted" \\ ua',
+      status: 404,
+    });
+  });
+
+  it('names the flag of a format that does not compile', async () => {
+    const r = await runCli(['format', 'convert', '--from', 'combined', '--to', 'nginx:$a ${b']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'logtally: --to: the closing bracket in "b" variable is missing at column 4\n');
   });
 });
 

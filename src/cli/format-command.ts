@@ -8,8 +8,11 @@ import { LineParseError, LogtallyError } from '../format/errors.ts';
 import { compileNginx } from '../format/nginx/compile.ts';
 import type { EscapeMode } from '../format/nginx/escape.ts';
 import { NGINX_PRESETS } from '../format/nginx/presets.ts';
-import type { CompiledNginxFormat, RenderSource } from '../format/nginx/types.ts';
 import { readNginxConf, unescapeConfWord } from '../format/nginx-conf/index.ts';
+import { parseRecord, renderRecord } from '../format/record/index.ts';
+import { compileFormat, DIALECTS, findPreset, presets } from '../format/registry.ts';
+import type { CompiledFormat, Dialect, RenderSource } from '../format/types.ts';
+import { compileDictionaryFlag } from './dictionary-flag.ts';
 import { openInput, readLines } from './lines.ts';
 import type { Output } from './output.ts';
 
@@ -17,37 +20,60 @@ import type { Output } from './output.ts';
 export const unquoteConfString = unescapeConfWord;
 
 interface FormatFlags {
+  dialect?: Dialect;
   format?: string;
   preset?: string;
   name?: string;
   nginxConf?: string;
   escape?: EscapeMode;
+  logdate?: string;
+  jsonFormat?: string;
+  typedJsonFormat?: string;
+  omitEmptyValues?: boolean;
 }
 
 /** Resolves the format flags to one compiled format, or throws a LogtallyError naming the flag. */
-export function formatFromFlags(flags: FormatFlags): CompiledNginxFormat {
-  const chosen = [flags.format !== undefined, flags.preset !== undefined, flags.name !== undefined].filter(
-    Boolean,
-  ).length;
+export function formatFromFlags(flags: FormatFlags): CompiledFormat {
+  const dialect = flags.dialect ?? 'nginx';
+  const chosen = [
+    flags.format !== undefined,
+    flags.preset !== undefined,
+    flags.name !== undefined,
+    flags.jsonFormat !== undefined,
+    flags.typedJsonFormat !== undefined,
+  ].filter(Boolean).length;
   if (chosen !== 1) {
     throw new LogtallyError(
       'ERR_FORMAT_OPTION',
-      'give exactly one of --format STRING, --preset NAME or --name NAME --nginx-conf FILE',
+      'give exactly one of --format STRING, --preset NAME, --name NAME --nginx-conf FILE, --json-format FILE or --typed-json-format FILE',
     );
   }
+  if (flags.jsonFormat !== undefined || flags.typedJsonFormat !== undefined) {
+    return compileDictionaryFlag(flags);
+  }
   if (flags.format !== undefined) {
-    return compileNginx(unquoteConfString(flags.format), { escape: flags.escape ?? 'default' });
+    return compileFormat({
+      dialect,
+      format: flags.format,
+      ...(flags.escape ? { escape: flags.escape } : {}),
+      ...(flags.logdate !== undefined ? { logdate: flags.logdate } : {}),
+    });
   }
   if (flags.preset !== undefined) {
-    const preset = Object.hasOwn(NGINX_PRESETS, flags.preset) ? NGINX_PRESETS[flags.preset] : undefined;
+    const preset = findPreset(dialect, flags.preset);
     if (!preset) {
+      const names = presets()
+        .filter((p) => p.dialect === dialect)
+        .map((p) => p.name);
       throw new LogtallyError(
         'ERR_FORMAT_UNKNOWN_PRESET',
-        `--preset: unknown preset "${flags.preset}" (expected one of: ${Object.keys(NGINX_PRESETS).join(', ')})`,
+        `--preset: unknown ${dialect} preset "${flags.preset}" (expected one of: ${names.join(', ')})`,
       );
     }
-    return compileNginx(preset.format, { escape: flags.escape ?? 'default' });
+    return compileFormat({ dialect, format: preset.name, ...(flags.escape ? { escape: flags.escape } : {}) });
   }
+  if (dialect !== 'nginx')
+    throw new LogtallyError('ERR_FORMAT_OPTION', '--name reads nginx.conf: it needs --dialect nginx');
   if (flags.nginxConf === undefined) {
     throw new LogtallyError('ERR_FORMAT_OPTION', '--name needs --nginx-conf FILE');
   }
@@ -65,21 +91,48 @@ export function formatFromFlags(flags: FormatFlags): CompiledNginxFormat {
   );
 }
 
+/** `dialect:preset-or-format` (dialect nginx when absent), as --from and --to take it. */
+export function formatFromSpec(spec: string, flag: string): CompiledFormat {
+  const m = /^(nginx|uwsgi|envoy):/.exec(spec);
+  const dialect = (m?.[1] ?? 'nginx') as Dialect;
+  const text = m ? spec.slice(m[0].length) : spec;
+  try {
+    return compileFormat({ dialect, format: text });
+  } catch (e) {
+    if (e instanceof LogtallyError) throw new LogtallyError(e.code, `${flag}: ${e.message}`);
+    throw e;
+  }
+}
+
 function addFormatOptions(cmd: Command): Command {
   return cmd
+    .addOption(
+      new Option('--dialect <dialect>', 'dialect of --format and --preset')
+        .choices(DIALECTS)
+        .default('nginx'),
+    )
     .option(
       '--format <string>',
-      'an nginx log_format string (\\t, \\n, \\" and \\\\ are unescaped as in nginx.conf)',
+      'a format string of the dialect (nginx: \\t, \\n, \\" and \\\\ are unescaped as in nginx.conf)',
     )
-    .addOption(new Option('--preset <name>', 'a predefined format').choices(Object.keys(NGINX_PRESETS)))
+    .option(
+      '--preset <name>',
+      `a predefined format (${presets()
+        .map((p) => `${p.dialect}:${p.name}`)
+        .join(', ')})`,
+    )
     .option('--name <name>', 'a log_format or upstream_log_format defined in --nginx-conf')
     .option('--nginx-conf <file>', 'the nginx.conf to read --name from (includes are followed)')
     .addOption(
       new Option(
         '--escape <mode>',
-        'escape mode of --format/--preset (default: default, or from nginx.conf)',
+        'nginx escape= mode of --format/--preset (default: default, or from nginx.conf)',
       ).choices(['default', 'json', 'none']),
-    );
+    )
+    .option('--logdate <strftime>', 'uWSGI: the --logdate format used by %(ftime)')
+    .option('--json-format <file>', 'Envoy: a json_format dictionary (JSON or YAML)')
+    .option('--typed-json-format <file>', 'Envoy: a typed_json_format dictionary (JSON or YAML)')
+    .option('--omit-empty-values', 'Envoy: omit_empty_values for the dictionary formats');
 }
 
 export interface Io {
@@ -179,6 +232,25 @@ async function runList(confPath: string, json: boolean, io: Io): Promise<number>
   return 0;
 }
 
+async function runConvert(file: string, from: CompiledFormat, to: CompiledFormat, io: Io): Promise<number> {
+  let lineNo = 0;
+  let failed = 0;
+  const where = file === '-' ? '<stdin>' : file;
+  for await (const line of readLines(openInput(file))) {
+    lineNo++;
+    const r = parseRecord(from, line);
+    if (r instanceof LineParseError) {
+      failed++;
+      io.stderr(`${where}:${lineNo}:${r.column}: ${r.reason}`);
+      continue;
+    }
+    await io.stdout.write(encodeLine(`${renderRecord(to, r.record)}\n`));
+    if (io.stdout.closed) break;
+  }
+  if (failed > 0) io.stderr(`${where}: ${failed} of ${lineNo} lines did not match the format`);
+  return failed > 0 ? 1 : 0;
+}
+
 /** Builds the `format` command; `result` receives each action's exit status. */
 export function formatCommand(io: Io, result: { code: number }): Command {
   const cmd = new Command('format').description('compile, list, parse and render log formats');
@@ -210,5 +282,30 @@ export function formatCommand(io: Io, result: { code: number }): Command {
   ).action(async (file: string, o: FormatFlags) => {
     result.code = await runRender(file, o, io);
   });
+  cmd
+    .command('convert')
+    .description(
+      'turn a log in one format into another through the canonical request record (e.g. uWSGI apache-combined into nginx logtail)',
+    )
+    .requiredOption('--from <spec>', 'the input format: [nginx:|uwsgi:|envoy:]PRESET-OR-FORMAT')
+    .requiredOption('--to <spec>', 'the output format: [nginx:|uwsgi:|envoy:]PRESET-OR-FORMAT')
+    .argument('[file]', 'log file to read (.gz is decompressed); - or nothing for stdin', '-')
+    .addHelpText(
+      'after',
+      `
+Fields the input does not have are written as the output dialect writes a missing value.
+
+Examples:
+  logtally format convert --from uwsgi:apache-combined --to nginx:logtail app.log
+  logtally format convert --from combined --to 'envoy:[%START_TIME%] %REQ(:METHOD)% %RESPONSE_CODE%' access.log`,
+    )
+    .action(async (file: string, o: { from: string; to: string }) => {
+      result.code = await runConvert(
+        file,
+        formatFromSpec(o.from, '--from'),
+        formatFromSpec(o.to, '--to'),
+        io,
+      );
+    });
   return cmd;
 }
