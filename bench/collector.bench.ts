@@ -7,7 +7,7 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { CollectorMetrics } from '../src/collector/metrics.ts';
 import { Pipeline } from '../src/collector/pipeline.ts';
@@ -24,17 +24,20 @@ function ensureLog(name: keyof typeof BENCH_FORMATS): string {
   const path = new URL(`./data/${name}-${LINES}.log`, import.meta.url).pathname;
   if (existsSync(path)) return path;
   const fmt = compileNginx(BENCH_FORMATS[name], { utcOffset: 0 });
-  const parts: string[] = [];
+  // Written in chunks: 5M lines are more than one JavaScript string can hold.
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
   let chunk = '';
   for (const rec of records(LINES)) {
     chunk += `${fmt.render(rec)}\n`;
     if (chunk.length > 1 << 22) {
-      parts.push(chunk);
+      writeSync(fd, Buffer.from(chunk, 'latin1'));
       chunk = '';
     }
   }
-  parts.push(chunk);
-  writeFileSync(path, parts.join(''), 'latin1');
+  writeSync(fd, Buffer.from(chunk, 'latin1'));
+  closeSync(fd);
+  renameSync(tmp, path);
   return path;
 }
 
