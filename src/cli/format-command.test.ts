@@ -140,6 +140,41 @@ describe('logtally format convert and --dialect', () => {
     });
   });
 
+  it('renders and parses Envoy typed_json_format dictionaries given as YAML', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'logtally-envoy-'));
+    try {
+      const file = join(dir, 'format.yaml');
+      await writeFile(file, 'status: "%RESPONSE_CODE%"\npath: "%REQ(:PATH)%"\nduration: "%DURATION%.0"\n');
+      const r = await runCli(
+        ['format', 'render', '--typed-json-format', file],
+        '{"RESPONSE_CODE":404,"REQ(:PATH)":"/x","DURATION":12}\n',
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.toString(), '{"status": 404, "path": "/x", "duration": "12.0"}\n');
+      const back = await runCli(['format', 'parse', '--typed-json-format', file], r.stdout);
+      assert.equal(back.code, 0, back.stderr);
+      assert.deepEqual(JSON.parse(back.stdout.toString()), {
+        RESPONSE_CODE: 404,
+        'REQ(:PATH)': '/x',
+        DURATION: 12,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('converts the Envoy default format into nginx logtail', async () => {
+    const r = await runCli(
+      ['format', 'convert', '--from', 'envoy:envoy-default', '--to', 'logtail'],
+      '[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 "10.0.35.28" "nsq2http" "id" "locations" "tcp://10.0.2.1:80"\n',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout.toString(),
+      'locations\t10.0.35.28\t1460751420.310\tPOST\t/api/v1/locations\t204\t0\t0.226\n',
+    );
+  });
+
   it('names the flag of a format that does not compile', async () => {
     const r = await runCli(['format', 'convert', '--from', 'combined', '--to', 'nginx:$a ${b']);
     assert.equal(r.code, 2);

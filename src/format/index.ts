@@ -4,6 +4,7 @@
  * @module
  */
 export { decodeBytes, encodeLine, encodeString } from './bytes.ts';
+export * from './envoy/index.ts';
 export {
   ConfError,
   type ErrorCode,

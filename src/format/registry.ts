@@ -3,6 +3,8 @@
  * string, as the CLI flags `--dialect` and `--format` take them.
  * @module
  */
+import { compileEnvoy } from './envoy/compile.ts';
+import { ENVOY_PRESETS } from './envoy/presets.ts';
 import { LogtallyError } from './errors.ts';
 import { compileNginx } from './nginx/compile.ts';
 import type { EscapeMode } from './nginx/escape.ts';
@@ -35,6 +37,7 @@ export interface PresetInfo {
 export function presets(): PresetInfo[] {
   return [
     ...Object.values(NGINX_PRESETS).map((p) => ({ dialect: 'nginx' as const, ...p })),
+    ...Object.values(ENVOY_PRESETS).map((p) => ({ dialect: 'envoy' as const, ...p })),
     ...Object.values(UWSGI_PRESETS).map((p) => ({
       dialect: 'uwsgi' as const,
       name: p.name,
@@ -70,7 +73,7 @@ export function compileFormat(spec: FormatSpec): CompiledFormat {
         ? compileUwsgi(p.format, { ...p.options })
         : compileUwsgi(text, spec.logdate ? { logdate: spec.logdate } : {});
     }
-    default:
-      throw new LogtallyError('ERR_FORMAT_OPTION', `the ${dialect} dialect is not available yet`);
+    case 'envoy':
+      return compileEnvoy(text);
   }
 }

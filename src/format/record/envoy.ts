@@ -61,7 +61,7 @@ export function envoyToRecord(f: Fields): RequestRecord {
       else if (h === ':authority' || h === 'host') r.host = v;
       else if (h === 'user-agent') r.userAgent = v;
       else if (h === 'referer') r.referer = v;
-      if (!h.startsWith(':')) {
+      if (!h.startsWith(':') && !URI_HEADERS.includes(h)) {
         r.requestHeaders ??= {};
         r.requestHeaders[h] = v;
       }
@@ -72,6 +72,12 @@ export function envoyToRecord(f: Fields): RequestRecord {
       r.responseHeaders ??= {};
       r.responseHeaders[resp[0] as string] = v;
     }
+  }
+  // The default format has no downstream address, only X-Forwarded-For: its first entry is the client.
+  const xff = r.requestHeaders?.['x-forwarded-for'];
+  if (r.clientAddr === undefined && xff) {
+    const first = xff.split(',')[0]?.trim();
+    if (first) r.clientAddr = first;
   }
   const upstream = str(f.UPSTREAM_HOST);
   if (upstream !== undefined) {
