@@ -56,7 +56,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     state: 'up',
     lastSnapshot: 0,
     failures: 0,
-    store: new Store(),
+    store: new Store({ external: true }),
     files: [],
     linesRead: 0,
     parseErrors: 0,

@@ -24,6 +24,11 @@ export interface StoreOptions {
   v6prefix?: number;
   /** Current time in epoch seconds; default the wall clock. */
   now?: () => number;
+  /**
+   * Fed only by `ingestBucket` (an aggregator's copy of a collector): no live minute and no
+   * rotation by the clock, so a bucket that arrives late is never mistaken for a duplicate.
+   */
+  external?: boolean;
 }
 
 export const FINE_SLOTS = 60;
@@ -112,6 +117,7 @@ export class Store {
     this.#finePool = new ColumnPool(this.fineKeep);
     this.#coarsePool = new ColumnPool(this.coarseKeep);
     this.#liveStart = Math.floor(this.now() / MINUTE) * MINUTE;
+    this.#external = opts.external === true;
   }
 
   /** Called with every sealed fine bucket (each completed minute). Returns an unsubscribe function. */
