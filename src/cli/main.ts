@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { aggregatorCommand } from '../aggregator/command.ts';
 import { collectorCommand } from '../collector/command.ts';
 import { LogtallyError } from '../format/errors.ts';
+import { frontendCommand } from '../frontend/index.ts';
 import { formatCommand, type Io } from './format-command.ts';
 import { Output } from './output.ts';
 import { queryCommands } from './query/index.ts';
@@ -34,6 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(collectorCommand(version(), result));
   program.addCommand(aggregatorCommand(version(), result));
   for (const c of queryCommands(io, result)) program.addCommand(c);
+  program.addCommand(frontendCommand(version(), result));
   program.commands.forEach((c) => {
     c.exitOverride();
     c.commands.forEach((s) => {
@@ -50,6 +52,7 @@ Examples:
   logtally aggregator --collectors web1:9090,web2:9090
   logtally topn --target agg:9091 --group-by prefix --window 1m --status '>=429'
   logtally trend --target web1:9090 --window 60m --website example.com
+  logtally frontend --target agg:9091 --listen :8080
   logtally format parse --name main --nginx-conf /etc/nginx/nginx.conf access.log.1.gz
   echo '{"status":200,"request":"GET / HTTP/1.1"}' | logtally format render --format '$status "$request"'`,
   );
