@@ -367,28 +367,7 @@ export class Store {
 
   /** Every group of `groupBy` over `window` under `filter`, unsorted (for merging across stores). */
   aggregateAll(q: Omit<TopNQuery, 'n' | 'orderBy'>): TopEntry[] {
-    this.tick();
-    const filter = compileFilter(q.filter ?? {}, this.interners);
-    if (filter.impossible) return [];
-    const g = DIM[q.groupBy];
-    const interner = this.interners[g] as Interner;
-    const acc = this.#accumulators(interner.capacity);
-    const touched: number[] = [];
-    for (const b of this.buckets(q.window)) aggregate(b, filter, g, acc, touched);
-    aggregate(this.#liveView(), filter, g, acc, touched);
-    const out = touched.map((id) => ({
-      label: interner.value(id),
-      requests: acc.req[id] as number,
-      bytes: acc.bytes[id] as number,
-      time: acc.time[id] as number,
-    }));
-    for (const id of touched) {
-      acc.req[id] = 0;
-      acc.bytes[id] = 0;
-      acc.time[id] = 0;
-      acc.seen[id] = 0;
-    }
-    return out;
+    return this.#grouped(q, (touched) => touched);
   }
 
   /** Builds the coarse bucket for [start, start + 300) from the fine buckets in it. */
@@ -443,25 +422,36 @@ export class Store {
    * far), under `filter`, ranked by `orderBy` (requests by default; ties by label).
    */
   topN(q: TopNQuery): TopEntry[] {
+    if (q.n <= 0) return [];
+    return this.#grouped(q, (touched, acc, interner) => {
+      const order = q.orderBy === 'bytes' ? acc.bytes : q.orderBy === 'time' ? acc.time : acc.req;
+      return selectTop(touched, order, q.n, (id) => interner.value(id));
+    });
+  }
+
+  /**
+   * Aggregates `groupBy` over the window's buckets and the live minute into the scratch arrays,
+   * lets `pick` choose the ids to report, and leaves the arrays zeroed for the next query.
+   */
+  #grouped(
+    q: Omit<TopNQuery, 'n' | 'orderBy'>,
+    pick: (touched: number[], acc: Accumulators, interner: Interner) => readonly number[],
+  ): TopEntry[] {
     this.tick();
     const filter = compileFilter(q.filter ?? {}, this.interners);
-    if (filter.impossible || q.n <= 0) return [];
+    if (filter.impossible) return [];
     const g = DIM[q.groupBy];
     const interner = this.interners[g] as Interner;
     const acc = this.#accumulators(interner.capacity);
     const touched: number[] = [];
-    const scan = (b: Bucket) => aggregate(b, filter, g, acc, touched);
-    for (const b of this.buckets(q.window)) scan(b);
-    scan(this.#liveView());
-    const order = q.orderBy === 'bytes' ? acc.bytes : q.orderBy === 'time' ? acc.time : acc.req;
-    const top = selectTop(touched, order, q.n, (id) => interner.value(id));
-    const out = top.map((id) => ({
+    for (const b of this.buckets(q.window)) aggregate(b, filter, g, acc, touched);
+    aggregate(this.#liveView(), filter, g, acc, touched);
+    const out = pick(touched, acc, interner).map((id) => ({
       label: interner.value(id),
       requests: acc.req[id] as number,
       bytes: acc.bytes[id] as number,
       time: acc.time[id] as number,
     }));
-    // Leave the scratch arrays zeroed for the next query.
     for (const id of touched) {
       acc.req[id] = 0;
       acc.bytes[id] = 0;
