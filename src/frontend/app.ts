@@ -8,6 +8,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { type Context, Hono } from 'hono';
 import { createLogtallyClient, type LogtallyClient } from '../rpc/client.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
+import { AnswerCache } from './cache.ts';
 import { dashboardBody, dashboardHref, filterPanel } from './dashboard.ts';
 import { applyExpression, ExpressionError } from './expression.ts';
 import type { Child } from './html.ts';
@@ -39,6 +40,8 @@ export interface FrontendAppOptions {
   readonly security?: RpcSecurity;
   /** Deadline of each gRPC call, ms (10 000). */
   readonly timeoutMs?: number;
+  /** How long an answer is shared by viewers of the same view, ms (1 000; 0 disables). */
+  readonly cacheMs?: number;
   readonly version?: string;
   /** Diagnostics, one line each (failed targets, internal errors). */
   readonly log?: (line: string) => void;
@@ -63,6 +66,7 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
   const log = o.log ?? (() => {});
   const now = o.now ?? (() => Date.now() / 1000);
   const clients = new Map<string, LogtallyClient>();
+  const answers = new AnswerCache(o.cacheMs ?? 1000);
   const clientFor = (target: string): LogtallyClient => {
     let c = clients.get(target);
     if (!c) {
@@ -183,23 +187,22 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
     const filter = filterMessage(state.filters);
     const call = { timeoutMs };
     try {
+      const topReq = { filter, groupBy: state.by, window: state.window, n: state.n, orderBy: state.order };
+      const cacheKey = (what: string, req: unknown) =>
+        `${chosen.target}\u0000${what}\u0000${JSON.stringify(req)}`;
+      const topN = () => answers.get(cacheKey('topN', topReq), () => client.topN(topReq, call));
       if (raw) {
-        const r = await client.topN(
-          { filter, groupBy: state.by, window: state.window, n: state.n, orderBy: state.order },
-          call,
-        );
+        const r = await topN();
         return c.json({
           source: r.source,
           target: chosen.target,
           entries: r.entries.map((e) => ({ label: e.label, count: e.count, bytes: e.bytes, time: e.time })),
         });
       }
+      const trendReq = { filter, window: state.window };
       const [top, trend] = await Promise.all([
-        client.topN(
-          { filter, groupBy: state.by, window: state.window, n: state.n, orderBy: state.order },
-          call,
-        ),
-        client.trend({ filter, window: state.window }, call),
+        topN(),
+        answers.get(cacheKey('trend', trendReq), () => client.trend(trendReq, call)),
       ]);
       const body = dashboardBody({
         state,
