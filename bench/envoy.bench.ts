@@ -22,6 +22,7 @@ import { LineParseError } from '../src/format/errors.ts';
 import { compileNginx } from '../src/format/nginx/compile.ts';
 import type { CompiledFormat, Fields } from '../src/format/types.ts';
 import { BENCH_FORMATS, prng, records } from './generate.ts';
+import { median } from './harness.ts';
 
 const LINES = Number(process.env.LINES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -76,11 +77,6 @@ export function* envoyRecords(count: number, seed = 42): Generator<Fields> {
       UPSTREAM_HOST: upstream ? `10.0.${Math.floor(rand() * 4)}.${1 + Math.floor(rand() * 30)}:8080` : null,
     };
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
 }
 
 /** Reads the cached log, or writes it from `gen` (one rendered record per line). */

@@ -15,30 +15,11 @@ import { LineParseError } from '../src/format/errors.ts';
 import { compileNginx } from '../src/format/nginx/compile.ts';
 import type { Fields } from '../src/format/nginx/types.ts';
 import { BENCH_FORMATS, records } from './generate.ts';
+import { measure as measureRuns } from './harness.ts';
 
 const LINES = Number(process.env.LINES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 5);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-function measure(label: string, count: number, fn: () => number): number {
-  const rates: number[] = [];
-  let sink = 0;
-  for (let r = 0; r < RUNS; r++) {
-    const t = process.hrtime.bigint();
-    sink += fn();
-    const s = Number(process.hrtime.bigint() - t) / 1e9;
-    rates.push(count / s);
-  }
-  const m = median(rates);
-  console.log(
-    `${label.padEnd(40)} ${Math.round(m).toLocaleString('en-US').padStart(12)} lines/s  (sink ${sink})`,
-  );
-  return m;
-}
+const measure = (label: string, count: number, fn: () => number) => measureRuns(label, count, fn, RUNS);
 
 /** A hand-written regex of the combined layout, as a log-analysis script would use. */
 const NAIVE_COMBINED = /^(\S+) - (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"$/;

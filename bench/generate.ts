@@ -6,20 +6,11 @@
  *   node bench/generate.ts [--lines N] [--format combined|logtail] [--seed S] > file
  * @module
  */
+
 import { compileNginx } from '../src/format/nginx/compile.ts';
 import { NGINX_COMBINED, NGINX_LOGTAIL } from '../src/format/nginx/presets.ts';
 import type { Fields } from '../src/format/nginx/types.ts';
-
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../test/support/prng.ts';
 
 const HOSTS = Array.from({ length: 20 }, (_, i) => (i === 0 ? 'www.example.com' : `site${i}.example.org`));
 const PATHS = [
@@ -61,6 +52,8 @@ const STATUSES: [number, number][] = [
   [503, 0.01],
   [403, 0.01],
 ];
+
+export { prng };
 
 /** Yields `count` request records with the variables of both presets. */
 export function* records(count: number, seed = 42): Generator<Fields> {

@@ -19,30 +19,11 @@ import { NGINX_COMBINED } from '../src/format/nginx/presets.ts';
 import type { CompiledFormat, Fields } from '../src/format/types.ts';
 import { compileUwsgiPreset } from '../src/format/uwsgi/compile.ts';
 import { records } from './generate.ts';
+import { measure as measureRuns } from './harness.ts';
 
 const LINES = Number(process.env.LINES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 5);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-function measure(label: string, count: number, fn: () => number): number {
-  const rates: number[] = [];
-  let sink = 0;
-  for (let r = 0; r < RUNS; r++) {
-    const t = process.hrtime.bigint();
-    sink += fn();
-    const s = Number(process.hrtime.bigint() - t) / 1e9;
-    rates.push(count / s);
-  }
-  const m = median(rates);
-  console.log(
-    `${label.padEnd(44)} ${Math.round(m).toLocaleString('en-US').padStart(12)} lines/s  (sink ${sink})`,
-  );
-  return m;
-}
+const measure = (label: string, count: number, fn: () => number) => measureRuns(label, count, fn, RUNS);
 
 /** The generator's request records, with the uWSGI logvar names filled in too. */
 function* requests(count: number): Generator<Fields> {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { prng } from '../../../test/support/prng.ts';
 import { decodeBytes, encodeLine, encodeString } from '../bytes.ts';
 import { LineParseError } from '../errors.ts';
 import { compileNginx } from './compile.ts';
@@ -13,17 +14,6 @@ import type { EscapeMode } from './escape.ts';
 import { NGINX_COMBINED, NGINX_LOGTAIL, NGINX_UPSTREAM_COMBINED } from './presets.ts';
 import type { Fields, FieldValue, ListValue } from './types.ts';
 import { nginxVariable } from './variables.ts';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ADVERSARIAL = [
   '"',

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { prng } from '../../../test/support/prng.ts';
 import { decodeBytes, encodeLine, encodeString } from '../bytes.ts';
 import { LineParseError } from '../errors.ts';
 import { compileUwsgi } from './compile.ts';
@@ -16,17 +17,6 @@ import { compileParser } from './parse.ts';
 import { UWSGI_APACHE_COMBINED, UWSGI_COMPATIBLE, UWSGI_DEFAULT_LINE } from './presets.ts';
 import { formatCFloat } from './time.ts';
 import type { Fields, FieldValue, UwsgiCompileOptions } from './types.ts';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ADVERSARIAL = [
   '"',
