@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { until } from '../../test/support/wait.ts';
 import { StoreBackend } from '../collector/store-backend.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
@@ -7,20 +8,6 @@ import { Store } from '../store/store.ts';
 import { type RunningAggregator, startAggregator } from './run.ts';
 
 const T0 = 1_795_000_000; // a multiple of 300
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface FakeCollector {
   clock: { t: number };

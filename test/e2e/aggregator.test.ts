@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLogtallyClient, type LogtallyClient } from '../../src/rpc/client.ts';
 import { BIN, runCli } from '../support/cli.ts';
 import { freePort } from '../support/nginx.ts';
+import { until } from '../support/wait.ts';
 
 interface Proc {
   child: ChildProcess;
@@ -37,21 +38,6 @@ async function stop(p: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Pr
   const exited = once(p.child, 'exit');
   p.child.kill(signal);
   await exited;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const SITES = ['a.test', 'b.test', 'c.test'];

@@ -18,6 +18,7 @@ import {
   startNginx,
   statusOf,
 } from '../support/nginx.ts';
+import { until } from '../support/wait.ts';
 
 const nginx = findNginx();
 const skip = nginx ? false : 'nginx is not installed (apt-get install -y nginx); CI installs it';
@@ -34,21 +35,6 @@ function countBy(xs: Sent[], key: (s: Sent) => string): [string, number][] {
   const m = new Map<string, number>();
   for (const x of xs) m.set(key(x), (m.get(key(x)) ?? 0) + 1);
   return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('collector with --nginx-conf against a real nginx', { skip }, () => {

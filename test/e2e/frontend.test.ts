@@ -20,6 +20,7 @@ import { visible } from '../../src/frontend/html.ts';
 import { type RunningFrontend, startFrontend } from '../../src/frontend/index.ts';
 import { createLogtallyClient, type LogtallyClient } from '../../src/rpc/client.ts';
 import { assertNoInjectedMarkup, closedPort, XSS } from '../support/frontend.ts';
+import { until } from '../support/wait.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM)
@@ -173,25 +174,6 @@ function expected(
     m.set(shown, (m.get(shown) ?? 0) + 1);
   }
   return m;
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('frontend in chromium against a live collector', { skip, timeout: 180_000 }, () => {
