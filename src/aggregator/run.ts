@@ -5,6 +5,7 @@
  * @module
  */
 import { hostname } from 'node:os';
+import { LogtallyError } from '../format/errors.ts';
 import type { Snapshot } from '../gen/logtally/v1/logtally_pb.ts';
 import type { SnapshotData } from '../rpc/backend.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
@@ -48,7 +49,9 @@ function snapshotEntries(s: Snapshot) {
 }
 
 export async function startAggregator(o: AggregatorOptions): Promise<RunningAggregator> {
-  if (o.collectors.length === 0) throw new Error('aggregator: --collectors names no collector');
+  if (o.collectors.length === 0) {
+    throw new LogtallyError('ERR_FORMAT_OPTION', 'aggregator: --collectors names no collector');
+  }
   const source = o.source || hostname();
   const members: Member[] = o.collectors.map((address) => ({
     address,

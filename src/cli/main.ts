@@ -65,8 +65,9 @@ Examples:
       process.stderr.write(`logtally: ${e.message}\n`);
       return 2;
     }
+    // System errors (a file that cannot be read, a port already in use …): one line, no stack.
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
+    if (typeof err?.code === 'string' && (err.syscall !== undefined || /^E[A-Z]+$/.test(err.code))) {
       process.stderr.write(`logtally: ${err.message}\n`);
       return 2;
     }

@@ -6,6 +6,7 @@
 
 import { existsSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { LogtallyError } from '../format/errors.ts';
 import type { FormatSpec } from '../format/registry.ts';
 import { createSyslogListener, type SyslogListener } from '../ingest/syslog-listener.ts';
 import { createTailer, type Tailer } from '../ingest/tailer.ts';
@@ -65,7 +66,10 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   });
   for (const w of inputs.warnings) o.log(`warning: ${w}`);
   if (inputs.files.length === 0 && !o.syslogListen && inputs.syslogByTag.size === 0) {
-    throw new Error('no logs to read: --nginx-conf names no access_log/upstream_log file');
+    throw new LogtallyError(
+      'ERR_FORMAT_OPTION',
+      `no logs to read: ${o.nginxConf ?? 'the configuration'} names no access_log or upstream_log file (give --logs or --syslog-listen)`,
+    );
   }
   const source = o.source || hostname();
   const store = new Store({ v4prefix: o.v4prefix, v6prefix: o.v6prefix, ...(o.now ? { now: o.now } : {}) });
@@ -171,8 +175,21 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       return syslog?.stats().lines ?? 0;
     },
   });
-  const rpc = await startRpcServer(o.listen, backend, o.security);
-  const metricsServer = o.metricsListen ? await metrics.serve(o.metricsListen) : undefined;
+  // A listener that cannot bind (address in use …) must not leave the tailer running.
+  let rpc: RpcServer;
+  let metricsServer: Awaited<ReturnType<CollectorMetrics['serve']>> | undefined;
+  try {
+    rpc = await startRpcServer(o.listen, backend, o.security);
+    try {
+      metricsServer = o.metricsListen ? await metrics.serve(o.metricsListen) : undefined;
+    } catch (e) {
+      await rpc.close();
+      throw e;
+    }
+  } catch (e) {
+    await Promise.all([tailer?.stop(), syslog?.stop()]);
+    throw e;
+  }
   // Rotate minutes even when no line arrives.
   const ticker = setInterval(() => store.tick(), 1000);
   ticker.unref();
