@@ -17,7 +17,7 @@ import { readState, saveState } from '../store/persist.ts';
 import { Store } from '../store/store.ts';
 import { type CollectorInputs, inputMatcher, resolveInputs } from './inputs.ts';
 import { CollectorMetrics } from './metrics.ts';
-import { Pipeline } from './pipeline.ts';
+import { Pipeline, type SourceFormat } from './pipeline.ts';
 import { StoreBackend } from './store-backend.ts';
 
 export interface CollectorOptions {
@@ -115,6 +115,19 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     for (const c of pipeline.counters.values()) n += f(c);
     return n;
   };
+  // A bug triggered by one batch of lines must never stop the daemon: report it and go on.
+  let internalErrors = 0;
+  const feed = (lines: string[], source: string, src: SourceFormat) => {
+    try {
+      pipeline.feed(lines, source, src);
+    } catch (e) {
+      internalErrors++;
+      if (internalErrors <= 5)
+        o.log(
+          `${source}: internal error on a batch of ${lines.length} line(s), skipped: ${(e as Error).stack ?? e}`,
+        );
+    }
+  };
   const match = inputMatcher(inputs.files);
   if (inputs.files.length > 0) {
     tailer = createTailer({
@@ -123,7 +136,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       ...(o.fromStart ? { startAt: 'beginning' as const } : {}),
       onLines(lines, file) {
         const input = match(file);
-        if (input) pipeline.feed(lines, file, input.source);
+        if (input) feed(lines, file, input.source);
       },
       onEvent(e) {
         if (e.type === 'opened' && e.reason !== 'startup') o.log(`${e.path}: opened (${e.reason})`);
@@ -145,7 +158,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       onLines(lines, from) {
         const src =
           (from.tag !== undefined ? inputs.syslogByTag.get(from.tag) : undefined) ?? inputs.syslogDefault;
-        pipeline.feed(lines, `syslog:${from.tag ?? from.address}`, src);
+        feed(lines, `syslog:${from.tag ?? from.address}`, src);
       },
     });
     syslogPort = (await syslog.start()).port;
