@@ -4,10 +4,14 @@
  * its next snapshot reintegrates it.
  * @module
  */
+import { Code, ConnectError } from '@connectrpc/connect';
 import type { FileInfo, QueryBackend, SnapshotData, StatusInfo, TargetInfo } from '../rpc/backend.ts';
 import type { Filter } from '../store/filter.ts';
 import { type Store, selectTop, type TopEntry, type TopNQuery, type TrendPoint } from '../store/store.ts';
 import type { Window } from '../store/windows.ts';
+
+/** Minutes a snapshot subscriber may fall behind before it is dropped. */
+const MAX_QUEUED = 60;
 
 export interface Member {
   readonly address: string;
@@ -99,14 +103,25 @@ export class MergedBackend implements QueryBackend {
   async *snapshots(backfill: boolean, signal: AbortSignal): AsyncIterable<SnapshotData> {
     const queue: SnapshotData[] = backfill ? [...this.#recent] : [];
     let wake: (() => void) | undefined;
+    // A subscriber that stops reading is dropped once it is an hour behind, not buffered forever.
+    let overflow = false;
     const sub = (s: SnapshotData) => {
-      queue.push(s);
+      if (queue.length >= MAX_QUEUED) {
+        overflow = true;
+        queue.length = 0;
+      } else queue.push(s);
       wake?.();
     };
     this.#subscribers.add(sub);
     const aborted = new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
     try {
       while (!signal.aborted) {
+        if (overflow) {
+          throw new ConnectError(
+            `subscriber more than ${MAX_QUEUED} minutes behind; reconnect`,
+            Code.ResourceExhausted,
+          );
+        }
         const s = queue.shift();
         if (s) {
           yield s;

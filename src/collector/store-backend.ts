@@ -55,21 +55,26 @@ export class StoreBackend implements QueryBackend {
     let wake: (() => void) | undefined;
     const off = this.store.onMinute((b) => {
       queue.push(b);
+      if (queue.length > 60) queue.shift(); // older ones left the fine ring anyway
       wake?.();
     });
     const aborted = new Promise<void>((resolve) =>
       signal.addEventListener('abort', () => resolve(), { once: true }),
     );
     try {
+      // A subscriber more than an hour behind would read buckets whose memory was reused for
+      // newer minutes: each bucket is read only while the store still holds it (else skipped).
       if (backfill) {
         // Everything held: the 5-minute buckets (24h), then the 1-minute buckets (60m).
         const { coarse, fine } = this.store.rings();
-        for (const b of [...coarse, ...fine]) yield bucketSnapshot(this.store, this.source, b);
+        for (const b of [...coarse, ...fine]) {
+          if (this.store.holds(b)) yield bucketSnapshot(this.store, this.source, b);
+        }
       }
       while (!signal.aborted) {
         const b = queue.shift();
         if (b) {
-          yield bucketSnapshot(this.store, this.source, b);
+          if (this.store.holds(b)) yield bucketSnapshot(this.store, this.source, b);
           continue;
         }
         await Promise.race([new Promise<void>((r) => (wake = r)), aborted]);

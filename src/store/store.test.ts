@@ -81,6 +81,11 @@ describe('Store: counting and TopN', () => {
     ]);
     assert.deepEqual(q({ website: 'never.seen' }), []);
     assert.throws(() => q({ uriRe: '(' }), /uri_re: invalid regular expression/);
+    // A client's expression must not be able to freeze the store (JS regexes backtrack).
+    assert.throws(() => q({ uriRe: '^/(a+)+$' }), /uri_re: nested quantifiers are not allowed/);
+    assert.throws(() => q({ websiteRe: '(x|xx)*y' }), /website_re: nested quantifiers/);
+    assert.throws(() => q({ uriRe: '\\d+.*\\d+.*x+' }), /at most three unbounded quantifiers/);
+    assert.throws(() => q({ uriRe: '(a)\\1' }), /backreferences are not allowed/);
   });
 
   it('counts malformed lines instead of keys', () => {

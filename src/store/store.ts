@@ -208,16 +208,18 @@ export class Store {
   #forgetCaches(): void {
     this.#lastValue.fill('');
     this.#lastId.fill(0);
-    this.#lastAddr = '';
+    this.#lastAddr = undefined;
+    this.#lastPrefixId = -1;
     this.#v4Ids.clear();
     this.#v6Ids.clear();
   }
 
-  #lastAddr = '';
+  /** The last address seen and its prefix id (undefined: none, so no input can match it). */
+  #lastAddr: string | undefined = undefined;
   #lastPrefixId = -1;
   #v4Ids = new Map<number, number>();
   /** IPv6 address → prefix id (parsing and printing IPv6 costs more than a lookup). */
-  #v6Ids = new Map<number | string, number>();
+  #v6Ids = new Map<number, number>();
 
   #prefixId(addr: string): number {
     if (addr === this.#lastAddr) return this.#lastPrefixId;
@@ -236,15 +238,17 @@ export class Store {
       id = -1;
     } else {
       // IPv6: key the cache by the masked network (a number) when it fits, else by the address.
+      // Only a parsed, masked network (a number) is a cache key: never the attacker's text.
       const net = this.masker.v6Network(addr);
-      const key: number | string = net >= 0 ? net : addr;
-      const cached = this.#v6Ids.get(key);
+      const cached = net >= 0 ? this.#v6Ids.get(net) : undefined;
       if (cached !== undefined) id = cached;
       else {
         const label = this.masker.label(addr);
         id = label === undefined ? -1 : interner.intern(label);
-        if (this.#v6Ids.size > 1 << 16) this.#v6Ids.clear();
-        this.#v6Ids.set(key, id);
+        if (net >= 0 && id >= 0) {
+          if (this.#v6Ids.size > 1 << 16) this.#v6Ids.clear();
+          this.#v6Ids.set(net, id);
+        }
       }
     }
     this.#lastAddr = addr;
@@ -333,6 +337,12 @@ export class Store {
     const ring = span === COARSE ? this.#coarse : this.#fine;
     const last = ring.at(-1);
     if (last && start <= last.start) return false;
+    // Empty minutes for a gap first: pushing them may fold a coarse bucket, which uses the
+    // scratch table the received entries are gathered in below.
+    if (span !== COARSE && last && start - last.start > MINUTE) {
+      const from = Math.max(last.start + MINUTE, start - FINE_SLOTS * MINUTE);
+      for (let m = from; m < start; m += MINUTE) this.#pushFine(emptyBucket(m, MINUTE));
+    }
     const t = this.#scratch;
     t.clear();
     const k = new Uint32Array(D);
@@ -346,10 +356,6 @@ export class Store {
       this.#coarse.push(b);
       if (this.#coarse.length > COARSE_SLOTS) this.#evict(this.#coarse.shift() as Bucket, this.#coarsePool);
     } else {
-      if (last && start - last.start > MINUTE) {
-        const from = Math.max(last.start + MINUTE, start - FINE_SLOTS * MINUTE);
-        for (let m = from; m < start; m += MINUTE) this.#pushFine(emptyBucket(m, MINUTE));
-      }
       const b = sealBucket(t, start, MINUTE, this.fineKeep, totals, this.#finePool);
       this.#acquire(b);
       this.#pushFine(b);
@@ -358,6 +364,14 @@ export class Store {
     this.#forgetCaches();
     this.#liveStart = Math.max(this.#liveStart, start + span);
     return true;
+  }
+
+  /**
+   * Whether a bucket is still in a ring. An evicted bucket's columns are reused for a newer one
+   * and its ids may be freed: read a bucket (synchronously) only while the store holds it.
+   */
+  holds(b: Bucket): boolean {
+    return this.#fine.includes(b) || this.#coarse.includes(b);
   }
 
   /** The sealed buckets of both rings (for backfilling a subscriber): coarse first, then fine. */

@@ -1,0 +1,58 @@
+/** Regressions found in review (session 1). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Store } from './store.ts';
+
+const entry = (site: string) => ({
+  labels: [site, '10.0.0.0/24', '/', '200', '', 'GET'],
+  requests: 1,
+  bytes: 0,
+  time: 0,
+});
+const one = { requests: 1, bytes: 0, time: 0 };
+
+describe('review regressions', () => {
+  it('ingestBucket keeps the received minute when a gap folds a coarse bucket', () => {
+    const s = new Store({ external: true });
+    assert.ok(s.ingestBucket(6000, 60, [entry('old.example')], one));
+    // 6360 leaves a gap whose empty minutes complete the 5-minute bucket [6000, 6300).
+    assert.ok(s.ingestBucket(6360, 60, [entry('new.example')], one));
+    const fine = s.rings().fine;
+    const at = (start: number) =>
+      [...s.entries(fine.find((b) => b.start === start) ?? fine[0]!)].map((e) => e.labels[0]);
+    assert.deepEqual(at(6000), ['old.example']);
+    assert.deepEqual(at(6360), ['new.example']);
+    assert.deepEqual(
+      s.topN({ groupBy: 'website', window: '60m', n: 5 }).map((e) => [e.label, e.requests]),
+      [
+        ['new.example', 1],
+        ['old.example', 1],
+      ],
+    );
+  });
+
+  it('an empty client address is malformed, also right after a minute rotates', () => {
+    const clock = { t: 1_795_000_010 };
+    const s = new Store({ now: () => clock.t });
+    assert.equal(s.add('w', '1.2.3.4', '/', 200, '', 'GET', 0, 0), 'counted');
+    assert.equal(s.add('w', '', '/', 200, '', 'GET', 0, 0), 'malformed');
+    clock.t += 60;
+    assert.equal(s.add('w', '', '/', 200, '', 'GET', 0, 0), 'malformed');
+    assert.deepEqual(
+      s.topN({ groupBy: 'prefix', window: '5m', n: 5 }).map((e) => [e.label, e.requests]),
+      [['1.2.3.0/24', 1]],
+    );
+  });
+
+  it('invalid addresses with a colon are not cached (no memory per distinct junk string)', () => {
+    const s = new Store();
+    for (let i = 0; i < 1000; i++)
+      assert.equal(s.add('w', `x:${i}:${'y'.repeat(100)}`, '/', 200, '', 'GET', 0, 0), 'malformed');
+    assert.equal(s.add('w', '2001:db8:1::1', '/', 200, '', 'GET', 0, 0), 'counted');
+    assert.equal(s.add('w', '2001:db8:1::2', '/', 200, '', 'GET', 0, 0), 'counted');
+    assert.deepEqual(
+      s.topN({ groupBy: 'prefix', window: '1m', n: 5 }).map((e) => [e.label, e.requests]),
+      [['2001:db8:1::/48', 2]],
+    );
+  });
+});
