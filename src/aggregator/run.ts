@@ -176,11 +176,15 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         fail((e as Error).message);
       }
       await new Promise<void>((r) => {
-        const t = setTimeout(r, delay);
-        controller.signal.addEventListener('abort', () => {
+        const onAbort = () => {
           clearTimeout(t);
           r();
-        });
+        };
+        const t = setTimeout(() => {
+          controller.signal.removeEventListener('abort', onAbort);
+          r();
+        }, delay);
+        controller.signal.addEventListener('abort', onAbort, { once: true });
       });
       delay = Math.min(delay * 2, maxMs);
     }

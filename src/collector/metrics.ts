@@ -145,12 +145,13 @@ export class CollectorMetrics {
   /** Counts one request (hot path: a string key and three histogram updates). */
   observe(host: string, method: string, status: number, bytes: number, time: number, upstream: string): void {
     const m = METHODS.has(method) ? method : 'OTHER';
-    const key = `${this.#hosts.value(host)}\t${m}\t${status}`;
+    // Tabs separate the key's parts: a host containing one (escape=none logs) must not shift them.
+    const key = `${this.#hosts.value(host.includes('\t') ? host.replaceAll('\t', ' ') : host)}\t${m}\t${status}`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
     this.#bytes.observe(bytes);
     this.#duration.observe(time);
     if (upstream !== '') {
-      const uk = `${this.#ups.value(upstream)}\t${status}`;
+      const uk = `${this.#ups.value(upstream.includes('\t') ? upstream.replaceAll('\t', ' ') : upstream)}\t${status}`;
       this.#upstreams.set(uk, (this.#upstreams.get(uk) ?? 0) + 1);
       this.#upstreamDuration.observe(time);
     }

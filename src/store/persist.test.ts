@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -51,6 +51,15 @@ describe('state file', () => {
       assert.deepEqual(b.trend('60m'), a.trend('60m'));
       writeFileSync(join(dir, 'bad'), 'hello world, not a state');
       assert.throws(() => readState(join(dir, 'bad')), /not a logtally state file/);
+      // Every truncation of a real state file is a clear error naming the file, never a crash.
+      const good = readFileSync(file);
+      for (const cut of [9, 12, 20, 100, Math.floor(good.length / 2), good.length - 1]) {
+        writeFileSync(join(dir, 'cut'), good.subarray(0, cut));
+        assert.throws(
+          () => readState(join(dir, 'cut')),
+          (e: unknown) => (e as Error).message.startsWith(`${join(dir, 'cut')}: `),
+        );
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -114,9 +114,33 @@ export function readState(path: string): StoreState {
     return v;
   };
   const hl = u32();
-  const header = JSON.parse(buf.toString('utf8', off, off + hl)) as Header;
+  if (off + hl > buf.length) throw new Error(`${path}: truncated state file`);
+  let header: Header;
+  try {
+    header = JSON.parse(buf.toString('utf8', off, off + hl)) as Header;
+  } catch (e) {
+    throw new Error(`${path}: corrupt state file header (${(e as Error).message})`);
+  }
   off += hl;
-  if (header.version !== 1) throw new Error(`${path}: unsupported state version ${String(header.version)}`);
+  if (header?.version !== 1) throw new Error(`${path}: unsupported state version ${String(header?.version)}`);
+  const validBucket = (b: BucketHeader | undefined, span?: number) =>
+    b !== undefined &&
+    Number.isInteger(b.size) &&
+    b.size >= 0 &&
+    b.size * 56 <= buf.length &&
+    Number.isFinite(b.start) &&
+    (span === undefined || b.span === span) &&
+    [b.totalRequests, b.totalBytes, b.totalTime].every(Number.isFinite);
+  if (
+    !Number.isFinite(header.liveStart) ||
+    !Array.isArray(header.fine) ||
+    !Array.isArray(header.coarse) ||
+    !header.fine.every((b) => validBucket(b, 60)) ||
+    !header.coarse.every((b) => validBucket(b, 300)) ||
+    !validBucket(header.live)
+  ) {
+    throw new Error(`${path}: corrupt state file header`);
+  }
   const values: string[][] = [];
   for (let d = 0; d < D; d++) {
     const n = u32();
