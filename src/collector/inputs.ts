@@ -127,6 +127,7 @@ export function inputMatcher(files: readonly FileInput[]): (path: string) => Fil
   return (path) => {
     if (cache.has(path)) return cache.get(path);
     const hit = exact.get(path) ?? globs.find(([m]) => m(path))?.[1];
+    if (cache.size > 10_000) cache.clear(); // rotated names come and go
     cache.set(path, hit);
     return hit;
   };
