@@ -13,6 +13,7 @@ import { StoreBackend } from '../src/collector/store-backend.ts';
 import { startRpcServer } from '../src/rpc/server.ts';
 import { Store } from '../src/store/store.ts';
 import { freePort } from '../test/support/nginx.ts';
+import { fillAtFullCaps } from './fill.ts';
 
 const DURATION = Number(process.env.DURATION ?? 15);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 4);
@@ -24,34 +25,8 @@ if (spawnSync('wrk', ['--version']).error) {
 
 const clock = { t: 1_795_000_000 };
 const store = new Store({ now: () => clock.t });
-const hosts = Array.from({ length: 500 }, (_, i) => `site${i}.example.com`);
-const statuses = [200, 301, 304, 404, 429, 500, 502, 503];
-const methods = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE'];
-let serial = 0;
-function addKeys(count: number): void {
-  for (let i = 0; i < count; i++) {
-    const v = serial++ % 200_000;
-    store.add(
-      hosts[v % 500] as string,
-      `10.${(v >>> 8) & 255}.${v & 255}.1`,
-      `/api/v1/item/${v % 40_000}`,
-      statuses[v % 8] as number,
-      '',
-      methods[v % 5] as string,
-      100,
-      0.01,
-    );
-  }
-}
 const t0 = performance.now();
-for (let m = 0; m < 23 * 60 + 5; m++) {
-  addKeys(5_000);
-  clock.t += 60;
-}
-for (let m = 0; m < 61; m++) {
-  addKeys(100_000);
-  clock.t += 60;
-}
+fillAtFullCaps(store, clock, 'vocabulary');
 console.log(
   `store at full caps in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(store.stats())}`,
 );

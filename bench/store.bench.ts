@@ -8,6 +8,7 @@
  * @module
  */
 import { Store } from '../src/store/store.ts';
+import { fillAtFullCaps } from './fill.ts';
 
 const MODE = process.env.KEYS === 'vocabulary' ? 'vocabulary' : 'distinct';
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -15,54 +16,8 @@ const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
 
 const clock = { t: 1_795_000_000 };
 const store = new Store({ now: () => clock.t });
-let serial = 0;
-const hosts = Array.from({ length: 500 }, (_, i) => `site${i}.example.com`);
-const methods = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE'];
-const statuses = [200, 301, 304, 404, 429, 500, 502, 503];
-
-function addKeys(count: number): void {
-  for (let i = 0; i < count; i++) {
-    const k = serial++;
-    if (MODE === 'distinct') {
-      store.add(
-        hosts[k % 500] as string,
-        `10.${(k >>> 16) & 255}.${(k >>> 8) & 255}.1`,
-        `/p/${k}`,
-        200,
-        '',
-        'GET',
-        100,
-        0.01,
-      );
-    } else {
-      const v = k % 200_000;
-      store.add(
-        hosts[v % 500] as string,
-        `10.${(v >>> 8) & 255}.${v & 255}.1`,
-        `/api/v1/item/${v % 40_000}`,
-        statuses[v % 8] as number,
-        '',
-        methods[v % 5] as string,
-        100,
-        0.01,
-      );
-    }
-  }
-}
-
 const t0 = performance.now();
-// 23 hours of 5 000 distinct keys a minute fill the coarse ring; then one hour at the live cap
-// fills the fine ring; the last minute stays live and full.
-for (let m = 0; m < 23 * 60 + 5; m++) {
-  addKeys(5_000);
-  clock.t += 60;
-}
-for (let m = 0; m < 61; m++) {
-  addKeys(100_000);
-  clock.t += 60;
-}
-clock.t -= 30;
-addKeys(100_000);
+const serial = fillAtFullCaps(store, clock, MODE);
 const fillSeconds = (performance.now() - t0) / 1000;
 gc?.();
 gc?.();

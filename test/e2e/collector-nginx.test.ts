@@ -46,6 +46,31 @@ describe('collector with --nginx-conf against a real nginx', { skip }, () => {
   let rpcTarget = '';
   const sent: Sent[] = [];
 
+  /** The collector as an operator runs it: everything from nginx.conf, history in a state file. */
+  const startCollector = (rpc: number, metrics: string, extra: string[]): ChildProcess => {
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'collector',
+        '--nginx-conf',
+        join(server.prefix, 'nginx.conf'),
+        '--listen',
+        `127.0.0.1:${rpc}`,
+        '--metrics-listen',
+        metrics,
+        '--state-file',
+        join(server.prefix, 'collector.state'),
+        ...extra,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    return child;
+  };
+
   before(async () => {
     const a = await freePort();
     const b = await freePort();
@@ -75,27 +100,7 @@ describe('collector with --nginx-conf against a real nginx', { skip }, () => {
   }`,
       a,
     );
-    collector = spawn(
-      process.execPath,
-      [
-        BIN,
-        'collector',
-        '--nginx-conf',
-        join(server.prefix, 'nginx.conf'),
-        '--listen',
-        `127.0.0.1:${rpc}`,
-        '--metrics-listen',
-        `127.0.0.1:${metricsPort}`,
-        '--source',
-        'e2e',
-        '--state-file',
-        join(server.prefix, 'collector.state'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    collector.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    collector = startCollector(rpc, `127.0.0.1:${metricsPort}`, ['--source', 'e2e']);
     rpcTarget = `127.0.0.1:${rpc}`;
     client = createLogtallyClient(rpcTarget);
     await until('the collector to serve', async () => (await client.status({})).source);
@@ -225,25 +230,7 @@ describe('collector with --nginx-conf against a real nginx', { skip }, () => {
     assert.equal(collector.exitCode, 0, stderr);
     assert.match(stderr, /collector\.state: saved/);
     const rpc = await freePort();
-    collector = spawn(
-      process.execPath,
-      [
-        BIN,
-        'collector',
-        '--nginx-conf',
-        join(server.prefix, 'nginx.conf'),
-        '--listen',
-        `127.0.0.1:${rpc}`,
-        '--metrics-listen',
-        '',
-        '--state-file',
-        join(server.prefix, 'collector.state'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    collector.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    collector = startCollector(rpc, '', []);
     const again = createLogtallyClient(`127.0.0.1:${rpc}`);
     const r = await until(
       'the restarted collector to serve',

@@ -3,7 +3,6 @@
  * check that a rendered page contains only the markup the dashboard writes.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 
 /** Payloads placed in hosts, URIs, user agents, upstreams and methods. */
 export const XSS = [
@@ -50,10 +49,4 @@ export function assertNoInjectedMarkup(body: string): void {
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freePort as closedPort } from './listening.ts';

@@ -7,9 +7,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, waitForListening } from './listening.ts';
 
 /** Path of the nginx binary, or undefined when nginx is not installed. */
 export function findNginx(): string | undefined {
@@ -19,17 +20,7 @@ export function findNginx(): string | undefined {
   return r.status === 0 && p ? p : undefined;
 }
 
-/** A loopback port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  srv.close();
-  await once(srv, 'close');
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
+export { freePort };
 
 export interface RunningNginx {
   readonly prefix: string;
@@ -78,22 +69,7 @@ ${http}
     err += d.toString();
   });
   const exited = once(child, 'exit');
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${err}`);
-    try {
-      const s = connect(ready, '127.0.0.1');
-      await once(s, 'connect');
-      s.destroy();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`nginx did not start listening on ${ready}: ${err}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  await waitForListening('nginx', child, ready, () => err, 10_000);
   return {
     prefix,
     process: child,

@@ -8,9 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitForListening } from './listening.ts';
 import { freePort } from './nginx.ts';
 
 const PLUGIN_DIRS = ['/usr/lib/uwsgi/plugins', '/usr/lib64/uwsgi/plugins', '/usr/local/lib/uwsgi/plugins'];
@@ -124,24 +124,7 @@ export async function startUwsgi(install: UwsgiInstall, opts: UwsgiOptions): Pro
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exited = once(child, 'exit');
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`uwsgi exited with ${child.exitCode ?? child.signalCode}: ${out}`);
-    }
-    try {
-      const s = connect(port, '127.0.0.1');
-      await once(s, 'connect');
-      s.destroy();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`uwsgi did not start listening on ${port}: ${out}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  await waitForListening('uwsgi', child, port, () => out, 15_000);
   return {
     port,
     dir,
