@@ -14,6 +14,8 @@
  * per second, and only the fraction digits are spliced in per call.
  * @module
  */
+
+import { DAY_NAMES, MONTH_NAMES } from '../calendar.ts';
 import { FormatSyntaxError } from '../errors.ts';
 
 /** A UTC offset in minutes east of Greenwich, or `'local'` for the process time zone. */
@@ -22,21 +24,8 @@ export type UtcOffset = number | 'local';
 /** What a time operator renders from: a Date, epoch seconds (a number), or epoch nanoseconds (a bigint). */
 export type TimeInput = Date | number | bigint;
 
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
+const DAYS = DAY_NAMES;
+const MONTHS = MONTH_NAMES;
 
 /** Broken-down time of one second, as strftime sees it. */
 interface Tm {

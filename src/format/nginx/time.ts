@@ -4,16 +4,13 @@
  * Formatting caches the text of the last second, as nginx does.
  * @module
  */
+import { digitsAt, MONTH_ABBR, pad2 } from '../calendar.ts';
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTHS = MONTH_ABBR;
 const MONTH_INDEX: Record<string, number> = Object.fromEntries(MONTHS.map((m, i) => [m, i]));
 
 /** A UTC offset in minutes east of Greenwich, or `'local'` for the process time zone. */
 export type UtcOffset = number | 'local';
-
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : `${n}`;
-}
 
 function offsetMinutes(epochSec: number, tz: UtcOffset): number {
   return tz === 'local' ? -new Date(epochSec * 1000).getTimezoneOffset() : tz;
@@ -62,20 +59,10 @@ export function timeIsoFormatter(tz: UtcOffset = 'local'): (epochSec: number) =>
   };
 }
 
-function num(s: string, from: number, len: number): number {
-  let v = 0;
-  for (let i = from; i < from + len; i++) {
-    const c = s.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return Number.NaN;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
 function tzAt(s: string, at: number, colon: boolean): number {
   const sign = s[at] === '+' ? 1 : s[at] === '-' ? -1 : 0;
-  const h = num(s, at + 1, 2);
-  const m = num(s, at + (colon ? 4 : 3), 2);
+  const h = digitsAt(s, at + 1, 2);
+  const m = digitsAt(s, at + (colon ? 4 : 3), 2);
   if (colon && s[at + 3] !== ':') return Number.NaN;
   return sign * (h * 60 + m);
 }
@@ -91,7 +78,15 @@ export function parseTimeLocal(s: string): number {
   if (month === undefined) return Number.NaN;
   const off = tzAt(s, 21, false);
   const v =
-    Date.UTC(num(s, 7, 4), month, num(s, 0, 2), num(s, 12, 2), num(s, 15, 2), num(s, 18, 2)) / 1000 -
+    Date.UTC(
+      digitsAt(s, 7, 4),
+      month,
+      digitsAt(s, 0, 2),
+      digitsAt(s, 12, 2),
+      digitsAt(s, 15, 2),
+      digitsAt(s, 18, 2),
+    ) /
+      1000 -
     off * 60;
   cacheLocalText = s;
   cacheLocalValue = v;
@@ -105,7 +100,14 @@ export function parseTimeIso(s: string): number {
   }
   const off = tzAt(s, 19, true);
   return (
-    Date.UTC(num(s, 0, 4), num(s, 5, 2) - 1, num(s, 8, 2), num(s, 11, 2), num(s, 14, 2), num(s, 17, 2)) /
+    Date.UTC(
+      digitsAt(s, 0, 4),
+      digitsAt(s, 5, 2) - 1,
+      digitsAt(s, 8, 2),
+      digitsAt(s, 11, 2),
+      digitsAt(s, 14, 2),
+      digitsAt(s, 17, 2),
+    ) /
       1000 -
     off * 60
   );

@@ -4,33 +4,18 @@
  * format, each with its parser. `ltime` is nginx's `$time_local` text and reuses its code.
  * @module
  */
+
+import { DAY_ABBR, DAY_NAMES, digitsAt, MONTH_ABBR, MONTH_NAMES, pad2 } from '../calendar.ts';
 import { parseTimeLocal, timeLocalFormatter, type UtcOffset } from '../nginx/time.ts';
 
 export { parseTimeLocal, timeLocalFormatter, type UtcOffset };
 
-const WDAY = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const WDAY_FULL = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const MON_FULL = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
+const WDAY = DAY_ABBR;
+const WDAY_FULL = DAY_NAMES;
+const MON = MONTH_ABBR;
+const MON_FULL = MONTH_NAMES;
 const MON_INDEX: Record<string, number> = Object.fromEntries(MON.map((m, i) => [m, i]));
 const MON_FULL_INDEX: Record<string, number> = Object.fromEntries(MON_FULL.map((m, i) => [m, i]));
-
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : `${n}`;
-}
 
 /** Minutes east of UTC at `epochSec` for `tz`. */
 export function offsetAt(epochSec: number, tz: UtcOffset): number {
@@ -70,16 +55,6 @@ export function ctimeFormatter(tz: UtcOffset = 'local'): (epochSec: number) => s
   };
 }
 
-function digits(s: string, from: number, len: number): number {
-  let v = 0;
-  for (let i = from; i < from + len; i++) {
-    const c = s.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return Number.NaN;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
 /**
  * Creates a cached parser for `ctime` text in `tz` (ctime carries no zone): epoch seconds, or
  * NaN when the text is not a valid ctime (the weekday must agree with the date).
@@ -97,15 +72,15 @@ export function ctimeParser(tz: UtcOffset = 'local'): (text: string) => number {
     if (s[19] !== ' ') return Number.NaN;
     const mo = MON_INDEX[s.slice(4, 7)];
     if (mo === undefined) return Number.NaN;
-    const day = s[8] === ' ' ? digits(s, 9, 1) : digits(s, 8, 2);
+    const day = s[8] === ' ' ? digitsAt(s, 9, 1) : digitsAt(s, 8, 2);
     const v = wallToEpoch(
       tz,
-      digits(s, 20, n - 20),
+      digitsAt(s, 20, n - 20),
       mo,
       day,
-      digits(s, 11, 2),
-      digits(s, 14, 2),
-      digits(s, 17, 2),
+      digitsAt(s, 11, 2),
+      digitsAt(s, 14, 2),
+      digitsAt(s, 17, 2),
     );
     if (Number.isNaN(v) || fmt(v) !== s) return Number.NaN;
     lastText = s;
