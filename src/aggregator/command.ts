@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { Command } from 'commander';
+import { daemonLog, runUntilSignal } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { parseHostPort } from '../rpc/address.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
@@ -44,7 +45,7 @@ Example:
       throw new LogtallyError('ERR_FORMAT_OPTION', 'aggregator: --collectors is required (host:port,…)');
     }
     for (const c of collectors) parseHostPort(c, '--collectors');
-    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const log = daemonLog;
     const security = loadSecurity(f);
     const a = await startAggregator({
       listen: f.listen,
@@ -55,14 +56,7 @@ Example:
       security,
     });
     log(`aggregator ${f.source}: ${collectors.length} collector(s), gRPC on ${f.listen}`);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log(`${sig}: shutting down`);
-        a.stop().then(resolve, resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    await runUntilSignal(() => a.stop(), log);
     result.code = 0;
   });
 }

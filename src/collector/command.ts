@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { daemonLog, runUntilSignal } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { DIALECTS } from '../format/registry.ts';
 import type { Dialect } from '../format/types.ts';
@@ -99,7 +100,7 @@ Examples:
         'collector: give at least one of --logs, --logs-file, --nginx-conf or --syslog-listen',
       );
     }
-    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const log = daemonLog;
     const c = await startCollector({
       listen: f.listen,
       ...(f.logs ? { logs: f.logs } : {}),
@@ -124,14 +125,7 @@ Examples:
         (c.syslogPort ? `, syslog on ${f.syslogListen}` : ''),
     );
     for (const i of c.inputs.files) log(`reading ${i.pattern} as ${i.source.name}`);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log(`${sig}: shutting down`);
-        c.stop().then(resolve, resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    await runUntilSignal(() => c.stop(), log);
     result.code = 0;
   });
 }

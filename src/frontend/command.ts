@@ -3,6 +3,7 @@
  * @module
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { daemonLog, runUntilSignal } from '../daemon.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
 import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
 import { startFrontend } from './server.ts';
@@ -69,7 +70,7 @@ Examples:
   curl -s 'http://localhost:8080/?f_status=429&by=prefix&w=1m&raw=1' | jq '.entries[0]'`,
       ),
   ).action(async (f: Flags) => {
-    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const log = daemonLog;
     const running = await startFrontend({
       listen: f.listen,
       target: f.target,
@@ -81,14 +82,7 @@ Examples:
       log,
     });
     log(`frontend: http on ${f.listen} (port ${running.port}), default target ${f.target}`);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log(`${sig}: shutting down`);
-        running.close().then(resolve, resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    await runUntilSignal(() => running.close(), log);
     result.code = 0;
   });
 }
