@@ -90,54 +90,81 @@ export async function startUwsgi(install: UwsgiInstall, opts: UwsgiOptions): Pro
   const logPath = join(dir, 'request.log');
   const pidPath = join(dir, 'uwsgi.pid');
   await writeFile(appPath, opts.app);
-  const port = await freePort();
-  const args = [
-    '--plugin-dir',
-    install.pluginDir,
-    '--plugin',
-    ['python3', 'logfile', ...(opts.plugins ?? [])].join(','),
-    '--http-socket',
-    `127.0.0.1:${port}`,
-    '--wsgi-file',
-    appPath,
-    '--master',
-    '--processes',
-    '1',
-    '--buffer-size',
-    '65535',
-    '--log-master-bufsize',
-    '65536',
-    '--req-logger',
-    `file:${logPath}`,
-    '--pidfile',
-    pidPath,
-    ...(opts.logformat === undefined ? [] : ['--logformat', opts.logformat]),
-    ...(opts.args ?? []),
-  ];
-  const env = { ...process.env };
-  if (opts.tz !== undefined) env.TZ = opts.tz;
-  const child = spawn(install.binary, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const collect = (d: Buffer) => {
-    out += d.toString('latin1');
+  const launch = (port: number) => {
+    const args = [
+      '--plugin-dir',
+      install.pluginDir,
+      '--plugin',
+      ['python3', 'logfile', ...(opts.plugins ?? [])].join(','),
+      '--http-socket',
+      `127.0.0.1:${port}`,
+      '--wsgi-file',
+      appPath,
+      '--master',
+      '--processes',
+      '1',
+      '--buffer-size',
+      '65535',
+      '--log-master-bufsize',
+      '65536',
+      '--req-logger',
+      `file:${logPath}`,
+      '--pidfile',
+      pidPath,
+      ...(opts.logformat === undefined ? [] : ['--logformat', opts.logformat]),
+      ...(opts.args ?? []),
+    ];
+    const env = { ...process.env };
+    if (opts.tz !== undefined) env.TZ = opts.tz;
+    const child = spawn(install.binary, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const collect = (d: Buffer) => {
+      out += d.toString('latin1');
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    return { child, output: () => out, exited: once(child, 'exit') };
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = once(child, 'exit');
-  await waitForListening('uwsgi', child, port, () => out, 15_000);
+  // The port was free a moment ago, but a concurrent test may take it first; then the port
+  // answers (someone else's server) while uWSGI failed to bind. Only uWSGI's own "bound" line
+  // proves it is ours: retry with another port otherwise.
+  let port = 0;
+  let started: ReturnType<typeof launch> | undefined;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    const s = launch(port);
+    const bound = `bound to TCP address 127.0.0.1:${port}`;
+    const deadline = Date.now() + 15_000;
+    while (!s.output().includes(bound) && s.child.exitCode === null && s.child.signalCode === null) {
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (s.output().includes(bound)) {
+      started = s;
+      break;
+    }
+    s.child.kill('SIGKILL');
+    await s.exited;
+    if (attempt === 3 || !s.output().includes('Address already in use')) {
+      throw new Error(`uwsgi did not bind 127.0.0.1:${port}: ${s.output()}`);
+    }
+  }
+  const { child, exited } = started;
+  const out = () => started.output();
+  await waitForListening('uwsgi', child, port, out, 15_000);
   return {
     port,
     dir,
     logPath,
     process: child,
-    output: () => out,
+    output: out,
     async waitForLines(lines) {
       const until = Date.now() + 10_000;
       for (;;) {
         const b = await readFile(logPath).catch(() => Buffer.alloc(0));
         if (countLines(b) >= lines) return b;
         if (Date.now() > until) {
-          throw new Error(`request log has ${countLines(b)} lines, expected ${lines}\n${out}`);
+          throw new Error(`request log has ${countLines(b)} lines, expected ${lines}\n${out()}`);
         }
         await new Promise((r) => setTimeout(r, 20));
       }
