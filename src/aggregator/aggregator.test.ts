@@ -16,9 +16,10 @@ interface FakeCollector {
   port: number;
 }
 
-async function collector(source: string, port = 0): Promise<FakeCollector> {
-  const clock = { t: T0 + 5 };
-  const store = new Store({ now: () => clock.t });
+/** A collector on `port`; with `from`, one restarted with the counts it held (its state file). */
+async function collector(source: string, port = 0, from?: FakeCollector): Promise<FakeCollector> {
+  const clock = from?.clock ?? { t: T0 + 5 };
+  const store = from?.store ?? new Store({ now: () => clock.t });
   const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
   const server = await startRpcServer(`127.0.0.1:${port}`, new StoreBackend(store, source, 't', ingest));
   return { clock, store, server, port: server.address.port };
@@ -39,7 +40,7 @@ describe('aggregator', () => {
     for (const f of cleanup.reverse()) await f();
   });
 
-  it('merges collectors, backfills history, degrades a failed collector and reintegrates it', async () => {
+  it('merges collectors, backfills history, withdraws a failed collector’s last minute and reintegrates it', async () => {
     const a = await collector('web-a');
     const b = await collector('web-b');
     cleanup.push(() => a.server.close());
@@ -89,7 +90,8 @@ describe('aggregator', () => {
       ],
     );
 
-    // b fails: after 3 consecutive failures it is degraded and left out.
+    // b fails: after 3 consecutive failures it is degraded and its last minute (its only one
+    // here) is subtracted.
     await b.server.close();
     await until('b degraded', async () => {
       const t = await client.listTargets({});
@@ -105,8 +107,9 @@ describe('aggregator', () => {
       logs.join('\n'),
     );
 
-    // b comes back on the same port with a new minute: reintegrated.
-    const b2 = await collector('web-b', b.port);
+    // b comes back on the same port, with what it held and a new minute: reintegrated, the
+    // withdrawn minute taken again from its backfill.
+    const b2 = await collector('web-b', b.port, b);
     cleanup.push(() => b2.server.close());
     b2.clock.t += 120; // restarted two minutes later
     traffic(b2, 'blog.test', 2, 503);

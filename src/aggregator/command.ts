@@ -28,10 +28,14 @@ export function aggregatorCommand(version: string, result: { code: number }): Co
         'after',
         `
 Each collector is followed independently: its snapshot stream (with backfill of what it holds)
-is merged into the view; on failure it is retried with exponential backoff (100 ms, doubling,
-up to 30 s); after 3 consecutive failures it is marked degraded and its counts are left out
-until its next snapshot reintegrates it. An aggregator serves the same service as a collector,
-so aggregators can be stacked.
+is merged into one view with the collector's ring structure (60 × 1-minute buckets of the top
+50 000 keys, 288 × 5-minute buckets of the top 5 000), whatever the number of collectors. A
+minute stays exact until every collector that is up has sent it (or 15 s have passed), then it
+is sealed to its top keys. On failure a collector is retried with exponential backoff (100 ms,
+doubling, up to 30 s); after 3 consecutive failures it is marked degraded and its last-known
+contribution (its newest minute) is subtracted from the view; the minutes it reported before
+stay in history. Its next snapshot reintegrates it (what it still holds is re-sent, nothing is
+counted twice). An aggregator serves the same service as a collector, so aggregators stack.
 
 Example:
   logtally aggregator --collectors nginx1:9090,nginx2:9090,nginx3:9090 --listen :9091 --source agg-prod`,

@@ -1,25 +1,23 @@
 /**
- * The aggregator's view: one store per collector, fed by its snapshot stream, merged at query
- * time. A degraded collector is left out of every answer (its contribution subtracted) until
- * its next snapshot reintegrates it.
+ * The aggregator's QueryBackend: one merged store for the whole fleet (see MergedStore) and
+ * what is known of each member (state, failures, its last Status).
  * @module
  */
-import { Code, ConnectError } from '@connectrpc/connect';
 import type { FileInfo, QueryBackend, SnapshotData, StatusInfo, TargetInfo } from '../rpc/backend.ts';
+import { bucketSnapshots } from '../rpc/snapshot-stream.ts';
 import type { Filter } from '../store/filter.ts';
-import { type Store, selectTop, type TopEntry, type TopNQuery, type TrendPoint } from '../store/store.ts';
+import type { MergedStore } from '../store/merged-store.ts';
+import type { TopEntry, TopNQuery, TrendPoint } from '../store/query.ts';
 import type { Window } from '../store/windows.ts';
 
-/** Minutes a snapshot subscriber may fall behind before it is dropped. */
-const MAX_QUEUED = 60;
-
 export interface Member {
+  /** host:port, also the member's key in the merged store. */
   readonly address: string;
   source: string;
   state: 'up' | 'degraded';
+  /** End of its newest minute received (epoch seconds; 0: none yet). */
   lastSnapshot: number;
   failures: number;
-  readonly store: Store;
   files: FileInfo[];
   linesRead: number;
   parseErrors: number;
@@ -27,112 +25,46 @@ export interface Member {
   malformed: number;
 }
 
+export function newMember(address: string): Member {
+  return {
+    address,
+    source: address,
+    state: 'up',
+    lastSnapshot: 0,
+    failures: 0,
+    files: [],
+    linesRead: 0,
+    parseErrors: 0,
+    droppedKeys: 0,
+    malformed: 0,
+  };
+}
+
 export class MergedBackend implements QueryBackend {
   readonly source: string;
   readonly version: string;
   readonly members: Member[];
+  readonly store: MergedStore;
   readonly #started = Date.now();
-  readonly #subscribers = new Set<(s: SnapshotData) => void>();
-  readonly #recent: SnapshotData[] = [];
 
-  constructor(source: string, version: string, members: Member[]) {
+  constructor(source: string, version: string, members: Member[], store: MergedStore) {
     this.source = source;
     this.version = version;
     this.members = members;
-  }
-
-  #up(): Member[] {
-    return this.members.filter((m) => m.state === 'up');
+    this.store = store;
   }
 
   topN(q: TopNQuery): TopEntry[] {
-    const merged = new Map<string, { requests: number; bytes: number; time: number }>();
-    for (const m of this.#up()) {
-      for (const e of m.store.aggregateAll({
-        groupBy: q.groupBy,
-        window: q.window,
-        ...(q.filter ? { filter: q.filter } : {}),
-      })) {
-        const cur = merged.get(e.label);
-        if (cur) {
-          cur.requests += e.requests;
-          cur.bytes += e.bytes;
-          cur.time += e.time;
-        } else merged.set(e.label, { requests: e.requests, bytes: e.bytes, time: e.time });
-      }
-    }
-    const labels = [...merged.keys()];
-    const order = new Float64Array(labels.length);
-    const key = q.orderBy ?? 'requests';
-    labels.forEach((l, i) => {
-      order[i] = (merged.get(l) as { requests: number; bytes: number; time: number })[key];
-    });
-    const ids = labels.map((_, i) => i);
-    return selectTop(ids, order, q.n, (i) => labels[i] as string).map((i) => {
-      const label = labels[i] as string;
-      return { label, ...(merged.get(label) as { requests: number; bytes: number; time: number }) };
-    });
+    return this.store.topN(q);
   }
 
   trend(window: Window, filter: Filter): TrendPoint[] {
-    const byStart = new Map<
-      number,
-      { start: number; span: number; requests: number; bytes: number; time: number }
-    >();
-    for (const m of this.#up()) {
-      for (const p of m.store.trend(window, filter)) {
-        if (p.requests === 0 && p.bytes === 0 && p.time === 0 && p.start >= m.lastSnapshot + 60) continue;
-        const cur = byStart.get(p.start);
-        if (cur) {
-          cur.requests += p.requests;
-          cur.bytes += p.bytes;
-          cur.time += p.time;
-        } else byStart.set(p.start, { ...p });
-      }
-    }
-    return [...byStart.values()].sort((a, b) => a.start - b.start);
+    return this.store.trend(window, filter);
   }
 
-  /** Called by the members' streams with each completed minute, already merged per minute. */
-  publish(s: SnapshotData): void {
-    this.#recent.push(s);
-    if (this.#recent.length > 60) this.#recent.shift();
-    for (const f of this.#subscribers) f(s);
-  }
-
-  async *snapshots(backfill: boolean, signal: AbortSignal): AsyncIterable<SnapshotData> {
-    const queue: SnapshotData[] = backfill ? [...this.#recent] : [];
-    let wake: (() => void) | undefined;
-    // A subscriber that stops reading is dropped once it is an hour behind, not buffered forever.
-    let overflow = false;
-    const sub = (s: SnapshotData) => {
-      if (queue.length >= MAX_QUEUED) {
-        overflow = true;
-        queue.length = 0;
-      } else queue.push(s);
-      wake?.();
-    };
-    this.#subscribers.add(sub);
-    const aborted = new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
-    try {
-      while (!signal.aborted) {
-        if (overflow) {
-          throw new ConnectError(
-            `subscriber more than ${MAX_QUEUED} minutes behind; reconnect`,
-            Code.ResourceExhausted,
-          );
-        }
-        const s = queue.shift();
-        if (s) {
-          yield s;
-          continue;
-        }
-        await Promise.race([new Promise<void>((r) => (wake = r)), aborted]);
-        wake = undefined;
-      }
-    } finally {
-      this.#subscribers.delete(sub);
-    }
+  /** Sealed merged minutes (with backfill: the merged rings first), so aggregators stack. */
+  snapshots(backfill: boolean, signal: AbortSignal, columnar = false): AsyncIterable<SnapshotData> {
+    return bucketSnapshots(this.store, this.source, backfill, signal, columnar);
   }
 
   targets(): TargetInfo[] {
@@ -146,7 +78,7 @@ export class MergedBackend implements QueryBackend {
   }
 
   status(): StatusInfo {
-    const up = this.#up();
+    const up = this.members.filter((m) => m.state === 'up');
     const sum = (f: (m: Member) => number) => up.reduce((n, m) => n + f(m), 0);
     return {
       source: this.source,
@@ -155,7 +87,7 @@ export class MergedBackend implements QueryBackend {
       files: up.flatMap((m) => m.files.map((f) => ({ ...f, path: `${m.source}:${f.path}` }))),
       linesRead: sum((m) => m.linesRead),
       parseErrors: sum((m) => m.parseErrors),
-      droppedKeys: sum((m) => m.droppedKeys),
+      droppedKeys: sum((m) => m.droppedKeys) + this.store.droppedKeys,
       malformed: sum((m) => m.malformed),
       targets: this.targets(),
       syslogDatagrams: 0,

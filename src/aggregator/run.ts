@@ -6,14 +6,13 @@
  */
 import { hostname } from 'node:os';
 import { LogtallyError } from '../format/errors.ts';
-import type { Snapshot } from '../gen/logtally/v1/logtally_pb.ts';
-import type { SnapshotData } from '../rpc/backend.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
+import { decodeColumns } from '../rpc/columns.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
-import { topIndices } from '../store/bucket.ts';
-import { Store } from '../store/store.ts';
-import { type Member, MergedBackend } from './merged-backend.ts';
+import { MergedStore, type MergeOutcome } from '../store/merged-store.ts';
+import { RemoteDictionary } from '../store/remote-dictionary.ts';
+import { type Member, MergedBackend, newMember } from './merged-backend.ts';
 
 export interface AggregatorOptions {
   listen: string;
@@ -25,7 +24,7 @@ export interface AggregatorOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Consecutive failures before a collector is degraded (default 3). */
   degradeAfter?: number;
-  /** How long to wait for every collector's minute before publishing a merged minute (ms). */
+  /** How long a merged minute waits for every collector that is up before it is sealed (ms, default 15 000). */
   minuteGraceMs?: number;
   /** TLS and bearer token, for the listener and for the connections to collectors. */
   security?: RpcSecurity;
@@ -37,98 +36,22 @@ export interface RunningAggregator {
   stop(): Promise<void>;
 }
 
-const FINE_KEEP = 50_000;
-
-function snapshotEntries(s: Snapshot) {
-  return s.entries.map((e) => ({
-    labels: [e.website, e.prefix, e.uri, e.status, e.upstream, e.method],
-    requests: e.count,
-    bytes: e.bytes,
-    time: e.time,
-  }));
-}
-
 export async function startAggregator(o: AggregatorOptions): Promise<RunningAggregator> {
   if (o.collectors.length === 0) {
     throw new LogtallyError('ERR_FORMAT_OPTION', 'aggregator: --collectors names no collector');
   }
   const source = o.source || hostname();
-  const members: Member[] = o.collectors.map((address) => ({
-    address,
-    source: address,
-    state: 'up',
-    lastSnapshot: 0,
-    failures: 0,
-    store: new Store({ external: true }),
-    files: [],
-    linesRead: 0,
-    parseErrors: 0,
-    droppedKeys: 0,
-    malformed: 0,
-  }));
-  const backend = new MergedBackend(source, o.version, members);
+  const members = o.collectors.map(newMember);
+  const store = new MergedStore({ graceMs: o.minuteGraceMs ?? 15_000 });
+  const backend = new MergedBackend(source, o.version, members, store);
   const controller = new AbortController();
   const { initialMs, maxMs } = o.backoff ?? { initialMs: 100, maxMs: 30_000 };
   const degradeAfter = o.degradeAfter ?? 3;
-  const published = new Set<number>();
-  const pending = new Map<number, NodeJS.Timeout>();
-
-  const publishMinute = (start: number) => {
-    if (published.has(start)) return;
-    published.add(start);
-    if (published.size > 240) published.delete(Math.min(...published));
-    const t = pending.get(start);
-    if (t) clearTimeout(t);
-    pending.delete(start);
-    const merged = new Map<
-      string,
-      { labels: readonly string[]; requests: number; bytes: number; time: number }
-    >();
-    let totalRequests = 0;
-    let totalBytes = 0;
-    let totalTime = 0;
-    for (const m of members) {
-      if (m.state !== 'up') continue;
-      const b = m.store.rings().fine.find((x) => x.start === start);
-      if (!b) continue;
-      totalRequests += b.totalRequests;
-      totalBytes += b.totalBytes;
-      totalTime += b.totalTime;
-      for (const e of m.store.entries(b)) {
-        const key = e.labels.join('\u0000');
-        const cur = merged.get(key);
-        if (cur) {
-          cur.requests += e.requests;
-          cur.bytes += e.bytes;
-          cur.time += e.time;
-        } else merged.set(key, { ...e });
-      }
-    }
-    let entries = [...merged.values()];
-    if (entries.length > FINE_KEEP) {
-      const top = topIndices(
-        entries.map((e) => e.requests),
-        entries.length,
-        FINE_KEEP,
-      );
-      entries = [...top].map((i) => entries[i] as (typeof entries)[number]);
-    }
-    const snap: SnapshotData = { source, start, span: 60, entries, totalRequests, totalBytes, totalTime };
-    backend.publish(snap);
-  };
-
-  const onMinute = (start: number) => {
-    if (published.has(start)) return;
-    const ready = members.every(
-      (m) => m.state !== 'up' || m.store.rings().fine.some((b) => b.start >= start),
-    );
-    if (ready) publishMinute(start);
-    else if (!pending.has(start)) {
-      const t = setTimeout(() => publishMinute(start), o.minuteGraceMs ?? 15_000);
-      t.unref();
-      pending.set(start, t);
-    }
-  };
+  const seal = () => store.seal(members.filter((m) => m.state === 'up').map((m) => m.address));
+  // Minutes waiting for a collector that stays silent are sealed after the grace time.
+  const sealTimer = setInterval(seal, Math.min(1000, o.minuteGraceMs ?? 1000));
+  sealTimer.unref();
+  const warned = new Set<string>();
 
   const follow = async (m: Member) => {
     const client = createLogtallyClient(m.address, '--collectors', o.security);
@@ -137,9 +60,13 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
       m.failures++;
       if (m.failures >= degradeAfter && m.state === 'up') {
         m.state = 'degraded';
-        o.log(
-          `${m.address}: degraded after ${m.failures} consecutive failures (${why}); its counts are left out until it is back`,
-        );
+        const minute = store.withdraw(m.address);
+        const what =
+          minute === undefined
+            ? 'it had sent no minute'
+            : `its last minute (${new Date(minute * 1000).toISOString().slice(11, 16)} UTC) is subtracted until it is back`;
+        o.log(`${m.address}: degraded after ${m.failures} consecutive failures (${why}); ${what}`);
+        seal();
       } else if (m.failures <= degradeAfter) {
         o.log(`${m.address}: ${why}; retrying in ${delay} ms`);
       }
@@ -154,21 +81,36 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         m.droppedKeys = st.droppedKeys;
         m.malformed = st.malformed;
         if (m.state === 'up') m.failures = 0;
-        for await (const s of client.streamSnapshots({ backfill: true }, { signal: controller.signal })) {
-          m.source = s.source;
-          const added = m.store.ingestBucket(s.start, s.span, snapshotEntries(s), {
-            requests: s.totalCount,
-            bytes: s.totalBytes,
-            time: s.totalTime,
-          });
-          if (m.state === 'degraded') o.log(`${m.address}: back; reintegrated`);
-          m.state = 'up';
-          m.failures = 0;
-          delay = initialMs;
-          if (s.span === 60) {
-            m.lastSnapshot = Math.max(m.lastSnapshot, s.start + 60);
-            if (added) onMinute(s.start);
+        // Keys arrive dictionary-coded: each value once per stream, ids after that.
+        const dictionary = new RemoteDictionary(store.interners);
+        try {
+          for await (const s of client.streamSnapshots(
+            { backfill: true, columnar: true },
+            { signal: controller.signal },
+          )) {
+            m.source = s.source;
+            const totals = { requests: s.totalCount, bytes: s.totalBytes, time: s.totalTime };
+            let outcome: MergeOutcome;
+            if (s.columns) {
+              dictionary.apply(s.columns.dictionary);
+              const columns = decodeColumns(s.columns, (n) => store.columnBuffers(n));
+              outcome = store.addColumns(m.address, dictionary, s.start, s.span, columns, totals);
+            } else outcome = store.add(m.address, s.start, s.span, s.entries, totals);
+            if (outcome !== 'added' && outcome !== 'duplicate' && !warned.has(`${m.address} ${outcome}`)) {
+              warned.add(`${m.address} ${outcome}`);
+              o.log(
+                `${m.address}: snapshot ${s.start}+${s.span}s ignored (${ignoredReason(outcome)}); said once`,
+              );
+            }
+            if (m.state === 'degraded') o.log(`${m.address}: back; reintegrated`);
+            m.state = 'up';
+            m.failures = 0;
+            delay = initialMs;
+            if (s.span === 60) m.lastSnapshot = Math.max(m.lastSnapshot, s.start + 60);
+            seal();
           }
+        } finally {
+          dictionary.release();
         }
         if (!controller.signal.aborted) fail('stream ended');
       } catch (e) {
@@ -197,9 +139,20 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     backend,
     async stop() {
       controller.abort();
-      for (const t of pending.values()) clearTimeout(t);
+      clearInterval(sealTimer);
       await Promise.allSettled(loops);
       await rpc.close();
     },
   };
+}
+
+function ignoredReason(outcome: string): string {
+  switch (outcome) {
+    case 'invalid':
+      return 'span not 60 or 300 s, start not aligned to it, or a key id its dictionary never defined';
+    case 'future':
+      return "starts over 10 minutes after this host's clock";
+    default:
+      return "older than the aggregator's 24 hours";
+  }
 }

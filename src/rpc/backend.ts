@@ -6,6 +6,7 @@
 import type { Filter } from '../store/filter.ts';
 import type { TopEntry, TopNQuery, TrendPoint } from '../store/store.ts';
 import type { Window } from '../store/windows.ts';
+import type { ColumnsData } from './columns.ts';
 
 /** One completed bucket with every kept key. */
 export interface SnapshotData {
@@ -21,6 +22,8 @@ export interface SnapshotData {
   readonly totalRequests: number;
   readonly totalBytes: number;
   readonly totalTime: number;
+  /** For a columnar subscriber: the keys in columnar form (and `entries` empty). */
+  readonly columns?: ColumnsData;
 }
 
 export interface TargetInfo {
@@ -57,8 +60,11 @@ export interface QueryBackend {
   readonly source: string;
   topN(q: TopNQuery): TopEntry[];
   trend(window: Window, filter: Filter): TrendPoint[];
-  /** Completed buckets as they seal; with `backfill`, the ones already held first. */
-  snapshots(backfill: boolean, signal: AbortSignal): AsyncIterable<SnapshotData>;
+  /**
+   * Completed buckets as they seal; with `backfill`, the ones already held first; with
+   * `columnar`, keys in columnar form.
+   */
+  snapshots(backfill: boolean, signal: AbortSignal, columnar?: boolean): AsyncIterable<SnapshotData>;
   targets(): TargetInfo[];
   status(): StatusInfo;
 }

@@ -10,9 +10,11 @@ import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import {
+  DictionaryDeltaSchema,
   FileStatusSchema,
   LogtallyService,
   type Snapshot,
+  SnapshotColumnsSchema,
   SnapshotEntrySchema,
   SnapshotSchema,
   TargetSchema,
@@ -42,6 +44,17 @@ export function snapshotMessage(s: SnapshotData): Snapshot {
     totalCount: s.totalRequests,
     totalBytes: s.totalBytes,
     totalTime: s.totalTime,
+    ...(s.columns
+      ? {
+          columns: create(SnapshotColumnsSchema, {
+            dictionary: s.columns.dictionary.map((d) =>
+              create(DictionaryDeltaSchema, { ids: [...d.ids], values: [...d.values] }),
+            ),
+            keys: s.columns.keys,
+            counts: s.columns.counts,
+          }),
+        }
+      : {}),
     entries: s.entries.map((e) =>
       create(SnapshotEntrySchema, {
         website: e.labels[0] ?? '',
@@ -93,7 +106,8 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
         };
       },
       async *streamSnapshots(req, ctx) {
-        for await (const s of backend.snapshots(req.backfill, ctx.signal)) yield snapshotMessage(s);
+        for await (const s of backend.snapshots(req.backfill, ctx.signal, req.columnar))
+          yield snapshotMessage(s);
       },
       listTargets() {
         return { targets: backend.targets().map(target) };

@@ -108,7 +108,7 @@ export class ColumnPool {
 /** The pooled columns behind a bucket, if it has any. */
 export const bucketColumns = new WeakMap<Bucket, Columns>();
 
-/** Seals a table into a bucket holding at most `keep` keys (the most requested). */
+/** Seals a table into a bucket holding at most `keep` keys (the most requested; none with 0 requests). */
 export function sealBucket(
   table: TupleTable,
   start: number,
@@ -117,16 +117,19 @@ export function sealBucket(
   totals: { requests: number; bytes: number; time: number },
   pool?: ColumnPool,
 ): Bucket {
-  const chosen = topIndices(table.requests, table.size, keep);
+  let chosen = topIndices(table.requests, table.size, keep);
+  // Keys whose counts were withdrawn (0 requests) are not kept.
+  if (chosen.some((e) => table.requests[e] === 0)) chosen = chosen.filter((e) => table.requests[e] !== 0);
   const n = chosen.length;
   const cols = n > 0 && pool && pool.capacity >= n ? pool.take() : undefined;
   const ids = cols ? cols.ids.subarray(0, n * D) : new Uint32Array(n * D);
   const requests = cols ? cols.requests.subarray(0, n) : new Uint32Array(n);
   const bytes = cols ? cols.bytes.subarray(0, n) : new Float64Array(n);
   const time = cols ? cols.time.subarray(0, n) : new Float64Array(n);
+  const from = table.ids;
   for (let i = 0; i < n; i++) {
     const e = chosen[i] as number;
-    ids.set(table.ids.subarray(e * D, e * D + D), i * D);
+    for (let d = 0; d < D; d++) ids[i * D + d] = from[e * D + d] as number;
     requests[i] = table.requests[e] as number;
     bytes[i] = table.bytes[e] as number;
     time[i] = table.time[e] as number;
@@ -145,4 +148,15 @@ export function sealBucket(
   };
   if (cols) bucketColumns.set(bucket, cols);
   return bucket;
+}
+
+/**
+ * What a snapshot subscriber's backfill sends, oldest first: the 5-minute buckets that start
+ * before the fine ring (the last may overlap its first minutes), then the fine ring. A receiver
+ * takes a minute that falls in a 5-minute bucket it was sent out of that bucket (MergedStore).
+ */
+export function backfillOrder(coarse: readonly Bucket[], fine: readonly Bucket[]): Bucket[] {
+  const first = fine[0];
+  if (!first) return [...coarse];
+  return [...coarse.filter((b) => b.start < first.start), ...fine];
 }

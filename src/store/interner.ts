@@ -66,6 +66,26 @@ export class Interner {
     if (r === 0 && id !== 0) this.#drop(id);
   }
 
+  /** Acquires ids[from], ids[from + stride], … below `to` (one dimension of key-major ids). */
+  acquireStrided(ids: ArrayLike<number>, from: number, to: number, stride: number): void {
+    const refs = this.#refs;
+    for (let i = from; i < to; i += stride) {
+      const id = ids[i] as number;
+      refs[id] = (refs[id] as number) + 1;
+    }
+  }
+
+  /** Releases ids[from], ids[from + stride], … below `to`; ids no longer used are forgotten. */
+  releaseStrided(ids: ArrayLike<number>, from: number, to: number, stride: number): void {
+    const refs = this.#refs;
+    for (let i = from; i < to; i += stride) {
+      const id = ids[i] as number;
+      const r = (refs[id] as number) - 1;
+      refs[id] = r;
+      if (r === 0 && id !== 0) this.#drop(id);
+    }
+  }
+
   /** Frees every id handed out since the last sweep that nothing acquired. */
   sweep(): void {
     const fresh = this.#fresh;

@@ -3,34 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Store } from './store.ts';
 
-const entry = (site: string) => ({
-  labels: [site, '10.0.0.0/24', '/', '200', '', 'GET'],
-  requests: 1,
-  bytes: 0,
-  time: 0,
-});
-const one = { requests: 1, bytes: 0, time: 0 };
-
 describe('review regressions', () => {
-  it('ingestBucket keeps the received minute when a gap folds a coarse bucket', () => {
-    const s = new Store({ external: true });
-    assert.ok(s.ingestBucket(6000, 60, [entry('old.example')], one));
-    // 6360 leaves a gap whose empty minutes complete the 5-minute bucket [6000, 6300).
-    assert.ok(s.ingestBucket(6360, 60, [entry('new.example')], one));
-    const fine = s.rings().fine;
-    const at = (start: number) =>
-      [...s.entries(fine.find((b) => b.start === start) ?? fine[0]!)].map((e) => e.labels[0]);
-    assert.deepEqual(at(6000), ['old.example']);
-    assert.deepEqual(at(6360), ['new.example']);
-    assert.deepEqual(
-      s.topN({ groupBy: 'website', window: '60m', n: 5 }).map((e) => [e.label, e.requests]),
-      [
-        ['new.example', 1],
-        ['old.example', 1],
-      ],
-    );
-  });
-
   it('an empty client address is malformed, also right after a minute rotates', () => {
     const clock = { t: 1_795_000_010 };
     const s = new Store({ now: () => clock.t });

@@ -6,10 +6,14 @@
  * @module
  */
 import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
-import { D, DIM, DIMENSIONS, type Dimension, type Order } from './dimensions.ts';
-import { type CompiledFilter, compileFilter, type Filter } from './filter.ts';
+import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
+
+export { selectTop, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
+
+import type { Filter } from './filter.ts';
 import { Interner } from './interner.ts';
 import { PrefixMasker } from './prefix.ts';
+import { BucketQueries, type BucketView, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
 import { TupleTable } from './tuple-table.ts';
 import { WINDOW_SPANS, type Window } from './windows.ts';
 
@@ -24,43 +28,12 @@ export interface StoreOptions {
   v6prefix?: number;
   /** Current time in epoch seconds; default the wall clock. */
   now?: () => number;
-  /**
-   * Fed only by `ingestBucket` (an aggregator's copy of a collector): no live minute and no
-   * rotation by the clock, so a bucket that arrives late is never mistaken for a duplicate.
-   */
-  external?: boolean;
 }
 
 export const FINE_SLOTS = 60;
 export const COARSE_SLOTS = 288;
 const MINUTE = 60;
 const COARSE = 300;
-
-/** One ranked row of a TopN answer. */
-export interface TopEntry {
-  readonly label: string;
-  readonly requests: number;
-  readonly bytes: number;
-  readonly time: number;
-}
-
-/** One point of a Trend answer. */
-export interface TrendPoint {
-  /** Bucket start, epoch seconds. */
-  readonly start: number;
-  readonly span: number;
-  readonly requests: number;
-  readonly bytes: number;
-  readonly time: number;
-}
-
-export interface TopNQuery {
-  filter?: Filter;
-  groupBy: Dimension;
-  window: Window;
-  n: number;
-  orderBy?: Order;
-}
 
 /** Outcome of one `add`. */
 export type AddResult = 'counted' | 'dropped' | 'malformed';
@@ -117,11 +90,10 @@ export class Store {
     this.#finePool = new ColumnPool(this.fineKeep);
     this.#coarsePool = new ColumnPool(this.coarseKeep);
     this.#liveStart = Math.floor(this.now() / MINUTE) * MINUTE;
-    this.#external = opts.external === true;
   }
 
   /** Called with every sealed fine bucket (each completed minute). Returns an unsubscribe function. */
-  onMinute(listener: (bucket: Bucket) => void): () => void {
+  onSeal(listener: (bucket: Bucket) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -258,7 +230,6 @@ export class Store {
 
   /** Rotates the live minute (and the rings) up to the clock. Called by `add` and by a timer. */
   tick(): void {
-    if (this.#external) return;
     const now = this.now();
     if (now < this.#liveStart + MINUTE) return;
     const target = Math.floor(now / MINUTE) * MINUTE;
@@ -313,57 +284,8 @@ export class Store {
     for (const l of this.#listeners) l(bucket);
     if ((bucket.start + MINUTE) % COARSE === 0) {
       const start = bucket.start + MINUTE - COARSE;
-      // A coarse bucket received whole (aggregator backfill) is not folded again.
-      if (!this.#coarse.some((c) => c.start === start)) this.#fold(start);
+      this.#fold(start);
     }
-  }
-
-  /** True once buckets are fed from outside (`ingestBucket`): the store then has no live minute. */
-  #external = false;
-
-  /**
-   * Adds a completed bucket received from elsewhere (an aggregator's view of a collector's
-   * snapshot): 60-second buckets join the fine ring (gaps become empty minutes; coarse buckets
-   * fold as usual), 300-second buckets join the coarse ring. A bucket older than the ring's
-   * newest is ignored (duplicates from a reconnect's backfill). Returns whether it was added.
-   */
-  ingestBucket(
-    start: number,
-    span: number,
-    entries: Iterable<{ labels: readonly string[]; requests: number; bytes: number; time: number }>,
-    totals: { requests: number; bytes: number; time: number },
-  ): boolean {
-    this.#external = true;
-    const ring = span === COARSE ? this.#coarse : this.#fine;
-    const last = ring.at(-1);
-    if (last && start <= last.start) return false;
-    // Empty minutes for a gap first: pushing them may fold a coarse bucket, which uses the
-    // scratch table the received entries are gathered in below.
-    if (span !== COARSE && last && start - last.start > MINUTE) {
-      const from = Math.max(last.start + MINUTE, start - FINE_SLOTS * MINUTE);
-      for (let m = from; m < start; m += MINUTE) this.#pushFine(emptyBucket(m, MINUTE));
-    }
-    const t = this.#scratch;
-    t.clear();
-    const k = new Uint32Array(D);
-    for (const e of entries) {
-      for (let d = 0; d < D; d++) k[d] = (this.interners[d] as Interner).intern(e.labels[d] ?? '');
-      t.add(k, 0, e.requests, e.bytes, e.time);
-    }
-    if (span === COARSE) {
-      const b = sealBucket(t, start, COARSE, this.coarseKeep, totals, this.#coarsePool);
-      this.#acquire(b);
-      this.#coarse.push(b);
-      if (this.#coarse.length > COARSE_SLOTS) this.#evict(this.#coarse.shift() as Bucket, this.#coarsePool);
-    } else {
-      const b = sealBucket(t, start, MINUTE, this.fineKeep, totals, this.#finePool);
-      this.#acquire(b);
-      this.#pushFine(b);
-    }
-    for (const it of this.interners) it.sweep();
-    this.#forgetCaches();
-    this.#liveStart = Math.max(this.#liveStart, start + span);
-    return true;
   }
 
   /**
@@ -381,7 +303,8 @@ export class Store {
 
   /** Every group of `groupBy` over `window` under `filter`, unsorted (for merging across stores). */
   aggregateAll(q: Omit<TopNQuery, 'n' | 'orderBy'>): TopEntry[] {
-    return this.#grouped(q, (touched) => touched);
+    this.tick();
+    return this.#queries.aggregateAll(this.#windowViews(q.window), q);
   }
 
   /** Builds the coarse bucket for [start, start + 300) from the fine buckets in it. */
@@ -415,14 +338,14 @@ export class Store {
   }
 
   /** The live minute as a bucket-like view (not sealed, not truncated). */
-  #liveView(): Bucket {
+  #liveView(): BucketView {
     const l = this.#live;
     return {
       start: this.#liveStart,
       span: MINUTE,
       size: l.size,
       ids: l.ids,
-      requests: l.requests as unknown as Uint32Array,
+      requests: l.requests,
       bytes: l.bytes,
       time: l.time,
       totalRequests: this.#liveTotals.requests,
@@ -431,99 +354,26 @@ export class Store {
     };
   }
 
+  /** The window's completed buckets and the current minute so far. */
+  #windowViews(window: Window): BucketView[] {
+    return [...this.buckets(window), this.#liveView()];
+  }
+
+  readonly #queries = new BucketQueries(this.interners);
+
   /**
    * Top `n` values of `groupBy` over `window` (its completed buckets plus the current minute so
    * far), under `filter`, ranked by `orderBy` (requests by default; ties by label).
    */
   topN(q: TopNQuery): TopEntry[] {
-    if (q.n <= 0) return [];
-    return this.#grouped(q, (touched, acc, interner) => {
-      const order = q.orderBy === 'bytes' ? acc.bytes : q.orderBy === 'time' ? acc.time : acc.req;
-      return selectTop(touched, order, q.n, (id) => interner.value(id));
-    });
-  }
-
-  /**
-   * Aggregates `groupBy` over the window's buckets and the live minute into the scratch arrays,
-   * lets `pick` choose the ids to report, and leaves the arrays zeroed for the next query.
-   */
-  #grouped(
-    q: Omit<TopNQuery, 'n' | 'orderBy'>,
-    pick: (touched: number[], acc: Accumulators, interner: Interner) => readonly number[],
-  ): TopEntry[] {
     this.tick();
-    const filter = compileFilter(q.filter ?? {}, this.interners);
-    if (filter.impossible) return [];
-    const g = DIM[q.groupBy];
-    const interner = this.interners[g] as Interner;
-    const acc = this.#accumulators(interner.capacity);
-    const touched: number[] = [];
-    for (const b of this.buckets(q.window)) aggregate(b, filter, g, acc, touched);
-    aggregate(this.#liveView(), filter, g, acc, touched);
-    const out = pick(touched, acc, interner).map((id) => ({
-      label: interner.value(id),
-      requests: acc.req[id] as number,
-      bytes: acc.bytes[id] as number,
-      time: acc.time[id] as number,
-    }));
-    for (const id of touched) {
-      acc.req[id] = 0;
-      acc.bytes[id] = 0;
-      acc.time[id] = 0;
-      acc.seen[id] = 0;
-    }
-    return out;
-  }
-
-  #acc: Accumulators = {
-    req: new Float64Array(0),
-    bytes: new Float64Array(0),
-    time: new Float64Array(0),
-    seen: new Uint8Array(0),
-  };
-
-  /** Scratch arrays indexed by id, reused across queries (zeroed after each). */
-  #accumulators(capacity: number): Accumulators {
-    if (this.#acc.req.length < capacity) {
-      const n = Math.max(capacity, this.#acc.req.length * 2, 1024);
-      this.#acc = {
-        req: new Float64Array(n),
-        bytes: new Float64Array(n),
-        time: new Float64Array(n),
-        seen: new Uint8Array(n),
-      };
-    }
-    return this.#acc;
+    return this.#queries.topN(this.#windowViews(q.window), q);
   }
 
   /** One point per bucket of `window` (the last point is the current minute so far). */
-  trend(window: Window, filterSpec: Filter = {}): TrendPoint[] {
+  trend(window: Window, filter: Filter = {}): TrendPoint[] {
     this.tick();
-    const filter = compileFilter(filterSpec, this.interners);
-    const all = [...this.buckets(window), this.#liveView()];
-    return all.map((b) => {
-      if (filter.empty) {
-        return {
-          start: b.start,
-          span: b.span,
-          requests: b.totalRequests,
-          bytes: b.totalBytes,
-          time: b.totalTime,
-        };
-      }
-      let r = 0;
-      let by = 0;
-      let t = 0;
-      if (!filter.impossible) {
-        for (let e = 0; e < b.size; e++) {
-          if (!filter.test(b.ids, e * D)) continue;
-          r += b.requests[e] as number;
-          by += b.bytes[e] as number;
-          t += b.time[e] as number;
-        }
-      }
-      return { start: b.start, span: b.span, requests: r, bytes: by, time: t };
-    });
+    return this.#queries.trend(this.#windowViews(window), filter);
   }
 
   /**
@@ -540,7 +390,10 @@ export class Store {
       }),
       fine: [...this.#fine],
       coarse: [...this.#coarse],
-      live: this.#liveView(),
+      live: {
+        ...this.#liveView(),
+        requests: Uint32Array.from(this.#live.requests.subarray(0, this.#live.size)),
+      },
     };
   }
 
@@ -604,18 +457,8 @@ export class Store {
   }
 
   /** Every key of a bucket with its labels (for snapshots to an aggregator). */
-  *entries(b: Bucket): Generator<{ labels: string[]; requests: number; bytes: number; time: number }> {
-    for (let e = 0; e < b.size; e++) {
-      const labels: string[] = [];
-      for (let d = 0; d < D; d++)
-        labels.push((this.interners[d] as Interner).value(b.ids[e * D + d] as number));
-      yield {
-        labels,
-        requests: b.requests[e] as number,
-        bytes: b.bytes[e] as number,
-        time: b.time[e] as number,
-      };
-    }
+  entries(b: Bucket): Generator<{ labels: string[]; requests: number; bytes: number; time: number }> {
+    return this.#queries.entries(b);
   }
 
   stats(): StoreStats {
@@ -631,82 +474,4 @@ export class Store {
       internedValues,
     };
   }
-}
-
-interface Accumulators {
-  req: Float64Array;
-  bytes: Float64Array;
-  time: Float64Array;
-  seen: Uint8Array;
-}
-
-function aggregate(b: Bucket, filter: CompiledFilter, g: number, acc: Accumulators, touched: number[]): void {
-  const { ids, requests, bytes, time } = b;
-  const { req: ar, bytes: ab, time: at, seen } = acc;
-  const n = b.size;
-  const all = filter.empty;
-  for (let e = 0; e < n; e++) {
-    const off = e * D;
-    if (!all && !filter.test(ids, off)) continue;
-    const id = ids[off + g] as number;
-    if (seen[id] === 0) {
-      seen[id] = 1;
-      touched.push(id);
-    }
-    ar[id] = (ar[id] as number) + (requests[e] as number);
-    ab[id] = (ab[id] as number) + (bytes[e] as number);
-    at[id] = (at[id] as number) + (time[e] as number);
-  }
-}
-
-/**
- * The `n` ids with the largest `order` value, largest first; ties broken by label (ascending).
- * A bounded min-heap: O(m log n) for m candidates, labels read only on ties.
- */
-export function selectTop(
-  ids: readonly number[],
-  order: Float64Array,
-  n: number,
-  label: (id: number) => string,
-): number[] {
-  // worse(a, b): a ranks below b.
-  const worse = (a: number, b: number) => {
-    const x = order[a] as number;
-    const y = order[b] as number;
-    if (x !== y) return x < y;
-    return label(a) > label(b);
-  };
-  const heap: number[] = [];
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && worse(heap[l] as number, heap[m] as number)) m = l;
-      if (r < heap.length && worse(heap[r] as number, heap[m] as number)) m = r;
-      if (m === i) return;
-      const t = heap[i] as number;
-      heap[i] = heap[m] as number;
-      heap[m] = t;
-      i = m;
-    }
-  };
-  for (const id of ids) {
-    if (heap.length < n) {
-      heap.push(id);
-      let i = heap.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (!worse(heap[i] as number, heap[p] as number)) break;
-        const t = heap[i] as number;
-        heap[i] = heap[p] as number;
-        heap[p] = t;
-        i = p;
-      }
-    } else if (worse(heap[0] as number, id)) {
-      heap[0] = id;
-      down(0);
-    }
-  }
-  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }

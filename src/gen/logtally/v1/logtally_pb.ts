@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file logtally/v1/logtally.proto.
  */
 export const file_logtally_v1_logtally: GenFile = /*@__PURE__*/
-  fileDesc("Chpsb2d0YWxseS92MS9sb2d0YWxseS5wcm90bxILbG9ndGFsbHkudjEiwgIKBkZpbHRlchIUCgd3ZWJzaXRlGAEgASgJSACIAQESEwoGcHJlZml4GAIgASgJSAGIAQESEAoDdXJpGAMgASgJSAKIAQESEwoGc3RhdHVzGAQgASgJSAOIAQESFQoIdXBzdHJlYW0YBSABKAlIBIgBARITCgZtZXRob2QYBiABKAlIBYgBARIXCgp3ZWJzaXRlX3JlGAcgASgJSAaIAQESGQoRd2Vic2l0ZV9yZV9uZWdhdGUYCCABKAgSEwoGdXJpX3JlGAkgASgJSAeIAQESFQoNdXJpX3JlX25lZ2F0ZRgKIAEoCEIKCghfd2Vic2l0ZUIJCgdfcHJlZml4QgYKBF91cmlCCQoHX3N0YXR1c0ILCglfdXBzdHJlYW1CCQoHX21ldGhvZEINCgtfd2Vic2l0ZV9yZUIJCgdfdXJpX3JlInEKC1RvcE5SZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIQCghncm91cF9ieRgCIAEoCRIOCgZ3aW5kb3cYAyABKAkSCQoBbhgEIAEoDRIQCghvcmRlcl9ieRgFIAEoCSJGCglUb3BORW50cnkSDQoFbGFiZWwYASABKAkSDQoFY291bnQYAiABKAESDQoFYnl0ZXMYAyABKAESDAoEdGltZRgEIAEoASJHCgxUb3BOUmVzcG9uc2USDgoGc291cmNlGAEgASgJEicKB2VudHJpZXMYAiADKAsyFi5sb2d0YWxseS52MS5Ub3BORW50cnkiQwoMVHJlbmRSZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIOCgZ3aW5kb3cYAiABKAkiVQoKVHJlbmRQb2ludBINCgVzdGFydBgBIAEoARIMCgRzcGFuGAIgASgNEg0KBWNvdW50GAMgASgBEg0KBWJ5dGVzGAQgASgBEgwKBHRpbWUYBSABKAEiSAoNVHJlbmRSZXNwb25zZRIOCgZzb3VyY2UYASABKAkSJwoGcG9pbnRzGAIgAygLMhcubG9ndGFsbHkudjEuVHJlbmRQb2ludCIqChZTdHJlYW1TbmFwc2hvdHNSZXF1ZXN0EhAKCGJhY2tmaWxsGAEgASgIIpsBCg1TbmFwc2hvdEVudHJ5Eg8KB3dlYnNpdGUYASABKAkSDgoGcHJlZml4GAIgASgJEgsKA3VyaRgDIAEoCRIOCgZzdGF0dXMYBCABKAkSEAoIdXBzdHJlYW0YBSABKAkSDgoGbWV0aG9kGAYgASgJEg0KBWNvdW50GAcgASgBEg0KBWJ5dGVzGAggASgBEgwKBHRpbWUYCSABKAEiogEKCFNuYXBzaG90Eg4KBnNvdXJjZRgBIAEoCRINCgVzdGFydBgCIAEoARIMCgRzcGFuGAMgASgNEisKB2VudHJpZXMYBCADKAsyGi5sb2d0YWxseS52MS5TbmFwc2hvdEVudHJ5EhMKC3RvdGFsX2NvdW50GAUgASgBEhMKC3RvdGFsX2J5dGVzGAYgASgBEhIKCnRvdGFsX3RpbWUYByABKAEiFAoSTGlzdFRhcmdldHNSZXF1ZXN0ImEKBlRhcmdldBIOCgZzb3VyY2UYASABKAkSDwoHYWRkcmVzcxgCIAEoCRINCgVzdGF0ZRgDIAEoCRIVCg1sYXN0X3NuYXBzaG90GAQgASgBEhAKCGZhaWx1cmVzGAUgASgNIjsKE0xpc3RUYXJnZXRzUmVzcG9uc2USJAoHdGFyZ2V0cxgBIAMoCzITLmxvZ3RhbGx5LnYxLlRhcmdldCIPCg1TdGF0dXNSZXF1ZXN0Il8KCkZpbGVTdGF0dXMSDAoEcGF0aBgBIAEoCRIOCgZvZmZzZXQYAiABKAESDQoFbGluZXMYAyABKAESFAoMcGFyc2VfZXJyb3JzGAQgASgBEg4KBmZvcm1hdBgFIAEoCSKaAgoOU3RhdHVzUmVzcG9uc2USDgoGc291cmNlGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSFgoOdXB0aW1lX3NlY29uZHMYAyABKAESJgoFZmlsZXMYBCADKAsyFy5sb2d0YWxseS52MS5GaWxlU3RhdHVzEhIKCmxpbmVzX3JlYWQYBSABKAESFAoMcGFyc2VfZXJyb3JzGAYgASgBEhQKDGRyb3BwZWRfa2V5cxgHIAEoARIRCgltYWxmb3JtZWQYCCABKAESJAoHdGFyZ2V0cxgJIAMoCzITLmxvZ3RhbGx5LnYxLlRhcmdldBIYChBzeXNsb2dfZGF0YWdyYW1zGAogASgBEhQKDHN5c2xvZ19saW5lcxgLIAEoATL0AgoPTG9ndGFsbHlTZXJ2aWNlEjsKBFRvcE4SGC5sb2d0YWxseS52MS5Ub3BOUmVxdWVzdBoZLmxvZ3RhbGx5LnYxLlRvcE5SZXNwb25zZRI+CgVUcmVuZBIZLmxvZ3RhbGx5LnYxLlRyZW5kUmVxdWVzdBoaLmxvZ3RhbGx5LnYxLlRyZW5kUmVzcG9uc2USTwoPU3RyZWFtU25hcHNob3RzEiMubG9ndGFsbHkudjEuU3RyZWFtU25hcHNob3RzUmVxdWVzdBoVLmxvZ3RhbGx5LnYxLlNuYXBzaG90MAESUAoLTGlzdFRhcmdldHMSHy5sb2d0YWxseS52MS5MaXN0VGFyZ2V0c1JlcXVlc3QaIC5sb2d0YWxseS52MS5MaXN0VGFyZ2V0c1Jlc3BvbnNlEkEKBlN0YXR1cxIaLmxvZ3RhbGx5LnYxLlN0YXR1c1JlcXVlc3QaGy5sb2d0YWxseS52MS5TdGF0dXNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Chpsb2d0YWxseS92MS9sb2d0YWxseS5wcm90bxILbG9ndGFsbHkudjEiwgIKBkZpbHRlchIUCgd3ZWJzaXRlGAEgASgJSACIAQESEwoGcHJlZml4GAIgASgJSAGIAQESEAoDdXJpGAMgASgJSAKIAQESEwoGc3RhdHVzGAQgASgJSAOIAQESFQoIdXBzdHJlYW0YBSABKAlIBIgBARITCgZtZXRob2QYBiABKAlIBYgBARIXCgp3ZWJzaXRlX3JlGAcgASgJSAaIAQESGQoRd2Vic2l0ZV9yZV9uZWdhdGUYCCABKAgSEwoGdXJpX3JlGAkgASgJSAeIAQESFQoNdXJpX3JlX25lZ2F0ZRgKIAEoCEIKCghfd2Vic2l0ZUIJCgdfcHJlZml4QgYKBF91cmlCCQoHX3N0YXR1c0ILCglfdXBzdHJlYW1CCQoHX21ldGhvZEINCgtfd2Vic2l0ZV9yZUIJCgdfdXJpX3JlInEKC1RvcE5SZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIQCghncm91cF9ieRgCIAEoCRIOCgZ3aW5kb3cYAyABKAkSCQoBbhgEIAEoDRIQCghvcmRlcl9ieRgFIAEoCSJGCglUb3BORW50cnkSDQoFbGFiZWwYASABKAkSDQoFY291bnQYAiABKAESDQoFYnl0ZXMYAyABKAESDAoEdGltZRgEIAEoASJHCgxUb3BOUmVzcG9uc2USDgoGc291cmNlGAEgASgJEicKB2VudHJpZXMYAiADKAsyFi5sb2d0YWxseS52MS5Ub3BORW50cnkiQwoMVHJlbmRSZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIOCgZ3aW5kb3cYAiABKAkiVQoKVHJlbmRQb2ludBINCgVzdGFydBgBIAEoARIMCgRzcGFuGAIgASgNEg0KBWNvdW50GAMgASgBEg0KBWJ5dGVzGAQgASgBEgwKBHRpbWUYBSABKAEiSAoNVHJlbmRSZXNwb25zZRIOCgZzb3VyY2UYASABKAkSJwoGcG9pbnRzGAIgAygLMhcubG9ndGFsbHkudjEuVHJlbmRQb2ludCI8ChZTdHJlYW1TbmFwc2hvdHNSZXF1ZXN0EhAKCGJhY2tmaWxsGAEgASgIEhAKCGNvbHVtbmFyGAIgASgIIi4KD0RpY3Rpb25hcnlEZWx0YRILCgNpZHMYASADKA0SDgoGdmFsdWVzGAIgAygJImEKD1NuYXBzaG90Q29sdW1ucxIwCgpkaWN0aW9uYXJ5GAEgAygLMhwubG9ndGFsbHkudjEuRGljdGlvbmFyeURlbHRhEgwKBGtleXMYAiABKAwSDgoGY291bnRzGAMgASgMIpsBCg1TbmFwc2hvdEVudHJ5Eg8KB3dlYnNpdGUYASABKAkSDgoGcHJlZml4GAIgASgJEgsKA3VyaRgDIAEoCRIOCgZzdGF0dXMYBCABKAkSEAoIdXBzdHJlYW0YBSABKAkSDgoGbWV0aG9kGAYgASgJEg0KBWNvdW50GAcgASgBEg0KBWJ5dGVzGAggASgBEgwKBHRpbWUYCSABKAEi0QEKCFNuYXBzaG90Eg4KBnNvdXJjZRgBIAEoCRINCgVzdGFydBgCIAEoARIMCgRzcGFuGAMgASgNEisKB2VudHJpZXMYBCADKAsyGi5sb2d0YWxseS52MS5TbmFwc2hvdEVudHJ5EhMKC3RvdGFsX2NvdW50GAUgASgBEhMKC3RvdGFsX2J5dGVzGAYgASgBEhIKCnRvdGFsX3RpbWUYByABKAESLQoHY29sdW1ucxgIIAEoCzIcLmxvZ3RhbGx5LnYxLlNuYXBzaG90Q29sdW1ucyIUChJMaXN0VGFyZ2V0c1JlcXVlc3QiYQoGVGFyZ2V0Eg4KBnNvdXJjZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg0KBXN0YXRlGAMgASgJEhUKDWxhc3Rfc25hcHNob3QYBCABKAESEAoIZmFpbHVyZXMYBSABKA0iOwoTTGlzdFRhcmdldHNSZXNwb25zZRIkCgd0YXJnZXRzGAEgAygLMhMubG9ndGFsbHkudjEuVGFyZ2V0Ig8KDVN0YXR1c1JlcXVlc3QiXwoKRmlsZVN0YXR1cxIMCgRwYXRoGAEgASgJEg4KBm9mZnNldBgCIAEoARINCgVsaW5lcxgDIAEoARIUCgxwYXJzZV9lcnJvcnMYBCABKAESDgoGZm9ybWF0GAUgASgJIpoCCg5TdGF0dXNSZXNwb25zZRIOCgZzb3VyY2UYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIWCg51cHRpbWVfc2Vjb25kcxgDIAEoARImCgVmaWxlcxgEIAMoCzIXLmxvZ3RhbGx5LnYxLkZpbGVTdGF0dXMSEgoKbGluZXNfcmVhZBgFIAEoARIUCgxwYXJzZV9lcnJvcnMYBiABKAESFAoMZHJvcHBlZF9rZXlzGAcgASgBEhEKCW1hbGZvcm1lZBgIIAEoARIkCgd0YXJnZXRzGAkgAygLMhMubG9ndGFsbHkudjEuVGFyZ2V0EhgKEHN5c2xvZ19kYXRhZ3JhbXMYCiABKAESFAoMc3lzbG9nX2xpbmVzGAsgASgBMvQCCg9Mb2d0YWxseVNlcnZpY2USOwoEVG9wThIYLmxvZ3RhbGx5LnYxLlRvcE5SZXF1ZXN0GhkubG9ndGFsbHkudjEuVG9wTlJlc3BvbnNlEj4KBVRyZW5kEhkubG9ndGFsbHkudjEuVHJlbmRSZXF1ZXN0GhoubG9ndGFsbHkudjEuVHJlbmRSZXNwb25zZRJPCg9TdHJlYW1TbmFwc2hvdHMSIy5sb2d0YWxseS52MS5TdHJlYW1TbmFwc2hvdHNSZXF1ZXN0GhUubG9ndGFsbHkudjEuU25hcHNob3QwARJQCgtMaXN0VGFyZ2V0cxIfLmxvZ3RhbGx5LnYxLkxpc3RUYXJnZXRzUmVxdWVzdBogLmxvZ3RhbGx5LnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USQQoGU3RhdHVzEhoubG9ndGFsbHkudjEuU3RhdHVzUmVxdWVzdBobLmxvZ3RhbGx5LnYxLlN0YXR1c1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * Filters a query. Unset fields do not filter.
@@ -282,11 +282,20 @@ export const TrendResponseSchema: GenMessage<TrendResponse> = /*@__PURE__*/
  */
 export type StreamSnapshotsRequest = Message<"logtally.v1.StreamSnapshotsRequest"> & {
   /**
-   * Also send the completed buckets already held (fine ring), oldest first, before live ones.
+   * Also send the completed buckets already held, oldest first, before live ones: the 5-minute
+   * buckets that start before the fine ring (the last may overlap its first minutes), then the
+   * fine ring.
    *
    * @generated from field: bool backfill = 1;
    */
   backfill: boolean;
+
+  /**
+   * Send each snapshot's keys as `columns` (compact, dictionary-coded) instead of `entries`.
+   *
+   * @generated from field: bool columnar = 2;
+   */
+  columnar: boolean;
 };
 
 /**
@@ -295,6 +304,67 @@ export type StreamSnapshotsRequest = Message<"logtally.v1.StreamSnapshotsRequest
  */
 export const StreamSnapshotsRequestSchema: GenMessage<StreamSnapshotsRequest> = /*@__PURE__*/
   messageDesc(file_logtally_v1_logtally, 7);
+
+/**
+ * New or changed dictionary entries of one dimension: from this snapshot on, the sender's id
+ * ids[i] stands for values[i] (ids are small integers the sender may reuse for other values).
+ *
+ * @generated from message logtally.v1.DictionaryDelta
+ */
+export type DictionaryDelta = Message<"logtally.v1.DictionaryDelta"> & {
+  /**
+   * @generated from field: repeated uint32 ids = 1;
+   */
+  ids: number[];
+
+  /**
+   * @generated from field: repeated string values = 2;
+   */
+  values: string[];
+};
+
+/**
+ * Describes the message logtally.v1.DictionaryDelta.
+ * Use `create(DictionaryDeltaSchema)` to create a new message.
+ */
+export const DictionaryDeltaSchema: GenMessage<DictionaryDelta> = /*@__PURE__*/
+  messageDesc(file_logtally_v1_logtally, 8);
+
+/**
+ * A snapshot's keys, dictionary-coded: the dictionaries are deltas over the stream (a value is
+ * sent once per stream, and again only when its id is given to another value).
+ *
+ * @generated from message logtally.v1.SnapshotColumns
+ */
+export type SnapshotColumns = Message<"logtally.v1.SnapshotColumns"> & {
+  /**
+   * Six deltas, in dimension order: website, prefix, uri, status, upstream, method.
+   *
+   * @generated from field: repeated logtally.v1.DictionaryDelta dictionary = 1;
+   */
+  dictionary: DictionaryDelta[];
+
+  /**
+   * Per key, six ids (uint32 little-endian, key after key).
+   *
+   * @generated from field: bytes keys = 2;
+   */
+  keys: Uint8Array;
+
+  /**
+   * Per key its request count, then per key its bytes, then per key its time (float64 little-endian).
+   *
+   * @generated from field: bytes counts = 3;
+   */
+  counts: Uint8Array;
+};
+
+/**
+ * Describes the message logtally.v1.SnapshotColumns.
+ * Use `create(SnapshotColumnsSchema)` to create a new message.
+ */
+export const SnapshotColumnsSchema: GenMessage<SnapshotColumns> = /*@__PURE__*/
+  messageDesc(file_logtally_v1_logtally, 9);
 
 /**
  * One key of a snapshot with its counts. Counts are doubles: exact to 2^53, and plain numbers in JavaScript.
@@ -353,7 +423,7 @@ export type SnapshotEntry = Message<"logtally.v1.SnapshotEntry"> & {
  * Use `create(SnapshotEntrySchema)` to create a new message.
  */
 export const SnapshotEntrySchema: GenMessage<SnapshotEntry> = /*@__PURE__*/
-  messageDesc(file_logtally_v1_logtally, 8);
+  messageDesc(file_logtally_v1_logtally, 10);
 
 /**
  * One completed minute: every kept key, and totals over every key seen.
@@ -395,6 +465,13 @@ export type Snapshot = Message<"logtally.v1.Snapshot"> & {
    * @generated from field: double total_time = 7;
    */
   totalTime: number;
+
+  /**
+   * With a columnar request: the keys, instead of `entries`.
+   *
+   * @generated from field: logtally.v1.SnapshotColumns columns = 8;
+   */
+  columns?: SnapshotColumns | undefined;
 };
 
 /**
@@ -402,7 +479,7 @@ export type Snapshot = Message<"logtally.v1.Snapshot"> & {
  * Use `create(SnapshotSchema)` to create a new message.
  */
 export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
-  messageDesc(file_logtally_v1_logtally, 9);
+  messageDesc(file_logtally_v1_logtally, 11);
 
 /**
  * @generated from message logtally.v1.ListTargetsRequest
@@ -415,7 +492,7 @@ export type ListTargetsRequest = Message<"logtally.v1.ListTargetsRequest"> & {
  * Use `create(ListTargetsRequestSchema)` to create a new message.
  */
 export const ListTargetsRequestSchema: GenMessage<ListTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_logtally_v1_logtally, 10);
+  messageDesc(file_logtally_v1_logtally, 12);
 
 /**
  * @generated from message logtally.v1.Target
@@ -458,7 +535,7 @@ export type Target = Message<"logtally.v1.Target"> & {
  * Use `create(TargetSchema)` to create a new message.
  */
 export const TargetSchema: GenMessage<Target> = /*@__PURE__*/
-  messageDesc(file_logtally_v1_logtally, 11);
+  messageDesc(file_logtally_v1_logtally, 13);
 
 /**
  * @generated from message logtally.v1.ListTargetsResponse
@@ -475,7 +552,7 @@ export type ListTargetsResponse = Message<"logtally.v1.ListTargetsResponse"> & {
  * Use `create(ListTargetsResponseSchema)` to create a new message.
  */
 export const ListTargetsResponseSchema: GenMessage<ListTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_logtally_v1_logtally, 12);
+  messageDesc(file_logtally_v1_logtally, 14);
 
 /**
  * @generated from message logtally.v1.StatusRequest
@@ -488,7 +565,7 @@ export type StatusRequest = Message<"logtally.v1.StatusRequest"> & {
  * Use `create(StatusRequestSchema)` to create a new message.
  */
 export const StatusRequestSchema: GenMessage<StatusRequest> = /*@__PURE__*/
-  messageDesc(file_logtally_v1_logtally, 13);
+  messageDesc(file_logtally_v1_logtally, 15);
 
 /**
  * @generated from message logtally.v1.FileStatus
@@ -525,7 +602,7 @@ export type FileStatus = Message<"logtally.v1.FileStatus"> & {
  * Use `create(FileStatusSchema)` to create a new message.
  */
 export const FileStatusSchema: GenMessage<FileStatus> = /*@__PURE__*/
-  messageDesc(file_logtally_v1_logtally, 14);
+  messageDesc(file_logtally_v1_logtally, 16);
 
 /**
  * @generated from message logtally.v1.StatusResponse
@@ -592,7 +669,7 @@ export type StatusResponse = Message<"logtally.v1.StatusResponse"> & {
  * Use `create(StatusResponseSchema)` to create a new message.
  */
 export const StatusResponseSchema: GenMessage<StatusResponse> = /*@__PURE__*/
-  messageDesc(file_logtally_v1_logtally, 15);
+  messageDesc(file_logtally_v1_logtally, 17);
 
 /**
  * @generated from service logtally.v1.LogtallyService

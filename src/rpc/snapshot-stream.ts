@@ -1,0 +1,90 @@
+/**
+ * The StreamSnapshots feed of any bucket store (a collector's, or an aggregator's merged one):
+ * optionally the buckets already held (see `backfillOrder`), then every bucket as it is sealed.
+ * A subscriber that stops reading is dropped once it is an hour behind, not buffered forever.
+ * @module
+ */
+import { Code, ConnectError } from '@connectrpc/connect';
+import { type Bucket, backfillOrder } from '../store/bucket.ts';
+import type { Interner } from '../store/interner.ts';
+import type { SnapshotData } from './backend.ts';
+import { ColumnEncoder } from './columns.ts';
+
+/** Buckets sealed more than this many behind a subscriber end its stream. */
+export const MAX_QUEUED = 60;
+
+export interface BucketSource {
+  /** Calls `listener` with each bucket as it is sealed; returns an unsubscribe function. */
+  onSeal(listener: (b: Bucket) => void): () => void;
+  rings(): { coarse: Bucket[]; fine: Bucket[] };
+  /** Whether the bucket is still held (its memory is reused after eviction). */
+  holds(b: Bucket): boolean;
+  entries(b: Bucket): Iterable<{ labels: string[]; requests: number; bytes: number; time: number }>;
+  readonly interners: readonly Interner[];
+}
+
+export function bucketSnapshot(
+  src: BucketSource,
+  source: string,
+  b: Bucket,
+  encoder?: ColumnEncoder,
+): SnapshotData {
+  return {
+    source,
+    start: b.start,
+    span: b.span,
+    entries: encoder ? [] : [...src.entries(b)],
+    ...(encoder ? { columns: encoder.encode(b) } : {}),
+    totalRequests: b.totalRequests,
+    totalBytes: b.totalBytes,
+    totalTime: b.totalTime,
+  };
+}
+
+export async function* bucketSnapshots(
+  src: BucketSource,
+  source: string,
+  backfill: boolean,
+  signal: AbortSignal,
+  columnar = false,
+): AsyncIterable<SnapshotData> {
+  const encoder = columnar ? new ColumnEncoder(src.interners) : undefined;
+  const queue: Bucket[] = [];
+  let wake: (() => void) | undefined;
+  let overflow = false;
+  const off = src.onSeal((b) => {
+    if (queue.length >= MAX_QUEUED) {
+      overflow = true;
+      queue.length = 0;
+    } else queue.push(b);
+    wake?.();
+  });
+  const aborted = new Promise<void>((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  try {
+    // Each bucket is read only while the store still holds it (else skipped).
+    if (backfill) {
+      const { coarse, fine } = src.rings();
+      for (const b of backfillOrder(coarse, fine))
+        if (src.holds(b)) yield bucketSnapshot(src, source, b, encoder);
+    }
+    while (!signal.aborted) {
+      if (overflow) {
+        throw new ConnectError(
+          `subscriber more than ${MAX_QUEUED} buckets behind; reconnect`,
+          Code.ResourceExhausted,
+        );
+      }
+      const b = queue.shift();
+      if (b) {
+        if (src.holds(b)) yield bucketSnapshot(src, source, b, encoder);
+        continue;
+      }
+      await Promise.race([new Promise<void>((r) => (wake = r)), aborted]);
+      wake = undefined;
+    }
+  } finally {
+    off();
+  }
+}

@@ -1,0 +1,714 @@
+/**
+ * The aggregator's store: one fine ring (60 one-minute buckets, top 50 000 keys each) and one
+ * coarse ring (288 five-minute buckets, top 5 000 each) for a whole fleet, fed with the
+ * members' (collectors' or other aggregators') completed buckets.
+ *
+ * - A minute is merged exactly while it is open: every key received is kept (no top-K) until
+ *   every member still up has delivered that minute, or a grace time has passed, or newer
+ *   minutes push it out; then it is sealed to its top keys. A member's bucket that arrives for
+ *   a sealed minute (late, or history from a backfill) is merged into it and the top keys kept.
+ * - Coarse buckets are folded from the sealed minutes, as in a collector; a member's own coarse
+ *   buckets (backfill of the periods before its fine ring) are merged into them.
+ * - Each member's newest minute (its last-known contribution) is kept until it sends the next
+ *   one, so `withdraw` can subtract it when the member fails: a dead member's last counts do not
+ *   stay in the current view. Its older minutes are history and stay.
+ * - Per member, everything received is accepted once: a bucket that starts before the end of
+ *   the last one accepted from that member is a duplicate (a reconnect's backfill).
+ * @module
+ */
+import { type Bucket, bucketColumns, ColumnPool, sealBucket } from './bucket.ts';
+import { D, DIMENSIONS } from './dimensions.ts';
+import type { Filter } from './filter.ts';
+import { Interner } from './interner.ts';
+import { BucketQueries, type BucketView, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
+import type { RemoteDictionary } from './remote-dictionary.ts';
+import { TupleTable } from './tuple-table.ts';
+import { WINDOW_SPANS, type Window } from './windows.ts';
+
+const MINUTE = 60;
+const COARSE = 300;
+export const MERGED_FINE_SLOTS = 60;
+export const MERGED_COARSE_SLOTS = 288;
+
+/** One key of a member's bucket, shaped like the gRPC SnapshotEntry. */
+export interface SnapshotRow {
+  readonly website: string;
+  readonly prefix: string;
+  readonly uri: string;
+  readonly status: string;
+  readonly upstream: string;
+  readonly method: string;
+  readonly count: number;
+  readonly bytes: number;
+  readonly time: number;
+}
+
+export interface Totals {
+  requests: number;
+  bytes: number;
+  time: number;
+}
+
+/** A bucket's keys in columnar form: `size` keys, six sender ids each, and their counts. */
+export interface ColumnData {
+  readonly size: number;
+  readonly keys: Uint32Array;
+  readonly requests: Float64Array;
+  readonly bytes: Float64Array;
+  readonly time: Float64Array;
+  /** The buffers the arrays are views of, when they came from `MergedStore.columnBuffers`. */
+  readonly buffers?: ColumnBuffers;
+}
+
+/** Room for the keys (D ids each) and the three counts of a columnar bucket. */
+export interface ColumnBuffers {
+  readonly keys: Uint32Array;
+  readonly counts: Float64Array;
+}
+
+export type MergeOutcome = 'added' | 'duplicate' | 'invalid' | 'future' | 'too-old';
+
+export interface MergedStoreOptions {
+  fineKeep?: number;
+  coarseKeep?: number;
+  /** Minutes kept open (exact) at most; older open minutes are sealed. Default 2. */
+  openMinutes?: number;
+  /** How long a minute stays open waiting for members that are up, ms. Default 15 000. */
+  graceMs?: number;
+  /** Clock, ms (grace and the future guard). Default Date.now. */
+  now?: () => number;
+  /** Largest distinct keys of one open minute (memory bound). Default 4 000 000. */
+  openCap?: number;
+}
+
+/** Keys as interned ids with their counts: a received bucket, or a member's last contribution. */
+interface Batch {
+  readonly start: number;
+  readonly span: number;
+  readonly size: number;
+  readonly ids: Uint32Array;
+  readonly requests: ArrayLike<number>;
+  readonly bytes: ArrayLike<number>;
+  readonly time: ArrayLike<number>;
+  readonly totals: Totals;
+  /** A minute inside a 5-minute bucket received earlier from the same member (see `add`). */
+  readonly carved: boolean;
+  /** The column buffers the batch lives in (from `columnBuffers`), reused once it is dropped. */
+  readonly buffers?: ColumnBuffers;
+}
+
+interface Slot {
+  readonly start: number;
+  readonly span: number;
+  /** Open (exact, every key): the table. Sealed: undefined. */
+  table: TupleTable | undefined;
+  /** Sealed: the top keys. */
+  bucket: Bucket | undefined;
+  readonly totals: Totals;
+  /** When the slot was opened (ms), for the grace time. */
+  readonly openedAt: number;
+  /** Fine slots: already added to the coarse slot of its period. */
+  inCoarse: boolean;
+  /** Coarse slots: its period was folded; later sealed minutes of the period join it directly. */
+  folded: boolean;
+}
+
+export class MergedStore {
+  readonly interners: readonly Interner[] = DIMENSIONS.map(() => new Interner());
+  readonly fineKeep: number;
+  readonly coarseKeep: number;
+  readonly openMinutes: number;
+  readonly graceMs: number;
+  readonly openCap: number;
+  readonly now: () => number;
+  /** Sorted by start. */
+  readonly #fine: Slot[] = [];
+  readonly #coarse: Slot[] = [];
+  readonly #finePool: ColumnPool;
+  readonly #coarsePool: ColumnPool;
+  readonly #tables: TupleTable[] = [];
+  readonly #scratch: TupleTable;
+  /** Per member: the end of the last minute accepted, and of the last 5-minute bucket (seconds). */
+  readonly #covered = new Map<string, number>();
+  readonly #coarseCovered = new Map<string, number>();
+  /** Per member: its newest minute, as received. */
+  readonly #last = new Map<string, Batch>();
+  readonly #listeners = new Set<(b: Bucket) => void>();
+  readonly #queries: BucketQueries;
+  #dropped = 0;
+
+  constructor(o: MergedStoreOptions = {}) {
+    this.fineKeep = o.fineKeep ?? 50_000;
+    this.coarseKeep = o.coarseKeep ?? 5_000;
+    this.openMinutes = Math.max(1, o.openMinutes ?? 2);
+    this.graceMs = o.graceMs ?? 15_000;
+    this.openCap = o.openCap ?? 4_000_000;
+    this.now = o.now ?? Date.now;
+    this.#finePool = new ColumnPool(this.fineKeep);
+    this.#coarsePool = new ColumnPool(this.coarseKeep);
+    this.#scratch = new TupleTable(Number.MAX_SAFE_INTEGER, 4096);
+    this.#queries = new BucketQueries(this.interners);
+  }
+
+  /** Called with every fine bucket as it is sealed. Returns an unsubscribe function. */
+  onSeal(listener: (b: Bucket) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Keys dropped because an open minute reached `openCap`. */
+  get droppedKeys(): number {
+    return this.#dropped;
+  }
+
+  /** The end of the last minute accepted from `member` (0: none). */
+  covered(member: string): number {
+    return this.#covered.get(member) ?? 0;
+  }
+
+  /**
+   * Merges one completed bucket of `member`: a minute (span 60) or a 5-minute period (span 300),
+   * aligned to its span. Returns what happened; only 'added' changed the store.
+   */
+  add(
+    member: string,
+    start: number,
+    span: number,
+    rows: Iterable<SnapshotRow>,
+    totals: Totals,
+  ): MergeOutcome {
+    const refused = this.#refuse(member, start, span);
+    if (refused) return refused;
+    return this.#place(member, this.#batch(start, span, rows, totals, this.#carved(member, start, span)));
+  }
+
+  /**
+   * Like `add`, for a bucket in columnar form: keys as the sender's ids, resolved through the
+   * dictionary of the member's stream (already updated with this snapshot's deltas). A key with
+   * an id the sender never defined makes the bucket 'invalid'. The store takes `columns` over
+   * (resolves the ids in place and may keep the arrays).
+   */
+  addColumns(
+    member: string,
+    dictionary: RemoteDictionary,
+    start: number,
+    span: number,
+    columns: ColumnData,
+    totals: Totals,
+  ): MergeOutcome {
+    const refused = this.#refuse(member, start, span);
+    if (refused) return refused;
+    const n = columns.size;
+    if (
+      columns.keys.length < n * D ||
+      columns.requests.length < n ||
+      columns.bytes.length < n ||
+      columns.time.length < n
+    ) {
+      return 'invalid';
+    }
+    // The columns are the caller's to give: ids are resolved in place and the counts kept as
+    // they are (a batch may stay as the member's last contribution).
+    const ids = columns.keys.subarray(0, n * D);
+    if (!dictionary.resolve(ids, n, ids)) return 'invalid';
+    const { requests, bytes, time } = columns;
+    for (let i = 0; i < n; i++) {
+      if (!((requests[i] as number) > 0) || !Number.isFinite(requests[i])) requests[i] = 0;
+      if (!((bytes[i] as number) > 0) || !Number.isFinite(bytes[i])) bytes[i] = 0;
+      if (!((time[i] as number) > 0) || !Number.isFinite(time[i])) time[i] = 0;
+    }
+    const batch: Batch = {
+      start,
+      span,
+      size: n,
+      ids,
+      requests,
+      bytes,
+      time,
+      totals: finiteTotals(totals),
+      carved: this.#carved(member, start, span),
+      ...(columns.buffers ? { buffers: columns.buffers } : {}),
+    };
+    return this.#place(member, batch);
+  }
+
+  /** Why a bucket is not taken, or undefined when it is. */
+  #refuse(member: string, start: number, span: number): MergeOutcome | undefined {
+    if (
+      (span !== MINUTE && span !== COARSE) ||
+      !Number.isSafeInteger(start) ||
+      start % span !== 0 ||
+      start < 0
+    ) {
+      return 'invalid';
+    }
+    if (start > this.now() / 1000 + 600) return 'future';
+    const coarseEnd = this.#coarseCovered.get(member) ?? 0;
+    if (start < this.covered(member) || (span === COARSE && start < coarseEnd)) return 'duplicate';
+    const newestCoarse = this.#coarse.at(-1)?.start ?? -Infinity;
+    if (Math.floor(start / COARSE) * COARSE <= newestCoarse - MERGED_COARSE_SLOTS * COARSE) return 'too-old';
+    return undefined;
+  }
+
+  /**
+   * A member's backfill sends the 5-minute period its fine ring starts in whole, then that
+   * ring's minutes: such a minute moves from the period to the minute (carved), so the minutes
+   * are exact and nothing is counted twice when the period is folded.
+   */
+  #carved(member: string, start: number, span: number): boolean {
+    return span === MINUTE && start < (this.#coarseCovered.get(member) ?? 0);
+  }
+
+  #place(member: string, batch: Batch): MergeOutcome {
+    const { start, span } = batch;
+    const periodStart = Math.floor(start / COARSE) * COARSE;
+    if (span === COARSE) {
+      this.#coarseCovered.set(member, start + span);
+      this.#mergeCoarse(periodStart, batch, 1, false);
+    } else {
+      this.#covered.set(member, start + span);
+      if (batch.carved) this.#mergeCoarse(periodStart, batch, -1, false);
+      const newestFine = this.#fine.at(-1)?.start ?? -Infinity;
+      if (start <= newestFine - MERGED_FINE_SLOTS * MINUTE) {
+        // Older than the fine ring: straight into its period.
+        this.#mergeCoarse(periodStart, batch, 1, true);
+      } else {
+        let slot = this.#find(this.#fine, start);
+        if (!slot) slot = this.#open(start);
+        this.#mergeFine(slot, batch, 1);
+      }
+      this.#keepLast(member, batch);
+      this.#evict();
+    }
+    for (const it of this.interners) it.sweep();
+    return 'added';
+  }
+
+  /**
+   * Subtracts `member`'s last-known contribution (its newest minute) from the view, and lets
+   * it be delivered again. Returns the start of that minute, or undefined if there was none.
+   */
+  withdraw(member: string): number | undefined {
+    const last = this.#last.get(member);
+    if (!last) return undefined;
+    this.#last.delete(member);
+    const period = Math.floor(last.start / COARSE) * COARSE;
+    const slot = this.#find(this.#fine, last.start);
+    if (slot) this.#mergeFine(slot, last, -1);
+    else this.#mergeCoarse(period, last, -1, true);
+    // A carved minute goes back to the member's 5-minute bucket it came from.
+    if (last.carved) this.#mergeCoarse(period, last, 1, false);
+    this.#forgetBatch(last);
+    this.#covered.set(member, Math.min(this.covered(member), last.start));
+    for (const it of this.interners) it.sweep();
+    return last.start;
+  }
+
+  /**
+   * Seals the open minutes that every member in `up` has delivered, that have waited longer
+   * than the grace time, or beyond the newest `openMinutes`. Returns the buckets sealed.
+   */
+  seal(up: readonly string[]): Bucket[] {
+    const open = this.#fine.filter((s) => s.table);
+    const sealed: Bucket[] = [];
+    const now = this.now();
+    // Sealing one minute seals every older open minute first (buckets publish in order).
+    let upTo = -1;
+    open.forEach((s, i) => {
+      const delivered = up.every((m) => this.covered(m) >= s.start + MINUTE);
+      if (delivered || now - s.openedAt >= this.graceMs || i < open.length - this.openMinutes) upTo = i;
+    });
+    for (let i = 0; i <= upTo; i++) sealed.push(this.#sealFine(open[i] as Slot));
+    if (sealed.length > 0) for (const it of this.interners) it.sweep();
+    return sealed;
+  }
+
+  /** Whether a bucket is still in a ring (read a bucket only while it is held). */
+  holds(b: Bucket): boolean {
+    return this.#fine.some((s) => s.bucket === b) || this.#coarse.some((s) => s.bucket === b);
+  }
+
+  /** The sealed buckets of both rings, oldest first. */
+  rings(): { coarse: Bucket[]; fine: Bucket[] } {
+    const sealed = (r: Slot[]) => r.flatMap((s) => (s.bucket ? [s.bucket] : []));
+    return { coarse: sealed(this.#coarse), fine: sealed(this.#fine) };
+  }
+
+  /**
+   * The buckets (sealed, and open minutes as views) a window covers, oldest first: the newest
+   * minutes for windows up to an hour; above, the 5-minute periods and the minutes not yet in one.
+   */
+  buckets(window: Window): BucketView[] {
+    const w = WINDOW_SPANS[window];
+    const newestFine = this.#fine.at(-1);
+    const newestCoarse = this.#coarse.at(-1);
+    if (w.ring === 'fine') {
+      if (!newestFine) return [];
+      const from = newestFine.start + MINUTE - w.buckets * MINUTE;
+      return this.#fine.filter((s) => s.start >= from).map((s) => this.#view(s));
+    }
+    const end = Math.max(
+      newestFine ? newestFine.start + MINUTE : -Infinity,
+      newestCoarse ? newestCoarse.start + COARSE : -Infinity,
+    );
+    if (end === -Infinity) return [];
+    const from = end - w.buckets * COARSE;
+    const slots = [
+      ...this.#coarse.filter((s) => s.start >= from),
+      ...this.#fine.filter((s) => !s.inCoarse && s.start >= from),
+    ].sort((a, b) => a.start - b.start || b.span - a.span);
+    return slots.map((s) => this.#view(s));
+  }
+
+  topN(q: TopNQuery): TopEntry[] {
+    return this.#queries.topN(this.buckets(q.window), q);
+  }
+
+  aggregateAll(q: Omit<TopNQuery, 'n' | 'orderBy'>): TopEntry[] {
+    return this.#queries.aggregateAll(this.buckets(q.window), q);
+  }
+
+  trend(window: Window, filter: Filter = {}): TrendPoint[] {
+    return this.#queries.trend(this.buckets(window), filter);
+  }
+
+  /** Every key of a bucket with its labels. */
+  entries(b: Bucket): Generator<{ labels: string[]; requests: number; bytes: number; time: number }> {
+    return this.#queries.entries(b);
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  #lastValue: string[] = DIMENSIONS.map(() => '');
+  #lastId: number[] = DIMENSIONS.map(() => 0);
+
+  #intern(d: number, value: string): number {
+    if (value === this.#lastValue[d]) return this.#lastId[d] as number;
+    const id = (this.interners[d] as Interner).intern(value);
+    this.#lastValue[d] = value;
+    this.#lastId[d] = id;
+    return id;
+  }
+
+  /** Interns a received bucket's keys (ids stay valid until the next sweep unless acquired). */
+  #batch(start: number, span: number, rows: Iterable<SnapshotRow>, totals: Totals, carved: boolean): Batch {
+    const list = Array.isArray(rows) ? (rows as readonly SnapshotRow[]) : [...rows];
+    const n = list.length;
+    const ids = new Uint32Array(n * D);
+    const requests = new Float64Array(n);
+    const bytes = new Float64Array(n);
+    const time = new Float64Array(n);
+    let size = 0;
+    // Ids from an earlier call may have been freed since: the per-dimension caches start over.
+    this.#lastValue.fill('');
+    this.#lastId.fill(0);
+    for (let i = 0; i < n; i++) {
+      const r = list[i] as SnapshotRow;
+      const c = r.count;
+      if (!(c > 0) || !Number.isFinite(c)) continue;
+      const o = size * D;
+      ids[o] = this.#intern(0, r.website);
+      ids[o + 1] = this.#intern(1, r.prefix);
+      ids[o + 2] = (this.interners[2] as Interner).intern(r.uri);
+      ids[o + 3] = this.#intern(3, r.status);
+      ids[o + 4] = this.#intern(4, r.upstream);
+      ids[o + 5] = this.#intern(5, r.method);
+      requests[size] = c;
+      bytes[size] = Number.isFinite(r.bytes) && r.bytes > 0 ? r.bytes : 0;
+      time[size] = Number.isFinite(r.time) && r.time > 0 ? r.time : 0;
+      size++;
+    }
+    return { start, span, size, ids, requests, bytes, time, totals: finiteTotals(totals), carved };
+  }
+
+  /** Keeps a member's newest minute (minutes are accepted in order, so this one is newer). */
+  #keepLast(member: string, batch: Batch): void {
+    const prev = this.#last.get(member);
+    this.#acquire(batch.ids, batch.size);
+    this.#last.set(member, batch);
+    if (prev) this.#forgetBatch(prev);
+  }
+
+  #forgetBatch(b: Batch): void {
+    this.#release(b.ids, b.size);
+    if (b.buffers && (!this.#spare || this.#spare.keys.length < b.buffers.keys.length))
+      this.#spare = b.buffers;
+  }
+
+  #spare: ColumnBuffers | undefined;
+
+  /**
+   * Buffers to decode a columnar bucket of `n` keys into (for `addColumns`): the store reuses
+   * those of the contributions it lets go of, so steady snapshots allocate nothing.
+   */
+  columnBuffers(n: number): ColumnBuffers {
+    const spare = this.#spare;
+    if (spare && spare.keys.length >= n * D) {
+      this.#spare = undefined;
+      return spare;
+    }
+    const cap = Math.max(n, this.fineKeep);
+    return { keys: new Uint32Array(cap * D), counts: new Float64Array(cap * 3) };
+  }
+
+  /** Acquires the ids of keys [from, to) (key-major, D ids per key). */
+  #acquire(ids: Uint32Array, size: number, from = 0): void {
+    for (let d = 0; d < D; d++)
+      (this.interners[d] as Interner).acquireStrided(ids, from * D + d, size * D, D);
+  }
+
+  #release(ids: Uint32Array, size: number): void {
+    for (let d = 0; d < D; d++) (this.interners[d] as Interner).releaseStrided(ids, d, size * D, D);
+  }
+
+  #find(ring: Slot[], start: number): Slot | undefined {
+    for (let i = ring.length - 1; i >= 0; i--) {
+      const s = ring[i] as Slot;
+      if (s.start === start) return s;
+      if (s.start < start) return undefined;
+    }
+    return undefined;
+  }
+
+  #insert(ring: Slot[], slot: Slot): void {
+    let i = ring.length;
+    while (i > 0 && (ring[i - 1] as Slot).start > slot.start) i--;
+    ring.splice(i, 0, slot);
+  }
+
+  #open(start: number): Slot {
+    const table = this.#tables.pop() ?? new TupleTable(this.openCap, 4096);
+    const slot: Slot = {
+      start,
+      span: MINUTE,
+      table,
+      bucket: undefined,
+      totals: { requests: 0, bytes: 0, time: 0 },
+      openedAt: this.now(),
+      inCoarse: false,
+      folded: false,
+    };
+    this.#insert(this.#fine, slot);
+    return slot;
+  }
+
+  /** Adds (sign 1) or subtracts (sign -1) a batch in a fine slot, and in its period if folded. */
+  #mergeFine(slot: Slot, batch: Batch, sign: 1 | -1): void {
+    addTotals(slot.totals, batch.totals, sign);
+    const table = slot.table;
+    if (table) {
+      const before = table.size;
+      for (let e = 0; e < batch.size; e++) {
+        if (sign < 0) subtractAt(table, batch, e);
+        else if (
+          table.add(
+            batch.ids,
+            e * D,
+            batch.requests[e] as number,
+            batch.bytes[e] as number,
+            batch.time[e] as number,
+          ) < 0
+        ) {
+          this.#dropped++;
+        }
+      }
+      // The keys new to the table are its last entries: they hold their ids.
+      this.#acquire(table.ids, table.size, before);
+    } else {
+      this.#reseal(slot, batch, sign, this.fineKeep, this.#finePool);
+    }
+    if (slot.inCoarse) this.#mergeCoarse(Math.floor(slot.start / COARSE) * COARSE, batch, sign, true);
+  }
+
+  /** Adds or subtracts a batch in the coarse slot of a period (created when missing). */
+  #mergeCoarse(start: number, batch: Batch, sign: 1 | -1, folded: boolean): void {
+    let slot = this.#find(this.#coarse, start);
+    if (!slot) {
+      if (sign < 0) return;
+      slot = {
+        start,
+        span: COARSE,
+        table: undefined,
+        bucket: undefined,
+        totals: { requests: 0, bytes: 0, time: 0 },
+        openedAt: this.now(),
+        inCoarse: false,
+        folded,
+      };
+      this.#insert(this.#coarse, slot);
+      while (this.#coarse.length > 0) {
+        const oldest = this.#coarse[0] as Slot;
+        const newest = this.#coarse.at(-1) as Slot;
+        if (oldest.start > newest.start - MERGED_COARSE_SLOTS * COARSE) break;
+        this.#coarse.shift();
+        this.#drop(oldest, this.#coarsePool);
+      }
+      if (!this.#coarse.includes(slot)) return;
+    }
+    addTotals(slot.totals, batch.totals, sign);
+    this.#reseal(slot, batch, sign, this.coarseKeep, this.#coarsePool);
+  }
+
+  /** Replaces a sealed slot's bucket by the top keys of (bucket ± batches). */
+  #reseal(slot: Slot, batch: Batch | readonly Batch[], sign: 1 | -1, keep: number, pool: ColumnPool): void {
+    const t = this.#scratch;
+    t.clear();
+    const old = slot.bucket;
+    if (old) {
+      for (let e = 0; e < old.size; e++) {
+        t.add(old.ids, e * D, old.requests[e] as number, old.bytes[e] as number, old.time[e] as number);
+      }
+    }
+    for (const b of Array.isArray(batch) ? (batch as readonly Batch[]) : [batch as Batch]) {
+      for (let e = 0; e < b.size; e++) {
+        if (sign > 0) {
+          t.add(b.ids, e * D, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
+        } else subtractAt(t, b, e);
+      }
+    }
+    const bucket = sealBucket(t, slot.start, slot.span, keep, slot.totals, pool);
+    this.#acquire(bucket.ids, bucket.size);
+    if (old) this.#dropBucket(old, pool);
+    slot.bucket = bucket;
+  }
+
+  #dropBucket(b: Bucket, pool: ColumnPool): void {
+    this.#release(b.ids, b.size);
+    const cols = bucketColumns.get(b);
+    if (cols) pool.give(cols);
+  }
+
+  /** Releases whatever a slot holds. */
+  #drop(slot: Slot, pool: ColumnPool): void {
+    if (slot.bucket) this.#dropBucket(slot.bucket, pool);
+    slot.bucket = undefined;
+    const t = slot.table;
+    if (t) this.#giveTable(t);
+    slot.table = undefined;
+  }
+
+  #giveTable(t: TupleTable): void {
+    this.#release(t.ids, t.size);
+    t.clear();
+    if (this.#tables.length < this.openMinutes + 1) this.#tables.push(t);
+  }
+
+  /** Seals an open minute: its top keys become the bucket; then its period folds if complete. */
+  #sealFine(slot: Slot): Bucket {
+    const t = slot.table as TupleTable;
+    const bucket = sealBucket(t, slot.start, MINUTE, this.fineKeep, slot.totals, this.#finePool);
+    this.#acquire(bucket.ids, bucket.size);
+    this.#giveTable(t);
+    slot.table = undefined;
+    slot.bucket = bucket;
+    const period = Math.floor(slot.start / COARSE) * COARSE;
+    const coarse = this.#find(this.#coarse, period);
+    if (coarse?.folded) this.#toCoarse([slot]);
+    else if (slot.start + MINUTE === period + COARSE) {
+      this.#toCoarse(
+        this.#fine.filter(
+          (s) => s.bucket && !s.inCoarse && s.start >= period && s.start < slot.start + MINUTE,
+        ),
+      );
+    }
+    for (const l of this.#listeners) l(bucket);
+    return bucket;
+  }
+
+  /** Adds sealed minutes of one period to its coarse slot (one reseal), marking the period folded. */
+  #toCoarse(slots: Slot[]): void {
+    const first = slots[0];
+    if (!first) return;
+    const period = Math.floor(first.start / COARSE) * COARSE;
+    const batches = slots.map((s) => bucketBatch(s.bucket as Bucket, s.totals));
+    let coarse = this.#find(this.#coarse, period);
+    if (!coarse) {
+      this.#mergeCoarse(period, emptyBatch(period), 1, true);
+      coarse = this.#find(this.#coarse, period);
+      if (!coarse) return; // older than the coarse ring
+    }
+    coarse.folded = true;
+    for (const b of batches) addTotals(coarse.totals, b.totals, 1);
+    this.#reseal(coarse, batches, 1, this.coarseKeep, this.#coarsePool);
+    for (const s of slots) s.inCoarse = true;
+  }
+
+  /** Keeps the fine ring to an hour: older minutes are sealed and put in their period first. */
+  #evict(): void {
+    const newest = this.#fine.at(-1);
+    if (!newest) return;
+    const from = newest.start - (MERGED_FINE_SLOTS - 1) * MINUTE;
+    while (this.#fine.length > 0 && (this.#fine[0] as Slot).start < from) {
+      const s = this.#fine[0] as Slot;
+      if (s.table) this.#sealFine(s);
+      if (!s.inCoarse) this.#toCoarse([s]);
+      this.#fine.shift();
+      this.#drop(s, this.#finePool);
+    }
+  }
+
+  #view(s: Slot): BucketView {
+    if (s.bucket) return s.bucket;
+    const t = s.table as TupleTable;
+    return {
+      start: s.start,
+      span: s.span,
+      size: t.size,
+      ids: t.ids,
+      requests: t.requests,
+      bytes: t.bytes,
+      time: t.time,
+      totalRequests: s.totals.requests,
+      totalBytes: s.totals.bytes,
+      totalTime: s.totals.time,
+    };
+  }
+}
+
+function finiteTotals(t: Totals): Totals {
+  const f = (x: number) => (Number.isFinite(x) && x > 0 ? x : 0);
+  return { requests: f(t.requests), bytes: f(t.bytes), time: f(t.time) };
+}
+
+function addTotals(to: Totals, from: Totals, sign: 1 | -1): void {
+  to.requests = Math.max(0, to.requests + sign * from.requests);
+  to.bytes = Math.max(0, to.bytes + sign * from.bytes);
+  to.time = Math.max(0, to.time + sign * from.time);
+}
+
+/** Subtracts entry `e` of a batch from the table's same key, if present (never below 0). */
+function subtractAt(t: TupleTable, b: Batch, e: number): void {
+  const x = t.find(b.ids, e * D);
+  if (x < 0) return;
+  t.requests[x] = Math.max(0, (t.requests[x] as number) - (b.requests[e] as number));
+  t.bytes[x] = t.requests[x] === 0 ? 0 : Math.max(0, (t.bytes[x] as number) - (b.bytes[e] as number));
+  t.time[x] = t.requests[x] === 0 ? 0 : Math.max(0, (t.time[x] as number) - (b.time[e] as number));
+}
+
+function bucketBatch(b: Bucket, totals: Totals): Batch {
+  return {
+    start: b.start,
+    span: b.span,
+    size: b.size,
+    ids: b.ids,
+    requests: b.requests,
+    bytes: b.bytes,
+    time: b.time,
+    totals: { ...totals },
+    carved: false,
+  };
+}
+
+function emptyBatch(start: number): Batch {
+  return {
+    start,
+    span: COARSE,
+    size: 0,
+    ids: new Uint32Array(0),
+    requests: new Float64Array(0),
+    bytes: new Float64Array(0),
+    time: new Float64Array(0),
+    totals: { requests: 0, bytes: 0, time: 0 },
+    carved: false,
+  };
+}
