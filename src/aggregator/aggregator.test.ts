@@ -181,4 +181,46 @@ describe('aggregator', () => {
       [['mid', 'up']],
     );
   });
+
+  it('renews a stream whose dictionary outgrew its bound, without losing or repeating a minute', async () => {
+    const a = await collector('web-a');
+    cleanup.push(() => a.server.close());
+    for (let m = 0; m < 3; m++) {
+      traffic(a, `s${m}.test`, m + 1);
+      nextMinute(a);
+    }
+    const agg = await startAggregator({
+      listen: '127.0.0.1:0',
+      collectors: [`127.0.0.1:${a.port}`],
+      source: 'agg',
+      version: 't',
+      log: () => {},
+      backoff: { initialMs: 20, maxMs: 100 },
+      minuteGraceMs: 200,
+      dictionaryLimit: 1, // renewed after every snapshot
+    });
+    cleanup.push(() => agg.stop());
+    const client = createLogtallyClient(`127.0.0.1:${agg.rpc.address.port}`);
+    const sites = async () =>
+      (await client.topN({ groupBy: 'website', window: '24h' })).entries.map((e) => [e.label, e.count]);
+    await until('backfill', async () => ((await sites()).length === 3 ? true : undefined));
+    for (let m = 3; m < 6; m++) {
+      traffic(a, `s${m}.test`, m + 1);
+      nextMinute(a);
+      await until(`minute ${m}`, async () => ((await sites()).length === m + 1 ? true : undefined));
+    }
+    assert.deepEqual(await sites(), [
+      ['s5.test', 6],
+      ['s4.test', 5],
+      ['s3.test', 4],
+      ['s2.test', 3],
+      ['s1.test', 2],
+      ['s0.test', 1],
+    ]);
+    const t = await client.listTargets({});
+    assert.deepEqual(
+      t.targets.map((x) => [x.state, x.failures]),
+      [['up', 0]],
+    );
+  });
 });

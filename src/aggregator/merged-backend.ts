@@ -63,8 +63,13 @@ export class MergedBackend implements QueryBackend {
   }
 
   /** Sealed merged minutes (with backfill: the merged rings first), so aggregators stack. */
-  snapshots(backfill: boolean, signal: AbortSignal, columnar = false): AsyncIterable<SnapshotData> {
-    return bucketSnapshots(this.store, this.source, backfill, signal, columnar);
+  snapshots(
+    backfill: boolean,
+    signal: AbortSignal,
+    columnar = false,
+    since = 0,
+  ): AsyncIterable<SnapshotData> {
+    return bucketSnapshots(this.store, this.source, backfill, signal, columnar, since);
   }
 
   targets(): TargetInfo[] {

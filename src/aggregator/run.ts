@@ -28,7 +28,12 @@ export interface AggregatorOptions {
   minuteGraceMs?: number;
   /** TLS and bearer token, for the listener and for the connections to collectors. */
   security?: RpcSecurity;
+  /** Values a collector's stream dictionary may hold before the stream is renewed. */
+  dictionaryLimit?: number;
 }
+
+/** Default bound of a stream's dictionary: a few minutes of a busy collector's vocabulary. */
+export const DICTIONARY_LIMIT = 250_000;
 
 export interface RunningAggregator {
   readonly rpc: RpcServer;
@@ -81,11 +86,16 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         m.droppedKeys = st.droppedKeys;
         m.malformed = st.malformed;
         if (m.state === 'up') m.failures = 0;
-        // Keys arrive dictionary-coded: each value once per stream, ids after that.
+        // Keys arrive dictionary-coded: each value once per stream, ids after that. The
+        // dictionary keeps every value it was sent alive, so past a bound the stream is renewed
+        // (a new stream sends the values still in use again). A renewed or reconnected stream
+        // backfills only what this aggregator has not taken from the collector yet.
         const dictionary = new RemoteDictionary(store.interners);
+        let renew = false;
         try {
+          const since = store.covered(m.address);
           for await (const s of client.streamSnapshots(
-            { backfill: true, columnar: true },
+            { backfill: true, columnar: true, since },
             { signal: controller.signal },
           )) {
             m.source = s.source;
@@ -108,10 +118,15 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
             delay = initialMs;
             if (s.span === 60) m.lastSnapshot = Math.max(m.lastSnapshot, s.start + 60);
             seal();
+            if (dictionary.size > (o.dictionaryLimit ?? DICTIONARY_LIMIT)) {
+              renew = true;
+              break;
+            }
           }
         } finally {
           dictionary.release();
         }
+        if (renew) continue;
         if (!controller.signal.aborted) fail('stream ended');
       } catch (e) {
         if (controller.signal.aborted) return;

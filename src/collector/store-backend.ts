@@ -38,8 +38,13 @@ export class StoreBackend implements QueryBackend {
     return this.store.trend(window, filter);
   }
 
-  snapshots(backfill: boolean, signal: AbortSignal, columnar = false): AsyncIterable<SnapshotData> {
-    return bucketSnapshots(this.store, this.source, backfill, signal, columnar);
+  snapshots(
+    backfill: boolean,
+    signal: AbortSignal,
+    columnar = false,
+    since = 0,
+  ): AsyncIterable<SnapshotData> {
+    return bucketSnapshots(this.store, this.source, backfill, signal, columnar, since);
   }
 
   targets(): TargetInfo[] {

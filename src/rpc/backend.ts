@@ -61,10 +61,15 @@ export interface QueryBackend {
   topN(q: TopNQuery): TopEntry[];
   trend(window: Window, filter: Filter): TrendPoint[];
   /**
-   * Completed buckets as they seal; with `backfill`, the ones already held first; with
-   * `columnar`, keys in columnar form.
+   * Completed buckets as they seal; with `backfill`, the ones already held first (those ending
+   * after `since`, epoch seconds); with `columnar`, keys in columnar form.
    */
-  snapshots(backfill: boolean, signal: AbortSignal, columnar?: boolean): AsyncIterable<SnapshotData>;
+  snapshots(
+    backfill: boolean,
+    signal: AbortSignal,
+    columnar?: boolean,
+    since?: number,
+  ): AsyncIterable<SnapshotData>;
   targets(): TargetInfo[];
   status(): StatusInfo;
 }

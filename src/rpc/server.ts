@@ -106,7 +106,12 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
         };
       },
       async *streamSnapshots(req, ctx) {
-        for await (const s of backend.snapshots(req.backfill, ctx.signal, req.columnar))
+        for await (const s of backend.snapshots(
+          req.backfill,
+          ctx.signal,
+          req.columnar,
+          Number.isFinite(req.since) ? req.since : 0,
+        ))
           yield snapshotMessage(s);
       },
       listTargets() {

@@ -47,6 +47,7 @@ export async function* bucketSnapshots(
   backfill: boolean,
   signal: AbortSignal,
   columnar = false,
+  since = 0,
 ): AsyncIterable<SnapshotData> {
   const encoder = columnar ? new ColumnEncoder(src.interners) : undefined;
   const queue: Bucket[] = [];
@@ -66,8 +67,9 @@ export async function* bucketSnapshots(
     // Each bucket is read only while the store still holds it (else skipped).
     if (backfill) {
       const { coarse, fine } = src.rings();
-      for (const b of backfillOrder(coarse, fine))
-        if (src.holds(b)) yield bucketSnapshot(src, source, b, encoder);
+      for (const b of backfillOrder(coarse, fine)) {
+        if (b.start + b.span > since && src.holds(b)) yield bucketSnapshot(src, source, b, encoder);
+      }
     }
     while (!signal.aborted) {
       if (overflow) {

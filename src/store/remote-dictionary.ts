@@ -18,6 +18,12 @@ export interface DictionaryDeltaData {
 export class RemoteDictionary {
   readonly #interners: readonly Interner[];
   #maps: Int32Array[] = Array.from({ length: D }, () => new Int32Array(1024).fill(-1));
+  #size = 0;
+
+  /** Values the dictionary holds (each keeps its interned value alive). */
+  get size(): number {
+    return this.#size;
+  }
 
   constructor(interners: readonly Interner[]) {
     this.#interners = interners;
@@ -53,6 +59,7 @@ export class RemoteDictionary {
         interner.acquire(local);
         const old = map[sid] as number;
         if (old >= 0) interner.release(old);
+        else this.#size++;
         map[sid] = local;
       }
     });
@@ -84,5 +91,6 @@ export class RemoteDictionary {
       for (let i = 0; i < map.length; i++) if ((map[i] as number) >= 0) interner.release(map[i] as number);
     });
     this.#maps = Array.from({ length: D }, () => new Int32Array(1024).fill(-1));
+    this.#size = 0;
   }
 }
