@@ -10,6 +10,9 @@ import { type RpcSecurity, sendToken, usesTls } from './security.ts';
 
 export type LogtallyClient = Client<typeof LogtallyService>;
 
+/** Largest response message accepted, bytes. */
+export const READ_MAX_BYTES = 256 * 1024 * 1024;
+
 /**
  * A client for `target` (`host:port`; an empty host means localhost). With `security`: TLS when
  * it has a CA or a certificate (the CA verifies the server; the certificate and key are sent for
@@ -25,6 +28,8 @@ export function createLogtallyClient(
   const tls = usesTls(security);
   const transport = createGrpcTransport({
     baseUrl: `${tls ? 'https' : 'http'}://${formatHostPort({ host, port: a.port })}`,
+    // A full minute is ~2.5 MB columnar (~5 MB as entries); a bound for what a peer can send.
+    readMaxBytes: READ_MAX_BYTES,
     ...(tls
       ? {
           nodeOptions: {

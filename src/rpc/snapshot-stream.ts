@@ -1,6 +1,7 @@
 /**
  * The StreamSnapshots feed of any bucket store (a collector's, or an aggregator's merged one):
- * optionally the buckets already held (see `backfillOrder`), then every bucket as it is sealed.
+ * optionally the buckets already held (see `backfillOrder`), then every bucket as it is sealed
+ * (sent as held when the subscriber reads it).
  * A subscriber that stops reading is dropped once it is an hour behind, not buffered forever.
  * @module
  */
@@ -17,8 +18,11 @@ export interface BucketSource {
   /** Calls `listener` with each bucket as it is sealed; returns an unsubscribe function. */
   onSeal(listener: (b: Bucket) => void): () => void;
   rings(): { coarse: Bucket[]; fine: Bucket[] };
-  /** Whether the bucket is still held (its memory is reused after eviction). */
-  holds(b: Bucket): boolean;
+  /**
+   * The bucket held now for (start, span), if any: a bucket is read only while held (an evicted
+   * bucket's memory is reused), and a rebuilt one is sent as it is now.
+   */
+  current(start: number, span: number): Bucket | undefined;
   entries(b: Bucket): Iterable<{ labels: string[]; requests: number; bytes: number; time: number }>;
   readonly interners: readonly Interner[];
 }
@@ -50,14 +54,14 @@ export async function* bucketSnapshots(
   since = 0,
 ): AsyncIterable<SnapshotData> {
   const encoder = columnar ? new ColumnEncoder(src.interners) : undefined;
-  const queue: Bucket[] = [];
+  const queue: { start: number; span: number }[] = [];
   let wake: (() => void) | undefined;
   let overflow = false;
   const off = src.onSeal((b) => {
     if (queue.length >= MAX_QUEUED) {
       overflow = true;
       queue.length = 0;
-    } else queue.push(b);
+    } else queue.push({ start: b.start, span: b.span });
     wake?.();
   });
   const aborted = new Promise<void>((resolve) =>
@@ -68,7 +72,8 @@ export async function* bucketSnapshots(
     if (backfill) {
       const { coarse, fine } = src.rings();
       for (const b of backfillOrder(coarse, fine)) {
-        if (b.start + b.span > since && src.holds(b)) yield bucketSnapshot(src, source, b, encoder);
+        const now = b.start + b.span > since ? src.current(b.start, b.span) : undefined;
+        if (now) yield bucketSnapshot(src, source, now, encoder);
       }
     }
     while (!signal.aborted) {
@@ -78,9 +83,10 @@ export async function* bucketSnapshots(
           Code.ResourceExhausted,
         );
       }
-      const b = queue.shift();
-      if (b) {
-        if (src.holds(b)) yield bucketSnapshot(src, source, b, encoder);
+      const next = queue.shift();
+      if (next) {
+        const b = src.current(next.start, next.span);
+        if (b) yield bucketSnapshot(src, source, b, encoder);
         continue;
       }
       await Promise.race([new Promise<void>((r) => (wake = r)), aborted]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backfillOrder } from './bucket.ts';
+import { type Bucket, backfillOrder } from './bucket.ts';
 import { MergedStore, type SnapshotRow } from './merged-store.ts';
 import { Store } from './store.ts';
 
@@ -242,5 +242,95 @@ describe('MergedStore', () => {
       7,
     );
     assert.equal(add(s, 'c', T0, [row('older', 1)]), 'too-old');
+  });
+
+  describe('review regressions', () => {
+    it('a carved minute keeps its value alive when the period gives it up (no id reuse)', () => {
+      const s = new MergedStore({ now: () => NOW });
+      assert.equal(add(s, 'a', T0, [row('x.example', 5)], 300), 'added');
+      assert.equal(add(s, 'a', T0 + 240, [row('x.example', 5)]), 'added'); // carved out of the period
+      add(s, 'b', T0 + 240, [row('y.example', 1, '/other')]);
+      assert.notEqual(s.interners[0]?.lookup('x.example'), s.interners[0]?.lookup('y.example'));
+      assert.deepEqual(sites(s, '1m'), [
+        ['x.example', 5],
+        ['y.example', 1],
+      ]);
+    });
+
+    it('a late batch whose keys fall out of the top keys still names them right when withdrawn', () => {
+      const s = new MergedStore({ now: () => NOW, fineKeep: 2 });
+      add(s, 'a', T0, [row('x', 5), row('y', 1)]);
+      add(s, 'a', T0 + 60, [row('x', 1)]);
+      s.seal([]);
+      add(s, 'b', T0, [row('z', 10), row('w', 10), row('y', 1)]); // y falls out of T0's top 2
+      add(s, 'c', T0 + 60, [row('NEW', 7)]);
+      assert.notEqual(s.interners[0]?.lookup('y'), s.interners[0]?.lookup('NEW'));
+      s.withdraw('b');
+      add(s, 'd', T0 + 60, [row('OTHER', 3)]);
+      add(s, 'c', T0 + 120, [row('q', 1)]);
+      add(s, 'e', T0 + 120, [row('IMPOSTOR', 1)]);
+      const minute = s.buckets('5m').find((b) => b.start === T0 + 60);
+      assert.ok(minute);
+      const labels = [...s.entries(minute as Bucket)].map((e) => `${e.labels[0]}:${e.requests}`);
+      assert.deepEqual(labels.sort(), ['NEW:7', 'OTHER:3']);
+    });
+
+    it('a member with a fast clock does not hide the others’ current minutes', () => {
+      const wall = T0 + 120; // the clock is in minute T0+120: T0+60 is the newest complete one
+      const s = new MergedStore({ now: () => wall * 1000 });
+      add(s, 'a', T0 + 60, [row('a.example', 100)]);
+      add(s, 'b', T0 + 60, [row('b.example', 100)]);
+      add(s, 'c', T0 + 600, [row('c.example', 1)]); // 8 minutes ahead
+      s.seal(['a', 'b', 'c', 'd']); // d is up and has not sent T0+60 yet
+      assert.deepEqual(sites(s, '1m'), [
+        ['a.example', 100],
+        ['b.example', 100],
+      ]);
+      // Its minutes did not seal the others' minutes early: still exact and open.
+      assert.equal(s.rings().fine.length, 0);
+    });
+
+    it('a backfill from a merged store sends a period whole before carving its minutes (stacking)', () => {
+      const up = new MergedStore({ now: () => (T0 + 7200) * 1000 });
+      for (let m = 0; m < 4; m++) add(up, 'a', T0 + m * 60, [row('x', 10)]); // no minute T0+240
+      add(up, 'a', T0 + 3660, [row('x', 1)]); // evicts T0 and T0+60 (into their period)
+      up.seal(['a']);
+      const total = (s: MergedStore) => s.trend('24h').reduce((n, p) => n + p.requests, 0);
+      assert.equal(total(up), 41);
+      const down = new MergedStore({ now: () => (T0 + 7200) * 1000 });
+      const { coarse, fine } = up.rings();
+      for (const b of backfillOrder(coarse, fine)) {
+        const rows = [...up.entries(b)].map((e) => row(e.labels[0] as string, e.requests));
+        assert.equal(down.add('up', b.start, b.span, rows, totals(rows)), 'added');
+      }
+      down.seal(['up']);
+      assert.equal(total(down), 41);
+    });
+
+    it('publishes a minute once, as held when sealed and settled; a subscriber never misses a rebuilt one', () => {
+      const clock = { ms: NOW };
+      const s = new MergedStore({ now: () => clock.ms, settleMs: 5000 });
+      const published: [number, number][] = [];
+      s.onSeal((b) => published.push([b.start - T0, b.totalRequests]));
+      add(s, 'a', T0, [row('x', 5)]);
+      add(s, 'a', T0 + 60, [row('x', 1)]);
+      add(s, 'a', T0 + 120, [row('x', 1)]); // T0 sealed (beyond the open minutes), b not there yet
+      s.seal(['a', 'b']);
+      assert.deepEqual(published, []); // waits for b, up to settleMs
+      add(s, 'b', T0, [row('x', 3)]); // late for T0: joins the sealed minute
+      s.seal(['a', 'b']);
+      assert.deepEqual(published, [[0, 8]]);
+      clock.ms += 5000;
+      s.seal(['a', 'b']); // T0+60 and T0+120: open, sealed by grace? not yet (15 s)
+      clock.ms += 15_000;
+      s.seal(['a', 'b']);
+      clock.ms += 5000;
+      s.seal(['a', 'b']);
+      assert.deepEqual(published, [
+        [0, 8],
+        [60, 1],
+        [120, 1],
+      ]);
+    });
   });
 });

@@ -75,6 +75,11 @@ export interface MergedStoreOptions {
   openMinutes?: number;
   /** How long a minute stays open waiting for members that are up, ms. Default 15 000. */
   graceMs?: number;
+  /**
+   * How long a sealed minute waits for members that are up but late before it is published to
+   * subscribers (published once: later merges stay here), ms. Default 60 000.
+   */
+  settleMs?: number;
   /** Clock, ms (grace and the future guard). Default Date.now. */
   now?: () => number;
   /** Largest distinct keys of one open minute (memory bound). Default 4 000 000. */
@@ -111,6 +116,9 @@ interface Slot {
   inCoarse: boolean;
   /** Coarse slots: its period was folded; later sealed minutes of the period join it directly. */
   folded: boolean;
+  /** Fine slots: when sealed (ms), and whether it was published to subscribers. */
+  sealedAt: number;
+  published: boolean;
 }
 
 export class MergedStore {
@@ -119,6 +127,7 @@ export class MergedStore {
   readonly coarseKeep: number;
   readonly openMinutes: number;
   readonly graceMs: number;
+  readonly settleMs: number;
   readonly openCap: number;
   readonly now: () => number;
   /** Sorted by start. */
@@ -142,6 +151,7 @@ export class MergedStore {
     this.coarseKeep = o.coarseKeep ?? 5_000;
     this.openMinutes = Math.max(1, o.openMinutes ?? 2);
     this.graceMs = o.graceMs ?? 15_000;
+    this.settleMs = o.settleMs ?? 60_000;
     this.openCap = o.openCap ?? 4_000_000;
     this.now = o.now ?? Date.now;
     this.#finePool = new ColumnPool(this.fineKeep);
@@ -179,7 +189,9 @@ export class MergedStore {
   ): MergeOutcome {
     const refused = this.#refuse(member, start, span);
     if (refused) return refused;
-    return this.#place(member, this.#batch(start, span, rows, totals, this.#carved(member, start, span)));
+    const list = Array.isArray(rows) ? (rows as readonly SnapshotRow[]) : [...rows];
+    if (list.length > this.fineKeep) return 'invalid';
+    return this.#place(member, this.#batch(start, span, list, totals, this.#carved(member, start, span)));
   }
 
   /**
@@ -196,9 +208,13 @@ export class MergedStore {
     columns: ColumnData,
     totals: Totals,
   ): MergeOutcome {
-    const refused = this.#refuse(member, start, span);
-    if (refused) return refused;
-    const n = columns.size;
+    const refused =
+      this.#refuse(member, start, span) ?? (columns.size > this.fineKeep ? 'invalid' : undefined);
+    if (refused) {
+      this.#recycle(columns.buffers);
+      return refused;
+    }
+    let n = columns.size;
     if (
       columns.keys.length < n * D ||
       columns.requests.length < n ||
@@ -209,22 +225,37 @@ export class MergedStore {
     }
     // The columns are the caller's to give: ids are resolved in place and the counts kept as
     // they are (a batch may stay as the member's last contribution).
-    const ids = columns.keys.subarray(0, n * D);
-    if (!dictionary.resolve(ids, n, ids)) return 'invalid';
-    const { requests, bytes, time } = columns;
-    for (let i = 0; i < n; i++) {
-      if (!((requests[i] as number) > 0) || !Number.isFinite(requests[i])) requests[i] = 0;
-      if (!((bytes[i] as number) > 0) || !Number.isFinite(bytes[i])) bytes[i] = 0;
-      if (!((time[i] as number) > 0) || !Number.isFinite(time[i])) time[i] = 0;
+    const keys = columns.keys;
+    if (!dictionary.resolve(keys, n, keys)) {
+      this.#recycle(columns.buffers);
+      return 'invalid';
     }
+    // Keys without requests (0, negative, NaN) are left out; counts that are not finite are 0.
+    const { requests, bytes, time } = columns;
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      const r = requests[i] as number;
+      if (!(r > 0) || !Number.isFinite(r)) continue;
+      const b = bytes[i] as number;
+      const t = time[i] as number;
+      if (w !== i) {
+        for (let d = 0; d < D; d++) keys[w * D + d] = keys[i * D + d] as number;
+        requests[w] = r;
+      }
+      bytes[w] = b > 0 && Number.isFinite(b) ? b : 0;
+      time[w] = t > 0 && Number.isFinite(t) ? t : 0;
+      w++;
+    }
+    n = w;
+    const ids = keys.subarray(0, n * D);
     const batch: Batch = {
       start,
       span,
       size: n,
       ids,
-      requests,
-      bytes,
-      time,
+      requests: requests.subarray(0, n),
+      bytes: bytes.subarray(0, n),
+      time: time.subarray(0, n),
       totals: finiteTotals(totals),
       carved: this.#carved(member, start, span),
       ...(columns.buffers ? { buffers: columns.buffers } : {}),
@@ -261,10 +292,13 @@ export class MergedStore {
 
   #place(member: string, batch: Batch): MergeOutcome {
     const { start, span } = batch;
+    // The batch holds its ids from here on: merging may release the last other reference to one.
+    this.#acquire(batch.ids, batch.size);
     const periodStart = Math.floor(start / COARSE) * COARSE;
     if (span === COARSE) {
       this.#coarseCovered.set(member, start + span);
       this.#mergeCoarse(periodStart, batch, 1, false);
+      this.#forgetBatch(batch);
     } else {
       this.#covered.set(member, start + span);
       if (batch.carved) this.#mergeCoarse(periodStart, batch, -1, false);
@@ -313,25 +347,70 @@ export class MergedStore {
     const sealed: Bucket[] = [];
     const now = this.now();
     // Sealing one minute seals every older open minute first (buckets publish in order).
+    // Minutes older than the newest `openMinutes` (by the anchor, not by a fast clock) are sealed.
+    const oldest = (this.#anchor() ?? -Infinity) - (this.openMinutes - 1) * MINUTE;
     let upTo = -1;
     open.forEach((s, i) => {
       const delivered = up.every((m) => this.covered(m) >= s.start + MINUTE);
-      if (delivered || now - s.openedAt >= this.graceMs || i < open.length - this.openMinutes) upTo = i;
+      if (delivered || now - s.openedAt >= this.graceMs || s.start < oldest) upTo = i;
     });
     for (let i = 0; i <= upTo; i++) sealed.push(this.#sealFine(open[i] as Slot));
+    this.#publish(up);
     if (sealed.length > 0) for (const it of this.interners) it.sweep();
     return sealed;
   }
 
-  /** Whether a bucket is still in a ring (read a bucket only while it is held). */
-  holds(b: Bucket): boolean {
-    return this.#fine.some((s) => s.bucket === b) || this.#coarse.some((s) => s.bucket === b);
+  /** Start of the newest minute published (minutes are published once, in order). */
+  #publishedUpTo = -Infinity;
+
+  /**
+   * Publishes sealed minutes to subscribers, in order, once every member that is up has
+   * delivered them or `settleMs` has passed since they were sealed. A minute sealed behind one
+   * already published (late history) cannot be sent in order and stays here.
+   */
+  #publish(up: readonly string[], force = false): void {
+    const now = this.now();
+    for (const s of this.#fine) {
+      if (s.published || !s.bucket) {
+        if (!s.published) break; // open: later minutes wait for it
+        continue;
+      }
+      if (s.start <= this.#publishedUpTo) {
+        s.published = true;
+        continue;
+      }
+      const ready =
+        force || now - s.sealedAt >= this.settleMs || up.every((m) => this.covered(m) >= s.start + MINUTE);
+      if (!ready) break;
+      s.published = true;
+      this.#publishedUpTo = s.start;
+      for (const l of this.#listeners) l(s.bucket);
+    }
   }
 
-  /** The sealed buckets of both rings, oldest first. */
+  /** The sealed bucket now held for (start, span), if any (it is rebuilt when late data joins). */
+  current(start: number, span: number): Bucket | undefined {
+    return this.#find(span === COARSE ? this.#coarse : this.#fine, start)?.bucket;
+  }
+
+  /**
+   * The sealed buckets of both rings, oldest first. The period the fine ring starts in is folded
+   * first, so a backfill's coarse bucket for it holds every minute of it that is sent as well.
+   */
   rings(): { coarse: Bucket[]; fine: Bucket[] } {
+    const first = this.#fine.find((x) => x.bucket);
+    if (first) {
+      const period = Math.floor(first.start / COARSE) * COARSE;
+      if (this.#find(this.#coarse, period)) {
+        this.#toCoarse(
+          this.#fine.filter((x) => x.bucket && !x.inCoarse && x.start >= period && x.start < period + COARSE),
+        );
+      }
+    }
     const sealed = (r: Slot[]) => r.flatMap((s) => (s.bucket ? [s.bucket] : []));
-    return { coarse: sealed(this.#coarse), fine: sealed(this.#fine) };
+    // Minutes after one still open are not sent ahead of it (a receiver takes minutes in order).
+    const open = this.#fine.find((x) => x.table)?.start ?? Infinity;
+    return { coarse: sealed(this.#coarse), fine: sealed(this.#fine.filter((x) => x.start < open)) };
   }
 
   /**
@@ -340,24 +419,41 @@ export class MergedStore {
    */
   buckets(window: Window): BucketView[] {
     const w = WINDOW_SPANS[window];
-    const newestFine = this.#fine.at(-1);
+    const anchor = this.#anchor();
+    if (anchor === undefined) return [];
     const newestCoarse = this.#coarse.at(-1);
     if (w.ring === 'fine') {
-      if (!newestFine) return [];
-      const from = newestFine.start + MINUTE - w.buckets * MINUTE;
-      return this.#fine.filter((s) => s.start >= from).map((s) => this.#view(s));
+      const from = anchor + MINUTE - w.buckets * MINUTE;
+      return this.#fine.filter((s) => s.start >= from && s.start <= anchor).map((s) => this.#view(s));
     }
     const end = Math.max(
-      newestFine ? newestFine.start + MINUTE : -Infinity,
-      newestCoarse ? newestCoarse.start + COARSE : -Infinity,
+      anchor + MINUTE,
+      newestCoarse ? Math.min(newestCoarse.start + COARSE, anchor + MINUTE) : -Infinity,
     );
-    if (end === -Infinity) return [];
     const from = end - w.buckets * COARSE;
     const slots = [
-      ...this.#coarse.filter((s) => s.start >= from),
-      ...this.#fine.filter((s) => !s.inCoarse && s.start >= from),
+      ...this.#coarse.filter((s) => s.start >= from && s.start < end),
+      ...this.#fine.filter((s) => !s.inCoarse && s.start >= from && s.start < end),
     ].sort((a, b) => a.start - b.start || b.span - a.span);
     return slots.map((s) => this.#view(s));
+  }
+
+  /**
+   * The newest minute the windows end with: the newest received, unless that is ahead of this
+   * host's clock (a member with a fast clock does not hide the others' current minutes).
+   */
+  #anchor(): number | undefined {
+    const newest = this.#fine.at(-1)?.start;
+    if (newest === undefined) {
+      const c = this.#coarse.at(-1);
+      return c ? c.start + COARSE - MINUTE : undefined;
+    }
+    const wall = Math.floor(this.now() / 1000 / MINUTE) * MINUTE - MINUTE;
+    if (newest <= wall) return newest;
+    // Ahead of the clock: the newest minute not ahead of it, else the clock's.
+    let best: number | undefined;
+    for (const s of this.#fine) if (s.start <= wall) best = s.start;
+    return best ?? wall;
   }
 
   topN(q: TopNQuery): TopEntry[] {
@@ -391,8 +487,7 @@ export class MergedStore {
   }
 
   /** Interns a received bucket's keys (ids stay valid until the next sweep unless acquired). */
-  #batch(start: number, span: number, rows: Iterable<SnapshotRow>, totals: Totals, carved: boolean): Batch {
-    const list = Array.isArray(rows) ? (rows as readonly SnapshotRow[]) : [...rows];
+  #batch(start: number, span: number, list: readonly SnapshotRow[], totals: Totals, carved: boolean): Batch {
     const n = list.length;
     const ids = new Uint32Array(n * D);
     const requests = new Float64Array(n);
@@ -421,18 +516,24 @@ export class MergedStore {
     return { start, span, size, ids, requests, bytes, time, totals: finiteTotals(totals), carved };
   }
 
-  /** Keeps a member's newest minute (minutes are accepted in order, so this one is newer). */
+  /**
+   * Keeps a member's newest minute (minutes are accepted in order, so this one is newer), with
+   * the reference its ids hold since `#place`.
+   */
   #keepLast(member: string, batch: Batch): void {
     const prev = this.#last.get(member);
-    this.#acquire(batch.ids, batch.size);
     this.#last.set(member, batch);
     if (prev) this.#forgetBatch(prev);
   }
 
+  /** Lets a batch go: its ids' references, and its buffers for reuse. */
   #forgetBatch(b: Batch): void {
     this.#release(b.ids, b.size);
-    if (b.buffers && (!this.#spare || this.#spare.keys.length < b.buffers.keys.length))
-      this.#spare = b.buffers;
+    this.#recycle(b.buffers);
+  }
+
+  #recycle(buffers: ColumnBuffers | undefined): void {
+    if (buffers && (!this.#spare || this.#spare.keys.length < buffers.keys.length)) this.#spare = buffers;
   }
 
   #spare: ColumnBuffers | undefined;
@@ -447,7 +548,8 @@ export class MergedStore {
       this.#spare = undefined;
       return spare;
     }
-    const cap = Math.max(n, this.fineKeep);
+    // Room for a full minute, so the buffers can serve the next one too.
+    const cap = n > this.coarseKeep ? Math.max(n, this.fineKeep) : n;
     return { keys: new Uint32Array(cap * D), counts: new Float64Array(cap * 3) };
   }
 
@@ -487,6 +589,8 @@ export class MergedStore {
       openedAt: this.now(),
       inCoarse: false,
       folded: false,
+      sealedAt: 0,
+      published: false,
     };
     this.#insert(this.#fine, slot);
     return slot;
@@ -534,6 +638,8 @@ export class MergedStore {
         openedAt: this.now(),
         inCoarse: false,
         folded,
+        sealedAt: 0,
+        published: true,
       };
       this.#insert(this.#coarse, slot);
       while (this.#coarse.length > 0) {
@@ -611,7 +717,7 @@ export class MergedStore {
         ),
       );
     }
-    for (const l of this.#listeners) l(bucket);
+    slot.sealedAt = this.now();
     return bucket;
   }
 
@@ -635,13 +741,18 @@ export class MergedStore {
 
   /** Keeps the fine ring to an hour: older minutes are sealed and put in their period first. */
   #evict(): void {
-    const newest = this.#fine.at(-1);
-    if (!newest) return;
-    const from = newest.start - (MERGED_FINE_SLOTS - 1) * MINUTE;
+    const anchor = this.#anchor();
+    if (anchor === undefined) return;
+    const from = anchor - (MERGED_FINE_SLOTS - 1) * MINUTE;
     while (this.#fine.length > 0 && (this.#fine[0] as Slot).start < from) {
       const s = this.#fine[0] as Slot;
       if (s.table) this.#sealFine(s);
-      if (!s.inCoarse) this.#toCoarse([s]);
+      if (!s.published) this.#publish([], true);
+      // Its period holds it from now on, with every other sealed minute of the period.
+      const period = Math.floor(s.start / COARSE) * COARSE;
+      this.#toCoarse(
+        this.#fine.filter((x) => x.bucket && !x.inCoarse && x.start >= period && x.start < period + COARSE),
+      );
       this.#fine.shift();
       this.#drop(s, this.#finePool);
     }

@@ -7,8 +7,11 @@
 import { D } from './dimensions.ts';
 import type { Interner } from './interner.ts';
 
-/** Sender ids above this are refused (a bound on the memory a sender can make us spend). */
-export const MAX_REMOTE_ID = 1 << 24;
+/**
+ * Sender ids from this one up are refused: a bound on the memory a sender can make us spend
+ * (32 MiB per dimension). A collector's ids stay below its largest number of distinct values.
+ */
+export const MAX_REMOTE_ID = 1 << 23;
 
 export interface DictionaryDeltaData {
   readonly ids: readonly number[];

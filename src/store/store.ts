@@ -288,12 +288,15 @@ export class Store {
     }
   }
 
-  /**
-   * Whether a bucket is still in a ring. An evicted bucket's columns are reused for a newer one
-   * and its ids may be freed: read a bucket (synchronously) only while the store holds it.
-   */
-  holds(b: Bucket): boolean {
-    return this.#fine.includes(b) || this.#coarse.includes(b);
+  /** The sealed bucket held for (start, span), if any (an evicted bucket's memory is reused). */
+  current(start: number, span: number): Bucket | undefined {
+    const ring = span === COARSE ? this.#coarse : this.#fine;
+    for (let i = ring.length - 1; i >= 0; i--) {
+      const b = ring[i] as Bucket;
+      if (b.start === start) return b;
+      if (b.start < start) return undefined;
+    }
+    return undefined;
   }
 
   /** The sealed buckets of both rings (for backfilling a subscriber): coarse first, then fine. */
