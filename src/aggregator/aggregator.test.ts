@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { freePort } from '../../test/support/listening.ts';
 import { until } from '../../test/support/wait.ts';
 import { StoreBackend } from '../collector/store-backend.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
@@ -222,5 +223,54 @@ describe('aggregator', () => {
       t.targets.map((x) => [x.state, x.failures]),
       [['up', 0]],
     );
+  });
+
+  it('forwards a late collector’s minute up a stack as an amendment', async () => {
+    const a = await collector('web-a');
+    cleanup.push(() => a.server.close());
+    const cPort = await freePort();
+    const mid = await startAggregator({
+      listen: '127.0.0.1:0',
+      collectors: [`127.0.0.1:${a.port}`, `127.0.0.1:${cPort}`],
+      source: 'mid',
+      version: 't',
+      log: () => {},
+      backoff: { initialMs: 20, maxMs: 100 },
+      minuteGraceMs: 200,
+      settleMs: 200,
+    });
+    cleanup.push(() => mid.stop());
+    const top = await startAggregator({
+      listen: '127.0.0.1:0',
+      collectors: [`127.0.0.1:${mid.rpc.address.port}`],
+      source: 'top',
+      version: 't',
+      log: () => {},
+      backoff: { initialMs: 20, maxMs: 100 },
+      minuteGraceMs: 200,
+    });
+    cleanup.push(() => top.stop());
+    const client = createLogtallyClient(`127.0.0.1:${top.rpc.address.port}`);
+    const sites = async () =>
+      (await client.topN({ groupBy: 'website', window: '5m' })).entries.map((e) => [e.label, e.count]);
+    traffic(a, 'a.test', 5);
+    nextMinute(a);
+    await until('the minute at the top, without the collector that is down', async () =>
+      JSON.stringify(await sites()) === JSON.stringify([['a.test', 5]]) ? true : undefined,
+    );
+    // The late collector comes up with that same minute: mid merges it into the published
+    // minute, and the top receives it as an amendment.
+    const c = await collector('web-c', cPort);
+    cleanup.push(() => c.server.close());
+    traffic(c, 'c.test', 7);
+    nextMinute(c);
+    const got = await until('the amendment at the top', async () => {
+      const x = await sites();
+      return x.length === 2 ? x : undefined;
+    });
+    assert.deepEqual(got, [
+      ['c.test', 7],
+      ['a.test', 5],
+    ]);
   });
 });

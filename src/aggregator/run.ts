@@ -28,6 +28,8 @@ export interface AggregatorOptions {
   minuteGraceMs?: number;
   /** TLS and bearer token, for the listener and for the connections to collectors. */
   security?: RpcSecurity;
+  /** How long a sealed minute waits for late collectors before it is published (ms, default 60 000). */
+  settleMs?: number;
   /** Values a collector's stream dictionary may hold before the stream is renewed. */
   dictionaryLimit?: number;
 }
@@ -47,7 +49,10 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
   }
   const source = o.source || hostname();
   const members = o.collectors.map(newMember);
-  const store = new MergedStore({ graceMs: o.minuteGraceMs ?? 15_000 });
+  const store = new MergedStore({
+    graceMs: o.minuteGraceMs ?? 15_000,
+    ...(o.settleMs !== undefined ? { settleMs: o.settleMs } : {}),
+  });
   const backend = new MergedBackend(source, o.version, members, store);
   const controller = new AbortController();
   const { initialMs, maxMs } = o.backoff ?? { initialMs: 100, maxMs: 30_000 };
@@ -101,7 +106,8 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
             m.source = s.source;
             const totals = { requests: s.totalCount, bytes: s.totalBytes, time: s.totalTime };
             let outcome: MergeOutcome;
-            if (s.columns) {
+            if (s.amend) outcome = store.amend(m.address, s.start, s.entries, totals);
+            else if (s.columns) {
               dictionary.apply(s.columns.dictionary);
               const columns = decodeColumns(s.columns, (n) => store.columnBuffers(n));
               outcome = store.addColumns(m.address, dictionary, s.start, s.span, columns, totals);

@@ -24,6 +24,8 @@ export interface SnapshotData {
   readonly totalTime: number;
   /** For a columnar subscriber: the keys in columnar form (and `entries` empty). */
   readonly columns?: ColumnsData;
+  /** An amendment: `entries` and totals are an addition to a minute sent before. */
+  readonly amend?: boolean;
 }
 
 export interface TargetInfo {

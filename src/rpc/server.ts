@@ -44,6 +44,7 @@ export function snapshotMessage(s: SnapshotData): Snapshot {
     totalCount: s.totalRequests,
     totalBytes: s.totalBytes,
     totalTime: s.totalTime,
+    amend: s.amend === true,
     ...(s.columns
       ? {
           columns: create(SnapshotColumnsSchema, {

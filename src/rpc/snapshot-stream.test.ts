@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MergedStore } from '../store/merged-store.ts';
 import { Store } from '../store/store.ts';
+import type { SnapshotData } from './backend.ts';
 import { bucketSnapshots } from './snapshot-stream.ts';
 
 const T0 = 1_795_000_020; // a minute start 120 s into a 5-minute period
@@ -41,5 +43,60 @@ describe('snapshot stream backfill', () => {
       [68 * 60, 60, 1],
       [69 * 60, 60, 1],
     ]);
+  });
+
+  it('forwards late data for a published minute as an amendment, once', async () => {
+    const T = 1_795_000_200;
+    const store = new MergedStore({ now: () => (T + 600) * 1000, settleMs: 0 });
+    const row = (website: string, count: number) => ({
+      website,
+      prefix: '10.0.0.0/24',
+      uri: '/',
+      status: '200',
+      upstream: '',
+      method: 'GET',
+      count,
+      bytes: 0,
+      time: 0,
+    });
+    const one = (n: number) => ({ requests: n, bytes: 0, time: 0 });
+    const ac = new AbortController();
+    const it = bucketSnapshots(store, 'mid', false, ac.signal)[Symbol.asyncIterator]();
+    const first = it.next();
+    store.add('a', T, 60, [row('a.test', 2)], one(2));
+    store.seal(['a']); // published
+    store.add('b', T, 60, [row('b.test', 3)], one(3)); // late, before the subscriber read the minute
+    const got = { value: (await first).value as SnapshotData };
+    // The minute is sent as held: with b's counts, so b's amendment is not sent again.
+    assert.deepEqual(got.value.entries.map((e) => [e.labels[0], e.requests]).sort(), [
+      ['a.test', 2],
+      ['b.test', 3],
+    ]);
+    const second = it.next();
+    store.add('c', T, 60, [row('c.test', 4)], one(4)); // late, after
+    const amendment = (await second).value as SnapshotData;
+    assert.equal(amendment.amend, true);
+    assert.deepEqual(
+      amendment.entries.map((e) => [e.labels[0], e.requests]),
+      [['c.test', 4]],
+    );
+    assert.equal(amendment.totalRequests, 4);
+    // The receiving side adds it to the minute it has.
+    const top = new MergedStore({ now: () => (T + 600) * 1000 });
+    const rows = (d: SnapshotData) => d.entries.map((e) => row(e.labels[0] as string, e.requests));
+    assert.equal(top.amend('mid', T, rows(amendment), one(4)), 'invalid'); // a minute it never sent
+    top.add('mid', T, 60, rows(got.value), one(5));
+    assert.equal(top.amend('mid', T, rows(amendment), one(4)), 'added');
+    assert.deepEqual(
+      top.topN({ groupBy: 'website', window: '1m', n: 5 }).map((e) => [e.label, e.requests]),
+      [
+        ['c.test', 4],
+        ['b.test', 3],
+        ['a.test', 2],
+      ],
+    );
+    assert.equal(top.trend('1m')[0]?.requests, 9);
+    ac.abort();
+    await it.return?.();
   });
 });

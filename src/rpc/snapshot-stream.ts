@@ -8,6 +8,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { type Bucket, backfillOrder } from '../store/bucket.ts';
 import type { Interner } from '../store/interner.ts';
+import type { Amendment } from '../store/merged-store.ts';
 import type { SnapshotData } from './backend.ts';
 import { ColumnEncoder } from './columns.ts';
 
@@ -25,6 +26,10 @@ export interface BucketSource {
   current(start: number, span: number): Bucket | undefined;
   entries(b: Bucket): Iterable<{ labels: string[]; requests: number; bytes: number; time: number }>;
   readonly interners: readonly Interner[];
+  /** Late additions to published minutes (a merged store), with the minute's change counter. */
+  onAmend?(listener: (a: Amendment) => void): () => void;
+  /** The change counter of a minute as held now. */
+  version?(start: number): number;
 }
 
 export function bucketSnapshot(
@@ -54,16 +59,27 @@ export async function* bucketSnapshots(
   since = 0,
 ): AsyncIterable<SnapshotData> {
   const encoder = columnar ? new ColumnEncoder(src.interners) : undefined;
-  const queue: { start: number; span: number }[] = [];
-  let wake: (() => void) | undefined;
-  let overflow = false;
-  const off = src.onSeal((b) => {
+  const queue: ({ start: number; span: number; amendment?: undefined } | { amendment: Amendment })[] = [];
+  /** Per minute sent on this stream, its change counter then (amendments it holds are not resent). */
+  const sent = new Map<number, number>();
+  const send = (b: Bucket): SnapshotData => {
+    if (b.span === 60 && src.version) {
+      sent.set(b.start, src.version(b.start));
+      if (sent.size > 2 * MAX_QUEUED) sent.delete(sent.keys().next().value as number);
+    }
+    return bucketSnapshot(src, source, b, encoder);
+  };
+  const enqueue = (item: (typeof queue)[number]) => {
     if (queue.length >= MAX_QUEUED) {
       overflow = true;
       queue.length = 0;
-    } else queue.push({ start: b.start, span: b.span });
+    } else queue.push(item);
     wake?.();
-  });
+  };
+  let wake: (() => void) | undefined;
+  let overflow = false;
+  const off = src.onSeal((b) => enqueue({ start: b.start, span: b.span }));
+  const offAmend = src.onAmend?.((amendment) => enqueue({ amendment }));
   const aborted = new Promise<void>((resolve) =>
     signal.addEventListener('abort', () => resolve(), { once: true }),
   );
@@ -73,7 +89,7 @@ export async function* bucketSnapshots(
       const { coarse, fine } = src.rings();
       for (const b of backfillOrder(coarse, fine)) {
         const now = b.start + b.span > since ? src.current(b.start, b.span) : undefined;
-        if (now) yield bucketSnapshot(src, source, now, encoder);
+        if (now) yield send(now);
       }
     }
     while (!signal.aborted) {
@@ -84,9 +100,25 @@ export async function* bucketSnapshots(
         );
       }
       const next = queue.shift();
+      if (next?.amendment) {
+        const a = next.amendment;
+        if ((sent.get(a.start) ?? -1) < a.version) {
+          yield {
+            source,
+            start: a.start,
+            span: 60,
+            entries: a.entries,
+            totalRequests: a.totals.requests,
+            totalBytes: a.totals.bytes,
+            totalTime: a.totals.time,
+            amend: true,
+          };
+        }
+        continue;
+      }
       if (next) {
         const b = src.current(next.start, next.span);
-        if (b) yield bucketSnapshot(src, source, b, encoder);
+        if (b) yield send(b);
         continue;
       }
       await Promise.race([new Promise<void>((r) => (wake = r)), aborted]);
@@ -94,5 +126,6 @@ export async function* bucketSnapshots(
     }
   } finally {
     off();
+    offAmend?.();
   }
 }

@@ -66,6 +66,15 @@ export interface ColumnBuffers {
   readonly counts: Float64Array;
 }
 
+/** Keys added to a published minute (late data), with labels, for subscribers. */
+export interface Amendment {
+  readonly start: number;
+  /** The minute's change counter after this addition. */
+  readonly version: number;
+  readonly entries: readonly { labels: string[]; requests: number; bytes: number; time: number }[];
+  readonly totals: Totals;
+}
+
 export type MergeOutcome = 'added' | 'duplicate' | 'invalid' | 'future' | 'too-old';
 
 export interface MergedStoreOptions {
@@ -119,6 +128,8 @@ interface Slot {
   /** Fine slots: when sealed (ms), and whether it was published to subscribers. */
   sealedAt: number;
   published: boolean;
+  /** The store's change counter when this slot last changed. */
+  version: number;
 }
 
 export class MergedStore {
@@ -143,6 +154,9 @@ export class MergedStore {
   /** Per member: its newest minute, as received. */
   readonly #last = new Map<string, Batch>();
   readonly #listeners = new Set<(b: Bucket) => void>();
+  readonly #amendListeners = new Set<(a: Amendment) => void>();
+  /** Counts every change to a fine slot (see `version`). */
+  #changes = 0;
   readonly #queries: BucketQueries;
   #dropped = 0;
 
@@ -164,6 +178,40 @@ export class MergedStore {
   onSeal(listener: (b: Bucket) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Called with what is added to a minute after it was published (late data), so subscribers
+   * can add it too. Returns an unsubscribe function.
+   */
+  onAmend(listener: (a: Amendment) => void): () => void {
+    this.#amendListeners.add(listener);
+    return () => this.#amendListeners.delete(listener);
+  }
+
+  /** The change counter of the fine minute at `start` (0 if none): what a subscriber was sent. */
+  version(start: number): number {
+    return this.#find(this.#fine, start)?.version ?? 0;
+  }
+
+  /**
+   * Adds a member's late addition to a minute it sent before (an amendment from a stacked
+   * aggregator): merged like a late bucket, without moving the member's watermark.
+   */
+  amend(member: string, start: number, rows: readonly SnapshotRow[], totals: Totals): MergeOutcome {
+    if (!Number.isSafeInteger(start) || start % MINUTE !== 0 || rows.length > this.fineKeep) return 'invalid';
+    if (start >= this.covered(member)) return 'invalid'; // not a minute it sent
+    const newestCoarse = this.#coarse.at(-1)?.start ?? -Infinity;
+    const period = Math.floor(start / COARSE) * COARSE;
+    if (period <= newestCoarse - MERGED_COARSE_SLOTS * COARSE) return 'too-old';
+    const batch = this.#batch(start, MINUTE, rows, totals, false);
+    this.#acquire(batch.ids, batch.size);
+    const slot = this.#find(this.#fine, start);
+    if (slot) this.#mergeFine(slot, batch, 1);
+    else this.#mergeCoarse(period, batch, 1, true);
+    this.#forgetBatch(batch);
+    for (const it of this.interners) it.sweep();
+    return 'added';
   }
 
   /** Keys dropped because an open minute reached `openCap`. */
@@ -591,6 +639,7 @@ export class MergedStore {
       folded: false,
       sealedAt: 0,
       published: false,
+      version: 0,
     };
     this.#insert(this.#fine, slot);
     return slot;
@@ -599,6 +648,18 @@ export class MergedStore {
   /** Adds (sign 1) or subtracts (sign -1) a batch in a fine slot, and in its period if folded. */
   #mergeFine(slot: Slot, batch: Batch, sign: 1 | -1): void {
     addTotals(slot.totals, batch.totals, sign);
+    slot.version = ++this.#changes;
+    // Late data for a published minute goes to subscribers as an amendment (withdrawals do not:
+    // a stacked aggregator keeps what it was sent).
+    if (slot.published && sign > 0 && this.#amendListeners.size > 0 && batch.size > 0) {
+      const amendment: Amendment = {
+        start: slot.start,
+        version: slot.version,
+        entries: [...this.#queries.entries(batch)],
+        totals: { ...batch.totals },
+      };
+      for (const l of this.#amendListeners) l(amendment);
+    }
     const table = slot.table;
     if (table) {
       const before = table.size;
@@ -640,6 +701,7 @@ export class MergedStore {
         folded,
         sealedAt: 0,
         published: true,
+        version: 0,
       };
       this.#insert(this.#coarse, slot);
       while (this.#coarse.length > 0) {

@@ -106,7 +106,13 @@ export class BucketQueries {
   }
 
   /** Every key of a bucket with its labels (for snapshots to a subscriber). */
-  *entries(b: Bucket): Generator<{ labels: string[]; requests: number; bytes: number; time: number }> {
+  *entries(b: {
+    readonly size: number;
+    readonly ids: Uint32Array;
+    readonly requests: ArrayLike<number>;
+    readonly bytes: ArrayLike<number>;
+    readonly time: ArrayLike<number>;
+  }): Generator<{ labels: string[]; requests: number; bytes: number; time: number }> {
     const it = this.interners;
     for (let e = 0; e < b.size; e++) {
       const labels: string[] = [];
