@@ -6,7 +6,7 @@ import { StoreBackend } from '../collector/store-backend.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
 import { Store } from '../store/store.ts';
-import { type RunningAggregator, startAggregator } from './run.ts';
+import { type AggregatorOptions, type RunningAggregator, startAggregator } from './run.ts';
 
 const T0 = 1_795_000_000; // a multiple of 300
 
@@ -35,8 +35,29 @@ function nextMinute(c: FakeCollector) {
   c.store.tick();
 }
 
+const cleanup: (() => Promise<void>)[] = [];
+
+/** An aggregator on a free port with quick backoff and grace, stopped after the suite. */
+async function aggregator(
+  collectors: string[],
+  source: string,
+  extra: Partial<AggregatorOptions> = {},
+): Promise<RunningAggregator> {
+  const a = await startAggregator({
+    listen: '127.0.0.1:0',
+    collectors,
+    source,
+    version: 't',
+    log: () => {},
+    backoff: { initialMs: 20, maxMs: 100 },
+    minuteGraceMs: 200,
+    ...extra,
+  });
+  cleanup.push(() => a.stop());
+  return a;
+}
+
 describe('aggregator', () => {
-  const cleanup: (() => Promise<void>)[] = [];
   after(async () => {
     for (const f of cleanup.reverse()) await f();
   });
@@ -53,16 +74,9 @@ describe('aggregator', () => {
     traffic(b, 'blog.test', 4, 503);
     nextMinute(b);
     const logs: string[] = [];
-    const agg: RunningAggregator = await startAggregator({
-      listen: '127.0.0.1:0',
-      collectors: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`],
-      source: 'agg',
-      version: 't',
+    const agg = await aggregator([`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`], 'agg', {
       log: (l) => logs.push(l),
-      backoff: { initialMs: 20, maxMs: 100 },
-      minuteGraceMs: 200,
     });
-    cleanup.push(() => agg.stop());
     const client = createLogtallyClient(`127.0.0.1:${agg.rpc.address.port}`);
     // Backfill: the 24h window shows a's 10 minutes and b's minute at once.
     const merged = await until('backfill', async () => {
@@ -136,25 +150,8 @@ describe('aggregator', () => {
       () => a.server.close(),
       () => b.server.close(),
     );
-    const mid = await startAggregator({
-      listen: '127.0.0.1:0',
-      collectors: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`],
-      source: 'mid',
-      version: 't',
-      log: () => {},
-      backoff: { initialMs: 20, maxMs: 100 },
-      minuteGraceMs: 200,
-    });
-    cleanup.push(() => mid.stop());
-    const top = await startAggregator({
-      listen: '127.0.0.1:0',
-      collectors: [`127.0.0.1:${mid.rpc.address.port}`],
-      source: 'top',
-      version: 't',
-      log: () => {},
-      backoff: { initialMs: 20, maxMs: 100 },
-    });
-    cleanup.push(() => top.stop());
+    const mid = await aggregator([`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`], 'mid');
+    const top = await aggregator([`127.0.0.1:${mid.rpc.address.port}`], 'top');
     const midClient = createLogtallyClient(`127.0.0.1:${mid.rpc.address.port}`);
     await until('mid connected', async () =>
       (await midClient.listTargets({})).targets.every((t) => t.source.startsWith('web')) ? true : undefined,
@@ -190,17 +187,8 @@ describe('aggregator', () => {
       traffic(a, `s${m}.test`, m + 1);
       nextMinute(a);
     }
-    const agg = await startAggregator({
-      listen: '127.0.0.1:0',
-      collectors: [`127.0.0.1:${a.port}`],
-      source: 'agg',
-      version: 't',
-      log: () => {},
-      backoff: { initialMs: 20, maxMs: 100 },
-      minuteGraceMs: 200,
-      dictionaryLimit: 1, // renewed after every snapshot
-    });
-    cleanup.push(() => agg.stop());
+    // A dictionary bound of 1 value: the stream is renewed after every snapshot.
+    const agg = await aggregator([`127.0.0.1:${a.port}`], 'agg', { dictionaryLimit: 1 });
     const client = createLogtallyClient(`127.0.0.1:${agg.rpc.address.port}`);
     const sites = async () =>
       (await client.topN({ groupBy: 'website', window: '24h' })).entries.map((e) => [e.label, e.count]);
@@ -229,27 +217,8 @@ describe('aggregator', () => {
     const a = await collector('web-a');
     cleanup.push(() => a.server.close());
     const cPort = await freePort();
-    const mid = await startAggregator({
-      listen: '127.0.0.1:0',
-      collectors: [`127.0.0.1:${a.port}`, `127.0.0.1:${cPort}`],
-      source: 'mid',
-      version: 't',
-      log: () => {},
-      backoff: { initialMs: 20, maxMs: 100 },
-      minuteGraceMs: 200,
-      settleMs: 200,
-    });
-    cleanup.push(() => mid.stop());
-    const top = await startAggregator({
-      listen: '127.0.0.1:0',
-      collectors: [`127.0.0.1:${mid.rpc.address.port}`],
-      source: 'top',
-      version: 't',
-      log: () => {},
-      backoff: { initialMs: 20, maxMs: 100 },
-      minuteGraceMs: 200,
-    });
-    cleanup.push(() => top.stop());
+    const mid = await aggregator([`127.0.0.1:${a.port}`, `127.0.0.1:${cPort}`], 'mid', { settleMs: 200 });
+    const top = await aggregator([`127.0.0.1:${mid.rpc.address.port}`], 'top');
     const client = createLogtallyClient(`127.0.0.1:${top.rpc.address.port}`);
     const sites = async () =>
       (await client.topN({ groupBy: 'website', window: '5m' })).entries.map((e) => [e.label, e.count]);

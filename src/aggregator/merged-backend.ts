@@ -3,12 +3,9 @@
  * what is known of each member (state, failures, its last Status).
  * @module
  */
-import type { FileInfo, QueryBackend, SnapshotData, StatusInfo, TargetInfo } from '../rpc/backend.ts';
-import { bucketSnapshots } from '../rpc/snapshot-stream.ts';
-import type { Filter } from '../store/filter.ts';
+import type { FileInfo, StatusInfo, TargetInfo } from '../rpc/backend.ts';
+import { BucketStoreBackend } from '../rpc/bucket-backend.ts';
 import type { MergedStore } from '../store/merged-store.ts';
-import type { TopEntry, TopNQuery, TrendPoint } from '../store/query.ts';
-import type { Window } from '../store/windows.ts';
 
 export interface Member {
   /** host:port, also the member's key in the merged store. */
@@ -40,36 +37,12 @@ export function newMember(address: string): Member {
   };
 }
 
-export class MergedBackend implements QueryBackend {
-  readonly source: string;
-  readonly version: string;
+export class MergedBackend extends BucketStoreBackend<MergedStore> {
   readonly members: Member[];
-  readonly store: MergedStore;
-  readonly #started = Date.now();
 
   constructor(source: string, version: string, members: Member[], store: MergedStore) {
-    this.source = source;
-    this.version = version;
+    super(store, source, version);
     this.members = members;
-    this.store = store;
-  }
-
-  topN(q: TopNQuery): TopEntry[] {
-    return this.store.topN(q);
-  }
-
-  trend(window: Window, filter: Filter): TrendPoint[] {
-    return this.store.trend(window, filter);
-  }
-
-  /** Sealed merged minutes (with backfill: the merged rings first), so aggregators stack. */
-  snapshots(
-    backfill: boolean,
-    signal: AbortSignal,
-    columnar = false,
-    since = 0,
-  ): AsyncIterable<SnapshotData> {
-    return bucketSnapshots(this.store, this.source, backfill, signal, columnar, since);
   }
 
   targets(): TargetInfo[] {
@@ -88,7 +61,7 @@ export class MergedBackend implements QueryBackend {
     return {
       source: this.source,
       version: this.version,
-      uptimeSeconds: (Date.now() - this.#started) / 1000,
+      uptimeSeconds: (Date.now() - this.started) / 1000,
       files: up.flatMap((m) => m.files.map((f) => ({ ...f, path: `${m.source}:${f.path}` }))),
       linesRead: sum((m) => m.linesRead),
       parseErrors: sum((m) => m.parseErrors),

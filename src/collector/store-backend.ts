@@ -2,11 +2,9 @@
  * QueryBackend over a collector's Store.
  * @module
  */
-import type { FileInfo, QueryBackend, SnapshotData, StatusInfo, TargetInfo } from '../rpc/backend.ts';
-import { bucketSnapshots } from '../rpc/snapshot-stream.ts';
-import type { Filter } from '../store/filter.ts';
-import type { Store, TopNQuery } from '../store/store.ts';
-import type { Window } from '../store/windows.ts';
+import type { FileInfo, StatusInfo, TargetInfo } from '../rpc/backend.ts';
+import { BucketStoreBackend } from '../rpc/bucket-backend.ts';
+import type { Store } from '../store/store.ts';
 
 export interface IngestCounters {
   files(): FileInfo[];
@@ -16,35 +14,12 @@ export interface IngestCounters {
   syslogLines: number;
 }
 
-export class StoreBackend implements QueryBackend {
-  readonly source: string;
-  readonly store: Store;
-  readonly version: string;
+export class StoreBackend extends BucketStoreBackend<Store> {
   readonly ingest: IngestCounters;
-  readonly #started = Date.now();
 
   constructor(store: Store, source: string, version: string, ingest: IngestCounters) {
-    this.store = store;
-    this.source = source;
-    this.version = version;
+    super(store, source, version);
     this.ingest = ingest;
-  }
-
-  topN(q: TopNQuery) {
-    return this.store.topN(q);
-  }
-
-  trend(window: Window, filter: Filter) {
-    return this.store.trend(window, filter);
-  }
-
-  snapshots(
-    backfill: boolean,
-    signal: AbortSignal,
-    columnar = false,
-    since = 0,
-  ): AsyncIterable<SnapshotData> {
-    return bucketSnapshots(this.store, this.source, backfill, signal, columnar, since);
   }
 
   targets(): TargetInfo[] {
@@ -56,7 +31,7 @@ export class StoreBackend implements QueryBackend {
     return {
       source: this.source,
       version: this.version,
-      uptimeSeconds: (Date.now() - this.#started) / 1000,
+      uptimeSeconds: (Date.now() - this.started) / 1000,
       files: this.ingest.files(),
       linesRead: this.ingest.linesRead,
       parseErrors: this.ingest.parseErrors,
