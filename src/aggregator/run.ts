@@ -59,7 +59,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
   const degradeAfter = o.degradeAfter ?? 3;
   const seal = () => store.seal(members.filter((m) => m.state === 'up').map((m) => m.address));
   // Minutes waiting for a collector that stays silent are sealed after the grace time.
-  const sealTimer = setInterval(seal, Math.min(1000, o.minuteGraceMs ?? 1000));
+  const sealTimer = setInterval(seal, Math.max(50, Math.min(1000, o.minuteGraceMs ?? 1000)));
   sealTimer.unref();
   const warned = new Set<string>();
 
@@ -98,7 +98,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         const dictionary = new RemoteDictionary(store.interners);
         let renew = false;
         try {
-          const since = store.covered(m.address);
+          const since = store.resumeFrom(m.address);
           for await (const s of client.streamSnapshots(
             { backfill: true, columnar: true, since },
             { signal: controller.signal },
@@ -106,7 +106,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
             m.source = s.source;
             const totals = { requests: s.totalCount, bytes: s.totalBytes, time: s.totalTime };
             let outcome: MergeOutcome;
-            if (s.amend) outcome = store.amend(m.address, s.start, s.entries, totals);
+            if (s.amend) outcome = store.amend(m.address, s.start, s.entries, totals, s.subtract ? -1 : 1);
             else if (s.columns) {
               dictionary.apply(s.columns.dictionary);
               const columns = decodeColumns(s.columns, (n) => store.columnBuffers(n));
@@ -124,7 +124,12 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
             delay = initialMs;
             if (s.span === 60) m.lastSnapshot = Math.max(m.lastSnapshot, s.start + 60);
             seal();
-            if (dictionary.size > (o.dictionaryLimit ?? DICTIONARY_LIMIT)) {
+            // Renewed only once this stream moved the watermark on (else it would resend the same
+            // history, reach the bound at the same place, and loop).
+            if (
+              dictionary.size > (o.dictionaryLimit ?? DICTIONARY_LIMIT) &&
+              store.resumeFrom(m.address) > since
+            ) {
               renew = true;
               break;
             }

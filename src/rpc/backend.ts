@@ -26,6 +26,8 @@ export interface SnapshotData {
   readonly columns?: ColumnsData;
   /** An amendment: `entries` and totals are an addition to a minute sent before. */
   readonly amend?: boolean;
+  /** With `amend`: the counts are to be subtracted. */
+  readonly subtract?: boolean;
 }
 
 export interface TargetInfo {

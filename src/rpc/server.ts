@@ -45,6 +45,7 @@ export function snapshotMessage(s: SnapshotData): Snapshot {
     totalBytes: s.totalBytes,
     totalTime: s.totalTime,
     amend: s.amend === true,
+    subtract: s.subtract === true,
     ...(s.columns
       ? {
           columns: create(SnapshotColumnsSchema, {

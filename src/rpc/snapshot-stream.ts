@@ -112,6 +112,7 @@ export async function* bucketSnapshots(
             totalBytes: a.totals.bytes,
             totalTime: a.totals.time,
             amend: true,
+            subtract: a.sign < 0,
           };
         }
         continue;

@@ -66,11 +66,13 @@ export interface ColumnBuffers {
   readonly counts: Float64Array;
 }
 
-/** Keys added to a published minute (late data), with labels, for subscribers. */
+/** Keys added to or subtracted from a published minute, with labels, for subscribers. */
 export interface Amendment {
   readonly start: number;
-  /** The minute's change counter after this addition. */
+  /** The minute's change counter after this change. */
   readonly version: number;
+  /** 1: counts to add (late data); -1: counts to subtract (a member's minute withdrawn). */
+  readonly sign: 1 | -1;
   readonly entries: readonly { labels: string[]; requests: number; bytes: number; time: number }[];
   readonly totals: Totals;
 }
@@ -198,7 +200,13 @@ export class MergedStore {
    * Adds a member's late addition to a minute it sent before (an amendment from a stacked
    * aggregator): merged like a late bucket, without moving the member's watermark.
    */
-  amend(member: string, start: number, rows: readonly SnapshotRow[], totals: Totals): MergeOutcome {
+  amend(
+    member: string,
+    start: number,
+    rows: readonly SnapshotRow[],
+    totals: Totals,
+    sign: 1 | -1 = 1,
+  ): MergeOutcome {
     if (!Number.isSafeInteger(start) || start % MINUTE !== 0 || rows.length > this.fineKeep) return 'invalid';
     if (start >= this.covered(member)) return 'invalid'; // not a minute it sent
     const newestCoarse = this.#coarse.at(-1)?.start ?? -Infinity;
@@ -206,10 +214,16 @@ export class MergedStore {
     if (period <= newestCoarse - MERGED_COARSE_SLOTS * COARSE) return 'too-old';
     const batch = this.#batch(start, MINUTE, rows, totals, false);
     this.#acquire(batch.ids, batch.size);
-    const slot = this.#find(this.#fine, start);
-    if (slot) this.#mergeFine(slot, batch, 1);
-    else this.#mergeCoarse(period, batch, 1, true);
-    this.#forgetBatch(batch);
+    const newestFine = this.#fine.at(-1)?.start ?? -Infinity;
+    let slot = this.#find(this.#fine, start);
+    if (!slot && start > newestFine - MERGED_FINE_SLOTS * MINUTE) slot = this.#open(start);
+    if (slot) this.#mergeFine(slot, batch, sign);
+    else this.#mergeCoarse(period, batch, sign, true);
+    this.#evict();
+    // An amendment of the member's last minute is part of what a withdrawal must subtract.
+    const last = this.#last.get(member);
+    if (last?.start === start) this.#last.set(member, this.#combine(last, batch, sign));
+    else this.#forgetBatch(batch);
     for (const it of this.interners) it.sweep();
     return 'added';
   }
@@ -217,6 +231,11 @@ export class MergedStore {
   /** Keys dropped because an open minute reached `openCap`. */
   get droppedKeys(): number {
     return this.#dropped;
+  }
+
+  /** Where a reconnecting member's backfill can start: the end of the last bucket taken from it. */
+  resumeFrom(member: string): number {
+    return Math.max(this.covered(member), this.#coarseCovered.get(member) ?? 0);
   }
 
   /** The end of the last minute accepted from `member` (0: none). */
@@ -427,6 +446,8 @@ export class MergedStore {
         s.published = true;
         continue;
       }
+      // Never a minute that has not ended on this host's clock (a member's clock runs ahead).
+      if (!force && (s.start + MINUTE) * 1000 > now) break;
       const ready =
         force || now - s.sealedAt >= this.settleMs || up.every((m) => this.covered(m) >= s.start + MINUTE);
       if (!ready) break;
@@ -456,9 +477,10 @@ export class MergedStore {
       }
     }
     const sealed = (r: Slot[]) => r.flatMap((s) => (s.bucket ? [s.bucket] : []));
-    // Minutes after one still open are not sent ahead of it (a receiver takes minutes in order).
-    const open = this.#fine.find((x) => x.table)?.start ?? Infinity;
-    return { coarse: sealed(this.#coarse), fine: sealed(this.#fine.filter((x) => x.start < open)) };
+    // Minutes from the first one not yet published come through publishing (a receiver takes
+    // minutes in order, and late data for a published minute as amendments).
+    const pending = this.#fine.find((x) => !x.published)?.start ?? Infinity;
+    return { coarse: sealed(this.#coarse), fine: sealed(this.#fine.filter((x) => x.start < pending)) };
   }
 
   /**
@@ -574,6 +596,41 @@ export class MergedStore {
     if (prev) this.#forgetBatch(prev);
   }
 
+  /**
+   * One batch of `a` and `b` (b's counts negated for sign -1), holding the references both held.
+   * Negative counts are subtracted as such when the batch is withdrawn (that is, added back).
+   */
+  #combine(a: Batch, b: Batch, sign: 1 | -1): Batch {
+    const size = a.size + b.size;
+    const ids = new Uint32Array(size * D);
+    ids.set(a.ids.subarray(0, a.size * D));
+    ids.set(b.ids.subarray(0, b.size * D), a.size * D);
+    const join = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+      const out = new Float64Array(size);
+      for (let i = 0; i < a.size; i++) out[i] = x[i] as number;
+      for (let i = 0; i < b.size; i++) out[a.size + i] = sign * (y[i] as number);
+      return out;
+    };
+    const combined: Batch = {
+      start: a.start,
+      span: a.span,
+      size,
+      ids,
+      requests: join(a.requests, b.requests),
+      bytes: join(a.bytes, b.bytes),
+      time: join(a.time, b.time),
+      totals: {
+        requests: a.totals.requests + sign * b.totals.requests,
+        bytes: a.totals.bytes + sign * b.totals.bytes,
+        time: a.totals.time + sign * b.totals.time,
+      },
+      carved: a.carved,
+    };
+    // The combined batch takes over both references; a's buffers can be reused.
+    this.#recycle(a.buffers);
+    return combined;
+  }
+
   /** Lets a batch go: its ids' references, and its buffers for reuse. */
   #forgetBatch(b: Batch): void {
     this.#release(b.ids, b.size);
@@ -638,7 +695,9 @@ export class MergedStore {
       inCoarse: false,
       folded: false,
       sealedAt: 0,
-      published: false,
+      // Behind a published minute it cannot be published in order: its content goes out as
+      // amendments from the first key on.
+      published: start <= this.#publishedUpTo,
       version: 0,
     };
     this.#insert(this.#fine, slot);
@@ -649,12 +708,13 @@ export class MergedStore {
   #mergeFine(slot: Slot, batch: Batch, sign: 1 | -1): void {
     addTotals(slot.totals, batch.totals, sign);
     slot.version = ++this.#changes;
-    // Late data for a published minute goes to subscribers as an amendment (withdrawals do not:
-    // a stacked aggregator keeps what it was sent).
-    if (slot.published && sign > 0 && this.#amendListeners.size > 0 && batch.size > 0) {
+    // A change to a published minute goes to subscribers as an amendment: late data to add, or
+    // a withdrawn member's minute to subtract.
+    if (slot.published && this.#amendListeners.size > 0 && batch.size > 0) {
       const amendment: Amendment = {
         start: slot.start,
         version: slot.version,
+        sign,
         entries: [...this.#queries.entries(batch)],
         totals: { ...batch.totals },
       };
