@@ -14,6 +14,8 @@ import { ColumnEncoder } from './columns.ts';
 
 /** Buckets sealed more than this many behind a subscriber end its stream. */
 export const MAX_QUEUED = 60;
+/** Amendments queued for a subscriber beyond this end its stream. */
+export const MAX_QUEUED_AMENDMENTS = 4 * MAX_QUEUED;
 
 export interface BucketSource {
   /** Calls `listener` with each bucket as it is sealed; returns an unsubscribe function. */
@@ -69,11 +71,22 @@ export async function* bucketSnapshots(
     }
     return bucketSnapshot(src, source, b, encoder);
   };
+  // Buckets and amendments are bounded apart: a collector back after an hour re-sends up to an
+  // hour of minutes, each of which may amend a published minute.
+  let buckets = 0;
+  let amendments = 0;
   const enqueue = (item: (typeof queue)[number]) => {
-    if (queue.length >= MAX_QUEUED) {
+    const isAmendment = item.amendment !== undefined;
+    if (isAmendment ? amendments >= MAX_QUEUED_AMENDMENTS : buckets >= MAX_QUEUED) {
       overflow = true;
       queue.length = 0;
-    } else queue.push(item);
+      buckets = 0;
+      amendments = 0;
+    } else {
+      queue.push(item);
+      if (isAmendment) amendments++;
+      else buckets++;
+    }
     wake?.();
   };
   let wake: (() => void) | undefined;
@@ -95,11 +108,13 @@ export async function* bucketSnapshots(
     while (!signal.aborted) {
       if (overflow) {
         throw new ConnectError(
-          `subscriber more than ${MAX_QUEUED} buckets behind; reconnect`,
+          `subscriber more than ${MAX_QUEUED} buckets (or ${MAX_QUEUED_AMENDMENTS} amendments) behind; reconnect`,
           Code.ResourceExhausted,
         );
       }
       const next = queue.shift();
+      if (next?.amendment) amendments--;
+      else if (next) buckets--;
       if (next?.amendment) {
         const a = next.amendment;
         if ((sent.get(a.start) ?? -1) < a.version) {
