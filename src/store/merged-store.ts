@@ -214,9 +214,8 @@ export class MergedStore {
     if (period <= newestCoarse - MERGED_COARSE_SLOTS * COARSE) return 'too-old';
     const batch = this.#batch(start, MINUTE, rows, totals, false);
     this.#acquire(batch.ids, batch.size);
-    const newestFine = this.#fine.at(-1)?.start ?? -Infinity;
     let slot = this.#find(this.#fine, start);
-    if (!slot && start > newestFine - MERGED_FINE_SLOTS * MINUTE) slot = this.#open(start);
+    if (!slot && !this.#olderThanFineRing(start)) slot = this.#open(start);
     if (slot) this.#mergeFine(slot, batch, sign);
     else this.#mergeCoarse(period, batch, sign, true);
     this.#evict();
@@ -369,8 +368,7 @@ export class MergedStore {
     } else {
       this.#covered.set(member, start + span);
       if (batch.carved) this.#mergeCoarse(periodStart, batch, -1, false);
-      const newestFine = this.#fine.at(-1)?.start ?? -Infinity;
-      if (start <= newestFine - MERGED_FINE_SLOTS * MINUTE) {
+      if (this.#olderThanFineRing(start)) {
         // Older than the fine ring: straight into its period.
         this.#mergeCoarse(periodStart, batch, 1, true);
       } else {
@@ -859,6 +857,12 @@ export class MergedStore {
     for (const b of batches) addTotals(coarse.totals, b.totals, 1);
     this.#reseal(coarse, batches, 1, this.coarseKeep, this.#coarsePool);
     for (const s of slots) s.inCoarse = true;
+  }
+
+  /** Whether a minute is older than the fine ring keeps (by the anchor, as eviction does). */
+  #olderThanFineRing(start: number): boolean {
+    const anchor = this.#anchor();
+    return anchor !== undefined && start < anchor - (MERGED_FINE_SLOTS - 1) * MINUTE;
   }
 
   /** Keeps the fine ring to an hour: older minutes are sealed and put in their period first. */
