@@ -1,11 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MergedStore } from '../store/merged-store.ts';
+import { MergedStore, type SnapshotRow } from '../store/merged-store.ts';
 import { Store } from '../store/store.ts';
 import type { SnapshotData } from './backend.ts';
 import { bucketSnapshots } from './snapshot-stream.ts';
 
 const T0 = 1_795_000_020; // a minute start 120 s into a 5-minute period
+
+/** One key of a member's minute (a website and its count). */
+const row = (website: string, count: number): SnapshotRow => ({
+  website,
+  prefix: '10.0.0.0/24',
+  uri: '/',
+  status: '200',
+  upstream: '',
+  method: 'GET',
+  count,
+  bytes: 0,
+  time: 0,
+});
 
 /** The backfill a subscriber receives (the stream is stopped once it would wait for a new bucket). */
 async function backfill(store: Store, since?: number): Promise<[number, number, number][]> {
@@ -48,17 +61,6 @@ describe('snapshot stream backfill', () => {
   it('forwards late data for a published minute as an amendment, once', async () => {
     const T = 1_795_000_200;
     const store = new MergedStore({ now: () => (T + 600) * 1000, settleMs: 0 });
-    const row = (website: string, count: number) => ({
-      website,
-      prefix: '10.0.0.0/24',
-      uri: '/',
-      status: '200',
-      upstream: '',
-      method: 'GET',
-      count,
-      bytes: 0,
-      time: 0,
-    });
     const one = (n: number) => ({ requests: n, bytes: 0, time: 0 });
     const ac = new AbortController();
     const it = bucketSnapshots(store, 'mid', false, ac.signal)[Symbol.asyncIterator]();
@@ -104,17 +106,6 @@ describe('snapshot stream backfill', () => {
     const T = 1_795_000_200;
     const now = () => (T + 3 * 3600) * 1000;
     const M = T + 3 * 3600 - 120;
-    const row = (website: string, count: number) => ({
-      website,
-      prefix: 'p',
-      uri: '/',
-      status: '200',
-      upstream: '',
-      method: 'GET',
-      count,
-      bytes: 0,
-      time: 0,
-    });
     const add = (st: MergedStore, m: string, start: number, site: string, n: number) =>
       st.add(m, start, 60, [row(site, n)], { requests: n, bytes: 0, time: 0 });
     const total = (st: MergedStore) => st.trend('24h').reduce((n, p) => n + p.requests, 0);
