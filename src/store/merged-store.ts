@@ -8,7 +8,8 @@
  *   minutes push it out; then it is sealed to its top keys. A member's bucket that arrives for
  *   a sealed minute (late, or history from a backfill) is merged into it and the top keys kept.
  * - Coarse buckets are folded from the sealed minutes, as in a collector; a member's own coarse
- *   buckets (backfill of the periods before its fine ring) are merged into them.
+ *   buckets (backfill of the periods before its fine ring) are merged into them. Once a period
+ *   has a coarse bucket, it holds every sealed minute of the period (later ones join as they seal).
  * - Each member's newest minute (its last-known contribution) is kept until it sends the next
  *   one, so `withdraw` can subtract it when the member fails: a dead member's last counts do not
  *   stay in the current view. Its older minutes are history and stay.
@@ -125,8 +126,6 @@ interface Slot {
   readonly openedAt: number;
   /** Fine slots: already added to the coarse slot of its period. */
   inCoarse: boolean;
-  /** Coarse slots: its period was folded; later sealed minutes of the period join it directly. */
-  folded: boolean;
   /** Fine slots: when sealed (ms), and whether it was published to subscribers. */
   sealedAt: number;
   published: boolean;
@@ -217,7 +216,7 @@ export class MergedStore {
     let slot = this.#find(this.#fine, start);
     if (!slot && !this.#olderThanFineRing(start)) slot = this.#open(start);
     if (slot) this.#mergeFine(slot, batch, sign);
-    else this.#mergeCoarse(period, batch, sign, true);
+    else this.#mergeCoarse(period, batch, sign);
     this.#evict();
     // An amendment of the member's last minute is part of what a withdrawal must subtract.
     const last = this.#last.get(member);
@@ -363,14 +362,14 @@ export class MergedStore {
     const periodStart = Math.floor(start / COARSE) * COARSE;
     if (span === COARSE) {
       this.#coarseCovered.set(member, start + span);
-      this.#mergeCoarse(periodStart, batch, 1, false);
+      this.#mergeCoarse(periodStart, batch, 1);
       this.#forgetBatch(batch);
     } else {
       this.#covered.set(member, start + span);
-      if (batch.carved) this.#mergeCoarse(periodStart, batch, -1, false);
+      if (batch.carved) this.#mergeCoarse(periodStart, batch, -1);
       if (this.#olderThanFineRing(start)) {
         // Older than the fine ring: straight into its period.
-        this.#mergeCoarse(periodStart, batch, 1, true);
+        this.#mergeCoarse(periodStart, batch, 1);
       } else {
         let slot = this.#find(this.#fine, start);
         if (!slot) slot = this.#open(start);
@@ -394,9 +393,9 @@ export class MergedStore {
     const period = Math.floor(last.start / COARSE) * COARSE;
     const slot = this.#find(this.#fine, last.start);
     if (slot) this.#mergeFine(slot, last, -1);
-    else this.#mergeCoarse(period, last, -1, true);
+    else this.#mergeCoarse(period, last, -1);
     // A carved minute goes back to the member's 5-minute bucket it came from.
-    if (last.carved) this.#mergeCoarse(period, last, 1, false);
+    if (last.carved) this.#mergeCoarse(period, last, 1);
     this.#forgetBatch(last);
     this.#covered.set(member, Math.min(this.covered(member), last.start));
     for (const it of this.interners) it.sweep();
@@ -461,19 +460,10 @@ export class MergedStore {
   }
 
   /**
-   * The sealed buckets of both rings, oldest first. The period the fine ring starts in is folded
-   * first, so a backfill's coarse bucket for it holds every minute of it that is sent as well.
+   * The sealed buckets of both rings, oldest first. A period's coarse bucket holds every sealed
+   * minute of it, so a backfill of both can be taken apart by the receiver (see `backfillOrder`).
    */
   rings(): { coarse: Bucket[]; fine: Bucket[] } {
-    const first = this.#fine.find((x) => x.bucket);
-    if (first) {
-      const period = Math.floor(first.start / COARSE) * COARSE;
-      if (this.#find(this.#coarse, period)) {
-        this.#toCoarse(
-          this.#fine.filter((x) => x.bucket && !x.inCoarse && x.start >= period && x.start < period + COARSE),
-        );
-      }
-    }
     const sealed = (r: Slot[]) => r.flatMap((s) => (s.bucket ? [s.bucket] : []));
     // Minutes from the first one not yet published come through publishing (a receiver takes
     // minutes in order, and late data for a published minute as amendments).
@@ -691,7 +681,6 @@ export class MergedStore {
       totals: { requests: 0, bytes: 0, time: 0 },
       openedAt: this.now(),
       inCoarse: false,
-      folded: false,
       sealedAt: 0,
       // Behind a published minute it cannot be published in order: its content goes out as
       // amendments from the first key on.
@@ -702,7 +691,7 @@ export class MergedStore {
     return slot;
   }
 
-  /** Adds (sign 1) or subtracts (sign -1) a batch in a fine slot, and in its period if folded. */
+  /** Adds (sign 1) or subtracts (sign -1) a batch in a fine slot, and in its period if it is there. */
   #mergeFine(slot: Slot, batch: Batch, sign: 1 | -1): void {
     addTotals(slot.totals, batch.totals, sign);
     slot.version = ++this.#changes;
@@ -740,11 +729,14 @@ export class MergedStore {
     } else {
       this.#reseal(slot, batch, sign, this.fineKeep, this.#finePool);
     }
-    if (slot.inCoarse) this.#mergeCoarse(Math.floor(slot.start / COARSE) * COARSE, batch, sign, true);
+    if (slot.inCoarse) this.#mergeCoarse(Math.floor(slot.start / COARSE) * COARSE, batch, sign);
   }
 
-  /** Adds or subtracts a batch in the coarse slot of a period (created when missing). */
-  #mergeCoarse(start: number, batch: Batch, sign: 1 | -1, folded: boolean): void {
+  /**
+   * Adds or subtracts a batch in the coarse slot of a period. A slot created here takes in every
+   * sealed minute of its period at once: a period's slot always holds all of its sealed minutes.
+   */
+  #mergeCoarse(start: number, batch: Batch, sign: 1 | -1): void {
     let slot = this.#find(this.#coarse, start);
     if (!slot) {
       if (sign < 0) return;
@@ -756,7 +748,6 @@ export class MergedStore {
         totals: { requests: 0, bytes: 0, time: 0 },
         openedAt: this.now(),
         inCoarse: false,
-        folded,
         sealedAt: 0,
         published: true,
         version: 0,
@@ -770,9 +761,26 @@ export class MergedStore {
         this.#drop(oldest, this.#coarsePool);
       }
       if (!this.#coarse.includes(slot)) return;
+      this.#absorb(slot, this.#sealedMinutes(start));
     }
     addTotals(slot.totals, batch.totals, sign);
     this.#reseal(slot, batch, sign, this.coarseKeep, this.#coarsePool);
+  }
+
+  /** The sealed minutes of a period not yet in its coarse slot. */
+  #sealedMinutes(period: number): Slot[] {
+    return this.#fine.filter(
+      (s) => s.bucket && !s.inCoarse && s.start >= period && s.start < period + COARSE,
+    );
+  }
+
+  /** Adds sealed minutes to their period's coarse slot (one reseal). */
+  #absorb(coarse: Slot, slots: Slot[]): void {
+    if (slots.length === 0) return;
+    const batches = slots.map((s) => bucketBatch(s.bucket as Bucket, s.totals));
+    for (const b of batches) addTotals(coarse.totals, b.totals, 1);
+    this.#reseal(coarse, batches, 1, this.coarseKeep, this.#coarsePool);
+    for (const s of slots) s.inCoarse = true;
   }
 
   /** Replaces a sealed slot's bucket by the top keys of (bucket ± batches). */
@@ -827,36 +835,21 @@ export class MergedStore {
     this.#giveTable(t);
     slot.table = undefined;
     slot.bucket = bucket;
+    // Into its period when the period has a slot, or when this is the period's last minute
+    // (which creates the slot with every sealed minute of the period).
     const period = Math.floor(slot.start / COARSE) * COARSE;
-    const coarse = this.#find(this.#coarse, period);
-    if (coarse?.folded) this.#toCoarse([slot]);
-    else if (slot.start + MINUTE === period + COARSE) {
-      this.#toCoarse(
-        this.#fine.filter(
-          (s) => s.bucket && !s.inCoarse && s.start >= period && s.start < slot.start + MINUTE,
-        ),
-      );
-    }
+    if (slot.start + MINUTE === period + COARSE || this.#find(this.#coarse, period)) this.#toCoarse(slot);
     slot.sealedAt = this.now();
     return bucket;
   }
 
-  /** Adds sealed minutes of one period to its coarse slot (one reseal), marking the period folded. */
-  #toCoarse(slots: Slot[]): void {
-    const first = slots[0];
-    if (!first) return;
-    const period = Math.floor(first.start / COARSE) * COARSE;
-    const batches = slots.map((s) => bucketBatch(s.bucket as Bucket, s.totals));
-    let coarse = this.#find(this.#coarse, period);
-    if (!coarse) {
-      this.#mergeCoarse(period, emptyBatch(period), 1, true);
-      coarse = this.#find(this.#coarse, period);
-      if (!coarse) return; // older than the coarse ring
-    }
-    coarse.folded = true;
-    for (const b of batches) addTotals(coarse.totals, b.totals, 1);
-    this.#reseal(coarse, batches, 1, this.coarseKeep, this.#coarsePool);
-    for (const s of slots) s.inCoarse = true;
+  /** Puts a sealed minute into its period's coarse slot (created with the period's other minutes). */
+  #toCoarse(slot: Slot): void {
+    if (slot.inCoarse) return;
+    const period = Math.floor(slot.start / COARSE) * COARSE;
+    const coarse = this.#find(this.#coarse, period);
+    if (coarse) this.#absorb(coarse, [slot]);
+    else this.#mergeCoarse(period, emptyBatch(period), 1);
   }
 
   /** Whether a minute is older than the fine ring keeps (by the anchor, as eviction does). */
@@ -874,11 +867,8 @@ export class MergedStore {
       const s = this.#fine[0] as Slot;
       if (s.table) this.#sealFine(s);
       if (!s.published) this.#publish([], true);
-      // Its period holds it from now on, with every other sealed minute of the period.
-      const period = Math.floor(s.start / COARSE) * COARSE;
-      this.#toCoarse(
-        this.#fine.filter((x) => x.bucket && !x.inCoarse && x.start >= period && x.start < period + COARSE),
-      );
+      // Its period holds it from now on.
+      this.#toCoarse(s);
       this.#fine.shift();
       this.#drop(s, this.#finePool);
     }
