@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { daemonLog, runUntilSignal } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
-import { parseHostPort } from '../rpc/address.ts';
+import { parseHostPortList } from '../rpc/address.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
 import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
 import { startAggregator } from './run.ts';
@@ -41,14 +41,10 @@ Example:
   logtally aggregator --collectors nginx1:9090,nginx2:9090,nginx3:9090 --listen :9091 --source agg-prod`,
       ),
   ).action(async (f: Flags) => {
-    const collectors = (f.collectors ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const collectors = parseHostPortList(f.collectors, '--collectors');
     if (collectors.length === 0) {
       throw new LogtallyError('ERR_FORMAT_OPTION', 'aggregator: --collectors is required (host:port,…)');
     }
-    for (const c of collectors) parseHostPort(c, '--collectors');
     const log = daemonLog;
     const security = loadSecurity(f);
     const a = await startAggregator({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { frontendCommand, splitTargets } from './command.ts';
+import { frontendCommand } from './command.ts';
 
 describe('logtally frontend', () => {
   it('has the reference flags and defaults, plus --allow-target and the gRPC security flags', () => {
@@ -33,10 +33,5 @@ describe('logtally frontend', () => {
         .configureOutput({ writeErr: () => {} });
       await assert.rejects(cmd.parseAsync(argv, { from: 'user' }), /expected an integer/, argv.join(' '));
     }
-  });
-
-  it('splits --allow-target lists', () => {
-    assert.deepEqual(splitTargets(' a:1, b:2 ,,'), ['a:1', 'b:2']);
-    assert.deepEqual(splitTargets(undefined), []);
   });
 });

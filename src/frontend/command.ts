@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { daemonLog, runUntilSignal } from '../daemon.ts';
+import { parseHostPortList } from '../rpc/address.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
 import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
 import { startFrontend } from './server.ts';
@@ -27,13 +28,6 @@ function intIn(min: number, max: number) {
 }
 
 /** Splits `a:1, b:2` into addresses. */
-export function splitTargets(list: string | undefined): string[] {
-  return (list ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
 export function frontendCommand(version: string, result: { code: number }): Command {
   return addSecurityFlags(
     new Command('frontend')
@@ -74,7 +68,7 @@ Examples:
     const running = await startFrontend({
       listen: f.listen,
       target: f.target,
-      allowTargets: splitTargets(f.allowTarget),
+      allowTargets: parseHostPortList(f.allowTarget, '--allow-target'),
       n: f.n,
       refresh: f.refresh,
       security: loadSecurity(f),

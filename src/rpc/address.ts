@@ -24,6 +24,21 @@ export function parseHostPort(s: string, flag: string): HostPort {
   return { host: m[1] ?? m[2] ?? '', port };
 }
 
+/**
+ * A comma-separated list of `host:port` (as `--target`, `--collectors`, `--allow-target` take
+ * it): trimmed, empty items skipped, duplicates dropped, each checked; `flag` names the option.
+ */
+export function parseHostPortList(list: string | undefined, flag: string): string[] {
+  const out: string[] = [];
+  for (const raw of (list ?? '').split(',')) {
+    const t = raw.trim();
+    if (t === '') continue;
+    parseHostPort(t, flag);
+    if (!out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
 /** The text form of an address, bracketing IPv6 hosts. */
 export function formatHostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;

@@ -7,7 +7,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Command } from 'commander';
 import { LogtallyError } from '../../format/errors.ts';
 import type { FilterSchema } from '../../gen/logtally/v1/logtally_pb.ts';
-import { parseHostPort } from '../../rpc/address.ts';
+import { parseHostPortList } from '../../rpc/address.ts';
 import { addSecurityFlags } from '../../rpc/flags.ts';
 import { MAX_N } from '../../rpc/requests.ts';
 import { loadSecurity, type RpcSecurity, type SecurityFlags } from '../../rpc/security.ts';
@@ -78,13 +78,7 @@ export function addFilterOptions(cmd: Command): Command {
 
 /** The validated endpoint list: trimmed, without duplicates, each a valid host:port. */
 export function parseTargets(list: string): string[] {
-  const out: string[] = [];
-  for (const raw of list.split(',')) {
-    const t = raw.trim();
-    if (t === '') continue;
-    parseHostPort(t, '--target');
-    if (!out.includes(t)) out.push(t);
-  }
+  const out = parseHostPortList(list, '--target');
   if (out.length === 0) throw bad('--target', 'expected host:port[,host:port...], got an empty list');
   return out;
 }
