@@ -136,6 +136,17 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
     };
   };
 
+  /** What every page starts with: the query, raw or not, and the target (a 400 page if refused). */
+  const request = (c: Context) => {
+    const q = new URL(c.req.url).searchParams;
+    const raw = q.get('raw') === '1' || q.get('raw') === 'true';
+    const chosen = policy.choose(q.get('target'));
+    if (!chosen.ok)
+      return fail(c, raw, { status: 400, heading: 'Target not allowed', detail: chosen.message });
+    // The default target stays out of links, so shared URLs follow the frontend's default.
+    return { q, raw, chosen, target: chosen.isDefault ? undefined : chosen.target };
+  };
+
   const app = new Hono();
 
   app.use('*', async (c, next) => {
@@ -144,12 +155,9 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
   });
 
   app.get('/', async (c) => {
-    const q = new URL(c.req.url).searchParams;
-    const raw = q.get('raw') === '1' || q.get('raw') === 'true';
-    const chosen = policy.choose(q.get('target'));
-    if (!chosen.ok)
-      return fail(c, raw, { status: 400, heading: 'Target not allowed', detail: chosen.message });
-    const target = chosen.isDefault ? undefined : chosen.target;
+    const asked = request(c);
+    if (asked instanceof Response) return asked;
+    const { q, raw, chosen, target } = asked;
     const view = parseView(q, defaults, raw ? MAX_ROWS_RAW : MAX_ROWS_HTML);
     if (!view.ok) {
       return fail(c, raw, { status: 400, heading: 'Bad request', detail: view.errors.join('; ') }, target);
@@ -220,12 +228,9 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
   });
 
   app.get('/targets', async (c) => {
-    const q = new URL(c.req.url).searchParams;
-    const raw = q.get('raw') === '1' || q.get('raw') === 'true';
-    const chosen = policy.choose(q.get('target'));
-    if (!chosen.ok)
-      return fail(c, raw, { status: 400, heading: 'Target not allowed', detail: chosen.message });
-    const target = chosen.isDefault ? undefined : chosen.target;
+    const asked = request(c);
+    if (asked instanceof Response) return asked;
+    const { raw, chosen, target } = asked;
     const client = clientFor(chosen.target);
     try {
       const [list, status] = await Promise.all([

@@ -202,24 +202,11 @@ export function parseFilters(q: URLSearchParams): ParseResult<Filters> {
 
 /** The gRPC filter message fields for a set of filters. */
 export function filterMessage(f: Filters): MessageInitShape<typeof FilterSchema> {
-  const m: {
-    website?: string;
-    prefix?: string;
-    uri?: string;
-    status?: string;
-    upstream?: string;
-    method?: string;
-    websiteRe?: string;
-    websiteReNegate?: boolean;
-    uriRe?: string;
-    uriReNegate?: boolean;
-  } = {};
-  if (f.website !== undefined) m.website = f.website;
-  if (f.prefix !== undefined) m.prefix = f.prefix;
-  if (f.uri !== undefined) m.uri = f.uri;
-  if (f.status !== undefined) m.status = f.status;
-  if (f.upstream !== undefined) m.upstream = f.upstream;
-  if (f.method !== undefined) m.method = f.method;
+  const m: MessageInitShape<typeof FilterSchema> = {};
+  for (const key of ['website', 'prefix', 'uri', 'status', 'upstream', 'method'] as const) {
+    const v = f[key];
+    if (v !== undefined) m[key] = v;
+  }
   if (f.websiteRe !== undefined) {
     m.websiteRe = f.websiteRe.source;
     m.websiteReNegate = f.websiteRe.negate;
