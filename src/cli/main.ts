@@ -8,6 +8,7 @@ import { aggregatorCommand } from '../aggregator/command.ts';
 import { collectorCommand } from '../collector/command.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { frontendCommand } from '../frontend/index.ts';
+import { gatewayCommand } from '../gateway/command.ts';
 import { formatCommand, type Io } from './format-command.ts';
 import { Output } from './output.ts';
 import { queryCommands } from './query/index.ts';
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.addCommand(aggregatorCommand(version(), result));
   for (const c of queryCommands(io, result)) program.addCommand(c);
   program.addCommand(frontendCommand(version(), result));
+  program.addCommand(gatewayCommand(result));
   program.commands.forEach((c) => {
     c.exitOverride();
     c.commands.forEach((s) => {
@@ -53,6 +55,7 @@ Examples:
   logtally topn --target agg:9091 --group-by prefix --window 1m --status '>=429'
   logtally trend --target web1:9090 --window 60m --website example.com
   logtally frontend --target agg:9091 --listen :8080
+  logtally gateway -c examples/gateway.conf
   logtally format parse --name main --nginx-conf /etc/nginx/nginx.conf access.log.1.gz
   echo '{"status":200,"request":"GET / HTTP/1.1"}' | logtally format render --format '$status "$request"'`,
   );

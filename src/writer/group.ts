@@ -63,7 +63,7 @@ export function createLogs(specs: readonly LogSpec[]): LogGroup {
 
 /** Options for logs built from an nginx.conf model; everything but what the directive says. */
 export interface NginxLogOptions
-  extends Omit<LogOptions, 'format' | 'buffer' | 'gzip' | 'flush' | 'if' | 'openFileCache'> {
+  extends Omit<LogOptions, 'format' | 'buffer' | 'gzip' | 'flush' | 'if' | 'ifNot' | 'openFileCache'> {
   /** The `open_log_file_cache` in force for these logs. */
   readonly openLogFileCache?: NginxOpenLogFileCache;
   /** Compiles a resolved format (default: the nginx dialect with its escape mode). */
@@ -99,6 +99,7 @@ export function logsFromNginxConf(logs: readonly NginxLog[], opts: NginxLogOptio
       compiled.set(key, format);
     }
     const cond = l.if === undefined ? undefined : (conditions?.[l.if] ?? l.if);
+    const condNot = l.ifNot === undefined ? undefined : (conditions?.[l.ifNot] ?? l.ifNot);
     return {
       ...rest,
       target: l.path,
@@ -107,6 +108,7 @@ export function logsFromNginxConf(logs: readonly NginxLog[], opts: NginxLogOptio
       ...(l.gzip !== undefined ? { gzip: l.gzip } : {}),
       ...(l.flush !== undefined ? { flush: l.flush } : {}),
       ...(cond !== undefined ? { if: cond } : {}),
+      ...(condNot !== undefined ? { ifNot: condNot } : {}),
       ...(l.hasVariables ? { openFileCache: cacheFrom(openLogFileCache) ?? 'off' } : {}),
     };
   });

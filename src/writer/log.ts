@@ -121,7 +121,9 @@ export function createLog(target: string, options: LogOptions): Log {
     sink = { write: (line) => fileSink.write(line), ...bind(fileSink) };
   }
 
-  const cond = condition(options.if);
+  const yes = condition(options.if);
+  const no = condition(options.ifNot);
+  const cond: Condition | undefined = yes && no ? (v) => yes(v) && !no(v) : no ? (v) => !no(v) : yes;
   let closed = false;
   const log: Log = {
     target,

@@ -38,6 +38,8 @@ export interface LogOptions {
    * to "" or "0" — or a predicate.
    */
   readonly if?: string | LogPredicate;
+  /** `if!=` (the newer upstream log module): the line is written only when this evaluates to "" or "0" (or the predicate returns false). */
+  readonly ifNot?: string | LogPredicate;
   /** For paths with variables: the descriptor cache, or `off` (the default: open and close per line). */
   readonly openFileCache?: OpenFileCacheOptions | 'off';
   /** Mode of created files; default 0o644. */

@@ -225,6 +225,7 @@ export function extractNginxConf(
       ...(l.gzip !== undefined ? { gzip: l.gzip } : {}),
       ...(l.flush !== undefined ? { flush: l.flush } : {}),
       ...(l.if !== undefined ? { if: l.if } : {}),
+      ...(l.ifNot !== undefined ? { ifNot: l.ifNot } : {}),
       ...tail,
     };
   });

@@ -28,6 +28,8 @@ export type ParsedLogDirective =
       readonly gzip?: number;
       readonly flush?: number;
       readonly if?: string;
+      /** `if!=`: the line is written only when this evaluates to "" or "0". */
+      readonly ifNot?: string;
     };
 
 /**
@@ -64,6 +66,7 @@ export function parseLogDirective(d: Directive, module: ConfModule, prefix: stri
   let flush = 0;
   let gzip = 0;
   let condition: string | undefined;
+  let conditionNot: string | undefined;
   for (const arg of d.args.slice(2)) {
     if (arg.startsWith('buffer=')) {
       const size = sizeOrUndefined(arg.slice(7));
@@ -86,6 +89,8 @@ export function parseLogDirective(d: Directive, module: ConfModule, prefix: stri
       gzip = level;
     } else if (arg.startsWith('if=')) {
       condition = arg.slice(3);
+    } else if (arg.startsWith('if!=') && directive === 'upstream_log') {
+      conditionNot = arg.slice(4);
     } else {
       throw directiveError(d, `invalid parameter "${arg}"`);
     }
@@ -106,5 +111,6 @@ export function parseLogDirective(d: Directive, module: ConfModule, prefix: stri
     ...(gzip ? { gzip } : {}),
     ...(flush ? { flush } : {}),
     ...(condition !== undefined ? { if: condition } : {}),
+    ...(conditionNot !== undefined ? { ifNot: conditionNot } : {}),
   };
 }

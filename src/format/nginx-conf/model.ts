@@ -103,6 +103,8 @@ export interface NginxLogTarget extends LogCommon {
   readonly flush?: number;
   /** The `if=` condition as written. */
   readonly if?: string;
+  /** `upstream_log`'s `if!=` (the newer module): written only when this evaluates to "" or "0". */
+  readonly ifNot?: string;
 }
 
 export type NginxLog = NginxLogOff | NginxLogTarget;

@@ -1,0 +1,955 @@
+/**
+ * One client request through the gateway: server and location selection, `return`, access
+ * rules, static files, proxying with `proxy_next_upstream`, X-Accel-Redirect and `error_page`
+ * internal redirects — and the logs, written as the upstream log module writes them: one
+ * upstream line when each contact ends (before the next attempt, before the response is
+ * complete), one access line when the request ends.
+ * @module
+ */
+import { createReadStream, stat } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+import type { Dispatcher } from 'undici';
+import { compileNginx } from '../format/nginx/compile.ts';
+import type { CompiledFormat, RenderSource, RenderValue } from '../format/types.ts';
+import type { Getter, VariableContext } from '../http/getter.ts';
+import { nginxGetter } from '../http/nginx-vars.ts';
+import { RequestState } from '../http/state.ts';
+import { fromLatin1, rawHeader } from '../http/text.ts';
+import { normalizeUri } from '../http/uri.ts';
+import { compileTemplate, type Template } from '../writer/template.ts';
+import type { LevelConf, Listen, Location, ProxyPass, ServerConf } from './config.ts';
+import { Contact, upstreamVariable } from './contact.ts';
+import { findLocation, type Runtime } from './runtime.ts';
+import type { Connection, Peer, UpstreamGroup } from './upstream.ts';
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  301: 'Moved Permanently',
+  302: 'Moved Temporarily',
+  303: 'See Other',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Authorization Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Not Allowed',
+  408: 'Request Time-out',
+  413: 'Request Entity Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
+};
+
+const MIME: Readonly<Record<string, string>> = {
+  '.html': 'text/html',
+  '.htm': 'text/html',
+  '.txt': 'text/plain',
+  '.css': 'text/css',
+  '.js': 'application/javascript',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.svg': 'image/svg+xml',
+};
+
+/** Request headers never passed upstream (nginx's proxy defaults, and what undici sets itself). */
+const DROP_REQUEST = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'te',
+  'expect',
+  'upgrade',
+  'transfer-encoding',
+  'content-length',
+  'proxy-connection',
+]);
+
+/** Response headers not relayed: hop-by-hop, and those nginx hides or sets itself. */
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'date',
+  'server',
+  'x-pad',
+  'x-accel-redirect',
+  'x-accel-expires',
+  'x-accel-limit-rate',
+  'x-accel-buffering',
+  'x-accel-charset',
+]);
+
+/** Request bodies up to this size are read before the first attempt, so a retry can send them again. */
+const REPLAYABLE_BODY = 64 * 1024;
+const MAX_REDIRECTS = 10;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+
+const getters = new Map<string, Getter | undefined>();
+function getterOf(name: string): Getter | undefined {
+  if (!getters.has(name)) getters.set(name, nginxGetter(name));
+  return getters.get(name);
+}
+const textFormats = new Map<string, CompiledFormat>();
+function textFormat(name: string): CompiledFormat {
+  let f = textFormats.get(name);
+  if (!f) {
+    f = compileNginx(`\${${name}}`, { escape: 'none' });
+    textFormats.set(name, f);
+  }
+  return f;
+}
+const templates = new Map<string, Template>();
+function template(s: string): Template {
+  let t = templates.get(s);
+  if (!t) {
+    t = compileTemplate(s);
+    templates.set(s, t);
+  }
+  return t;
+}
+
+/** nginx's `ngx_escape_uri(NGX_ESCAPE_URI)`: space, `#`, `%`, `?`, controls and bytes ≥ 0x7f. */
+function escapeUri(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x22 || c === 0x23 || c === 0x25 || c === 0x3f) {
+      out += `%${(c & 0xff).toString(16).toUpperCase().padStart(2, '0')}`;
+    } else out += s[i];
+  }
+  return out;
+}
+
+function ipv4(a: string): number | undefined {
+  const m = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+  if (!m) return undefined;
+  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+}
+
+function ruleMatches(what: string, addr: string | undefined): boolean {
+  if (what === 'all') return true;
+  if (addr === undefined) return false;
+  const [net, bits] = what.split('/');
+  const a = ipv4(addr);
+  const n = ipv4(net as string);
+  if (a !== undefined && n !== undefined) {
+    const b = bits === undefined ? 32 : Number(bits);
+    const mask = b === 0 ? 0 : (0xffffffff << (32 - b)) >>> 0;
+    return (a & mask) === (n & mask);
+  }
+  return addr === net;
+}
+
+type Failure = 'error' | 'timeout' | 'invalid';
+
+interface UpstreamResponse {
+  readonly kind: 'response';
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: readonly Buffer[] | readonly string[];
+  /** Starts the body: chunks go to `onData`; resolves when the body ended (true) or failed (false). */
+  relay(onData: (chunk: Buffer) => boolean, resume: (f: () => void) => void): Promise<boolean>;
+  /** Discards the rest of the response (closes the connection). */
+  discard(): void;
+}
+type AttemptResult = { readonly kind: 'failure'; readonly failure: Failure } | UpstreamResponse;
+
+function classify(err: unknown): Failure {
+  const code = (err as { code?: string })?.code ?? '';
+  if (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'ETIMEDOUT' ||
+    code === 'LT_SEND_TIMEOUT'
+  )
+    return 'timeout';
+  if (code === 'HPE_INVALID_HEADER_TOKEN' || code.startsWith('HPE_') || code === 'UND_ERR_INFO')
+    return 'invalid';
+  return 'error';
+}
+
+export class Exchange {
+  readonly rt: Runtime;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly state: RequestState;
+  readonly local: Listen;
+  server!: ServerConf;
+  conf!: LevelConf;
+  loc: Location | undefined;
+  method: string;
+  uri: string;
+  args: string | undefined;
+  /** True after an internal redirect (error_page, X-Accel-Redirect): the URI is r->uri, not the client's. */
+  internal = false;
+  redirects = 0;
+  errorPaged = false;
+  /** `error_page … =code` or the original code, applied to the response of the redirected request. */
+  forcedStatus: number | undefined;
+  readonly groups: Contact[][] = [];
+  clientGone = false;
+  #onClientGone: (() => void) | undefined;
+  #ended = false;
+  #body: Buffer | IncomingMessage | undefined;
+  #bodyRead = false;
+  #bodyUsed = false;
+  readonly #ctx: VariableContext;
+  readonly #source: RenderSource;
+  readonly #mapCache = new Map<string, string>();
+  readonly #mapBusy = new Set<string>();
+
+  constructor(rt: Runtime, local: Listen, req: IncomingMessage, res: ServerResponse) {
+    this.rt = rt;
+    this.req = req;
+    this.res = res;
+    this.local = local;
+    this.state = new RequestState(req, res);
+    this.method = req.method ?? 'GET';
+    const path = this.state.target.path;
+    const q = path.indexOf('?');
+    this.uri = normalizeUri(q === -1 ? path : path.slice(0, q));
+    this.args = q === -1 || q === path.length - 1 ? undefined : path.slice(q + 1);
+    this.#ctx = { serverName: '' };
+    this.#source = (name) => this.variable(name);
+    res.prependListener('finish', () => this.#finish(false));
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        this.clientGone = true;
+        this.#onClientGone?.();
+      }
+      this.#finish(!res.writableFinished);
+    });
+  }
+
+  get source(): RenderSource {
+    return this.#source;
+  }
+
+  /** A variable's value for the logs (lower-case name without `$`). */
+  variable(name: string): RenderValue {
+    const key = name.toLowerCase();
+    const up = upstreamVariable(key, this.groups);
+    if (up !== null) return up;
+    switch (key) {
+      case 'uri':
+      case 'document_uri':
+        return fromLatin1(this.uri);
+      case 'args':
+      case 'query_string':
+        return this.args === undefined ? undefined : fromLatin1(this.args);
+      case 'is_args':
+        return this.args === undefined ? '' : '?';
+      case 'status':
+        return this.#ended
+          ? this.clientGone
+            ? 499
+            : this.res.statusCode
+          : this.res.headersSent
+            ? this.res.statusCode
+            : 0;
+      case 'request_time':
+        return this.#ended ? this.state.requestTime : (Date.now() - this.state.startTime) / 1000;
+      case 'time_local':
+      case 'time_iso8601':
+      case 'msec':
+        return (this.#ended ? this.state.endTime : Date.now()) / 1000;
+      case 'server_name':
+        return this.server?.names[0] ?? '';
+      case 'document_root':
+        return this.conf?.root;
+      case 'request_filename':
+        return this.conf ? join(this.conf.root, fromLatin1(this.uri)) : undefined;
+      case 'proxy_host':
+        return this.conf?.proxyPass ? proxyHost(this.conf.proxyPass) : undefined;
+      case 'proxy_port':
+        return this.conf?.proxyPass ? String(proxyPort(this.conf.proxyPass)) : undefined;
+      case 'proxy_add_x_forwarded_for': {
+        const xff = rawHeader(this.req, 'x-forwarded-for');
+        const addr = this.state.conn.remoteAddress ?? '';
+        return xff ? `${xff}, ${addr}` : addr;
+      }
+      case 'request_method':
+        return this.method;
+    }
+    const m = this.#map(key);
+    if (m !== null) return m;
+    const g = getterOf(key);
+    if (g) {
+      if (key === 'host') return g(this.state, { serverName: this.server?.names[0] ?? '' });
+      return g(this.state, this.#ctx);
+    }
+    return undefined;
+  }
+
+  /** A variable as nginx's scripts see it (map sources, `if`, `proxy_set_header`): unescaped text, "" when not found. */
+  text(name: string): string {
+    return textFormat(name).render(this.#source);
+  }
+
+  #map(key: string): string | null {
+    const cached = this.#mapCache.get(key);
+    if (cached !== undefined) return cached;
+    if (this.#mapBusy.has(key)) return '';
+    this.#mapBusy.add(key);
+    try {
+      const v = this.rt.mapValue(key, (n) => this.text(n));
+      // Upstream variables change during the request: maps over them are evaluated each time.
+      if (v !== null && !key.startsWith('upstream')) this.#mapCache.set(key, v);
+      return v;
+    } finally {
+      this.#mapBusy.delete(key);
+    }
+  }
+
+  #textSource = (n: string): string => this.text(n);
+
+  /** Runs the request to its end. Never throws. */
+  async run(): Promise<void> {
+    try {
+      const host = rawHeader(this.req, 'host');
+      this.server = this.rt.selectServer(
+        this.local,
+        host === undefined ? undefined : host.replace(/:\d+$/, ''),
+      );
+      this.conf = this.server.conf;
+      await this.#process();
+    } catch (e) {
+      this.rt.onError(`request "${this.method} ${fromLatin1(this.uri)}": ${(e as Error).stack ?? e}`);
+      if (!this.res.headersSent) this.#plain(500);
+      else this.res.destroy();
+    }
+  }
+
+  async #process(named?: Location): Promise<void> {
+    if (++this.redirects > MAX_REDIRECTS) {
+      this.rt.onError(
+        `rewrite or internal redirection cycle while internally redirecting to "${fromLatin1(this.uri)}"`,
+      );
+      return this.#plain(500);
+    }
+    let conf = this.server.conf;
+    if (!named && this.redirects === 1) {
+      for (const i of this.server.ifs) {
+        if (i.condition(this.#textSource)) {
+          conf = i.conf;
+          if (conf.ret) return this.#return(conf);
+        }
+      }
+      if (this.server.conf.ret) {
+        this.conf = this.server.conf;
+        return this.#return(this.server.conf);
+      }
+    }
+    const loc = named ?? findLocation(this.server.locations, this.uri);
+    this.loc = loc;
+    if (loc) {
+      if (loc.conf.internal && !this.internal) {
+        this.conf = loc.conf;
+        return this.#error(404);
+      }
+      conf = loc.conf;
+      for (const i of loc.ifs) {
+        if (i.condition(this.#textSource)) {
+          conf = i.conf;
+          if (conf.ret) {
+            this.conf = conf;
+            return this.#return(conf);
+          }
+        }
+      }
+      if (loc.limitExcept && !loc.limitExcept.methods.has(this.method)) conf = loc.limitExcept.conf;
+    }
+    this.conf = conf;
+    for (const rule of conf.access) {
+      if (ruleMatches(rule.what, this.state.conn.remoteAddress)) {
+        if (!rule.allow) return this.#error(403);
+        break;
+      }
+    }
+    if (conf.ret) return this.#return(conf);
+    const cl = Number(rawHeader(this.req, 'content-length') ?? 0);
+    if (conf.clientMaxBodySize > 0 && cl > conf.clientMaxBodySize) return this.#error(413);
+    if (conf.proxyPass) return this.#proxy(conf, conf.proxyPass);
+    return this.#static(conf);
+  }
+
+  #return(conf: LevelConf): void | Promise<void> {
+    const r = conf.ret as { code: number; text?: string };
+    if (r.code === 444) {
+      this.res.destroy();
+      return;
+    }
+    const text = r.text === undefined ? undefined : template(r.text)(this.#textSource);
+    if (r.code >= 301 && r.code <= 308 && r.code !== 304 && text !== undefined) {
+      this.res.setHeader('location', text);
+      return this.#plain(r.code);
+    }
+    if (text !== undefined) {
+      this.#send(r.code, 'text/plain', Buffer.from(text, 'latin1'));
+      return;
+    }
+    if (r.code >= 400) return this.#error(r.code);
+    return this.#plain(r.code);
+  }
+
+  /** An error status: `error_page` if one applies (once per request), else nginx's page. */
+  #error(status: number): void | Promise<void> {
+    if (this.clientGone) return;
+    const page = this.errorPaged ? undefined : this.conf.errorPages.find((p) => p.codes.includes(status));
+    if (!page) return this.#plain(this.forcedStatus ?? status);
+    this.errorPaged = true;
+    this.forcedStatus = page.override === 'any' ? undefined : (page.override ?? status);
+    this.internal = true;
+    if (page.uri.startsWith('@')) {
+      const named = this.server.named.get(page.uri);
+      if (!named) {
+        this.rt.onError(`could not find named location "${page.uri}"`);
+        return this.#plain(500);
+      }
+      return this.#process(named);
+    }
+    if (!page.uri.startsWith('/')) {
+      this.res.setHeader('location', page.uri);
+      const code =
+        typeof page.override === 'number' && page.override >= 301 && page.override <= 308
+          ? page.override
+          : 302;
+      this.forcedStatus = undefined;
+      return this.#plain(code);
+    }
+    if (this.method !== 'HEAD') this.method = 'GET';
+    this.#redirect(page.uri);
+    return this.#process();
+  }
+
+  #redirect(target: string): void {
+    const q = target.indexOf('?');
+    this.uri = normalizeUri(q === -1 ? target : target.slice(0, q));
+    this.args = q === -1 ? undefined : target.slice(q + 1);
+    this.internal = true;
+  }
+
+  /** nginx's built-in response for a status (HTML page for errors, empty body otherwise). */
+  #plain(status: number): void {
+    if (this.clientGone || this.res.headersSent) return;
+    const text = STATUS_TEXT[status];
+    if (status < 300 || status === 304 || (status > 399 && text === undefined && status < 400)) {
+      this.#send(status, undefined, Buffer.alloc(0));
+      return;
+    }
+    const title = text ? `${status} ${text}` : String(status);
+    const body =
+      status >= 300 && status < 400 && !text
+        ? Buffer.alloc(0)
+        : Buffer.from(
+            `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>logtally</center>\r\n</body>\r\n</html>\r\n`,
+          );
+    this.#send(status, 'text/html', body);
+  }
+
+  #send(status: number, type: string | undefined, body: Buffer): void {
+    if (this.clientGone || this.res.headersSent) return;
+    const res = this.res;
+    res.statusCode = status;
+    res.setHeader('server', 'logtally');
+    if (type) res.setHeader('content-type', type);
+    res.setHeader('content-length', body.length);
+    if (status >= 400) res.setHeader('connection', 'close');
+    res.end(this.method === 'HEAD' ? undefined : body);
+    // A body the client sent and nobody read: drain it so the connection stays usable.
+    if (!this.#bodyRead) this.req.resume();
+  }
+
+  #static(conf: LevelConf): Promise<void> {
+    if (this.method !== 'GET' && this.method !== 'HEAD') {
+      this.#error(405);
+      return Promise.resolve();
+    }
+    const rel = fromLatin1(this.uri);
+    const path = join(conf.root, rel.endsWith('/') ? `${rel}index.html` : rel);
+    return new Promise((done) => {
+      stat(path, (err, st) => {
+        if (err || !st.isFile()) {
+          const code = (err as NodeJS.ErrnoException | null)?.code;
+          void Promise.resolve(this.#error(code === 'EACCES' ? 403 : st?.isDirectory() ? 301 : 404)).then(
+            done,
+          );
+          return;
+        }
+        const res = this.res;
+        res.statusCode = this.forcedStatus ?? 200;
+        res.setHeader('server', 'logtally');
+        res.setHeader('content-type', MIME[extname(path).toLowerCase()] ?? 'text/plain');
+        res.setHeader('content-length', st.size);
+        res.setHeader('last-modified', st.mtime.toUTCString());
+        if (this.method === 'HEAD') {
+          res.end();
+          done();
+          return;
+        }
+        const s = createReadStream(path);
+        s.on('error', () => res.destroy());
+        s.pipe(res);
+        res.once('close', () => done());
+      });
+    });
+  }
+
+  /** The URI sent upstream, by nginx's rules for proxy_pass with and without a URI part. */
+  #upstreamUri(pass: ProxyPass): string {
+    const loc = this.loc;
+    if (pass.uri === undefined) {
+      if (!this.internal) return this.state.target.path;
+      return escapeUri(this.uri) + (this.args !== undefined ? `?${this.args}` : '');
+    }
+    const prefix =
+      loc && (loc.kind === 'prefix' || loc.kind === 'noregex' || loc.kind === 'exact') ? loc.pattern : '';
+    const rest = this.uri.startsWith(prefix) ? this.uri.slice(prefix.length) : this.uri;
+    return pass.uri + escapeUri(rest) + (this.args !== undefined ? `?${this.args}` : '');
+  }
+
+  #upstreamHeaders(conf: LevelConf, pass: ProxyPass): string[] {
+    const set = new Map<string, string>();
+    set.set('host', '$proxy_host');
+    for (const [k, v] of conf.setHeaders) set.set(k.toLowerCase(), v);
+    const out: string[] = [];
+    const hostValue = template(set.get('host') as string)(this.#textSource);
+    if (hostValue !== '') out.push('host', hostValue);
+    for (const [k, v] of set) {
+      if (k === 'host' || DROP_REQUEST.has(k)) continue;
+      const value = template(v)(this.#textSource);
+      if (value !== '') out.push(k, value);
+    }
+    if (conf.passRequestHeaders) {
+      const raw = this.req.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) {
+        const k = (raw[i] as string).toLowerCase();
+        if (DROP_REQUEST.has(k) || set.has(k)) continue;
+        out.push(raw[i] as string, raw[i + 1] as string);
+      }
+    }
+    void pass;
+    return out;
+  }
+
+  /** Reads a small request body whole (so a retry can resend it); a large or chunked one is streamed. */
+  async #readBody(): Promise<void> {
+    if (this.#bodyRead) return;
+    this.#bodyRead = true;
+    const cl = rawHeader(this.req, 'content-length');
+    const chunked = rawHeader(this.req, 'transfer-encoding') !== undefined;
+    const length = cl === undefined ? 0 : Number(cl);
+    if (!chunked && !(length > 0)) return;
+    if (chunked || length > REPLAYABLE_BODY) {
+      this.#body = this.req;
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of this.req) chunks.push(c as Buffer);
+    this.#body = Buffer.concat(chunks);
+  }
+
+  async #proxy(conf: LevelConf, pass: ProxyPass): Promise<void> {
+    const group = this.rt.groupFor(pass);
+    await this.#readBody();
+    if (this.clientGone) return;
+    const uri = this.#upstreamUri(pass);
+    const headers = this.#upstreamHeaders(conf, pass);
+    const contacts: Contact[] = [];
+    this.groups.push(contacts);
+    const tried = new Set<Peer>();
+    const maxTries = conf.tries || Number.POSITIVE_INFINITY;
+    const deadline = conf.nextTimeout ? performance.now() + conf.nextTimeout : Number.POSITIVE_INFINITY;
+    const next = conf.nextUpstream;
+    for (;;) {
+      const peer = group.pick(tried, Date.now());
+      if (!peer) {
+        const c = new Contact(group.name, this.method, pass.scheme, uri);
+        c.status = 502;
+        c.end = c.start;
+        c.failure = 'nolive';
+        contacts.push(c);
+        this.rt.onError(`no live upstreams while connecting to upstream "${group.name}"`);
+        this.#logContact(conf);
+        return this.#error(502);
+      }
+      tried.add(peer);
+      const c = new Contact(peer.addr, this.method, pass.scheme, uri);
+      contacts.push(c);
+      const conn = group.acquire(peer, conf.connectTimeout);
+      const r = await this.#attempt(conn, c, conf, uri, headers, group, peer);
+      if (r.kind === 'failure') {
+        c.status = r.failure === 'timeout' ? 504 : 502;
+        c.end ??= performance.now();
+        group.putBack(peer, conn, false);
+        if (this.clientGone) {
+          c.status = 0;
+          c.failure = 'client';
+          this.#logContact(conf);
+          return;
+        }
+        c.failure =
+          r.failure === 'timeout'
+            ? 'timeout'
+            : c.tcp === undefined
+              ? 'connect'
+              : r.failure === 'invalid'
+                ? 'invalid'
+                : 'reset';
+        group.release(peer, true, Date.now());
+        const wanted =
+          r.failure === 'timeout' ? next.timeout : r.failure === 'invalid' ? next.invalidHeader : next.error;
+        if (wanted && this.#retryable(group, tried, maxTries, deadline, c)) {
+          this.#logContact(conf);
+          continue;
+        }
+        this.#logContact(conf);
+        return this.#error(c.status);
+      }
+      c.status = r.status;
+      const nextOnStatus = next.statuses.has(r.status);
+      const counts = nextOnStatus && r.status !== 403 && r.status !== 404;
+      if (nextOnStatus && this.#retryable(group, tried, maxTries, deadline, c)) {
+        r.discard();
+        c.end = performance.now();
+        group.release(peer, counts, Date.now());
+        group.putBack(peer, conn, false);
+        this.#logContact(conf);
+        continue;
+      }
+      group.release(peer, counts, Date.now());
+      const accel = conf.ignoreXAccel ? undefined : headerOf(r.headers, 'x-accel-redirect');
+      if (accel !== undefined && (accel.startsWith('/') || accel.startsWith('@'))) {
+        r.discard();
+        c.end = performance.now();
+        group.putBack(peer, conn, false);
+        this.#logContact(conf);
+        if (this.method !== 'HEAD') this.method = 'GET';
+        if (accel.startsWith('@')) {
+          const named = this.server.named.get(accel);
+          if (!named) return this.#error(404);
+          this.internal = true;
+          return this.#process(named);
+        }
+        this.#redirect(accel);
+        return this.#process();
+      }
+      if (
+        conf.interceptErrors &&
+        r.status >= 300 &&
+        !this.errorPaged &&
+        conf.errorPages.some((p) => p.codes.includes(r.status))
+      ) {
+        r.discard();
+        c.end = performance.now();
+        group.putBack(peer, conn, false);
+        this.#logContact(conf);
+        return this.#error(r.status);
+      }
+      return this.#relay(r, c, conf);
+    }
+  }
+
+  #retryable(
+    group: UpstreamGroup,
+    tried: Set<Peer>,
+    maxTries: number,
+    deadline: number,
+    c: Contact,
+  ): boolean {
+    if (this.clientGone) return false;
+    if (tried.size >= maxTries) return false;
+    if (performance.now() >= deadline) return false;
+    if (this.#body !== undefined && !Buffer.isBuffer(this.#body) && this.#bodyUsed) return false;
+    if (!IDEMPOTENT.has(this.method) && !this.conf.nextUpstream.nonIdempotent && c.sendStart !== undefined)
+      return false;
+    return group.size > tried.size;
+  }
+
+  /** One contact: resolves when the response header arrived or the contact failed. */
+  #attempt(
+    conn: Connection,
+    c: Contact,
+    conf: LevelConf,
+    path: string,
+    headers: string[],
+    group: UpstreamGroup,
+    peer: Peer,
+  ): Promise<AttemptResult> {
+    return new Promise<AttemptResult>((resolve) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let baseWritten = 0;
+      let baseRead = 0;
+      let socket: import('node:net').Socket | undefined;
+      let settled = false;
+      let onData: ((chunk: Buffer) => boolean) | undefined;
+      let onResume: ((f: () => void) => void) | undefined;
+      let bodyDone: ((ok: boolean) => void) | undefined;
+      const queued: Buffer[] = [];
+      let ended: boolean | undefined;
+      let sendTimer: NodeJS.Timeout | undefined;
+      // proxy_read_timeout: between two reads (from the request sent to the header, then between chunks).
+      let readTimer: NodeJS.Timeout | undefined;
+      let lastRead = 0;
+      const readTimeout = conf.readTimeout;
+      const armRead = () => {
+        if (readTimeout <= 0 || readTimer) return;
+        lastRead = performance.now();
+        const check = () => {
+          // A response paused for a slow client is not the upstream's delay.
+          if (controller?.paused) lastRead = performance.now();
+          const idle = performance.now() - lastRead;
+          if (idle >= readTimeout) {
+            readTimer = undefined;
+            controller?.abort(
+              Object.assign(new Error('upstream timed out while reading'), {
+                code: 'UND_ERR_HEADERS_TIMEOUT',
+              }),
+            );
+          } else readTimer = setTimeout(check, readTimeout - idle);
+        };
+        readTimer = setTimeout(check, readTimeout);
+      };
+      const stopTimers = () => {
+        if (sendTimer) clearTimeout(sendTimer);
+        if (readTimer) clearTimeout(readTimer);
+        sendTimer = undefined;
+        readTimer = undefined;
+      };
+      const measure = () => {
+        if (socket) {
+          c.bytesSent = Math.max(0, socket.bytesWritten - baseWritten);
+          c.bytesReceived = Math.max(0, socket.bytesRead - baseRead);
+        }
+      };
+      const finishBody = (ok: boolean) => {
+        if (ended !== undefined) return;
+        ended = ok;
+        c.end = performance.now();
+        measure();
+        if (bodyDone) bodyDone(ok);
+      };
+      this.#onClientGone = () => {
+        controller?.abort(
+          Object.assign(new Error('client closed the connection'), { code: 'LT_CLIENT_GONE' }),
+        );
+        if (!controller && !settled) {
+          settled = true;
+          resolve({ kind: 'failure', failure: 'error' });
+        }
+      };
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: (ctl) => {
+          controller = ctl;
+          c.sendStart = performance.now();
+          if (this.#body !== undefined && !Buffer.isBuffer(this.#body)) this.#bodyUsed = true;
+          const s = conn.socket;
+          if (s !== undefined && s === conn.used) c.reused = true;
+          else if (conn.times) {
+            c.tcp = conn.times.tcp;
+            if (conn.times.tls !== undefined) {
+              c.sslStart = conn.times.tcp;
+              c.sslEnd = conn.times.tls;
+            }
+          }
+          conn.used = s;
+          socket = s;
+          baseWritten = s?.bytesWritten ?? 0;
+          baseRead = s?.bytesRead ?? 0;
+          if (conf.sendTimeout > 0 && this.#body !== undefined && !Buffer.isBuffer(this.#body)) {
+            sendTimer = setTimeout(() => {
+              ctl.abort(
+                Object.assign(new Error('upstream timed out while sending request'), {
+                  code: 'LT_SEND_TIMEOUT',
+                }),
+              );
+            }, conf.sendTimeout);
+          }
+        },
+        onRequestSent: () => {
+          c.sendEnd = performance.now();
+          if (sendTimer) clearTimeout(sendTimer);
+          armRead();
+        },
+        onResponseStart: (ctl, statusCode, _headers, statusText) => {
+          controller = ctl;
+          c.header = performance.now();
+          c.sendEnd ??= c.header;
+          if (sendTimer) clearTimeout(sendTimer);
+          lastRead = c.header;
+          armRead();
+          if (statusCode < 200) return;
+          settled = true;
+          ctl.pause();
+          resolve({
+            kind: 'response',
+            status: statusCode,
+            statusText: statusText ?? '',
+            headers: ((ctl as unknown as { rawHeaders?: Buffer[] }).rawHeaders ?? []) as Buffer[],
+            relay: (data, resume) => {
+              onData = data;
+              onResume = resume;
+              return new Promise<boolean>((done) => {
+                bodyDone = done;
+                for (const q of queued.splice(0)) {
+                  if (!data(q)) {
+                    ctl.pause();
+                    resume(() => ctl.resume());
+                  }
+                }
+                if (ended !== undefined) done(ended);
+                else ctl.resume();
+              });
+            },
+            discard: () => {
+              if (ended === undefined)
+                ctl.abort(Object.assign(new Error('discarded'), { code: 'LT_DISCARD' }));
+            },
+          });
+        },
+        onResponseData: (ctl, chunk) => {
+          c.responseLength += chunk.length;
+          lastRead = performance.now();
+          if (!onData) {
+            queued.push(chunk);
+            ctl.pause();
+            return;
+          }
+          if (!onData(chunk)) {
+            ctl.pause();
+            onResume?.(() => ctl.resume());
+          }
+        },
+        onResponseEnd: () => {
+          stopTimers();
+          finishBody(true);
+          group.putBack(peer, conn, true);
+        },
+        onResponseError: (_ctl, err) => {
+          stopTimers();
+          if (!settled) {
+            settled = true;
+            c.end = performance.now();
+            measure();
+            resolve({ kind: 'failure', failure: classify(err) });
+            return;
+          }
+          finishBody(false);
+          group.putBack(peer, conn, false);
+        },
+      };
+      const body = this.#body;
+      const opts: Dispatcher.DispatchOptions = {
+        path,
+        method: this.method,
+        headers:
+          Buffer.isBuffer(body) || body === undefined
+            ? headers
+            : [...headers, 'content-length', rawHeader(this.req, 'content-length') ?? ''].filter(
+                (_, i, a) => !(i % 2 === 0 && a[i + 1] === '') && !(i % 2 === 1 && _ === ''),
+              ),
+        ...(body !== undefined ? { body } : {}),
+        reset: group.keepalive === 0,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      };
+      try {
+        conn.client.dispatch(opts, handler);
+      } catch (e) {
+        settled = true;
+        resolve({ kind: 'failure', failure: classify(e) });
+      }
+    });
+  }
+
+  async #relay(r: UpstreamResponse, c: Contact, conf: LevelConf): Promise<void> {
+    const res = this.res;
+    if (this.clientGone) {
+      r.discard();
+      c.end ??= performance.now();
+      this.#logContact(conf);
+      return;
+    }
+    const flat: string[] = [];
+    const h = r.headers;
+    for (let i = 0; i < h.length; i += 2) {
+      const k = String(h[i]);
+      if (DROP_RESPONSE.has(k.toLowerCase())) continue;
+      flat.push(k, latin1(h[i + 1] as Buffer | string));
+    }
+    flat.push('Server', 'logtally');
+    const status = this.forcedStatus ?? r.status;
+    try {
+      res.writeHead(status, flat);
+    } catch (e) {
+      r.discard();
+      this.rt.onError(`upstream sent an invalid header: ${(e as Error).message}`);
+      c.end ??= performance.now();
+      this.#logContact(conf);
+      this.res.destroy();
+      return;
+    }
+    const ok = await r.relay(
+      (chunk) => res.write(chunk),
+      (resume) => res.once('drain', resume),
+    );
+    this.#logContact(conf);
+    if (ok && !this.clientGone) res.end();
+    else if (!this.clientGone) res.destroy();
+  }
+
+  #logContact(conf: LevelConf): void {
+    try {
+      this.rt.logsOf(conf).upstream.write(this.#source);
+    } catch (e) {
+      this.rt.onError(`upstream log: ${(e as Error).message}`);
+    }
+  }
+
+  #finish(aborted: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    try {
+      this.state.finish(aborted);
+      this.rt
+        .logsOf(this.conf ?? this.server?.conf ?? this.rt.config.servers[0]?.conf)
+        .access.write(this.#source);
+    } catch (e) {
+      this.rt.onError(`access log: ${(e as Error).message}`);
+    }
+  }
+}
+
+function latin1(v: Buffer | string): string {
+  return typeof v === 'string' ? v : v.toString('latin1');
+}
+
+function headerOf(h: readonly (Buffer | string)[], lower: string): string | undefined {
+  for (let i = 0; i < h.length; i += 2) {
+    if (String(h[i]).toLowerCase() === lower) return latin1(h[i + 1] as Buffer | string);
+  }
+  return undefined;
+}
+
+function proxyPort(p: ProxyPass): number {
+  const m = /:(\d+)$/.exec(p.host);
+  return m ? Number(m[1]) : p.scheme === 'https' ? 443 : 80;
+}
+
+/** `$proxy_host`: the proxy_pass host, with its port unless it is the scheme's default. */
+function proxyHost(p: ProxyPass): string {
+  const port = proxyPort(p);
+  const bare = p.host.replace(/:\d+$/, '');
+  return port === (p.scheme === 'https' ? 443 : 80) ? bare : `${bare}:${port}`;
+}
