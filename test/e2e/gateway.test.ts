@@ -1,0 +1,485 @@
+/**
+ * `logtally gateway` end to end: the real program in a child process, real loopback backends
+ * (refusing, 502-then-200, slower than proxy_read_timeout, X-Accel-Redirect, HTTPS with a
+ * self-signed certificate, a slow streamer for client aborts), and the exact log lines it
+ * writes: one upstream line per contact, one access line per request, agreeing with each other.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { backend, get, type RunningGateway, removeDir, startGateway } from '../support/gateway.ts';
+import { freePort } from '../support/listening.ts';
+import { makePki } from '../support/tls.ts';
+import { until } from '../support/wait.ts';
+
+type Row = Record<string, string>;
+
+const UPSTREAM_FORMAT =
+  `upstream_log_format detail escape=json '{"id":"$http_x_test","addr":"$upstream_last_addr","status":"$upstream_last_status",` +
+  `"method":"$upstream_method","scheme":"$upstream_scheme","uri":"$upstream_uri",` +
+  `"start":"$upstream_last_start_ts","ssl_start":"$upstream_last_ssl_start_ts","send_start":"$upstream_last_send_start_ts",` +
+  `"send_end":"$upstream_last_send_end_ts","header":"$upstream_last_header_ts","end":"$upstream_last_end_ts",` +
+  `"ct":"$upstream_last_connect_time","tct":"$upstream_last_transport_connect_time","ssl_time":"$upstream_last_ssl_time",` +
+  `"send_time":"$upstream_last_send_time","read_time":"$upstream_last_read_time","ht":"$upstream_last_header_time",` +
+  `"rt":"$upstream_last_response_time","len":"$upstream_last_response_length","recv":"$upstream_last_bytes_received",` +
+  `"sent":"$upstream_last_bytes_sent","lists":"$upstream_addr|$upstream_status","tries":"$upstream_tries","end_msec":"$upstream_last_end_msec"}';`;
+const ACCESS_FORMAT =
+  `log_format trace escape=json '{"id":"$http_x_test","status":"$status","addr":"$upstream_addr","ustatus":"$upstream_status",` +
+  `"urt":"$upstream_response_time","uct":"$upstream_connect_time","uht":"$upstream_header_time","ulen":"$upstream_response_length"}';`;
+
+function rows(file: string): Row[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Row);
+}
+
+describe('logtally gateway: one upstream line per contact', () => {
+  let gw: RunningGateway;
+  let port: number;
+  let refusedPort: number;
+  let okPort: number;
+  let flakyPort: number;
+  let slowPort: number;
+  let accelPort: number;
+  let otherPort: number;
+  let tlsPort: number;
+  let streamPort: number;
+  let backupPort: number;
+  const servers: { close(): void; closeAllConnections?: () => void }[] = [];
+  const upstreamLog = () => rows(join(gw.dir, 'upstream.log'));
+  const accessLog = () => rows(join(gw.dir, 'access.log'));
+  const linesOf = (id: string) => upstreamLog().filter((r) => r.id === id);
+  const accessOf = (id: string) => until(`access line of ${id}`, () => accessLog().find((r) => r.id === id));
+
+  before(async () => {
+    refusedPort = await freePort(); // nothing listens here
+    const ok = await backend((req, res) => res.end(`ok ${req.url}`));
+    okPort = ok.port;
+    let flakyCount = 0;
+    const flaky = await backend((_req, res) => {
+      flakyCount++;
+      res.statusCode = flakyCount === 1 ? 502 : 200;
+      res.end(flakyCount === 1 ? 'bad gateway' : 'fine');
+    });
+    flakyPort = flaky.port;
+    const slow = await backend((_req, res) => {
+      const t = setTimeout(() => res.end('too late'), 5_000);
+      res.on('close', () => clearTimeout(t));
+    });
+    slowPort = slow.port;
+    const accel = await backend((req, res) => {
+      res.setHeader('x-accel-redirect', `/internal/from-accel?orig=${encodeURIComponent(req.url ?? '')}`);
+      res.end('this body is discarded');
+    });
+    accelPort = accel.port;
+    const other = await backend((req, res) => res.end(`other ${req.method} ${req.url}`));
+    otherPort = other.port;
+    const backupSrv = await backend((_req, res) => res.end('backup'));
+    backupPort = backupSrv.port;
+    const stream = await backend((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first chunk\n');
+      const t = setInterval(() => res.write('more\n'), 100);
+      res.on('close', () => clearInterval(t));
+    });
+    streamPort = stream.port;
+    const pki = makePki();
+    const tls = createHttps(
+      { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) },
+      (_req, res) => res.end('secure'),
+    );
+    tls.listen(0, '127.0.0.1');
+    await new Promise((r) => tls.once('listening', r));
+    tlsPort = (tls.address() as AddressInfo).port;
+    servers.push(
+      ok.server,
+      flaky.server,
+      slow.server,
+      accel.server,
+      other.server,
+      backupSrv.server,
+      stream.server,
+      tls,
+    );
+
+    port = await freePort();
+    gw = await startGateway(
+      (dir) => `
+events {}
+http {
+  ${ACCESS_FORMAT}
+  ${UPSTREAM_FORMAT}
+  map $upstream_status $upstream_loggable {
+    # quoted: nginx reads an unquoted { as the start of a block
+    "~(?:^|:\\s|,\\s)[23][0-9]{2}"  0;
+    default 1;
+  }
+  upstream refused_then_ok { server 127.0.0.1:${refusedPort}; server 127.0.0.1:${okPort}; }
+  upstream flaky_then_ok { server 127.0.0.1:${flakyPort}; server 127.0.0.1:${okPort}; }
+  upstream slow_then_ok { server 127.0.0.1:${slowPort}; server 127.0.0.1:${okPort}; }
+  upstream refused_only { server 127.0.0.1:${refusedPort}; }
+  upstream three_refused { server 127.0.0.1:${refusedPort} max_fails=0; server 127.0.0.2:${refusedPort} max_fails=0; server 127.0.0.3:${refusedPort} max_fails=0; server 127.0.0.1:${okPort}; }
+  upstream primary_ok { server 127.0.0.1:${okPort}; server 127.0.0.1:${backupPort} backup; }
+  upstream primary_down { server 127.0.0.1:${refusedPort} max_fails=0; server 127.0.0.1:${backupPort} backup; }
+  upstream accel { server 127.0.0.1:${accelPort}; }
+  upstream other { server 127.0.0.1:${otherPort}; }
+  upstream secure { server 127.0.0.1:${tlsPort}; }
+  upstream streamer { server 127.0.0.1:${streamPort}; }
+  server {
+    listen 127.0.0.1:${port};
+    access_log ${dir}/access.log trace;
+    upstream_log ${dir}/upstream.log detail;
+    upstream_log ${dir}/failures.log detail if=$upstream_loggable;
+    upstream_log ${dir}/not-failures.log detail if!=$upstream_loggable;
+    proxy_next_upstream error timeout http_502;
+    location /refused { proxy_pass http://refused_then_ok; }
+    location /flaky { proxy_pass http://flaky_then_ok; }
+    location /slow { proxy_read_timeout 700ms; proxy_pass http://slow_then_ok; }
+    location /tries { proxy_next_upstream_tries 2; proxy_pass http://three_refused; }
+    location /primary { proxy_pass http://primary_ok; }
+    location /backup { proxy_pass http://primary_down; }
+    location /accel { proxy_pass http://accel; }
+    location /internal/ { internal; proxy_pass http://other/landed/; }
+    location /secure { proxy_pass https://secure; }
+    location /stream { proxy_pass http://streamer; }
+    location /fallback { proxy_pass http://refused_only; error_page 502 = @fallback; }
+    location @fallback { proxy_pass http://other; }
+  }
+}
+`,
+    );
+  });
+
+  after(async () => {
+    if (gw) {
+      await gw.stop();
+      await removeDir(gw.dir);
+    }
+    for (const s of servers) {
+      s.closeAllConnections?.();
+      s.close();
+    }
+  });
+
+  /** Every contact's instants in order and its durations consistent, exactly as the module defines them. */
+  function assertTimings(r: Row, tls = false): void {
+    const n = (k: string) => Number(r[k]);
+    assert.ok(n('start') > 1e9, `start ${r.start}`);
+    assert.ok(
+      n('start') <= n('send_start') || r.send_start === '',
+      `start ≤ send_start: ${JSON.stringify(r)}`,
+    );
+    if (r.send_start !== '') {
+      assert.ok(n('send_start') <= n('send_end'), `send_start ≤ send_end: ${JSON.stringify(r)}`);
+      assert.ok(n('send_end') <= n('header') || r.header === '', `send_end ≤ header: ${JSON.stringify(r)}`);
+    }
+    if (r.header !== '') assert.ok(n('header') <= n('end'), `header ≤ end: ${JSON.stringify(r)}`);
+    assert.equal(r.end_msec, r.end, '$upstream_last_end_msec = $upstream_last_end_ts');
+    assert.ok(n('ct') <= n('ht') && n('ht') <= n('rt'), `connect ≤ header ≤ response: ${JSON.stringify(r)}`);
+    if (tls) {
+      assert.notEqual(r.ssl_start, '', 'ssl_start on the https contact');
+      assert.ok(n('start') <= n('ssl_start') && n('ssl_start') <= n('send_start'));
+      assert.notEqual(r.ssl_time, '');
+      // transport connect = ssl_start − start; ssl_time = send_start − ssl_start (± 1 ms of rounding).
+      assert.ok(Math.abs(n('tct') - (n('ssl_start') - n('start'))) <= 0.0015, `tct: ${JSON.stringify(r)}`);
+      assert.ok(
+        Math.abs(n('ssl_time') - (n('send_start') - n('ssl_start'))) <= 0.0015,
+        `ssl_time: ${JSON.stringify(r)}`,
+      );
+      assert.ok(n('tct') <= n('ct'), 'TCP connect ≤ connect with TLS');
+    } else {
+      assert.equal(r.ssl_start, '', `no TLS instant on a cleartext contact: ${JSON.stringify(r)}`);
+      assert.equal(r.ssl_time, '');
+    }
+  }
+
+  it('a refused server: the failed contact is logged (502, synthetic) before the retry, then the answer', async () => {
+    const reply = await get(port, '/refused/a?x=1', { 'x-test': 'refused' });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, 'ok /refused/a?x=1');
+    const lines = linesOf('refused');
+    assert.deepEqual(
+      lines.map((l) => [l.addr, l.status, l.method, l.uri, l.scheme, l.lists, l.tries]),
+      [
+        [
+          `127.0.0.1:${refusedPort}`,
+          '502',
+          'GET',
+          '/refused/a?x=1',
+          'http',
+          `127.0.0.1:${refusedPort}|502`,
+          '1',
+        ],
+        [
+          `127.0.0.1:${okPort}`,
+          '200',
+          'GET',
+          '/refused/a?x=1',
+          'http',
+          `127.0.0.1:${refusedPort}, 127.0.0.1:${okPort}|502, 200`,
+          '2',
+        ],
+      ],
+    );
+    // The refused contact never sent anything: no send instants, nothing sent or received.
+    assert.equal(lines[0]?.send_start, '');
+    assert.equal(lines[0]?.sent, '0');
+    assert.equal(lines[0]?.recv, '0');
+    assert.equal(lines[1]?.len, String('ok /refused/a?x=1'.length));
+    for (const l of lines) assertTimings(l);
+    const access = await accessOf('refused');
+    assert.equal(access.status, '200');
+    assert.equal(access.addr, `127.0.0.1:${refusedPort}, 127.0.0.1:${okPort}`);
+    assert.equal(access.ustatus, '502, 200');
+    assert.equal(access.ulen, `0, ${'ok /refused/a?x=1'.length}`);
+    assert.equal(access.urt?.split(', ').length, 2);
+  });
+
+  it('a server answering 502 then 200 (proxy_next_upstream http_502)', async () => {
+    const reply = await get(port, '/flaky', { 'x-test': 'flaky' });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, 'ok /flaky');
+    const lines = linesOf('flaky');
+    assert.deepEqual(
+      lines.map((l) => [l.addr, l.status, l.len]),
+      [
+        [`127.0.0.1:${flakyPort}`, '502', '0'],
+        [`127.0.0.1:${okPort}`, '200', String('ok /flaky'.length)],
+      ],
+    );
+    for (const l of lines) assertTimings(l);
+    // The 502 was answered by the server: it has a header instant and sent bytes.
+    assert.notEqual(lines[0]?.header, '');
+    assert.ok(Number(lines[0]?.sent) > 0);
+    const access = await accessOf('flaky');
+    assert.equal(access.ustatus, '502, 200');
+    // The next request goes to the flaky server again (it answers 200 now): one contact.
+    // (max_fails=1 marked it failed for fail_timeout=10s, so round robin skips it: ok answers.)
+    const again = await get(port, '/flaky', { 'x-test': 'flaky2' });
+    assert.equal(again.status, 200);
+    assert.deepEqual(
+      linesOf('flaky2').map((l) => [l.addr, l.status]),
+      [[`127.0.0.1:${okPort}`, '200']],
+    );
+  });
+
+  it('a server slower than proxy_read_timeout: 504 for its contact, then the next server', async () => {
+    const reply = await get(port, '/slow', { 'x-test': 'slow' });
+    assert.equal(reply.status, 200);
+    const lines = linesOf('slow');
+    assert.deepEqual(
+      lines.map((l) => [l.addr, l.status]),
+      [
+        [`127.0.0.1:${slowPort}`, '504'],
+        [`127.0.0.1:${okPort}`, '200'],
+      ],
+    );
+    // It waited at least the read timeout (and far less than the backend's 5 s).
+    assert.ok(Number(lines[0]?.rt) >= 0.7, `read timeout waited: ${lines[0]?.rt}`);
+    assert.ok(Number(lines[0]?.rt) < 4.5, `read timeout fired: ${lines[0]?.rt}`);
+    assert.equal(lines[0]?.header, '');
+    for (const l of lines) assertTimings(l);
+    assert.equal((await accessOf('slow')).ustatus, '504, 200');
+  });
+
+  it('proxy_next_upstream_tries 2 stops after two contacts: 502', async () => {
+    const reply = await get(port, '/tries', { 'x-test': 'tries' });
+    assert.equal(reply.status, 502);
+    const lines = linesOf('tries');
+    assert.equal(lines.length, 2);
+    assert.deepEqual(
+      lines.map((l) => l.status),
+      ['502', '502'],
+    );
+    const access = await accessOf('tries');
+    assert.equal(access.status, '502');
+    assert.equal(access.ustatus, '502, 502');
+  });
+
+  it('backup servers are used only when the primaries fail', async () => {
+    for (const id of ['p1', 'p2', 'p3']) {
+      assert.equal((await get(port, '/primary', { 'x-test': id })).body, 'ok /primary');
+      assert.deepEqual(
+        linesOf(id).map((l) => l.addr),
+        [`127.0.0.1:${okPort}`],
+      );
+    }
+    const reply = await get(port, '/backup', { 'x-test': 'b1' });
+    assert.equal(reply.body, 'backup');
+    assert.deepEqual(
+      linesOf('b1').map((l) => [l.addr, l.status]),
+      [
+        [`127.0.0.1:${refusedPort}`, '502'],
+        [`127.0.0.1:${backupPort}`, '200'],
+      ],
+    );
+  });
+
+  it('X-Accel-Redirect: the first contact is logged before the internal redirect; the lists get " : "', async () => {
+    const reply = await get(port, '/accel/x', { 'x-test': 'accel' });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, `other GET /landed/from-accel?orig=${encodeURIComponent('/accel/x')}`);
+    assert.equal(reply.headers['x-accel-redirect'], undefined);
+    const lines = linesOf('accel');
+    assert.deepEqual(
+      lines.map((l) => [l.addr, l.status, l.uri, l.lists]),
+      [
+        [`127.0.0.1:${accelPort}`, '200', '/accel/x', `127.0.0.1:${accelPort}|200`],
+        [
+          `127.0.0.1:${otherPort}`,
+          '200',
+          `/landed/from-accel?orig=${encodeURIComponent('/accel/x')}`,
+          `127.0.0.1:${accelPort} : 127.0.0.1:${otherPort}|200 : 200`,
+        ],
+      ],
+    );
+    for (const l of lines) assertTimings(l);
+    const access = await accessOf('accel');
+    assert.equal(access.addr, `127.0.0.1:${accelPort} : 127.0.0.1:${otherPort}`);
+    assert.equal(access.ustatus, '200 : 200');
+  });
+
+  it('an internal location is not reachable from outside', async () => {
+    assert.equal((await get(port, '/internal/x', { 'x-test': 'internal' })).status, 404);
+    assert.equal(linesOf('internal').length, 0);
+    assert.equal((await accessOf('internal')).addr, '');
+  });
+
+  it("error_page 502 = @fallback: the failed group, then the named location's group", async () => {
+    const reply = await get(port, '/fallback/y', { 'x-test': 'fallback' });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, 'other GET /fallback/y');
+    assert.deepEqual(
+      linesOf('fallback').map((l) => [l.addr, l.status]),
+      [
+        [`127.0.0.1:${refusedPort}`, '502'],
+        [`127.0.0.1:${otherPort}`, '200'],
+      ],
+    );
+    const access = await accessOf('fallback');
+    assert.equal(access.addr, `127.0.0.1:${refusedPort} : 127.0.0.1:${otherPort}`);
+    assert.equal(access.ustatus, '502 : 200');
+    assert.equal(access.status, '200');
+  });
+
+  it('https upstream: TLS instants and times only on the https contact', async () => {
+    const reply = await get(port, '/secure', { 'x-test': 'tls' });
+    assert.equal(reply.body, 'secure');
+    const [line] = linesOf('tls');
+    assert.ok(line);
+    assert.equal(line.scheme, 'https');
+    assertTimings(line, true);
+    // connect_time (TLS included) ≥ transport connect time (TCP only).
+    assert.ok(Number(line.ct) >= Number(line.tct));
+  });
+
+  it('a client that leaves mid-response: its contact is logged with the status received, the access line with 499', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, path: '/stream', headers: { 'x-test': 'abort' }, agent: false },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+      req.end();
+    });
+    const line = await until('the aborted contact', () => linesOf('abort')[0]);
+    assert.equal(line.addr, `127.0.0.1:${streamPort}`);
+    assert.equal(line.status, '200');
+    assert.ok(Number(line.len) >= 'first chunk\n'.length);
+    assertTimings(line);
+    assert.equal((await accessOf('abort')).status, '499');
+  });
+
+  it('if= with the reference map logs only failed contacts; if!= only the others', async () => {
+    const failures = rows(join(gw.dir, 'failures.log'));
+    const others = rows(join(gw.dir, 'not-failures.log'));
+    const all = upstreamLog();
+    assert.ok(all.length > 0);
+    // The map looks at $upstream_status when each line is written: a line is "loggable" when no
+    // contact so far has a 2xx/3xx status.
+    const loggable = (r: Row) => !/(?:^|:\s|,\s)[23][0-9]{2}/.test(r.lists?.split('|')[1] ?? '');
+    assert.deepEqual(failures, all.filter(loggable));
+    assert.deepEqual(
+      others,
+      all.filter((r) => !loggable(r)),
+    );
+    assert.ok(failures.length > 0 && others.length > 0);
+  });
+});
+
+describe('logtally gateway: upstream_log buffer/gzip/flush and variable paths', () => {
+  it('a gzip upstream log is zcat-able while the gateway runs; a $host path with upstream_open_log_file_cache', async () => {
+    const ok = await backend((req, res) => res.end(`ok ${req.url}`));
+    const port = await freePort();
+    const gw = await startGateway(
+      (dir) => `
+events {}
+http {
+  upstream_log_format short '$host $upstream_last_addr $upstream_last_status $upstream_uri';
+  upstream_open_log_file_cache max=10 inactive=20s valid=1m min_uses=1;
+  upstream b { server 127.0.0.1:${ok.port}; keepalive 4; }
+  server {
+    listen 127.0.0.1:${port};
+    access_log off;
+    upstream_log ${dir}/upstream.log.gz short gzip=5 flush=200ms;
+    upstream_log ${dir}/by-host-$host.log short;
+    location / { proxy_pass http://b; }
+  }
+}
+`,
+    );
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await get(port, `/p${i}`, { host: i % 2 ? 'a.example' : 'b.example' });
+        assert.equal(r.status, 200);
+      }
+      const expected = [0, 1, 2, 3, 4].map(
+        (i) => `${i % 2 ? 'a' : 'b'}.example 127.0.0.1:${ok.port} 200 /p${i}`,
+      );
+      // Flushed by flush=200ms while running: one complete gzip member, readable now.
+      const text = await until('the gzip log flushed', () => {
+        try {
+          const t = execFileSync('zcat', [join(gw.dir, 'upstream.log.gz')], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+          });
+          return t.split('\n').filter(Boolean).length === 5 ? t : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      assert.deepEqual(text.split('\n').filter(Boolean), expected);
+      assert.deepEqual(
+        readFileSync(join(gw.dir, 'by-host-a.example.log'), 'utf8').split('\n').filter(Boolean),
+        expected.filter((l) => l.startsWith('a.')),
+      );
+      assert.deepEqual(
+        readFileSync(join(gw.dir, 'by-host-b.example.log'), 'utf8').split('\n').filter(Boolean),
+        expected.filter((l) => l.startsWith('b.')),
+      );
+      // Keep-alive: the later contacts reuse the connection (connect time 0 is not asserted here; the count of connections is).
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      ok.server.closeAllConnections();
+      ok.server.close();
+    }
+  });
+});
