@@ -94,10 +94,6 @@ function list(groups: Groups, pick: Pick): RenderValue {
   return groups.map((g) => g.map((c) => pick(c) ?? null));
 }
 
-/** nginx prints a time of a contact with a status, falling back to the response time. */
-const timed = (f: (c: Contact) => number | undefined) => (c: Contact) =>
-  c.status ? (f(c) ?? c.responseTime) : null;
-
 /** The per-contact values, by the module's `$upstream_last_X` name suffix and its list name. */
 const PER_CONTACT: Readonly<Record<string, Pick>> = {
   start_ts: (c) => wallSeconds(c.start),
@@ -116,10 +112,11 @@ const PER_CONTACT: Readonly<Record<string, Pick>> = {
 const NGINX_LISTS: Readonly<Record<string, Pick>> = {
   upstream_addr: (c) => c.addr,
   upstream_status: (c) => c.status || null,
-  upstream_connect_time: timed((c) => c.connectTime),
-  upstream_header_time: timed((c) => c.headerTime),
-  upstream_response_time: (c) => (c.status ? (c.responseTime ?? 0) : null),
-  upstream_queue_time: (c) => (c.status ? 0 : null),
+  // As nginx (1.19+): a time the contact never reached is "-", whatever its status.
+  upstream_connect_time: (c) => c.connectTime,
+  upstream_header_time: (c) => c.headerTime,
+  upstream_response_time: (c) => c.responseTime,
+  upstream_queue_time: (c) => (c.end === undefined ? null : 0),
   upstream_bytes_sent: (c) => c.bytesSent,
   upstream_bytes_received: (c) => c.bytesReceived,
   upstream_response_length: (c) => c.responseLength,
@@ -129,9 +126,9 @@ const NGINX_LISTS: Readonly<Record<string, Pick>> = {
 const LAST: Readonly<Record<string, (c: Contact) => RenderValue>> = {
   addr: (c) => c.addr,
   status: (c) => c.status || undefined,
-  connect_time: (c) => (c.status ? (c.connectTime ?? c.responseTime) : undefined),
-  header_time: (c) => (c.status ? (c.headerTime ?? c.responseTime) : undefined),
-  response_time: (c) => (c.status ? c.responseTime : undefined),
+  connect_time: (c) => c.connectTime,
+  header_time: (c) => c.headerTime,
+  response_time: (c) => c.responseTime,
   response_length: (c) => c.responseLength,
   bytes_sent: (c) => c.bytesSent,
   bytes_received: (c) => c.bytesReceived,

@@ -23,6 +23,7 @@ import { Contact, upstreamVariable } from './contact.ts';
 import { findLocation, type Runtime } from './runtime.ts';
 import type { Connection, Peer, UpstreamGroup } from './upstream.ts';
 
+/** nginx's status lines for the pages it generates (ngx_http_special_response.c). */
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   301: 'Moved Permanently',
   302: 'Moved Temporarily',
@@ -31,17 +32,29 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   308: 'Permanent Redirect',
   400: 'Bad Request',
   401: 'Authorization Required',
+  402: 'Payment Required',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Not Allowed',
+  406: 'Not Acceptable',
   408: 'Request Time-out',
+  409: 'Conflict',
+  410: 'Gone',
+  411: 'Length Required',
+  412: 'Precondition Failed',
   413: 'Request Entity Too Large',
+  414: 'Request-URI Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Requested Range Not Satisfiable',
+  421: 'Misdirected Request',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Temporarily Unavailable',
   504: 'Gateway Time-out',
+  505: 'HTTP Version Not Supported',
+  507: 'Insufficient Storage',
 };
 
 const MIME: Readonly<Record<string, string>> = {
