@@ -499,9 +499,10 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
   const conf = extractNginxConf(parsed, opts.prefix !== undefined ? { prefix: opts.prefix } : {});
   const prefix = conf.prefix;
   const logs: LogIndex = new Map();
-  for (const l of conf.logs) logs.set(`${l.file}\0${l.line}`, l);
+  // Two log directives may share a line: the key is the directive as written.
+  for (const l of conf.logs) logs.set(`${l.file}\0${l.line}\0${l.directive}\0${l.rawPath}`, l);
   const logOf = (d: Directive): NginxLog => {
-    const l = logs.get(`${d.file}\0${d.line}`);
+    const l = logs.get(`${d.file}\0${d.line}\0${d.name}\0${d.args[0]}`);
     if (!l) throw directiveError(d, `"${d.name}" could not be read`);
     return l;
   };
