@@ -3,5 +3,6 @@
  * @module
  */
 export * from './format/index.ts';
+export * from './gateway/index.ts';
 export * from './http/index.ts';
 export * from './writer/index.ts';

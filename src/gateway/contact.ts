@@ -8,6 +8,7 @@
  * differences of instants, rounded to the millisecond as nginx's `ngx_current_msec` is.
  * @module
  */
+import type { UpstreamContactRecord } from '../format/record/record.ts';
 import type { RenderValue } from '../format/types.ts';
 
 export class Contact {
@@ -35,8 +36,10 @@ export class Contact {
   responseLength = 0;
   /** True when the connection came from the keep-alive cache. */
   reused = false;
-  /** Why the contact failed, for Envoy-style response flags: UF, UT, URX, UC, UR, UH, DC. */
-  failure: 'connect' | 'timeout' | 'reset' | 'invalid' | 'nolive' | 'client' | undefined;
+  /** Why the contact failed (Envoy's response flags: UF, UT, UR, UR, UH, DC, UC). */
+  failure: 'connect' | 'timeout' | 'reset' | 'invalid' | 'nolive' | 'client' | 'closed' | undefined;
+  /** The last contact of a request whose retries ran out (`proxy_next_upstream_tries`/`_timeout`): Envoy's URX. */
+  retriesExhausted = false;
   constructor(addr: string, method: string, scheme: string, uri: string, start = performance.now()) {
     this.addr = addr;
     this.method = method;
@@ -74,6 +77,41 @@ export class Contact {
   get readTime(): number | undefined {
     return this.header === undefined || this.end === undefined ? undefined : ms(this.end - this.header);
   }
+}
+
+const FLAG: Readonly<Record<NonNullable<Contact['failure']>, string>> = {
+  connect: 'UF',
+  timeout: 'UT',
+  reset: 'UR',
+  invalid: 'UR',
+  nolive: 'UH',
+  client: 'DC',
+  closed: 'UC',
+};
+
+/** Envoy's `%RESPONSE_FLAGS%` of one contact, or undefined when it has none. */
+export function contactFlags(c: Contact): string | undefined {
+  const f: string[] = [];
+  if (c.failure) f.push(FLAG[c.failure]);
+  if (c.retriesExhausted) f.push('URX');
+  return f.length ? f.join(',') : undefined;
+}
+
+/** The canonical record's upstream contacts (`upstreams[]`) of a request's contacts. */
+export function contactRecords(groups: Groups): UpstreamContactRecord[] {
+  return groups.flatMap((g, group) =>
+    g.map((c) => ({
+      group,
+      addr: c.addr,
+      status: c.status || null,
+      connectTime: c.connectTime ?? null,
+      headerTime: c.headerTime ?? null,
+      responseTime: c.responseTime ?? null,
+      responseLength: c.responseLength,
+      bytesSent: c.bytesSent,
+      bytesReceived: c.bytesReceived,
+    })),
+  );
 }
 
 /** Milliseconds → seconds, at millisecond resolution. */

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { compileNginx } from '../format/nginx/compile.ts';
+import type { RequestRecord } from '../format/record/record.ts';
 import type { CompiledFormat, RenderSource, RenderValue } from '../format/types.ts';
 import type { Getter, VariableContext } from '../http/getter.ts';
 import { nginxGetter } from '../http/nginx-vars.ts';
@@ -19,7 +20,7 @@ import { fromLatin1, rawHeader } from '../http/text.ts';
 import { normalizeUri } from '../http/uri.ts';
 import { compileTemplate, type Template } from '../writer/template.ts';
 import type { LevelConf, Listen, Location, ProxyPass, ServerConf } from './config.ts';
-import { Contact, upstreamVariable } from './contact.ts';
+import { Contact, contactFlags, contactRecords, upstreamVariable, wallSeconds } from './contact.ts';
 import { findLocation, type Runtime } from './runtime.ts';
 import type { Connection, Peer, UpstreamGroup } from './upstream.ts';
 
@@ -214,6 +215,8 @@ export class Exchange {
   clientGone = false;
   #onClientGone: (() => void) | undefined;
   #ended = false;
+  /** No location matched the URI (Envoy's NR). */
+  #noRoute = false;
   #body: Buffer | IncomingMessage | undefined;
   #bodyRead = false;
   #bodyUsed = false;
@@ -366,6 +369,7 @@ export class Exchange {
     }
     const loc = named ?? findLocation(this.server.locations, this.uri);
     this.loc = loc;
+    this.#noRoute = loc === undefined;
     if (loc) {
       if (loc.conf.internal && !this.internal) {
         this.conf = loc.conf;
@@ -627,6 +631,7 @@ export class Exchange {
           this.#logContact(conf);
           continue;
         }
+        if (wanted && (tried.size >= maxTries || performance.now() >= deadline)) c.retriesExhausted = true;
         this.#logContact(conf);
         return this.#error(c.status);
       }
@@ -917,6 +922,7 @@ export class Exchange {
       (chunk) => res.write(chunk),
       (resume) => res.once('drain', resume),
     );
+    if (!ok) c.failure = this.clientGone ? 'client' : 'closed';
     this.#logContact(conf);
     if (ok && !this.clientGone) res.end();
     else if (!this.clientGone) res.destroy();
@@ -925,9 +931,58 @@ export class Exchange {
   #logContact(conf: LevelConf): void {
     try {
       this.rt.logsOf(conf).upstream.write(this.#source);
+      const hook = this.rt.hooks.onContact;
+      if (hook) {
+        const last = this.groups.at(-1)?.at(-1);
+        const r = this.record();
+        if (last) {
+          r.status = last.status;
+          const flags = contactFlags(last);
+          if (flags) r.responseFlags = flags;
+          else delete r.responseFlags;
+          const end = wallSeconds(last.end);
+          if (end !== undefined) r.time = end;
+        }
+        hook(r);
+      }
     } catch (e) {
       this.rt.onError(`upstream log: ${(e as Error).message}`);
     }
+  }
+
+  /** The canonical request record of this request as it stands (contacts so far). */
+  record(): RequestRecord {
+    const s = this.state;
+    const r: RequestRecord = {
+      time: (this.#ended ? s.endTime : Date.now()) / 1000,
+      startTime: s.startTime / 1000,
+      method: this.req.method ?? '',
+      uri: fromLatin1(s.target.path),
+      protocol: `HTTP/${this.req.httpVersion}`,
+      status: this.variable('status') as number,
+      requestBytes: s.requestLength,
+      responseBytes: s.bytesSent,
+      bodyBytes: s.bodyBytesSent,
+      duration: this.variable('request_time') as number,
+      upstreams: contactRecords(this.groups),
+    };
+    if (s.conn.remoteAddress !== undefined) r.clientAddr = s.conn.remoteAddress;
+    if (s.conn.remotePort !== undefined) r.clientPort = s.conn.remotePort;
+    const host = this.variable('host');
+    if (typeof host === 'string') r.host = host;
+    const ua = rawHeader(this.req, 'user-agent');
+    if (ua !== undefined) r.userAgent = fromLatin1(ua);
+    const ref = rawHeader(this.req, 'referer');
+    if (ref !== undefined) r.referer = fromLatin1(ref);
+    const flags = new Set<string>();
+    for (const g of this.groups) {
+      const f = g.length ? contactFlags(g[g.length - 1] as Contact) : undefined;
+      if (f) for (const x of f.split(',')) flags.add(x);
+    }
+    if (this.clientGone) flags.add('DC');
+    if (this.#noRoute) flags.add('NR');
+    if (flags.size) r.responseFlags = [...flags].join(',');
+    return r;
   }
 
   #finish(aborted: boolean): void {
@@ -938,6 +993,7 @@ export class Exchange {
       this.rt
         .logsOf(this.conf ?? this.server?.conf ?? this.rt.config.servers[0]?.conf)
         .access.write(this.#source);
+      this.rt.hooks.onRequest?.(this.record());
     } catch (e) {
       this.rt.onError(`access log: ${(e as Error).message}`);
     }

@@ -6,6 +6,7 @@
  */
 import { compileNginx } from '../format/nginx/compile.ts';
 import type { NginxLog, NginxMap, NginxOpenLogFileCache } from '../format/nginx-conf/model.ts';
+import type { RequestRecord } from '../format/record/record.ts';
 import type { CompiledFormat, RenderSource } from '../format/types.ts';
 import { groupOf, type LogGroup } from '../writer/group.ts';
 import { createLog, type Log } from '../writer/log.ts';
@@ -13,6 +14,14 @@ import type { OpenFileCacheOptions } from '../writer/options.ts';
 import { compileTemplate, type Template } from '../writer/template.ts';
 import type { GatewayConfig, LevelConf, Listen, Location, ProxyPass, ServerConf } from './config.ts';
 import { groupFromAddress, groupFromConf, type UpstreamGroup } from './upstream.ts';
+
+/** Callbacks with the canonical request record (any dialect renders it: `renderRecord`). */
+export interface GatewayHooks {
+  /** When an upstream contact ends (as its upstream_log line is written): `upstreams` ends with that contact, `status` and `responseFlags` are the contact's. */
+  readonly onContact?: (record: RequestRecord) => void;
+  /** When a request ends (as its access_log line is written). */
+  readonly onRequest?: (record: RequestRecord) => void;
+}
 
 export interface LevelLogs {
   readonly access: LogGroup;
@@ -39,16 +48,22 @@ export class Runtime {
   readonly #levelLogs = new WeakMap<LevelConf, LevelLogs>();
   readonly #formats = new Map<string, CompiledFormat>();
   readonly onError: (message: string) => void;
+  readonly hooks: GatewayHooks;
 
-  private constructor(config: GatewayConfig, onError: (message: string) => void) {
+  private constructor(config: GatewayConfig, onError: (message: string) => void, hooks: GatewayHooks) {
     this.config = config;
     this.onError = onError;
+    this.hooks = hooks;
     for (const m of config.maps) this.#maps.set(m.variable.toLowerCase(), compileMap(m));
   }
 
   /** Builds the runtime: resolves every upstream server name and creates every log. */
-  static async create(config: GatewayConfig, onError: (message: string) => void): Promise<Runtime> {
-    const rt = new Runtime(config, onError);
+  static async create(
+    config: GatewayConfig,
+    onError: (message: string) => void,
+    hooks: GatewayHooks = {},
+  ): Promise<Runtime> {
+    const rt = new Runtime(config, onError, hooks);
     const passes: ProxyPass[] = [];
     const collect = (c: LevelConf) => {
       if (c.proxyPass) passes.push(c.proxyPass);

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { type GatewayConfig, type Listen, loadGatewayConfig } from './config.ts';
 import { Exchange } from './exchange.ts';
-import { Runtime } from './runtime.ts';
+import { type GatewayHooks, Runtime } from './runtime.ts';
 
 export interface GatewayOptions {
   /** The configuration file. */
@@ -24,6 +24,8 @@ export interface GatewayOptions {
   readonly prefix?: string;
   /** Diagnostics (default: stderr). */
   readonly log?: (line: string) => void;
+  /** The canonical record of every contact and every request, for formats of any dialect. */
+  readonly hooks?: GatewayHooks;
 }
 
 interface Bound {
@@ -37,6 +39,7 @@ export async function prepare(
   path: string,
   prefix: string | undefined,
   onError: (m: string) => void,
+  hooks: GatewayHooks = {},
 ): Promise<{ config: GatewayConfig; runtime: Runtime; contexts: Map<string, SecureContext> }> {
   const config = loadGatewayConfig(path, prefix !== undefined ? { prefix } : {});
   const contexts = new Map<string, SecureContext>();
@@ -55,7 +58,7 @@ export async function prepare(
     }
     contexts.set(`${s.file}:${s.line}`, ctx);
   }
-  const runtime = await Runtime.create(config, onError);
+  const runtime = await Runtime.create(config, onError, hooks);
   return { config, runtime, contexts };
 }
 
@@ -98,7 +101,12 @@ export class Gateway {
   /** Loads the configuration and listens on every address it names. */
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-    const { runtime, contexts } = await prepare(opts.config, opts.prefix, (m) => log(`[error] ${m}`));
+    const { runtime, contexts } = await prepare(
+      opts.config,
+      opts.prefix,
+      (m) => log(`[error] ${m}`),
+      opts.hooks,
+    );
     const g = new Gateway(opts, runtime, contexts);
     try {
       await g.#bind();
@@ -210,7 +218,12 @@ export class Gateway {
   async reload(): Promise<string | undefined> {
     let next: Awaited<ReturnType<typeof prepare>>;
     try {
-      next = await prepare(this.#opts.config, this.#opts.prefix, (m) => this.#log(`[error] ${m}`));
+      next = await prepare(
+        this.#opts.config,
+        this.#opts.prefix,
+        (m) => this.#log(`[error] ${m}`),
+        this.#opts.hooks,
+      );
     } catch (e) {
       return (e as Error).message;
     }

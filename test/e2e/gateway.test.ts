@@ -483,3 +483,163 @@ http {
     }
   });
 });
+
+describe('logtally gateway: the references’ Synopsis configurations, as written', () => {
+  // 000 (packaged docs): upstream_log names a log_format; 001 (README): upstream_log_format.
+  // Their 192.168.0.x servers become loopback backends; "listen 80" a free port; logs/ the temp dir.
+  for (const [name, formats, useName] of [
+    [
+      '000',
+      `log_format access '$remote_addr - $remote_user [$time_local] "$request" '
+                        '$status $body_bytes_sent "$http_referer" '
+                        '"$http_user_agent" "$http_x_forwarded_for"';
+        log_format upstream '$remote_addr $upstream_last_addr [$time_local] "$upstream_method $upstream_uri" '
+                                 '$upstream_last_status $upstream_last_response_length $upstream_last_bytes_sent $upstream_last_bytes_received '
+                                 '$upstream_last_connect_time $upstream_last_header_time $upstream_last_response_time';`,
+      ['access', 'upstream'],
+    ],
+    [
+      '001',
+      `log_format main '$remote_addr - $remote_user [$time_local] "$request" '
+                        '$status $body_bytes_sent "$http_referer" '
+                        '"$http_user_agent" "$http_x_forwarded_for"';
+        upstream_log_format main '$remote_addr $upstream_last_addr [$time_local] "$upstream_method $upstream_uri" '
+                                 '$upstream_last_status $upstream_last_response_length $upstream_last_bytes_sent $upstream_last_bytes_received '
+                                 '$upstream_last_connect_time $upstream_last_header_time $upstream_last_response_time';`,
+      ['main', 'main'],
+    ],
+  ] as const) {
+    it(`reference ${name}: one access line per request, one upstream line per contact, round robin over the cluster`, async () => {
+      const a = await backend((_req, res) => res.end('from a'));
+      const b = await backend((_req, res) => res.end('from b'));
+      const port = await freePort();
+      const gw = await startGateway(
+        (dir) => `
+events {}
+    http {
+
+        ${formats}
+
+        upstream cluster {
+            server 127.0.0.1:${a.port};
+            server 127.0.0.1:${b.port};
+        }
+
+        server {
+            listen 127.0.0.1:${port};
+
+            access_log ${dir}/access.log ${useName[0]};
+            upstream_log ${dir}/upstream.log ${useName[1]};
+
+            location / {
+                proxy_pass http://cluster;
+            }
+        }
+
+    }
+`,
+      );
+      try {
+        const bodies: string[] = [];
+        for (let i = 0; i < 4; i++)
+          bodies.push((await get(port, `/page/${i}`, { 'user-agent': 'synopsis' })).body);
+        assert.deepEqual(bodies, ['from a', 'from b', 'from a', 'from b']);
+        const access = await until('4 access lines', () => {
+          const l = readFileSync(join(gw.dir, 'access.log'), 'utf8').split('\n').filter(Boolean);
+          return l.length === 4 ? l : undefined;
+        });
+        const ts = String.raw`\[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]`;
+        for (const [i, l] of access.entries()) {
+          assert.match(
+            l,
+            new RegExp(`^127\\.0\\.0\\.1 - - ${ts} "GET /page/${i} HTTP/1\\.1" 200 6 "-" "synopsis" "-"$`),
+          );
+        }
+        const upstream = readFileSync(join(gw.dir, 'upstream.log'), 'utf8').split('\n').filter(Boolean);
+        assert.equal(upstream.length, 4);
+        for (const [i, l] of upstream.entries()) {
+          const addr = `127.0.0.1:${i % 2 ? b.port : a.port}`;
+          assert.match(
+            l,
+            new RegExp(
+              `^127\\.0\\.0\\.1 ${addr.replaceAll('.', '\\.')} ${ts} "GET /page/${i}" 200 6 \\d+ \\d+ \\d+\\.\\d{3} \\d+\\.\\d{3} \\d+\\.\\d{3}$`,
+            ),
+          );
+        }
+      } finally {
+        await gw.stop();
+        await removeDir(gw.dir);
+        for (const s of [a.server, b.server]) {
+          s.closeAllConnections();
+          s.close();
+        }
+      }
+    });
+  }
+});
+
+describe('logtally gateway: signals', () => {
+  it('SIGHUP reloads without dropping a request in flight; a bad configuration is refused and the old one serves; SIGUSR1 reopens; SIGTERM drains and flushes', async () => {
+    const { rename, writeFile } = await import('node:fs/promises');
+    let release: (() => void) | undefined;
+    const slow = await backend((req, res) => {
+      if (req.url === '/hold') release = () => res.end('held');
+      else res.end(`v1 ${req.url}`);
+    });
+    const other = await backend((req, res) => res.end(`v2 ${req.url}`));
+    const port = await freePort();
+    const conf = (dir: string, target: number, extra = '') => `
+events {}
+http {
+  log_format short '$request_uri $status $upstream_addr';
+  upstream b { server 127.0.0.1:${target}; }
+  server {
+    listen 127.0.0.1:${port};
+    access_log ${dir}/access.log short buffer=64k flush=1h;
+    location / { proxy_pass http://b; }
+    ${extra}
+  }
+}
+`;
+    const gw = await startGateway((dir) => conf(dir, slow.port));
+    const file = join(gw.dir, 'gateway.conf');
+    try {
+      const held = get(port, '/hold');
+      await until('the held request to reach the backend', () => release);
+      // Reload to another backend while /hold is in flight.
+      await writeFile(file, conf(gw.dir, other.port));
+      await gw.signal('SIGHUP', /configuration reloaded/);
+      assert.equal((await get(port, '/after')).body, 'v2 /after');
+      release?.();
+      assert.equal((await held).body, 'held');
+      // A bad configuration: reported with file:line, the running one keeps serving.
+      await writeFile(file, conf(gw.dir, other.port, 'gzip_static on;'));
+      await gw.signal('SIGHUP', /reload refused/);
+      assert.match(
+        gw.stderr(),
+        /directive "gzip_static" is not supported by logtally gateway in .*gateway\.conf:10/,
+      );
+      assert.equal((await get(port, '/still')).body, 'v2 /still');
+      // SIGUSR1: buffered lines are flushed into the renamed file, new ones go to a new file.
+      await rename(join(gw.dir, 'access.log'), join(gw.dir, 'access.log.1'));
+      await gw.signal('SIGUSR1', /log files reopened/);
+      assert.equal((await get(port, '/new')).status, 200);
+      const old = readFileSync(join(gw.dir, 'access.log.1'), 'utf8');
+      assert.deepEqual(old.split('\n').filter(Boolean).sort(), [
+        `/after 200 127.0.0.1:${other.port}`,
+        `/hold 200 127.0.0.1:${slow.port}`,
+        `/still 200 127.0.0.1:${other.port}`,
+      ]);
+      // SIGTERM flushes the buffer (flush=1h would otherwise hold it).
+      assert.equal(await gw.stop(), 0);
+      assert.equal(readFileSync(join(gw.dir, 'access.log'), 'utf8'), `/new 200 127.0.0.1:${other.port}\n`);
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      for (const s of [slow.server, other.server]) {
+        s.closeAllConnections();
+        s.close();
+      }
+    }
+  });
+});

@@ -79,6 +79,8 @@ export function envoyToRecord(f: Fields): RequestRecord {
     const first = xff.split(',')[0]?.trim();
     if (first) r.clientAddr = first;
   }
+  const flags = str(f.RESPONSE_FLAGS);
+  if (flags !== undefined && flags !== '-') r.responseFlags = flags;
   const upstream = str(f.UPSTREAM_HOST);
   if (upstream !== undefined) {
     const svc = Number(r.responseHeaders?.['x-envoy-upstream-service-time']);
@@ -126,6 +128,8 @@ export function envoyFromRecord(r: RequestRecord, key: string): RenderValue {
       return r.clientPort;
     case 'UPSTREAM_HOST':
       return r.upstreams?.at(-1)?.addr ?? undefined;
+    case 'RESPONSE_FLAGS':
+      return r.responseFlags;
   }
   if (key.startsWith('START_TIME(')) return r.startTime ?? r.time;
   const req = headerArgs(key, 'REQ');

@@ -51,6 +51,12 @@ export interface RequestRecord {
   /** Response headers by lower-case name. */
   responseHeaders?: Record<string, string>;
   upstreams?: UpstreamContactRecord[];
+  /**
+   * Envoy's `%RESPONSE_FLAGS%` (`UF` upstream connect failure, `UT` upstream timeout, `URX`
+   * retries exhausted, `NR` no route, `DC` downstream closed, `UC` upstream closed mid-response,
+   * `UR` upstream reset, `UH` no healthy upstream), comma-separated; absent when none.
+   */
+  responseFlags?: string;
 }
 
 /** The path of a URI: everything before `?`. */
