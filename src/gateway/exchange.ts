@@ -536,7 +536,7 @@ export class Exchange {
     return pass.uri + escapeUri(rest) + (this.args !== undefined ? `?${this.args}` : '');
   }
 
-  #upstreamHeaders(conf: LevelConf, pass: ProxyPass): string[] {
+  #upstreamHeaders(conf: LevelConf): string[] {
     const set = new Map<string, string>();
     set.set('host', '$proxy_host');
     for (const [k, v] of conf.setHeaders) set.set(k.toLowerCase(), v);
@@ -556,7 +556,6 @@ export class Exchange {
         out.push(raw[i] as string, raw[i + 1] as string);
       }
     }
-    void pass;
     return out;
   }
 
@@ -582,7 +581,7 @@ export class Exchange {
     await this.#readBody();
     if (this.clientGone) return;
     const uri = this.#upstreamUri(pass);
-    const headers = this.#upstreamHeaders(conf, pass);
+    const headers = this.#upstreamHeaders(conf);
     const contacts: Contact[] = [];
     this.groups.push(contacts);
     const tried = new Set<Peer>();
@@ -868,15 +867,13 @@ export class Exchange {
         },
       };
       const body = this.#body;
+      // A buffered body gets its content-length from undici; a streamed one keeps the client's (or goes chunked).
+      const streamedLength =
+        body === undefined || Buffer.isBuffer(body) ? undefined : rawHeader(this.req, 'content-length');
       const opts: Dispatcher.DispatchOptions = {
         path,
         method: this.method,
-        headers:
-          Buffer.isBuffer(body) || body === undefined
-            ? headers
-            : [...headers, 'content-length', rawHeader(this.req, 'content-length') ?? ''].filter(
-                (_, i, a) => !(i % 2 === 0 && a[i + 1] === '') && !(i % 2 === 1 && _ === ''),
-              ),
+        headers: streamedLength === undefined ? headers : [...headers, 'content-length', streamedLength],
         ...(body !== undefined ? { body } : {}),
         reset: group.keepalive === 0,
         headersTimeout: 0,

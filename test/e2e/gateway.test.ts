@@ -650,3 +650,94 @@ http {
     }
   });
 });
+
+describe('logtally gateway: HTTPS listener, streamed bodies, client_max_body_size', () => {
+  it('serves `listen … ssl`, streams a 1 MiB request body and a 5 MiB response, refuses a body over the limit with 413', async () => {
+    const { createHash } = await import('node:crypto');
+    const { request: httpsRequest } = await import('node:https');
+    const big = Buffer.alloc(5 * 1024 * 1024, 'y');
+    const echo = await backend((req, res) => {
+      if (req.method === 'POST') {
+        const h = createHash('sha256');
+        let n = 0;
+        req.on('data', (c: Buffer) => {
+          h.update(c);
+          n += c.length;
+        });
+        req.on('end', () => res.end(`${n} ${h.digest('hex')}`));
+        return;
+      }
+      res.setHeader('content-length', big.length);
+      res.end(big);
+    });
+    const pki = makePki();
+    const port = await freePort();
+    const gw = await startGateway(
+      (dir) => `
+events {}
+http {
+  log_format s '$scheme $request_method $status $request_length $body_bytes_sent $upstream_response_length';
+  upstream echo { server 127.0.0.1:${echo.port}; }
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${pki.serverCert};
+    ssl_certificate_key ${pki.serverKey};
+    client_max_body_size 2m;
+    access_log ${dir}/access.log s;
+    location / { proxy_pass http://echo; }
+  }
+}
+`,
+    );
+    const call = (method: string, body?: Buffer) =>
+      new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+        const r = httpsRequest(
+          { host: '127.0.0.1', port, path: '/x', method, rejectUnauthorized: false, agent: false },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          },
+        );
+        r.on('error', reject);
+        r.end(body);
+      });
+    try {
+      const payload = Buffer.alloc(1024 * 1024, 'p');
+      const posted = await call('POST', payload);
+      assert.equal(posted.status, 200);
+      assert.equal(
+        posted.body.toString(),
+        `${payload.length} ${createHash('sha256').update(payload).digest('hex')}`,
+      );
+      const got = await call('GET');
+      assert.equal(got.status, 200);
+      assert.equal(got.body.length, big.length);
+      assert.ok(got.body.equals(big));
+      const refused = await call('POST', Buffer.alloc(3 * 1024 * 1024, 'z')).catch(() => ({
+        status: 413,
+        body: Buffer.alloc(0),
+      }));
+      assert.equal(refused.status, 413);
+      const lines = await until('3 access lines', () => {
+        const l = readFileSync(join(gw.dir, 'access.log'), 'utf8').split('\n').filter(Boolean);
+        return l.length === 3 ? l : undefined;
+      });
+      assert.match(lines[0] as string, /^https POST 200 \d+ \d+ \d+$/);
+      assert.ok(
+        Number((lines[0] as string).split(' ')[3]) > payload.length,
+        'request_length counts the body',
+      );
+      assert.equal(
+        lines[1],
+        `https GET 200 ${(lines[1] as string).split(' ')[3]} ${big.length} ${big.length}`,
+      );
+      assert.match(lines[2] as string, /^https POST 413 /);
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      echo.server.closeAllConnections();
+      echo.server.close();
+    }
+  });
+});
