@@ -4,18 +4,24 @@
  * as nginx checks it, with nginx's inheritance http → server → location → `if` / `limit_except`.
  * @module
  */
+
+import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfError } from '../format/errors.ts';
 import { parseOpenLogFileCache } from '../format/nginx-conf/cache.ts';
 import { checkShape, directiveError } from '../format/nginx-conf/checks.ts';
 import { extractNginxConf } from '../format/nginx-conf/extract.ts';
+import { nodeConfFileSystem } from '../format/nginx-conf/fs.ts';
+import { isKnownVariable } from '../format/nginx-conf/known.ts';
+import { lexNginxConf } from '../format/nginx-conf/lexer.ts';
 import type { NginxConf, NginxLog, NginxMap, NginxOpenLogFileCache } from '../format/nginx-conf/model.ts';
-import { type Directive, parseNginxConf } from '../format/nginx-conf/parse.ts';
-import { atoi, sizeOrUndefined, timeOrUndefined } from '../format/nginx-conf/units.ts';
-import { type Condition, parseCondition } from './condition.ts';
-import { NGINX_ONLY } from './unsupported.ts';
+import { type Directive, type ParsedNginxConf, parseNginxConf } from '../format/nginx-conf/parse.ts';
+import { atoi, timeOrUndefined } from '../format/nginx-conf/units.ts';
+import { type Condition, conditionVariables, parseCondition, variablesIn } from './condition.ts';
+import { NGINX_ONLY, NGINX_ONLY_VARIABLES } from './unsupported.ts';
 
-type Ctx = 'main' | 'events' | 'http' | 'server' | 'location' | 'if' | 'limit_except' | 'upstream';
+/** Where a directive may be: `if` is an `if` inside a location, `sif` one at the server level. */
+type Ctx = 'main' | 'events' | 'http' | 'server' | 'location' | 'if' | 'sif' | 'limit_except' | 'upstream';
 
 /** `proxy_next_upstream` conditions. */
 export interface NextUpstream {
@@ -179,7 +185,26 @@ interface Raw {
   proxyPass?: ProxyPass;
   ret?: { code: number; text?: string };
   internal?: boolean;
+  /** Directives nginx takes once per level (`"x" directive is duplicate` the second time). */
+  once?: Set<string>;
+  /** `proxy_next_upstream off` was said at this level: nginx's merge makes it win over the rest. */
+  nextOff?: boolean;
 }
+
+/** nginx's `"x" directive is duplicate` for the directives its slot functions take once per level. */
+function once(d: Directive, raw: { once?: Set<string> }): void {
+  raw.once ??= new Set();
+  if (raw.once.has(d.name)) throw directiveError(d, `"${d.name}" directive is duplicate`);
+  raw.once.add(d.name);
+}
+
+const NEXT_OFF: NextUpstream = {
+  error: false,
+  timeout: false,
+  invalidHeader: false,
+  statuses: new Set(),
+  nonIdempotent: false,
+};
 
 function merge(parent: LevelConf, raw: Raw): LevelConf {
   return {
@@ -193,7 +218,7 @@ function merge(parent: LevelConf, raw: Raw): LevelConf {
       : {}),
     root: raw.root ?? parent.root,
     errorPages: raw.errorPages ?? parent.errorPages,
-    nextUpstream: raw.nextUpstream ?? parent.nextUpstream,
+    nextUpstream: raw.nextOff ? NEXT_OFF : (raw.nextUpstream ?? parent.nextUpstream),
     tries: raw.tries ?? parent.tries,
     nextTimeout: raw.nextTimeout ?? parent.nextTimeout,
     connectTimeout: raw.connectTimeout ?? parent.connectTimeout,
@@ -211,91 +236,157 @@ function merge(parent: LevelConf, raw: Raw): LevelConf {
   };
 }
 
-/** nginx's `ngx_conf_flag`: on|off. */
-function flag(d: Directive): boolean {
+/** nginx's `ngx_conf_set_flag_slot`: on|off. */
+function flag(d: Directive, raw: Raw): boolean {
   checkShape(d, 1, 1, false);
+  once(d, raw);
   const v = (d.args[0] as string).toLowerCase();
   if (v === 'on') return true;
   if (v === 'off') return false;
   throw directiveError(d, `invalid value "${d.args[0]}" in "${d.name}" directive, it must be "on" or "off"`);
 }
 
-function msec(d: Directive, v = d.args[0] as string): number {
-  const t = timeOrUndefined(v, false);
+/** nginx's `ngx_conf_set_msec_slot`. */
+function msec(d: Directive, raw: Raw): number {
+  checkShape(d, 1, 1, false);
+  once(d, raw);
+  const t = timeOrUndefined(d.args[0] as string, false);
   if (t === undefined) throw directiveError(d, `"${d.name}" directive invalid value`);
   return t;
 }
 
-function size(d: Directive): number {
+/** nginx's `ngx_parse_offset`: a size with k, m or g. */
+function offsetOrUndefined(s: string): number | undefined {
+  const scale = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[s.slice(-1).toLowerCase()];
+  const n = atoi(scale === undefined ? s : s.slice(0, -1));
+  if (n === undefined) return undefined;
+  const v = n * (scale ?? 1);
+  return v <= Number.MAX_SAFE_INTEGER ? v : undefined;
+}
+
+/** nginx's `ngx_conf_set_off_slot`. */
+function offset(d: Directive, raw: Raw): number {
   checkShape(d, 1, 1, false);
-  const n = sizeOrUndefined(d.args[0] as string);
+  once(d, raw);
+  const n = offsetOrUndefined(d.args[0] as string);
   if (n === undefined) throw directiveError(d, `"${d.name}" directive invalid value`);
+  return n;
+}
+
+/** nginx's `ngx_conf_set_num_slot`. */
+function num(d: Directive, raw: Raw): number {
+  checkShape(d, 1, 1, false);
+  once(d, raw);
+  const n = atoi(d.args[0] as string);
+  if (n === undefined) throw directiveError(d, `"${d.name}" directive invalid number`);
   return n;
 }
 
 const HTTP_STATUSES = new Set([500, 502, 503, 504, 403, 404, 429]);
 
-function nextUpstream(d: Directive): NextUpstream {
+/**
+ * `proxy_next_upstream`, an `ngx_conf_set_bitmask_slot`: values add up over the directives of
+ * one level, and `off` anywhere among them wins (nginx's merge). `updating` only matters with
+ * proxy_cache, which the gateway refuses, so it is accepted and has nothing to do.
+ */
+function nextUpstream(d: Directive, raw: Raw): NextUpstream {
   checkShape(d, 1, Number.POSITIVE_INFINITY, false);
-  let error = false;
-  let timeout = false;
-  let invalidHeader = false;
-  let nonIdempotent = false;
-  const statuses = new Set<number>();
-  for (const a of d.args) {
-    if (a === 'off') {
-      if (d.args.length > 1) throw directiveError(d, `invalid value "${a}"`);
-      return { error: false, timeout: false, invalidHeader: false, statuses, nonIdempotent: false };
-    }
-    if (a === 'error') error = true;
+  const prev = raw.nextUpstream;
+  let error = prev?.error ?? false;
+  let timeout = prev?.timeout ?? false;
+  let invalidHeader = prev?.invalidHeader ?? false;
+  let nonIdempotent = prev?.nonIdempotent ?? false;
+  const statuses = new Set<number>(prev?.statuses ?? []);
+  for (const v of d.args) {
+    const a = v.toLowerCase();
+    if (a === 'off') raw.nextOff = true;
+    else if (a === 'error') error = true;
     else if (a === 'timeout') timeout = true;
     else if (a === 'invalid_header') invalidHeader = true;
     else if (a === 'non_idempotent') nonIdempotent = true;
+    else if (a === 'updating') continue;
     else if (/^http_\d{3}$/.test(a) && HTTP_STATUSES.has(Number(a.slice(5))))
       statuses.add(Number(a.slice(5)));
-    else if (a === 'updating') throw directiveError(d, `invalid value "${a}"`);
-    else throw directiveError(d, `invalid value "${a}"`);
+    else throw directiveError(d, `invalid value "${v}"`);
   }
   return { error, timeout, invalidHeader, statuses, nonIdempotent };
 }
 
+/** `ngx_http_core_error_page`. */
 function errorPage(d: Directive): ErrorPage {
   checkShape(d, 2, Number.POSITIVE_INFINITY, false);
-  const args = [...d.args];
-  const uri = args.pop() as string;
+  const args = d.args;
+  const uri = args[args.length - 1] as string;
+  const before = args[args.length - 2] as string;
   let override: number | 'any' | undefined;
-  const last = args[args.length - 1] as string;
-  if (last.startsWith('=')) {
-    args.pop();
-    if (last === '=') override = 'any';
-    else {
-      const n = atoi(last.slice(1));
-      if (n === undefined) throw directiveError(d, `invalid value "${last}"`);
+  let codes = args.slice(0, -1);
+  if (before.startsWith('=')) {
+    if (args.length === 2) throw directiveError(d, `invalid value "${before}"`);
+    if (before.length > 1) {
+      const n = atoi(before.slice(1));
+      if (n === undefined) throw directiveError(d, `invalid value "${before}"`);
       override = n;
-    }
+    } else override = 'any';
+    codes = args.slice(0, -2);
   }
-  if (args.length === 0) throw directiveError(d, `invalid number of arguments in "error_page" directive`);
-  const codes: number[] = [];
-  for (const a of args) {
+  const list: number[] = [];
+  for (const a of codes) {
     const n = atoi(a);
-    if (n === undefined || n < 300 || n > 599)
-      throw directiveError(d, `value "${a}" must be between 300 and 599`);
-    if (n === 499) throw directiveError(d, `value "${a}" must be between 300 and 599`);
-    codes.push(n);
+    if (n === undefined || n === 499) throw directiveError(d, `invalid value "${a}"`);
+    if (n < 300 || n > 599) throw directiveError(d, `value "${a}" must be between 300 and 599`);
+    list.push(n);
   }
-  return { codes, uri, ...(override !== undefined ? { override } : {}) };
+  return { codes: list, uri, ...(override !== undefined ? { override } : {}) };
 }
 
+/**
+ * The part of an upstream URL after the scheme, checked as `ngx_parse_url` does:
+ * `host[:port][/uri]`, `[v6][:port][/uri]`.
+ * @returns the `host[:port]` as written and the URI part, if any.
+ */
+function upstreamUrl(d: Directive, rest: string): { host: string; uri?: string } {
+  if (rest.slice(0, 5).toLowerCase() === 'unix:')
+    throw directiveError(d, `UNIX-domain sockets in "${d.name}" are not supported by logtally gateway`);
+  const slash = rest.indexOf('/');
+  const query = rest.indexOf('?');
+  const at = slash === -1 ? query : query === -1 ? slash : Math.min(slash, query);
+  const hostPort = at === -1 ? rest : rest.slice(0, at);
+  let host = hostPort;
+  let port: string | undefined;
+  if (hostPort.startsWith('[')) {
+    const close = hostPort.indexOf(']');
+    if (close === -1) throw directiveError(d, `invalid host in upstream "${rest}"`);
+    host = hostPort.slice(1, close);
+    const after = hostPort.slice(close + 1);
+    if (after !== '') {
+      if (!after.startsWith(':')) throw directiveError(d, `invalid host in upstream "${rest}"`);
+      port = after.slice(1);
+    }
+  } else {
+    const colon = hostPort.indexOf(':');
+    if (colon !== -1) {
+      host = hostPort.slice(0, colon);
+      port = hostPort.slice(colon + 1);
+    }
+  }
+  if (port !== undefined) {
+    const n = atoi(port);
+    if (n === undefined || n < 1 || n > 65535) throw directiveError(d, `invalid port in upstream "${rest}"`);
+  }
+  if (host === '') throw directiveError(d, `no host in upstream "${rest}"`);
+  return { host: hostPort, ...(at !== -1 ? { uri: rest.slice(at) } : {}) };
+}
+
+/** `ngx_http_proxy_pass`. */
 function proxyPass(d: Directive, ctx: Ctx, loc: { kind: Location['kind'] } | undefined): ProxyPass {
   checkShape(d, 1, 1, false);
   const url = d.args[0] as string;
-  const m = /^(https?):\/\/([^/]+)(\/.*)?$/i.exec(url);
-  if (!m) {
-    if (url.startsWith('unix:') || /^[a-z]+:\/\//i.test(url) === false)
-      throw directiveError(d, `invalid URL prefix in "${url}"`);
-    throw directiveError(d, `invalid URL prefix in "${url}"`);
-  }
-  const uri = m[3];
+  // nginx evaluates a URL with variables per request; the gateway resolves its upstreams once.
+  if (url.includes('$'))
+    throw directiveError(d, `variables in "proxy_pass" are not supported by logtally gateway`);
+  const m = /^(https?):\/\//i.exec(url);
+  if (!m) throw directiveError(d, 'invalid URL prefix');
+  const { host, uri } = upstreamUrl(d, url.slice(m[0].length));
   if (
     uri !== undefined &&
     (ctx === 'if' || loc?.kind === 'regex' || loc?.kind === 'named' || ctx === 'limit_except')
@@ -305,16 +396,43 @@ function proxyPass(d: Directive, ctx: Ctx, loc: { kind: Location['kind'] } | und
       '"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block',
     );
   }
-  if ((m[2] as string).includes('$'))
-    throw directiveError(d, `variables in "proxy_pass" are not supported by logtally gateway`);
   return {
     scheme: (m[1] as string).toLowerCase() as 'http' | 'https',
-    host: m[2] as string,
+    host,
     ...(uri !== undefined ? { uri } : {}),
     file: d.file,
     line: d.line,
   };
 }
+
+/** `allow`/`deny` as `ngx_http_access_rule` reads them: `all`, `unix:`, an address or a CIDR. */
+function accessRule(d: Directive): AccessRule {
+  checkShape(d, 1, 1, false);
+  const what = d.args[0] as string;
+  if (what !== 'all' && what !== 'unix:') {
+    const [addr, bits, extra] = what.split('/');
+    const v4 = isIPv4(addr as string);
+    const ok =
+      extra === undefined &&
+      (v4 || isIPv6(addr as string)) &&
+      (bits === undefined || (atoi(bits) ?? Number.POSITIVE_INFINITY) <= (v4 ? 32 : 128));
+    if (!ok) throw directiveError(d, `invalid parameter "${what}"`);
+  }
+  return { allow: d.name === 'allow', what };
+}
+
+/** `listen` parameters nginx has and the gateway does not implement. */
+const LISTEN_FLAGS = new Set(['bind', 'deferred', 'reuseport', 'http2', 'spdy', 'proxy_protocol', 'quic']);
+const LISTEN_KEYS = new Set([
+  'backlog=',
+  'rcvbuf=',
+  'sndbuf=',
+  'setfib=',
+  'fastopen=',
+  'accept_filter=',
+  'ipv6only=',
+  'so_keepalive=',
+]);
 
 function parseListen(d: Directive): Listen {
   checkShape(d, 1, Number.POSITIVE_INFINITY, false);
@@ -349,7 +467,7 @@ function parseListen(d: Directive): Listen {
   for (const p of d.args.slice(1)) {
     if (p === 'ssl') ssl = true;
     else if (p === 'default_server' || p === 'default') defaultServer = true;
-    else if (p === 'reuseport' || p.startsWith('backlog=') || p === 'http2' || p.startsWith('so_keepalive='))
+    else if (LISTEN_FLAGS.has(p) || LISTEN_KEYS.has(p.slice(0, p.indexOf('=') + 1)))
       throw directiveError(d, `"listen" parameter "${p}" is not supported by logtally gateway`);
     else throw directiveError(d, `invalid parameter "${p}"`);
   }
@@ -386,14 +504,24 @@ function upstreamServer(d: Directive): UpstreamServer {
       throw directiveError(d, `"server" parameter "${k}" is not supported by logtally gateway`);
     else throw directiveError(d, `invalid parameter "${p}"`);
   }
-  const hostPort = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
-  if (!hostPort) throw directiveError(d, `invalid host in upstream "${address}"`);
-  if (hostPort[2] !== undefined) {
-    const port = atoi(hostPort[2]);
-    if (!port || port > 65535) throw directiveError(d, `invalid port in upstream "${address}"`);
-  }
+  // ngx_parse_url without a URI part: a "/" or "?" makes the host invalid.
+  if (/[/?]/.test(address)) throw directiveError(d, `invalid host in upstream "${address}"`);
+  upstreamUrl(d, address);
   return { address, weight, maxFails, failTimeout, backup, down, file: d.file, line: d.line };
 }
+
+/** `proxy_ignore_headers` values (nginx's `ngx_http_upstream_ignore_headers_masks`). */
+const IGNORABLE_HEADERS = new Set([
+  'x-accel-redirect',
+  'x-accel-expires',
+  'x-accel-limit-rate',
+  'x-accel-buffering',
+  'x-accel-charset',
+  'expires',
+  'cache-control',
+  'set-cookie',
+  'vary',
+]);
 
 /** Directives and the contexts they may appear in. */
 const CONTEXTS: Readonly<Record<string, readonly Ctx[]>> = {
@@ -439,13 +567,13 @@ const CONTEXTS: Readonly<Record<string, readonly Ctx[]>> = {
   proxy_pass_request_headers: ['http', 'server', 'location'],
   proxy_intercept_errors: ['http', 'server', 'location'],
   proxy_ignore_headers: ['http', 'server', 'location'],
-  return: ['server', 'location', 'if'],
+  return: ['server', 'location', 'if', 'sif'],
   error_page: ['http', 'server', 'location', 'if'],
   internal: ['location'],
   client_max_body_size: ['http', 'server', 'location'],
   types: ['http', 'server', 'location'],
   default_type: ['http', 'server', 'location'],
-  include: ['main', 'http', 'server', 'location', 'upstream', 'events', 'if', 'limit_except'],
+  include: ['main', 'http', 'server', 'location', 'upstream', 'events', 'if', 'sif', 'limit_except'],
 };
 
 const BLOCKS = new Set([
@@ -485,6 +613,13 @@ function compileRegex(d: Directive, source: string, caseless: boolean): RegExp {
   }
 }
 
+/** An `ssl_certificate` (resolved, and as written) and its key, inherited from http by servers. */
+interface Certificate {
+  cert?: string;
+  certText?: string;
+  key?: string;
+}
+
 /** The logs of one level: every access_log/upstream_log of it, from the extracted model. */
 type LogIndex = Map<string, NginxLog>;
 
@@ -495,20 +630,31 @@ type LogIndex = Map<string, NginxLog>;
  *   upstreams and log formats.
  */
 export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}): GatewayConfig {
-  const parsed = parseNginxConf(path);
+  const { parsed, closeLine } = atTerminators(parseNginxConf(path));
   const conf = extractNginxConf(parsed, opts.prefix !== undefined ? { prefix: opts.prefix } : {});
   const prefix = conf.prefix;
   const logs: LogIndex = new Map();
   // Two log directives may share a line: the key is the directive as written.
   for (const l of conf.logs) logs.set(`${l.file}\0${l.line}\0${l.directive}\0${l.rawPath}`, l);
+  // nginx looks a log's format up when it reads the log: a format defined later is unknown.
+  const late = new Map<string, string>();
+  for (const w of conf.warnings) {
+    const m = /^log format "(.*)" is defined after this (\w+) \(/.exec(w.message);
+    if (m) late.set(`${w.file}\0${w.line}\0${m[2]}`, m[1] as string);
+  }
   const logOf = (d: Directive): NginxLog => {
     const l = logs.get(`${d.file}\0${d.line}\0${d.name}\0${d.args[0]}`);
     if (!l) throw directiveError(d, `"${d.name}" could not be read`);
+    const format = late.get(`${d.file}\0${d.line}\0${d.name}`);
+    if (format !== undefined) throw directiveError(d, `unknown log format "${format}"`, 'ERR_CONF_FORMAT');
     return l;
   };
 
   const upstreams = new Map<string, UpstreamConf>();
   const servers: ServerConf[] = [];
+  /** Listening sockets (`addr:port` as nginx writes them) and the servers on each. */
+  const sockets = new Map<string, { servers: Set<number>; defaultServer: boolean }>();
+  let serverCount = 0;
   let pid: string | undefined;
   let errorLog: string | undefined;
   let sawHttp = false;
@@ -540,12 +686,14 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       case 'open_log_file_cache':
       case 'upstream_open_log_file_cache': {
         const c = parseOpenLogFileCache(d, 'http', []);
+        once(d, raw);
         if (d.name === 'open_log_file_cache') raw.openLogFileCache = c;
         else raw.upstreamOpenLogFileCache = c;
         return true;
       }
       case 'root':
         checkShape(d, 1, 1, false);
+        once(d, raw);
         raw.root = isAbsolute(d.args[0] as string)
           ? (d.args[0] as string)
           : resolve(prefix, d.args[0] as string);
@@ -554,111 +702,119 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
         raw.errorPages = [...(raw.errorPages ?? []), errorPage(d)];
         return true;
       case 'proxy_next_upstream':
-        raw.nextUpstream = nextUpstream(d);
+        raw.nextUpstream = nextUpstream(d, raw);
         return true;
-      case 'proxy_next_upstream_tries': {
-        checkShape(d, 1, 1, false);
-        const n = atoi(d.args[0] as string);
-        if (n === undefined) throw directiveError(d, `invalid number "${d.args[0]}"`);
-        raw.tries = n;
+      case 'proxy_next_upstream_tries':
+        raw.tries = num(d, raw);
         return true;
-      }
       case 'proxy_next_upstream_timeout':
-        checkShape(d, 1, 1, false);
-        raw.nextTimeout = msec(d);
+        raw.nextTimeout = msec(d, raw);
         return true;
       case 'proxy_connect_timeout':
-        checkShape(d, 1, 1, false);
-        raw.connectTimeout = msec(d);
+        raw.connectTimeout = msec(d, raw);
         return true;
       case 'proxy_send_timeout':
-        checkShape(d, 1, 1, false);
-        raw.sendTimeout = msec(d);
+        raw.sendTimeout = msec(d, raw);
         return true;
       case 'proxy_read_timeout':
-        checkShape(d, 1, 1, false);
-        raw.readTimeout = msec(d);
+        raw.readTimeout = msec(d, raw);
         return true;
       case 'proxy_set_header':
         checkShape(d, 2, 2, false);
         raw.setHeaders = [...(raw.setHeaders ?? []), [d.args[0] as string, d.args[1] as string]];
         return true;
       case 'proxy_pass_request_headers':
-        raw.passRequestHeaders = flag(d);
+        raw.passRequestHeaders = flag(d, raw);
         return true;
       case 'proxy_intercept_errors':
-        raw.interceptErrors = flag(d);
+        raw.interceptErrors = flag(d, raw);
         return true;
       case 'proxy_ignore_headers': {
+        // An ngx_conf_set_bitmask_slot: the values of every directive of the level add up.
         checkShape(d, 1, Number.POSITIVE_INFINITY, false);
-        const known = [
-          'x-accel-redirect',
-          'x-accel-expires',
-          'x-accel-limit-rate',
-          'x-accel-buffering',
-          'x-accel-charset',
-          'expires',
-          'cache-control',
-          'set-cookie',
-          'vary',
-        ];
         for (const a of d.args) {
-          if (!known.includes(a.toLowerCase()))
-            throw directiveError(d, `invalid value "${a}" in "${d.name}" directive`);
+          if (!IGNORABLE_HEADERS.has(a.toLowerCase())) throw directiveError(d, `invalid value "${a}"`);
         }
-        raw.ignoreXAccel = d.args.some((a) => a.toLowerCase() === 'x-accel-redirect');
+        raw.ignoreXAccel =
+          (raw.ignoreXAccel ?? false) || d.args.some((a) => a.toLowerCase() === 'x-accel-redirect');
         return true;
       }
       case 'client_max_body_size':
-        raw.clientMaxBodySize = size(d);
+        raw.clientMaxBodySize = offset(d, raw);
         return true;
       case 'allow':
       case 'deny':
-        checkShape(d, 1, 1, false);
-        raw.access = [...(raw.access ?? []), { allow: d.name === 'allow', what: d.args[0] as string }];
+        raw.access = [...(raw.access ?? []), accessRule(d)];
         return true;
       case 'proxy_pass':
+        checkShape(d, 1, 1, false);
         if (raw.proxyPass) throw directiveError(d, `"proxy_pass" directive is duplicate`);
         raw.proxyPass = proxyPass(d, ctx, loc);
         return true;
       case 'return': {
+        // ngx_http_rewrite_return. The first `return` of a level is the one that runs.
         checkShape(d, 1, 2, false);
         const a = d.args[0] as string;
         const n = atoi(a);
+        let ret: { code: number; text?: string };
         if (n === undefined) {
           if (d.args.length === 2 || !/^(https?:\/\/|\$scheme)/.test(a))
             throw directiveError(d, `invalid return code "${a}"`);
-          raw.ret = { code: 302, text: a };
+          ret = { code: 302, text: a };
         } else {
           if (n > 999) throw directiveError(d, `invalid return code "${a}"`);
-          raw.ret = { code: n, ...(d.args[1] !== undefined ? { text: d.args[1] } : {}) };
+          ret = { code: n, ...(d.args[1] !== undefined ? { text: d.args[1] } : {}) };
         }
+        raw.ret ??= ret;
         return true;
       }
       case 'internal':
         checkShape(d, 0, 0, false);
+        once(d, raw);
         raw.internal = true;
         return true;
-      case 'error_log':
-      case 'types':
       case 'default_type':
+        checkShape(d, 1, 1, false);
+        once(d, raw);
+        return true;
+      case 'error_log':
+        errorLogLevels(d);
+        return true;
+      case 'types':
+        checkShape(d, 0, 0, true);
         return true;
     }
     return false;
   };
 
-  const ifBlock = (d: Directive, parent: LevelConf): IfBlock => {
-    if (!d.block) throw directiveError(d, `directive "if" has no opening "{"`, 'ERR_CONF_SYNTAX');
+  const ifBlock = (d: Directive, parent: LevelConf, ctx: 'if' | 'sif'): IfBlock => {
+    checkShape(d, 1, Number.POSITIVE_INFINITY, true);
     const condition = parseCondition(d);
     const raw: Raw = {};
-    for (const c of d.block) {
-      check(c, 'if');
-      if (!levelDirective(c, 'if', raw)) throw directiveError(c, `"${c.name}" directive is not allowed here`);
+    for (const c of d.block ?? []) {
+      check(c, ctx);
+      if (!levelDirective(c, ctx, raw)) throw directiveError(c, `"${c.name}" directive is not allowed here`);
     }
     return { condition, conf: merge({ ...parent, internal: false }, raw) };
   };
 
-  const location = (d: Directive, parent: LevelConf, outer?: Location['kind']): Location => {
+  /** nginx's `ngx_http_join_exact_locations`: the later of two equal non-regex locations is reported. */
+  const checkDuplicateLocations = (list: readonly Location[]): void => {
+    const seen = new Set<string>();
+    for (const l of list) {
+      if (l.kind === 'regex' || l.kind === 'named') continue;
+      const k = `${l.kind === 'exact' ? '=' : ''}${l.pattern}`;
+      if (seen.has(k))
+        throw new ConfError('ERR_CONF_DIRECTIVE', `duplicate location "${l.pattern}"`, l.file, l.line);
+      seen.add(k);
+    }
+  };
+
+  const location = (
+    d: Directive,
+    parent: LevelConf,
+    outer?: { kind: Location['kind']; pattern: string },
+  ): Location => {
     checkShape(d, 1, 2, true);
     let kind: Location['kind'];
     let pattern: string;
@@ -696,12 +852,23 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
         pattern = a;
       }
     }
-    if (outer === 'named')
-      throw directiveError(d, `location "${pattern}" could not be inside the named location`);
-    if (outer === 'exact')
-      throw directiveError(d, `location "${pattern}" could not be inside the exact location`);
-    if (kind === 'named' && outer !== undefined)
-      throw directiveError(d, `named location "${pattern}" can be on the server level only`);
+    if (outer) {
+      // ngx_http_core_location on a nested location.
+      if (outer.kind === 'exact')
+        throw directiveError(
+          d,
+          `location "${pattern}" cannot be inside the exact location "${outer.pattern}"`,
+        );
+      if (outer.kind === 'named')
+        throw directiveError(
+          d,
+          `location "${pattern}" cannot be inside the named location "${outer.pattern}"`,
+        );
+      if (kind === 'named')
+        throw directiveError(d, `named location "${pattern}" can be on the server level only`);
+      if (kind !== 'regex' && !pattern.startsWith(outer.pattern))
+        throw directiveError(d, `location "${pattern}" is outside location "${outer.pattern}"`);
+    }
     const raw: Raw = {};
     const nestedDirectives: Directive[] = [];
     const ifs: Directive[] = [];
@@ -717,13 +884,8 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
         throw directiveError(c, `"${c.name}" directive is not allowed here`);
     }
     const conf = merge(parent, raw);
-    const nested = nestedDirectives.map((n) => location(n, { ...conf, internal: false }, kind));
-    for (const n of nested) {
-      if (kind === 'prefix' || kind === 'noregex') {
-        if (n.kind !== 'regex' && !n.pattern.startsWith(pattern))
-          throw directiveError(d, `location "${n.pattern}" is outside location "${pattern}"`);
-      }
-    }
+    const nested = nestedDirectives.map((n) => location(n, { ...conf, internal: false }, { kind, pattern }));
+    checkDuplicateLocations(nested);
     let limitExcept: Location['limitExcept'];
     if (limit) {
       const methods = new Set<string>();
@@ -755,14 +917,14 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       ...(regex ? { regex } : {}),
       conf,
       nested,
-      ifs: ifs.map((i) => ifBlock(i, conf)),
+      ifs: ifs.map((i) => ifBlock(i, conf, 'if')),
       ...(limitExcept ? { limitExcept } : {}),
       file: d.file,
       line: d.line,
     };
   };
 
-  const server = (d: Directive, http: LevelConf, httpCert: { cert?: string; key?: string }): ServerConf => {
+  const server = (d: Directive, http: LevelConf, httpCert: Certificate): ServerConf => {
     if (!d.block) throw directiveError(d, `directive "server" has no opening "{"`, 'ERR_CONF_SYNTAX');
     checkShape(d, 0, 0, true);
     const raw: Raw = {};
@@ -771,13 +933,27 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
     const locs: Directive[] = [];
     const ifs: Directive[] = [];
     let cert = httpCert.cert;
+    let certText = httpCert.certText;
     let key = httpCert.key;
+    const index = serverCount++;
     for (const c of d.block) {
       check(c, 'server');
       switch (c.name) {
-        case 'listen':
-          listens.push(parseListen(c));
+        case 'listen': {
+          const l = parseListen(c);
+          // ngx_http_add_addresses / ngx_http_add_server, as each listen is read.
+          const text = `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
+          const socket = sockets.get(text) ?? { servers: new Set<number>(), defaultServer: false };
+          sockets.set(text, socket);
+          if (socket.servers.has(index)) throw directiveError(c, `a duplicate listen ${text}`);
+          socket.servers.add(index);
+          if (l.defaultServer) {
+            if (socket.defaultServer) throw directiveError(c, `a duplicate default server for ${text}`);
+            socket.defaultServer = true;
+          }
+          listens.push(l);
           continue;
+        }
         case 'server_name':
           checkShape(c, 1, Number.POSITIVE_INFINITY, false);
           for (const n of c.args) {
@@ -788,6 +964,7 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
         case 'ssl_certificate':
           checkShape(c, 1, 1, false);
           cert = resolve(dirname(parsed.path), c.args[0] as string);
+          certText = c.args[0] as string;
           continue;
         case 'ssl_certificate_key':
           checkShape(c, 1, 1, false);
@@ -812,22 +989,12 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       });
     const conf = merge(http, raw);
     const locations = locs.map((l) => location(l, { ...conf, internal: false }));
+    // nginx accepts two named locations of one name; the first one is the one it goes to.
     const named = new Map<string, Location>();
-    for (const l of locations) {
-      if (l.kind !== 'named') continue;
-      if (named.has(l.pattern)) throw directiveError(d, `duplicate location "${l.pattern}"`);
-      named.set(l.pattern, l);
-    }
-    const seen = new Set<string>();
-    for (const l of locations) {
-      if (l.kind === 'regex' || l.kind === 'named') continue;
-      const k = `${l.kind === 'exact' ? '=' : ''}${l.pattern}`;
-      if (seen.has(k)) {
-        const dup = (d.block ?? []).filter((x) => x.name === 'location')[locations.indexOf(l)] as Directive;
-        throw directiveError(dup, `duplicate location "${l.pattern}"`);
-      }
-      seen.add(k);
-    }
+    for (const l of locations) if (l.kind === 'named' && !named.has(l.pattern)) named.set(l.pattern, l);
+    checkDuplicateLocations(locations);
+    // ngx_http_ssl_merge_srv_conf: reported without a place, as nginx does.
+    if (cert && !key) throw new Error(`no "ssl_certificate_key" is defined for certificate "${certText}"`);
     if (listens.some((l) => l.ssl) && (!cert || !key)) {
       throw directiveError(d, `no "ssl_certificate" is defined for the "listen ... ssl" directive`);
     }
@@ -837,7 +1004,7 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       conf,
       locations,
       named,
-      ifs: ifs.map((i) => ifBlock(i, conf)),
+      ifs: ifs.map((i) => ifBlock(i, conf, 'sif')),
       ...(cert ? { sslCertificate: cert } : {}),
       ...(key ? { sslCertificateKey: key } : {}),
       file: d.file,
@@ -856,12 +1023,16 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       if (c.name === 'server') list.push(upstreamServer(c));
       else if (c.name === 'keepalive') {
         checkShape(c, 1, 1, false);
+        if (keepalive) throw directiveError(c, `"keepalive" directive is duplicate`);
         const n = atoi(c.args[0] as string);
         if (!n) throw directiveError(c, `invalid value "${c.args[0]}" in "keepalive" directive`);
         keepalive = n;
       }
     }
-    if (list.length === 0) throw directiveError(d, `no servers are inside upstream`);
+    // nginx checks this when the block is read: at its closing brace.
+    if (list.length === 0)
+      throw new ConfError('ERR_CONF_DIRECTIVE', 'no servers are inside upstream', d.file, closeLine(d));
+    if (list.every((s) => s.backup)) throw directiveError(d, `no servers in upstream "${name}"`);
     upstreams.set(name, { name, servers: list, keepalive, file: d.file, line: d.line });
   };
 
@@ -891,13 +1062,15 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
     checkShape(d, 0, 0, true);
     const raw: Raw = {};
     const serverDirectives: Directive[] = [];
-    const cert: { cert?: string; key?: string } = {};
+    const cert: Certificate = {};
     for (const c of d.block ?? []) {
       check(c, 'http');
       switch (c.name) {
         case 'log_format':
         case 'upstream_log_format':
+          continue;
         case 'map':
+          mapConflicts(c);
           continue;
         case 'upstream':
           upstream(c);
@@ -908,6 +1081,7 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
         case 'ssl_certificate':
           checkShape(c, 1, 1, false);
           cert.cert = resolve(dirname(parsed.path), c.args[0] as string);
+          cert.certText = c.args[0] as string;
           continue;
         case 'ssl_certificate_key':
           checkShape(c, 1, 1, false);
@@ -922,22 +1096,57 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
     for (const s of serverDirectives) servers.push(server(s, httpConf, cert));
   };
 
+  const main: Raw = {};
+  let sawEvents = false;
   for (const d of parsed.root) {
     check(d, 'main');
     switch (d.name) {
       case 'http':
         http(d);
         break;
-      case 'events':
-        for (const c of d.block ?? []) check(c, 'events');
+      case 'events': {
+        if (sawEvents) throw directiveError(d, `"events" directive is duplicate`);
+        sawEvents = true;
+        checkShape(d, 0, 0, true);
+        const events: Raw = {};
+        for (const c of d.block ?? []) {
+          check(c, 'events');
+          if (c.name === 'worker_connections') {
+            checkShape(c, 1, 1, false);
+            once(c, events);
+            if (atoi(c.args[0] as string) === undefined)
+              throw directiveError(c, `invalid number "${c.args[0]}"`);
+          } else if (c.name === 'use') {
+            checkShape(c, 1, 1, false);
+            once(c, events);
+            if (!['epoll', 'poll', 'select'].includes(c.args[0] as string))
+              throw directiveError(c, `invalid event type "${c.args[0]}"`);
+          } else if (c.name === 'multi_accept') flag(c, events);
+        }
         break;
+      }
       case 'pid':
         checkShape(d, 1, 1, false);
+        once(d, main);
         pid = isAbsolute(d.args[0] as string) ? (d.args[0] as string) : resolve(prefix, d.args[0] as string);
         break;
       case 'error_log':
-        checkShape(d, 1, 2, false);
+        errorLogLevels(d);
         errorLog = d.args[0] as string;
+        break;
+      case 'worker_processes':
+        checkShape(d, 1, 1, false);
+        once(d, main);
+        if (d.args[0] !== 'auto' && atoi(d.args[0] as string) === undefined)
+          throw directiveError(d, `"${d.name}" directive invalid value`);
+        break;
+      case 'daemon':
+      case 'master_process':
+        flag(d, main);
+        break;
+      case 'user':
+        checkShape(d, 1, 2, false);
+        once(d, main);
         break;
       default:
         checkShape(d, 1, Number.POSITIVE_INFINITY, false);
@@ -951,6 +1160,13 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       1,
     );
   }
+  // What nginx checks once everything is read, reported without a place as nginx does.
+  const problem = variableProblem(
+    parsed.root,
+    new Set(conf.variablesDefinedByConfig.map((v) => v.toLowerCase())),
+  );
+  if (problem !== undefined) throw problem;
+  if (!sawEvents) throw new Error('no "events" section in configuration');
 
   return {
     path: parsed.path,
@@ -962,6 +1178,197 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
     ...(pid !== undefined ? { pid } : {}),
     ...(errorLog !== undefined ? { errorLog } : {}),
   };
+}
+
+/**
+ * nginx reports a directive at the line of the `;` or `{` that ends it, and the checks it makes
+ * when a block is read (`no servers are inside upstream`) at the block's `}`. The parser records
+ * the line a directive starts on; the files are read again here to move every directive to the
+ * line nginx names. A directive that cannot be told apart from another one starting on the same
+ * line with the same words keeps its first line.
+ */
+function atTerminators(parsed: ParsedNginxConf): {
+  parsed: ParsedNginxConf;
+  closeLine: (d: Directive) => number;
+} {
+  interface Spot {
+    end: number;
+    close?: number;
+  }
+  const spots = new Map<string, Spot[]>();
+  const keyOf = (file: string, line: number, words: readonly string[]) => [file, line, ...words].join('\0');
+  for (const file of parsed.files) {
+    let statements: ReturnType<typeof lexNginxConf>;
+    try {
+      statements = lexNginxConf(nodeConfFileSystem.readFile(file), file);
+    } catch {
+      continue;
+    }
+    const open: Spot[] = [];
+    for (const st of statements) {
+      if (st.kind === 'end') {
+        const spot = open.pop();
+        if (spot) spot.close = st.line;
+        continue;
+      }
+      const spot: Spot = { end: st.endLine };
+      const key = keyOf(
+        file,
+        st.line,
+        st.words.map((w) => w.value),
+      );
+      spots.set(key, [...(spots.get(key) ?? []), spot]);
+      if (st.kind === 'block') open.push(spot);
+    }
+  }
+  const closes = new WeakMap<Directive, number>();
+  const move = (list: readonly Directive[]): Directive[] =>
+    list.map((d) => {
+      const all = spots.get(keyOf(d.file, d.line, [d.name, ...d.args])) ?? [];
+      const first = all[0];
+      const one =
+        first && all.every((x) => x.end === first.end && x.close === first.close) ? first : undefined;
+      const moved: Directive = {
+        ...d,
+        line: one?.end ?? d.line,
+        ...(d.block ? { block: move(d.block) } : {}),
+      };
+      if (one?.close !== undefined) closes.set(moved, one.close);
+      return moved;
+    });
+  return {
+    parsed: { ...parsed, root: move(parsed.root) },
+    closeLine: (d) => closes.get(d) ?? d.line,
+  };
+}
+
+/**
+ * What `ngx_http_map` reports beyond the shared reader: keys given twice (`conflicting parameter`;
+ * keys are compared lowercased, and after `hostnames` as nginx's wildcard hash does).
+ */
+function mapConflicts(d: Directive): void {
+  let hostnames = false;
+  const keys = new Set<string>();
+  for (const e of d.block ?? []) {
+    if (e.args.length === 0 && (e.name === 'hostnames' || e.name === 'volatile')) {
+      if (e.name === 'hostnames') hostnames = true;
+      continue;
+    }
+    if (e.name === 'default' || e.name.startsWith('~')) continue;
+    const k = (e.name.startsWith('\\') ? e.name.slice(1) : e.name).toLowerCase();
+    let forms = [`=${k}`];
+    if (hostnames) {
+      if (k.startsWith('.')) forms = [`=${k.slice(1)}`, `*${k.slice(1)}`];
+      else if (k.startsWith('*.')) forms = [`*${k.slice(2)}`];
+      else if (k.endsWith('.*')) forms = [`${k.slice(0, -2)}*`];
+      else if (k.includes('*')) throw directiveError(e, `invalid hostname or wildcard "${k}"`);
+    }
+    if (forms.some((f) => keys.has(f))) throw directiveError(e, `conflicting parameter "${k}"`);
+    for (const f of forms) keys.add(f);
+  }
+}
+
+const LOG_LEVELS = new Set(['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug']);
+const DEBUG_LEVELS = new Set([
+  'debug_core',
+  'debug_alloc',
+  'debug_mutex',
+  'debug_event',
+  'debug_http',
+  'debug_mail',
+  'debug_stream',
+]);
+
+/** `error_log file [level]`, levels checked as `ngx_log_set_levels` does. */
+function errorLogLevels(d: Directive): void {
+  checkShape(d, 1, Number.POSITIVE_INFINITY, false);
+  let level = false;
+  let debug = false;
+  for (const a of d.args.slice(1)) {
+    if (LOG_LEVELS.has(a)) {
+      if (level || debug) throw directiveError(d, `duplicate log level "${a}"`);
+      level = true;
+    } else if (DEBUG_LEVELS.has(a) && !level) debug = true;
+    else throw directiveError(d, `invalid log level "${a}"`);
+  }
+}
+
+/** The variables a directive the gateway runs refers to (in nginx's complex values and formats). */
+function referencedVariables(d: Directive): string[] {
+  const a = d.args;
+  switch (d.name) {
+    case 'log_format':
+    case 'upstream_log_format':
+      return a.slice(a[1]?.startsWith('escape=') ? 2 : 1).flatMap(variablesIn);
+    case 'access_log':
+    case 'upstream_log': {
+      const path = a[0] ?? 'off';
+      const out = path === 'off' || path.startsWith('syslog:') ? [] : variablesIn(path);
+      for (const p of a.slice(2)) {
+        if (p.startsWith('if=')) out.push(...variablesIn(p.slice(3)));
+        else if (p.startsWith('if!=')) out.push(...variablesIn(p.slice(4)));
+      }
+      return out;
+    }
+    case 'map':
+      return [
+        ...variablesIn(a[0] ?? ''),
+        ...(d.block ?? []).flatMap((e) => (e.args[0] !== undefined ? variablesIn(e.args[0]) : [])),
+      ];
+    case 'if':
+      return conditionVariables(d);
+    case 'proxy_set_header':
+      return variablesIn(a[1] ?? '');
+    case 'return':
+      if (a.length === 2) return variablesIn(a[1] as string);
+      return atoi(a[0] ?? '') === undefined ? variablesIn(a[0] ?? '') : [];
+    case 'error_page':
+      return variablesIn(a[a.length - 1] ?? '');
+    case 'root':
+      return variablesIn(a[0] ?? '');
+    default:
+      return [];
+  }
+}
+
+/** Prefixes nginx reads as a family of variables (`$http_…`); nginx accepts the bare prefix too. */
+const PREFIXES = new Set([
+  'arg_',
+  'cookie_',
+  'http_',
+  'sent_http_',
+  'sent_trailer_',
+  'upstream_cookie_',
+  'upstream_http_',
+  'upstream_trailer_',
+]);
+
+/**
+ * The first variable, in reading order, that the gateway cannot give a value: one nginx has and
+ * the gateway does not (`variable "$x" is not supported by logtally gateway` at the directive),
+ * or one that neither nginx nor the configuration defines (nginx's `unknown "x" variable`,
+ * lowercased and without a place, as nginx reports it once everything is read).
+ */
+function variableProblem(root: readonly Directive[], defined: ReadonlySet<string>): Error | undefined {
+  const known = (name: string) =>
+    /^[0-9]+$/.test(name) || defined.has(name) || PREFIXES.has(name) || isKnownVariable(name, 'http');
+  const walk = (list: readonly Directive[]): Error | undefined => {
+    for (const d of list) {
+      for (const v of referencedVariables(d)) {
+        const name = v.toLowerCase();
+        if (known(name)) continue;
+        if (NGINX_ONLY_VARIABLES.has(name))
+          return directiveError(d, `variable "$${name}" is not supported by logtally gateway`);
+        return new Error(`unknown "${name}" variable`);
+      }
+      if (d.block && d.name !== 'map' && d.name !== 'types') {
+        const e = walk(d.block);
+        if (e !== undefined) return e;
+      }
+    }
+    return undefined;
+  };
+  return walk(root);
 }
 
 function dirname(p: string): string {
