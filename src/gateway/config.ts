@@ -11,9 +11,7 @@ import { ConfError } from '../format/errors.ts';
 import { parseOpenLogFileCache } from '../format/nginx-conf/cache.ts';
 import { checkShape, directiveError } from '../format/nginx-conf/checks.ts';
 import { extractNginxConf } from '../format/nginx-conf/extract.ts';
-import { nodeConfFileSystem } from '../format/nginx-conf/fs.ts';
 import { isKnownVariable } from '../format/nginx-conf/known.ts';
-import { lexNginxConf } from '../format/nginx-conf/lexer.ts';
 import type { NginxConf, NginxLog, NginxMap, NginxOpenLogFileCache } from '../format/nginx-conf/model.ts';
 import { type Directive, type ParsedNginxConf, parseNginxConf } from '../format/nginx-conf/parse.ts';
 import { atoi, timeOrUndefined } from '../format/nginx-conf/units.ts';
@@ -1182,64 +1180,16 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
 
 /**
  * nginx reports a directive at the line of the `;` or `{` that ends it, and the checks it makes
- * when a block is read (`no servers are inside upstream`) at the block's `}`. The parser records
- * the line a directive starts on; the files are read again here to move every directive to the
- * line nginx names. A directive that cannot be told apart from another one starting on the same
- * line with the same words keeps its first line.
+ * when a block is read (`no servers are inside upstream`) at the block's `}`: the tree is
+ * re-labelled with those lines, which the parser records.
  */
 function atTerminators(parsed: ParsedNginxConf): {
   parsed: ParsedNginxConf;
   closeLine: (d: Directive) => number;
 } {
-  interface Spot {
-    end: number;
-    close?: number;
-  }
-  const spots = new Map<string, Spot[]>();
-  const keyOf = (file: string, line: number, words: readonly string[]) => [file, line, ...words].join('\0');
-  for (const file of parsed.files) {
-    let statements: ReturnType<typeof lexNginxConf>;
-    try {
-      statements = lexNginxConf(nodeConfFileSystem.readFile(file), file);
-    } catch {
-      continue;
-    }
-    const open: Spot[] = [];
-    for (const st of statements) {
-      if (st.kind === 'end') {
-        const spot = open.pop();
-        if (spot) spot.close = st.line;
-        continue;
-      }
-      const spot: Spot = { end: st.endLine };
-      const key = keyOf(
-        file,
-        st.line,
-        st.words.map((w) => w.value),
-      );
-      spots.set(key, [...(spots.get(key) ?? []), spot]);
-      if (st.kind === 'block') open.push(spot);
-    }
-  }
-  const closes = new WeakMap<Directive, number>();
   const move = (list: readonly Directive[]): Directive[] =>
-    list.map((d) => {
-      const all = spots.get(keyOf(d.file, d.line, [d.name, ...d.args])) ?? [];
-      const first = all[0];
-      const one =
-        first && all.every((x) => x.end === first.end && x.close === first.close) ? first : undefined;
-      const moved: Directive = {
-        ...d,
-        line: one?.end ?? d.line,
-        ...(d.block ? { block: move(d.block) } : {}),
-      };
-      if (one?.close !== undefined) closes.set(moved, one.close);
-      return moved;
-    });
-  return {
-    parsed: { ...parsed, root: move(parsed.root) },
-    closeLine: (d) => closes.get(d) ?? d.line,
-  };
+    list.map((d) => ({ ...d, line: d.endLine, ...(d.block ? { block: move(d.block) } : {}) }));
+  return { parsed: { ...parsed, root: move(parsed.root) }, closeLine: (d) => d.closeLine ?? d.line };
 }
 
 /**

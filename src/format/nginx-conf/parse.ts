@@ -16,8 +16,12 @@ export interface Directive {
   readonly file: string;
   /** 1-based line of the directive's name. */
   readonly line: number;
+  /** Line of the `;` or `{` that ends the directive (where nginx reports errors about it). */
+  readonly endLine: number;
   /** The directives inside `{ … }`; absent for directives ended by `;`. */
   readonly block?: readonly Directive[];
+  /** Line of the block's closing `}` (where nginx reports checks made when a block ends). */
+  readonly closeLine?: number;
 }
 
 export interface ParseNginxConfOptions {
@@ -199,10 +203,12 @@ export function parseNginxConf(path: string, opts: ParseNginxConfOptions = {}): 
           );
         }
         const block = parseBlock(file, statements, at, true, eofLine);
-        out.push({ name, args, file, line: s.line, block });
+        const close = statements[at.i - 1];
+        const closeLine = close?.kind === 'end' ? close.line : eofLine;
+        out.push({ name, args, file, line: s.line, endLine: s.endLine, block, closeLine });
         continue;
       }
-      const d: Directive = { name, args, file, line: s.line };
+      const d: Directive = { name, args, file, line: s.line, endLine: s.endLine };
       if (name === 'include') {
         if (args.length !== 1) {
           throw new ConfError(
