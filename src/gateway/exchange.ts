@@ -8,6 +8,7 @@
  */
 import { createReadStream, stat } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { compileNginx } from '../format/nginx/compile.ts';
@@ -144,24 +145,27 @@ function escapeUri(s: string): string {
   return out;
 }
 
-function ipv4(a: string): number | undefined {
-  const m = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
-  if (!m) return undefined;
-  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-}
+const ruleLists = new Map<string, BlockList | 'all'>();
 
+/** `allow`/`deny` address or CIDR (IPv4, IPv6; IPv4-mapped client addresses match IPv4 rules), or `all`. */
 function ruleMatches(what: string, addr: string | undefined): boolean {
-  if (what === 'all') return true;
-  if (addr === undefined) return false;
-  const [net, bits] = what.split('/');
-  const a = ipv4(addr);
-  const n = ipv4(net as string);
-  if (a !== undefined && n !== undefined) {
-    const b = bits === undefined ? 32 : Number(bits);
-    const mask = b === 0 ? 0 : (0xffffffff << (32 - b)) >>> 0;
-    return (a & mask) === (n & mask);
+  let list = ruleLists.get(what);
+  if (list === undefined) {
+    if (what === 'all') list = 'all';
+    else {
+      list = new BlockList();
+      const [net, bits] = what.split('/') as [string, string | undefined];
+      const type = isIP(net) === 6 ? 'ipv6' : 'ipv4';
+      if (bits === undefined) list.addAddress(net, type);
+      else list.addSubnet(net, Number(bits), type);
+    }
+    ruleLists.set(what, list);
   }
-  return addr === net;
+  if (list === 'all') return true;
+  if (addr === undefined) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr)?.[1];
+  const a = mapped ?? addr;
+  return list.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
 }
 
 type Failure = 'error' | 'timeout' | 'invalid';

@@ -113,6 +113,9 @@ http {
     location /retry { proxy_pass http://retry; }
     location /dead { proxy_pass http://dead; }
     location /tries { proxy_next_upstream_tries 2; proxy_pass http://two_dead; }
+    location /allowed { allow 10.0.0.0/8; allow 127.0.0.0/8; deny all; return 204; }
+    location /denied { allow 2001:db8::/32; allow ::1; deny 127.0.0.1; allow all; return 204; }
+    location /v4-only-net { deny 127.0.0.0/24; return 204; }
   }
 }
 `,
@@ -167,6 +170,12 @@ http {
       contacts.map((r) => r.responseFlags),
       ['UF', 'UF,URX'],
     );
+  });
+
+  it('allow/deny: first matching rule, IPv4 and IPv6 networks', async () => {
+    assert.equal(await get(port, '/allowed'), 204);
+    assert.equal(await get(port, '/denied'), 403);
+    assert.equal(await get(port, '/v4-only-net'), 403);
   });
 
   it('no live upstreams (every server failed max_fails times): UH, the group name as the address', async () => {
