@@ -107,6 +107,7 @@ const DROP_RESPONSE = new Set([
 /** Request bodies up to this size are read before the first attempt, so a retry can send them again. */
 const REPLAYABLE_BODY = 64 * 1024;
 const MAX_REDIRECTS = 10;
+const CLOSE_AFTER = new Set([400, 408, 413, 414, 494, 495, 496, 497, 500, 501]);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 
 const getters = new Map<string, Getter | undefined>();
@@ -486,7 +487,8 @@ export class Exchange {
     res.setHeader('server', 'logtally');
     if (type) res.setHeader('content-type', type);
     res.setHeader('content-length', body.length);
-    if (status >= 400) res.setHeader('connection', 'close');
+    // nginx ends the connection after these (ngx_http_special_response_handler), not after a 404.
+    if (CLOSE_AFTER.has(status)) res.setHeader('connection', 'close');
     res.end(this.method === 'HEAD' ? undefined : body);
     // A body the client sent and nobody read: drain it so the connection stays usable.
     if (!this.#bodyRead) this.req.resume();
