@@ -218,12 +218,19 @@ export class Exchange {
   forcedStatus: number | undefined;
   readonly groups: Contact[][] = [];
   clientGone = false;
-  #onClientGone: (() => void) | undefined;
+  /** Resolves the contact in progress before undici started it. */
+  #pending: ((r: AttemptResult) => void) | undefined;
   #ended = false;
   /** No location matched the URI (Envoy's NR). */
   #noRoute = false;
   #body: Buffer | IncomingMessage | undefined;
   #bodyRead = false;
+
+  #abortUpstream(): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.({ kind: 'failure', failure: 'error' });
+  }
   #bodyUsed = false;
   readonly #ctx: VariableContext;
   readonly #source: RenderSource;
@@ -247,7 +254,7 @@ export class Exchange {
     res.once('close', () => {
       if (!res.writableFinished) {
         this.clientGone = true;
-        this.#onClientGone?.();
+        this.#abortUpstream();
       }
       this.#finish(!res.writableFinished);
     });
@@ -745,6 +752,8 @@ export class Exchange {
         readTimer = setTimeout(check, readTimeout);
       };
       const stopTimers = () => {
+        detach?.();
+        detach = undefined;
         if (sendTimer) clearTimeout(sendTimer);
         if (readTimer) clearTimeout(readTimer);
         sendTimer = undefined;
@@ -763,18 +772,24 @@ export class Exchange {
         measure();
         if (bodyDone) bodyDone(ok);
       };
-      this.#onClientGone = () => {
-        controller?.abort(
-          Object.assign(new Error('client closed the connection'), { code: 'LT_CLIENT_GONE' }),
-        );
-        if (!controller && !settled) {
-          settled = true;
-          resolve({ kind: 'failure', failure: 'error' });
-        }
-      };
+      // What a client that goes away must reach: the contact's controller, or its pending promise.
+      this.#pending = resolve;
+      let detach: (() => void) | undefined;
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart: (ctl) => {
           controller = ctl;
+          this.#pending = undefined;
+          if (this.clientGone) {
+            ctl.abort(clientGoneError());
+            return;
+          }
+          // The client going away aborts this contact. The controller is reached from the
+          // response's listener only, never stored on the exchange: an exchange V8 pretenured
+          // (old space) pointing at undici's controller kept every request's objects alive through
+          // young-generation collections (28% survival, 10–14 ms pauses, 330 MB RSS under load).
+          const onGone = () => ctl.abort(clientGoneError());
+          this.res.once('close', onGone);
+          detach = () => this.res.off('close', onGone);
           c.sendStart = performance.now();
           if (this.#body !== undefined && !Buffer.isBuffer(this.#body)) this.#bodyUsed = true;
           const s = conn.socket;
@@ -1001,6 +1016,10 @@ export class Exchange {
       this.rt.onError(`access log: ${(e as Error).message}`);
     }
   }
+}
+
+function clientGoneError(): Error {
+  return Object.assign(new Error('client closed the connection'), { code: 'LT_CLIENT_GONE' });
 }
 
 function latin1(v: Buffer | string): string {
