@@ -172,33 +172,50 @@ const LAST: Readonly<Record<string, (c: Contact) => RenderValue>> = {
   bytes_received: (c) => c.bytesReceived,
 };
 
+/** Computes one upstream variable from a request's contacts. */
+export type UpstreamGetter = (groups: Groups) => RenderValue;
+
+function lastContact(groups: Groups): Contact | undefined {
+  const g = groups[groups.length - 1];
+  return g?.[g.length - 1];
+}
+
+const sum = (f: (c: Contact) => number) => (groups: Groups) => {
+  let n = 0;
+  for (const g of groups) for (const c of g) n += f(c);
+  return n;
+};
+
+const OF_LAST: Readonly<Record<string, (c: Contact) => RenderValue>> = {
+  method: (c) => c.method,
+  scheme: (c) => c.scheme,
+  uri: (c) => c.uri,
+};
+
 /**
- * The value of an upstream variable (lower-case name without `$`) for a request's contacts, or
- * `null` when the name is not an upstream variable this module computes.
+ * The getter of an upstream variable (lower-case name without `$`), resolved once per name, or
+ * `undefined` when the name is not an upstream variable this module computes.
  */
-export function upstreamVariable(name: string, groups: Groups): RenderValue | null {
-  if (!name.startsWith('upstream_')) return null;
+export function upstreamGetter(name: string): UpstreamGetter | undefined {
+  if (!name.startsWith('upstream_')) return undefined;
   const own = NGINX_LISTS[name];
-  if (own) return list(groups, own);
+  if (own) return (groups) => list(groups, own);
   const rest = name.slice(9);
-  const last = groups.length
-    ? groups[groups.length - 1]?.[(groups[groups.length - 1]?.length ?? 1) - 1]
-    : undefined;
+  const ofLast = OF_LAST[rest];
+  if (ofLast)
+    return (groups) => {
+      const c = lastContact(groups);
+      return c ? ofLast(c) : undefined;
+    };
   switch (rest) {
-    case 'method':
-      return last?.method;
-    case 'scheme':
-      return last?.scheme;
-    case 'uri':
-      return last?.uri;
     case 'tries':
-      return groups.reduce((n, g) => n + g.length, 0);
+      return (groups) => groups.reduce((n, g) => n + g.length, 0);
     case 'total_response_length':
-      return groups.reduce((n, g) => g.reduce((m, c) => m + c.responseLength, n), 0);
+      return sum((c) => c.responseLength);
     case 'total_bytes_received':
-      return groups.reduce((n, g) => g.reduce((m, c) => m + c.bytesReceived, n), 0);
+      return sum((c) => c.bytesReceived);
     case 'total_bytes_sent':
-      return groups.reduce((n, g) => g.reduce((m, c) => m + c.bytesSent, n), 0);
+      return sum((c) => c.bytesSent);
   }
   const lastName = rest.startsWith('last_')
     ? rest.slice(5)
@@ -207,13 +224,15 @@ export function upstreamVariable(name: string, groups: Groups): RenderValue | nu
       : undefined;
   const key = (lastName ?? rest).replace(/_msec$/, '_ts');
   if (lastName !== undefined) {
-    if (!last) return undefined;
     const f = LAST[key];
-    if (f) return f(last);
     const p = PER_CONTACT[key];
-    if (p) return p(last) ?? undefined;
-    return null;
+    const one = f ?? (p ? (c: Contact) => p(c) ?? undefined : undefined);
+    if (!one) return undefined;
+    return (groups) => {
+      const c = lastContact(groups);
+      return c ? one(c) : undefined;
+    };
   }
   const p = PER_CONTACT[key];
-  return p ? list(groups, p) : null;
+  return p ? (groups) => list(groups, p) : undefined;
 }

@@ -14,14 +14,14 @@ import type { Dispatcher } from 'undici';
 import { compileNginx } from '../format/nginx/compile.ts';
 import type { RequestRecord } from '../format/record/record.ts';
 import type { CompiledFormat, RenderSource, RenderValue } from '../format/types.ts';
-import type { Getter, VariableContext } from '../http/getter.ts';
+import type { VariableContext } from '../http/getter.ts';
 import { nginxGetter } from '../http/nginx-vars.ts';
 import { RequestState } from '../http/state.ts';
 import { fromLatin1, rawHeader } from '../http/text.ts';
 import { normalizeUri } from '../http/uri.ts';
 import { compileTemplate, type Template } from '../writer/template.ts';
 import type { LevelConf, Listen, Location, ProxyPass, ServerConf } from './config.ts';
-import { Contact, contactFlags, contactRecords, upstreamVariable, wallSeconds } from './contact.ts';
+import { Contact, contactFlags, contactRecords, upstreamGetter, wallSeconds } from './contact.ts';
 import { findLocation, type Runtime } from './runtime.ts';
 import type { Connection, Peer, UpstreamGroup } from './upstream.ts';
 
@@ -110,11 +110,6 @@ const MAX_REDIRECTS = 10;
 const CLOSE_AFTER = new Set([400, 408, 413, 414, 494, 495, 496, 497, 500, 501]);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 
-const getters = new Map<string, Getter | undefined>();
-function getterOf(name: string): Getter | undefined {
-  if (!getters.has(name)) getters.set(name, nginxGetter(name));
-  return getters.get(name);
-}
 const textFormats = new Map<string, CompiledFormat>();
 function textFormat(name: string): CompiledFormat {
   let f = textFormats.get(name);
@@ -198,6 +193,51 @@ function classify(err: unknown): Failure {
   return 'error';
 }
 
+type VariableGetter = (x: Exchange) => RenderValue;
+
+const ENDED_OR_NOW = (x: Exchange) => (x.ended ? x.state.endTime : Date.now()) / 1000;
+
+/** Exchange's own variables (what changes with internal redirects, the proxy's, the log-time ones). */
+const OWN: Readonly<Record<string, VariableGetter>> = {
+  uri: (x) => fromLatin1(x.uri),
+  document_uri: (x) => fromLatin1(x.uri),
+  args: (x) => (x.args === undefined ? undefined : fromLatin1(x.args)),
+  query_string: (x) => (x.args === undefined ? undefined : fromLatin1(x.args)),
+  is_args: (x) => (x.args === undefined ? '' : '?'),
+  status: (x) => x.loggedStatus,
+  request_time: (x) => (x.ended ? x.state.requestTime : (Date.now() - x.state.startTime) / 1000),
+  time_local: ENDED_OR_NOW,
+  time_iso8601: ENDED_OR_NOW,
+  msec: ENDED_OR_NOW,
+  server_name: (x) => x.server?.names[0] ?? '',
+  document_root: (x) => x.conf?.root,
+  request_filename: (x) => (x.conf ? join(x.conf.root, fromLatin1(x.uri)) : undefined),
+  proxy_host: (x) => (x.conf?.proxyPass ? proxyHost(x.conf.proxyPass) : undefined),
+  proxy_port: (x) => (x.conf?.proxyPass ? String(proxyPort(x.conf.proxyPass)) : undefined),
+  proxy_add_x_forwarded_for: (x) => {
+    const xff = rawHeader(x.req, 'x-forwarded-for');
+    const addr = x.state.conn.remoteAddress ?? '';
+    return xff ? `${xff}, ${addr}` : addr;
+  },
+  request_method: (x) => x.method,
+};
+
+/** Getters resolved once per name, per configuration (a `map` name differs between configurations). */
+const resolved = new WeakMap<Runtime, Map<string, VariableGetter>>();
+
+/** The getter of a variable (lower-case name): upstream, the exchange's own, `map`, then nginx's request variables. */
+function resolveVariable(key: string, rt: Runtime): VariableGetter {
+  const up = upstreamGetter(key);
+  if (up) return (x) => up(x.groups);
+  const own = OWN[key];
+  if (own) return own;
+  if (rt.isMap(key)) return (x) => x.mapValue(key) ?? undefined;
+  const g = nginxGetter(key);
+  if (!g) return () => undefined;
+  if (key === 'host') return (x) => g(x.state, { serverName: x.server?.names[0] ?? '' });
+  return (x) => g(x.state, x.context);
+}
+
 export class Exchange {
   readonly rt: Runtime;
   readonly req: IncomingMessage;
@@ -234,8 +274,7 @@ export class Exchange {
   #bodyUsed = false;
   readonly #ctx: VariableContext;
   readonly #source: RenderSource;
-  readonly #mapCache = new Map<string, string>();
-  readonly #mapBusy = new Set<string>();
+  #mapBusy: Set<string> | undefined;
 
   constructor(rt: Runtime, local: Listen, req: IncomingMessage, res: ServerResponse) {
     this.rt = rt;
@@ -264,60 +303,33 @@ export class Exchange {
     return this.#source;
   }
 
-  /** A variable's value for the logs (lower-case name without `$`). */
+  /** A variable's value for the logs (name without `$`, any case), by a getter resolved once per name. */
   variable(name: string): RenderValue {
-    const key = name.toLowerCase();
-    const up = upstreamVariable(key, this.groups);
-    if (up !== null) return up;
-    switch (key) {
-      case 'uri':
-      case 'document_uri':
-        return fromLatin1(this.uri);
-      case 'args':
-      case 'query_string':
-        return this.args === undefined ? undefined : fromLatin1(this.args);
-      case 'is_args':
-        return this.args === undefined ? '' : '?';
-      case 'status':
-        return this.#ended
-          ? this.clientGone
-            ? 499
-            : this.res.statusCode
-          : this.res.headersSent
-            ? this.res.statusCode
-            : 0;
-      case 'request_time':
-        return this.#ended ? this.state.requestTime : (Date.now() - this.state.startTime) / 1000;
-      case 'time_local':
-      case 'time_iso8601':
-      case 'msec':
-        return (this.#ended ? this.state.endTime : Date.now()) / 1000;
-      case 'server_name':
-        return this.server?.names[0] ?? '';
-      case 'document_root':
-        return this.conf?.root;
-      case 'request_filename':
-        return this.conf ? join(this.conf.root, fromLatin1(this.uri)) : undefined;
-      case 'proxy_host':
-        return this.conf?.proxyPass ? proxyHost(this.conf.proxyPass) : undefined;
-      case 'proxy_port':
-        return this.conf?.proxyPass ? String(proxyPort(this.conf.proxyPass)) : undefined;
-      case 'proxy_add_x_forwarded_for': {
-        const xff = rawHeader(this.req, 'x-forwarded-for');
-        const addr = this.state.conn.remoteAddress ?? '';
-        return xff ? `${xff}, ${addr}` : addr;
-      }
-      case 'request_method':
-        return this.method;
+    let table = resolved.get(this.rt);
+    if (!table) {
+      table = new Map();
+      resolved.set(this.rt, table);
     }
-    const m = this.#map(key);
-    if (m !== null) return m;
-    const g = getterOf(key);
-    if (g) {
-      if (key === 'host') return g(this.state, { serverName: this.server?.names[0] ?? '' });
-      return g(this.state, this.#ctx);
+    let get = table.get(name);
+    if (get === undefined) {
+      get = resolveVariable(name.toLowerCase(), this.rt);
+      table.set(name, get);
     }
-    return undefined;
+    return get(this);
+  }
+
+  /** `$status` as logged: 499 when the client went away, 0 while no response header was sent. */
+  get loggedStatus(): number {
+    if (this.#ended) return this.clientGone ? 499 : this.res.statusCode;
+    return this.res.headersSent ? this.res.statusCode : 0;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get context(): VariableContext {
+    return this.#ctx;
   }
 
   /** A variable as nginx's scripts see it (map sources, `if`, `proxy_set_header`): unescaped text, "" when not found. */
@@ -325,18 +337,20 @@ export class Exchange {
     return textFormat(name).render(this.#source);
   }
 
-  #map(key: string): string | null {
-    const cached = this.#mapCache.get(key);
-    if (cached !== undefined) return cached;
-    if (this.#mapBusy.has(key)) return '';
-    this.#mapBusy.add(key);
+  /**
+   * The value of a `map` variable, evaluated each time it is read: lines are written at several
+   * moments of a request (each contact, then the end) and what a map reads ($status,
+   * $upstream_status, …) changes in between. A map that reads itself evaluates to "".
+   */
+  mapValue(key: string): string | null {
+    if (!this.#mapBusy) this.#mapBusy = new Set();
+    const busy = this.#mapBusy;
+    if (busy.has(key)) return '';
+    busy.add(key);
     try {
-      const v = this.rt.mapValue(key, (n) => this.text(n));
-      // Upstream variables change during the request: maps over them are evaluated each time.
-      if (v !== null && !key.startsWith('upstream')) this.#mapCache.set(key, v);
-      return v;
+      return this.rt.mapValue(key, (n) => this.text(n));
     } finally {
-      this.#mapBusy.delete(key);
+      busy.delete(key);
     }
   }
 

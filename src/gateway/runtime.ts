@@ -47,6 +47,8 @@ export class Runtime {
   readonly #logs = new Map<NginxLog, Log>();
   readonly #levelLogs = new WeakMap<LevelConf, LevelLogs>();
   readonly #formats = new Map<string, CompiledFormat>();
+  /** The servers of each listening address, and its default one. */
+  readonly #byListen = new Map<string, { candidates: ServerConf[]; fallback: ServerConf }>();
   readonly onError: (message: string) => void;
   readonly hooks: GatewayHooks;
 
@@ -163,6 +165,11 @@ export class Runtime {
     return [...this.#logs.values()];
   }
 
+  /** True when a `map` defines the variable (lower-case name). */
+  isMap(name: string): boolean {
+    return this.#maps.has(name);
+  }
+
   /** The value of a `map` variable, or `null` when `name` is not one. */
   mapValue(name: string, text: (name: string) => string): string | null {
     const m = this.#maps.get(name);
@@ -177,16 +184,23 @@ export class Runtime {
 
   /** nginx's server selection: the listen socket's servers, by exact, wildcard, then regex name; else the default. */
   selectServer(local: Listen, host: string | undefined): ServerConf {
-    const candidates = this.config.servers.filter((s) =>
-      s.listens.some(
-        (l) => l.port === local.port && (l.host === local.host || l.host === '0.0.0.0' || l.host === '::'),
-      ),
-    );
-    const fallback =
-      candidates.find((s) => s.listens.some((l) => l.port === local.port && l.defaultServer)) ??
-      candidates[0] ??
-      (this.config.servers[0] as ServerConf);
-    if (host === undefined) return fallback;
+    const key = `${local.host}:${local.port}`;
+    let at = this.#byListen.get(key);
+    if (!at) {
+      const candidates = this.config.servers.filter((s) =>
+        s.listens.some(
+          (l) => l.port === local.port && (l.host === local.host || l.host === '0.0.0.0' || l.host === '::'),
+        ),
+      );
+      const fallback =
+        candidates.find((s) => s.listens.some((l) => l.port === local.port && l.defaultServer)) ??
+        candidates[0] ??
+        (this.config.servers[0] as ServerConf);
+      at = { candidates, fallback };
+      this.#byListen.set(key, at);
+    }
+    const { candidates, fallback } = at;
+    if (host === undefined || candidates.length <= 1) return fallback;
     const h = host.toLowerCase().replace(/\.$/, '');
     for (const s of candidates) if (s.names.includes(h)) return s;
     let best: ServerConf | undefined;
