@@ -93,6 +93,8 @@ export interface Location {
   readonly conf: LevelConf;
   readonly nested: readonly Location[];
   readonly ifs: readonly IfBlock[];
+  /** How many of `ifs` are written before the level's `return` (nginx's rewrite phase runs in written order). */
+  readonly returnAfter?: number;
   readonly limitExcept?: { readonly methods: ReadonlySet<string>; readonly conf: LevelConf };
   readonly file: string;
   readonly line: number;
@@ -112,6 +114,8 @@ export interface ServerConf {
   readonly locations: readonly Location[];
   readonly named: ReadonlyMap<string, Location>;
   readonly ifs: readonly IfBlock[];
+  /** How many of `ifs` are written before the server's `return`. */
+  readonly returnAfter?: number;
   readonly sslCertificate?: string;
   readonly sslCertificateKey?: string;
   readonly file: string;
@@ -871,8 +875,10 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
     const nestedDirectives: Directive[] = [];
     const ifs: Directive[] = [];
     let limit: Directive | undefined;
+    let returnAfter: number | undefined;
     for (const c of d.block ?? []) {
       check(c, 'location');
+      if (c.name === 'return') returnAfter ??= ifs.length;
       if (c.name === 'location') nestedDirectives.push(c);
       else if (c.name === 'if') ifs.push(c);
       else if (c.name === 'limit_except') {
@@ -916,6 +922,7 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       conf,
       nested,
       ifs: ifs.map((i) => ifBlock(i, conf, 'if')),
+      ...(returnAfter !== undefined ? { returnAfter } : {}),
       ...(limitExcept ? { limitExcept } : {}),
       file: d.file,
       line: d.line,
@@ -930,6 +937,7 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
     const names: string[] = [];
     const locs: Directive[] = [];
     const ifs: Directive[] = [];
+    let serverReturnAfter: number | undefined;
     let cert = httpCert.cert;
     let certText = httpCert.certText;
     let key = httpCert.key;
@@ -974,6 +982,9 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
         case 'if':
           ifs.push(c);
           continue;
+        case 'return':
+          serverReturnAfter ??= ifs.length;
+          break;
       }
       if (!levelDirective(c, 'server', raw))
         throw directiveError(c, `"${c.name}" directive is not allowed here`);
@@ -1003,6 +1014,7 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       locations,
       named,
       ifs: ifs.map((i) => ifBlock(i, conf, 'sif')),
+      ...(serverReturnAfter !== undefined ? { returnAfter: serverReturnAfter } : {}),
       ...(cert ? { sslCertificate: cert } : {}),
       ...(key ? { sslCertificateKey: key } : {}),
       file: d.file,

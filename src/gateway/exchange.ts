@@ -20,7 +20,7 @@ import { RequestState } from '../http/state.ts';
 import { fromLatin1, rawHeader } from '../http/text.ts';
 import { normalizeUri } from '../http/uri.ts';
 import { compileTemplate, type Template } from '../writer/template.ts';
-import type { LevelConf, Listen, Location, ProxyPass, ServerConf } from './config.ts';
+import type { IfBlock, LevelConf, Listen, Location, ProxyPass, ServerConf } from './config.ts';
 import { Contact, contactFlags, contactRecords, upstreamGetter, wallSeconds } from './contact.ts';
 import { findLocation, type Runtime } from './runtime.ts';
 import type { Connection, Peer, UpstreamGroup } from './upstream.ts';
@@ -382,16 +382,9 @@ export class Exchange {
     }
     let conf = this.server.conf;
     if (!named && this.redirects === 1) {
-      for (const i of this.server.ifs) {
-        if (i.condition(this.#textSource)) {
-          conf = i.conf;
-          if (conf.ret) return this.#return(conf);
-        }
-      }
-      if (this.server.conf.ret) {
-        this.conf = this.server.conf;
-        return this.#return(this.server.conf);
-      }
+      const r = this.#rewritePhase(this.server.ifs, this.server.returnAfter, this.server.conf);
+      if (r.returned) return this.#return(r.conf);
+      conf = r.conf;
     }
     const loc = named ?? findLocation(this.server.locations, this.uri);
     this.loc = loc;
@@ -401,16 +394,9 @@ export class Exchange {
         this.conf = loc.conf;
         return this.#error(404);
       }
-      conf = loc.conf;
-      for (const i of loc.ifs) {
-        if (i.condition(this.#textSource)) {
-          conf = i.conf;
-          if (conf.ret) {
-            this.conf = conf;
-            return this.#return(conf);
-          }
-        }
-      }
+      const r = this.#rewritePhase(loc.ifs, loc.returnAfter, loc.conf);
+      if (r.returned) return this.#return(r.conf);
+      conf = r.conf;
       if (loc.limitExcept && !loc.limitExcept.methods.has(this.method)) conf = loc.limitExcept.conf;
     }
     this.conf = conf;
@@ -427,7 +413,31 @@ export class Exchange {
     return this.#static(conf);
   }
 
+  /**
+   * nginx's rewrite phase of one level, in written order: each `if` whose condition holds makes
+   * its block the configuration, and a `return` (the level's, where it is written among the
+   * `if`s, or one inside a matching `if`) ends the request.
+   */
+  #rewritePhase(
+    ifs: readonly IfBlock[],
+    returnAfter: number | undefined,
+    base: LevelConf,
+  ): { conf: LevelConf; returned: boolean } {
+    let conf = base;
+    for (let i = 0; i < ifs.length; i++) {
+      if (returnAfter === i) return { conf: base, returned: true };
+      const b = ifs[i] as IfBlock;
+      if (b.condition(this.#textSource)) {
+        conf = b.conf;
+        if (conf.ret) return { conf, returned: true };
+      }
+    }
+    if (base.ret) return { conf: base, returned: true };
+    return { conf, returned: false };
+  }
+
   #return(conf: LevelConf): void | Promise<void> {
+    this.conf = conf;
     const r = conf.ret as { code: number; text?: string };
     if (r.code === 444) {
       this.res.destroy();

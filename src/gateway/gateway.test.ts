@@ -113,9 +113,13 @@ http {
     location /retry { proxy_pass http://retry; }
     location /dead { proxy_pass http://dead; }
     location /tries { proxy_next_upstream_tries 2; proxy_pass http://two_dead; }
-    location /allowed { allow 10.0.0.0/8; allow 127.0.0.0/8; deny all; return 204; }
-    location /denied { allow 2001:db8::/32; allow ::1; deny 127.0.0.1; allow all; return 204; }
-    location /v4-only-net { deny 127.0.0.0/24; return 204; }
+    # allow/deny run in the access phase, after return (rewrite phase): these proxy instead.
+    location /allowed { allow 10.0.0.0/8; allow 127.0.0.0/8; deny all; proxy_pass http://retry; }
+    location /denied { allow 2001:db8::/32; allow ::1; deny 127.0.0.1; allow all; proxy_pass http://retry; }
+    location /v4-only-net { deny 127.0.0.0/24; proxy_pass http://retry; }
+    location /return-before-access { deny all; return 204; }
+    location /return-first { return 204; if ($arg_x) { return 403; } }
+    location /if-first { if ($arg_x) { return 403; } return 204; }
   }
 }
 `,
@@ -173,9 +177,16 @@ http {
   });
 
   it('allow/deny: first matching rule, IPv4 and IPv6 networks', async () => {
-    assert.equal(await get(port, '/allowed'), 204);
+    assert.equal(await get(port, '/allowed'), 200);
+    assert.equal(await get(port, '/return-before-access'), 204);
     assert.equal(await get(port, '/denied'), 403);
     assert.equal(await get(port, '/v4-only-net'), 403);
+  });
+
+  it('return and if run in written order (nginx rewrite phase)', async () => {
+    assert.equal(await get(port, '/return-first?x=1'), 204);
+    assert.equal(await get(port, '/if-first?x=1'), 403);
+    assert.equal(await get(port, '/if-first'), 204);
   });
 
   it('no live upstreams (every server failed max_fails times): UH, the group name as the address', async () => {
