@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN } from '../support/cli.ts';
 import { findNginx } from '../support/nginx.ts';
+import { synopsis } from '../support/synopsis.ts';
 
 const nginx = findNginx();
 const skip = nginx ? false : 'nginx is not installed (apt-get install -y nginx); CI installs it';
@@ -55,60 +56,14 @@ interface Case {
   readonly gateway?: { readonly error?: string; readonly why: string };
 }
 
-// The synopsis of the upstream log module's documentation (nginx-module-upstream-log 0.1.1),
-// with loopback addresses.
-const SYNOPSIS_LOG_FORMAT = `
-    log_format access '$remote_addr - $remote_user [$time_local] "$request" '
-                    '$status $body_bytes_sent "$http_referer" '
-                    '"$http_user_agent" "$http_x_forwarded_for"';
-
-    log_format upstream '$remote_addr $upstream_last_addr [$time_local] "$upstream_method $upstream_uri" '
-                             '$upstream_last_status $upstream_last_response_length $upstream_last_bytes_sent $upstream_last_bytes_received '
-                             '$upstream_last_connect_time $upstream_last_header_time $upstream_last_response_time';
-
-    upstream cluster {
-        server 127.0.0.1:19001;
-        server 127.0.0.1:19002;
-    }
-
-    server {
-        listen 127.0.0.1:18080;
-
-        access_log logs/access.log access;
-        upstream_log logs/upstream.log upstream;
-
-        location / {
-            proxy_pass http://cluster;
-        }
-    }
-`;
-
-// The synopsis of the module's README (ngx_http_upstream_log_module), with loopback addresses.
-const SYNOPSIS_UPSTREAM_LOG_FORMAT = `
-    log_format main '$remote_addr - $remote_user [$time_local] "$request" '
-                    '$status $body_bytes_sent "$http_referer" '
-                    '"$http_user_agent" "$http_x_forwarded_for"';
-
-    upstream_log_format main '$remote_addr $upstream_last_addr [$time_local] "$upstream_method $upstream_uri" '
-                             '$upstream_last_status $upstream_last_response_length $upstream_last_bytes_sent $upstream_last_bytes_received '
-                             '$upstream_last_connect_time $upstream_last_header_time $upstream_last_response_time';
-
-    upstream cluster {
-        server 127.0.0.1:19001;
-        server 127.0.0.1:19002;
-    }
-
-    server {
-        listen 127.0.0.1:18080;
-
-        access_log logs/access.log main;
-        upstream_log logs/upstream.log main;
-
-        location / {
-            proxy_pass http://cluster;
-        }
-    }
-`;
+// Both references' Synopsis configurations, with loopback addresses.
+const PLACES = {
+  servers: ['127.0.0.1:19001', '127.0.0.1:19002'],
+  listen: '127.0.0.1:18080',
+  logs: 'logs',
+} as const;
+const SYNOPSIS_LOG_FORMAT = synopsis('000', PLACES);
+const SYNOPSIS_UPSTREAM_LOG_FORMAT = synopsis('001', PLACES);
 
 const PROXY = `
     log_format main '$host $remote_addr [$time_local] "$request" $status $upstream_addr $upstream_status';

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backend, get, type RunningGateway, removeDir, startGateway } from '../support/gateway.ts';
 import { freePort } from '../support/listening.ts';
+import { synopsis } from '../support/synopsis.ts';
 import { makePki } from '../support/tls.ts';
 import { until } from '../support/wait.ts';
 
@@ -494,28 +495,7 @@ http {
 describe('logtally gateway: the references’ Synopsis configurations, as written', () => {
   // 000 (packaged docs): upstream_log names a log_format; 001 (README): upstream_log_format.
   // Their 192.168.0.x servers become loopback backends; "listen 80" a free port; logs/ the temp dir.
-  for (const [name, formats, useName] of [
-    [
-      '000',
-      `log_format access '$remote_addr - $remote_user [$time_local] "$request" '
-                        '$status $body_bytes_sent "$http_referer" '
-                        '"$http_user_agent" "$http_x_forwarded_for"';
-        log_format upstream '$remote_addr $upstream_last_addr [$time_local] "$upstream_method $upstream_uri" '
-                                 '$upstream_last_status $upstream_last_response_length $upstream_last_bytes_sent $upstream_last_bytes_received '
-                                 '$upstream_last_connect_time $upstream_last_header_time $upstream_last_response_time';`,
-      ['access', 'upstream'],
-    ],
-    [
-      '001',
-      `log_format main '$remote_addr - $remote_user [$time_local] "$request" '
-                        '$status $body_bytes_sent "$http_referer" '
-                        '"$http_user_agent" "$http_x_forwarded_for"';
-        upstream_log_format main '$remote_addr $upstream_last_addr [$time_local] "$upstream_method $upstream_uri" '
-                                 '$upstream_last_status $upstream_last_response_length $upstream_last_bytes_sent $upstream_last_bytes_received '
-                                 '$upstream_last_connect_time $upstream_last_header_time $upstream_last_response_time';`,
-      ['main', 'main'],
-    ],
-  ] as const) {
+  for (const name of ['000', '001'] as const) {
     it(`reference ${name}: one access line per request, one upstream line per contact, round robin over the cluster`, async () => {
       const a = await backend((_req, res) => res.end('from a'));
       const b = await backend((_req, res) => res.end('from b'));
@@ -524,25 +504,7 @@ describe('logtally gateway: the references’ Synopsis configurations, as writte
         (dir) => `
 events {}
     http {
-
-        ${formats}
-
-        upstream cluster {
-            server 127.0.0.1:${a.port};
-            server 127.0.0.1:${b.port};
-        }
-
-        server {
-            listen 127.0.0.1:${port};
-
-            access_log ${dir}/access.log ${useName[0]};
-            upstream_log ${dir}/upstream.log ${useName[1]};
-
-            location / {
-                proxy_pass http://cluster;
-            }
-        }
-
+${synopsis(name, { servers: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`], listen: `127.0.0.1:${port}`, logs: dir })}
     }
 `,
       );
