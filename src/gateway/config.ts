@@ -797,7 +797,12 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
       check(c, ctx);
       if (!levelDirective(c, ctx, raw)) throw directiveError(c, `"${c.name}" directive is not allowed here`);
     }
-    return { condition, conf: merge({ ...parent, internal: false }, raw) };
+    // An `if` in a proxying location proxies too (nginx's if-location keeps the handler).
+    const conf = merge({ ...parent, internal: false }, raw);
+    return {
+      condition,
+      conf: !conf.proxyPass && parent.proxyPass ? { ...conf, proxyPass: parent.proxyPass } : conf,
+    };
   };
 
   /** nginx's `ngx_http_join_exact_locations`: the later of two equal non-regex locations is reported. */

@@ -6,10 +6,12 @@
  * complete), one access line when the request ends.
  * @module
  */
-import { createReadStream, stat } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { extname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { compileNginx } from '../format/nginx/compile.ts';
 import type { RequestRecord } from '../format/record/record.ts';
@@ -108,7 +110,8 @@ const DROP_RESPONSE = new Set([
 const REPLAYABLE_BODY = 64 * 1024;
 const MAX_REDIRECTS = 10;
 const CLOSE_AFTER = new Set([400, 408, 413, 414, 494, 495, 496, 497, 500, 501]);
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+/** nginx's non-idempotent methods (ngx_http_upstream_next): not retried once sent, without `non_idempotent`. */
+const NON_IDEMPOTENT = new Set(['POST', 'LOCK', 'PATCH']);
 
 const textFormats = new Map<string, CompiledFormat>();
 function textFormat(name: string): CompiledFormat {
@@ -164,7 +167,8 @@ function ruleMatches(what: string, addr: string | undefined): boolean {
   return list.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
 }
 
-type Failure = 'error' | 'timeout' | 'invalid';
+/** `request`: undici refused the request itself (not the server's fault: no retry, no failure counted). */
+type Failure = 'error' | 'timeout' | 'invalid' | 'request' | 'too-large';
 
 interface UpstreamResponse {
   readonly kind: 'response';
@@ -178,6 +182,17 @@ interface UpstreamResponse {
 }
 type AttemptResult = { readonly kind: 'failure'; readonly failure: Failure } | UpstreamResponse;
 
+/** The request body as it streams, failing with LT_TOO_LARGE past `limit` bytes. */
+async function* limited(body: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of body) {
+    n += chunk.length;
+    if (n > limit)
+      throw Object.assign(new Error('client intended to send too large body'), { code: 'LT_TOO_LARGE' });
+    yield chunk;
+  }
+}
+
 function classify(err: unknown): Failure {
   const code = (err as { code?: string })?.code ?? '';
   if (
@@ -190,6 +205,8 @@ function classify(err: unknown): Failure {
     return 'timeout';
   if (code === 'HPE_INVALID_HEADER_TOKEN' || code.startsWith('HPE_') || code === 'UND_ERR_INFO')
     return 'invalid';
+  if (code === 'UND_ERR_INVALID_ARG') return 'request';
+  if (code === 'LT_TOO_LARGE') return 'too-large';
   return 'error';
 }
 
@@ -261,9 +278,14 @@ export class Exchange {
   /** Resolves the contact in progress before undici started it. */
   #pending: ((r: AttemptResult) => void) | undefined;
   #ended = false;
+  /** The gateway itself ended the connection (return 444, an upstream cut mid-body): not a client abort. */
+  #selfClosed = false;
+  /** Resolves once the access line was written (the response finished or the connection closed). */
+  readonly finished: Promise<void>;
+  #resolveFinished!: () => void;
   /** No location matched the URI (Envoy's NR). */
   #noRoute = false;
-  #body: Buffer | IncomingMessage | undefined;
+  #body: Buffer | Readable | undefined;
   #bodyRead = false;
 
   #abortUpstream(): void {
@@ -289,9 +311,12 @@ export class Exchange {
     this.args = q === -1 || q === path.length - 1 ? undefined : path.slice(q + 1);
     this.#ctx = { serverName: '' };
     this.#source = (name) => this.variable(name);
+    this.finished = new Promise<void>((resolve) => {
+      this.#resolveFinished = resolve;
+    });
     res.prependListener('finish', () => this.#finish(false));
     res.once('close', () => {
-      if (!res.writableFinished) {
+      if (!res.writableFinished && !this.#selfClosed) {
         this.clientGone = true;
         this.#abortUpstream();
       }
@@ -367,9 +392,11 @@ export class Exchange {
       this.conf = this.server.conf;
       await this.#process();
     } catch (e) {
+      // A client that went away mid-body makes reads fail: not the gateway's error.
+      if (this.clientGone) return;
       this.rt.onError(`request "${this.method} ${fromLatin1(this.uri)}": ${(e as Error).stack ?? e}`);
       if (!this.res.headersSent) this.#plain(500);
-      else this.res.destroy();
+      else this.#close();
     }
   }
 
@@ -408,7 +435,8 @@ export class Exchange {
     }
     if (conf.ret) return this.#return(conf);
     const cl = Number(rawHeader(this.req, 'content-length') ?? 0);
-    if (conf.clientMaxBodySize > 0 && cl > conf.clientMaxBodySize) return this.#error(413);
+    // nginx checks the size when it finds the location (find_config), which a named location skips.
+    if (!named && conf.clientMaxBodySize > 0 && cl > conf.clientMaxBodySize) return this.#error(413);
     if (conf.proxyPass) return this.#proxy(conf, conf.proxyPass);
     return this.#static(conf);
   }
@@ -440,7 +468,8 @@ export class Exchange {
     this.conf = conf;
     const r = conf.ret as { code: number; text?: string };
     if (r.code === 444) {
-      this.res.destroy();
+      this.res.statusCode = 444;
+      this.#close();
       return;
     }
     const text = r.text === undefined ? undefined : template(r.text)(this.#textSource);
@@ -481,9 +510,15 @@ export class Exchange {
       this.forcedStatus = undefined;
       return this.#plain(code);
     }
-    if (this.method !== 'HEAD') this.method = 'GET';
+    this.#toGet();
     this.#redirect(page.uri);
     return this.#process();
+  }
+
+  /** An internal redirect to a URI continues as GET (HEAD stays HEAD), without the request body. */
+  #toGet(): void {
+    if (this.method !== 'HEAD') this.method = 'GET';
+    this.#body = undefined;
   }
 
   #redirect(target: string): void {
@@ -525,38 +560,36 @@ export class Exchange {
     if (!this.#bodyRead) this.req.resume();
   }
 
-  #static(conf: LevelConf): Promise<void> {
-    if (this.method !== 'GET' && this.method !== 'HEAD') {
-      this.#error(405);
-      return Promise.resolve();
-    }
+  async #static(conf: LevelConf): Promise<void> {
+    if (this.method !== 'GET' && this.method !== 'HEAD') return this.#error(405);
     const rel = fromLatin1(this.uri);
     const path = join(conf.root, rel.endsWith('/') ? `${rel}index.html` : rel);
-    return new Promise((done) => {
-      stat(path, (err, st) => {
-        if (err || !st.isFile()) {
-          const code = (err as NodeJS.ErrnoException | null)?.code;
-          void Promise.resolve(this.#error(code === 'EACCES' ? 403 : st?.isDirectory() ? 301 : 404)).then(
-            done,
-          );
-          return;
-        }
-        const res = this.res;
-        res.statusCode = this.forcedStatus ?? 200;
-        res.setHeader('server', 'logtally');
-        res.setHeader('content-type', MIME[extname(path).toLowerCase()] ?? 'text/plain');
-        res.setHeader('content-length', st.size);
-        res.setHeader('last-modified', st.mtime.toUTCString());
-        if (this.method === 'HEAD') {
-          res.end();
-          done();
-          return;
-        }
-        const s = createReadStream(path);
-        s.on('error', () => res.destroy());
-        s.pipe(res);
-        res.once('close', () => done());
-      });
+    let st: import('node:fs').Stats;
+    try {
+      st = await stat(path);
+    } catch (e) {
+      return this.#error((e as NodeJS.ErrnoException).code === 'EACCES' ? 403 : 404);
+    }
+    if (st.isDirectory()) {
+      this.res.setHeader('location', `${rel}/${this.args !== undefined ? `?${this.args}` : ''}`);
+      return this.#plain(301);
+    }
+    if (!st.isFile()) return this.#error(404);
+    const res = this.res;
+    res.statusCode = this.forcedStatus ?? 200;
+    res.setHeader('server', 'logtally');
+    res.setHeader('content-type', MIME[extname(path).toLowerCase()] ?? 'text/plain');
+    res.setHeader('content-length', st.size);
+    res.setHeader('last-modified', st.mtime.toUTCString());
+    if (this.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    await new Promise<void>((done) => {
+      const s = createReadStream(path);
+      s.on('error', () => this.#close());
+      s.pipe(res);
+      res.once('close', () => done());
     });
   }
 
@@ -605,7 +638,10 @@ export class Exchange {
     const length = cl === undefined ? 0 : Number(cl);
     if (!chunked && !(length > 0)) return;
     if (chunked || length > REPLAYABLE_BODY) {
-      this.#body = this.req;
+      const limit = this.conf.clientMaxBodySize;
+      // A chunked body has no length to check up front: counted as it streams (413 past the limit).
+      this.#body =
+        chunked && limit > 0 ? Readable.from(limited(this.req, limit), { objectMode: false }) : this.req;
       return;
     }
     const chunks: Buffer[] = [];
@@ -617,8 +653,23 @@ export class Exchange {
     const group = this.rt.groupFor(pass);
     await this.#readBody();
     if (this.clientGone) return;
+    if (this.#body !== undefined && !Buffer.isBuffer(this.#body) && this.#bodyUsed) {
+      // Streamed to an earlier location's upstream already: it cannot be sent again.
+      this.rt.onError(
+        `the request body of "${this.method} ${fromLatin1(this.uri)}" was already sent upstream and cannot be sent again`,
+      );
+      return this.#plain(this.forcedStatus ?? 502);
+    }
     const uri = this.#upstreamUri(pass);
     const headers = this.#upstreamHeaders(conf);
+    const bad = invalidHeader(headers);
+    if (bad !== undefined) {
+      // nginx would write the bytes as they are (header injection): refused before any server is tried.
+      this.rt.onError(
+        `upstream request header "${bad}" of "${this.method} ${fromLatin1(this.uri)}" has a character not allowed in a header (CR, LF or NUL)`,
+      );
+      return this.#error(500);
+    }
     const contacts: Contact[] = [];
     this.groups.push(contacts);
     const tried = new Set<Peer>();
@@ -645,12 +696,17 @@ export class Exchange {
       if (r.kind === 'failure') {
         c.status = r.failure === 'timeout' ? 504 : 502;
         c.end ??= performance.now();
-        group.putBack(peer, conn, false);
         if (this.clientGone) {
           c.status = 0;
           c.failure = 'client';
           this.#logContact(conf);
           return;
+        }
+        if (r.failure === 'too-large' || r.failure === 'request') {
+          // The client's request, not the server: no failure counted, no retry.
+          c.status = 0;
+          this.#logContact(conf);
+          return this.#error(r.failure === 'too-large' ? 413 : 500);
         }
         c.failure =
           r.failure === 'timeout'
@@ -673,23 +729,21 @@ export class Exchange {
       }
       c.status = r.status;
       const nextOnStatus = next.statuses.has(r.status);
-      const counts = nextOnStatus && r.status !== 403 && r.status !== 404;
+      // nginx counts a status as the server's failure only when it moves on to the next server.
       if (nextOnStatus && this.#retryable(group, tried, maxTries, deadline, c)) {
         r.discard();
         c.end = performance.now();
-        group.release(peer, counts, Date.now());
-        group.putBack(peer, conn, false);
+        group.release(peer, r.status !== 403 && r.status !== 404, Date.now());
         this.#logContact(conf);
         continue;
       }
-      group.release(peer, counts, Date.now());
+      group.release(peer, false, Date.now());
       const accel = conf.ignoreXAccel ? undefined : headerOf(r.headers, 'x-accel-redirect');
       if (accel !== undefined && (accel.startsWith('/') || accel.startsWith('@'))) {
         r.discard();
         c.end = performance.now();
-        group.putBack(peer, conn, false);
         this.#logContact(conf);
-        if (this.method !== 'HEAD') this.method = 'GET';
+        this.#toGet();
         if (accel.startsWith('@')) {
           const named = this.server.named.get(accel);
           if (!named) return this.#error(404);
@@ -707,7 +761,6 @@ export class Exchange {
       ) {
         r.discard();
         c.end = performance.now();
-        group.putBack(peer, conn, false);
         this.#logContact(conf);
         return this.#error(r.status);
       }
@@ -726,9 +779,9 @@ export class Exchange {
     if (tried.size >= maxTries) return false;
     if (performance.now() >= deadline) return false;
     if (this.#body !== undefined && !Buffer.isBuffer(this.#body) && this.#bodyUsed) return false;
-    if (!IDEMPOTENT.has(this.method) && !this.conf.nextUpstream.nonIdempotent && c.sendStart !== undefined)
+    if (NON_IDEMPOTENT.has(this.method) && !this.conf.nextUpstream.nonIdempotent && c.sendStart !== undefined)
       return false;
-    return group.size > tried.size;
+    return group.hasCandidate(tried, Date.now());
   }
 
   /** One contact: resolves when the response header arrived or the contact failed. */
@@ -753,6 +806,7 @@ export class Exchange {
       const queued: Buffer[] = [];
       let ended: boolean | undefined;
       let sendTimer: NodeJS.Timeout | undefined;
+      let lastSent = 0;
       // proxy_read_timeout: between two reads (from the request sent to the header, then between chunks).
       let readTimer: NodeJS.Timeout | undefined;
       let lastRead = 0;
@@ -799,6 +853,14 @@ export class Exchange {
       // What a client that goes away must reach: the contact's controller, or its pending promise.
       this.#pending = resolve;
       let detach: (() => void) | undefined;
+      // The connection goes back to the group once per contact: kept when the response ended,
+      // closed otherwise (an aborted or failed contact leaves it in an unknown state).
+      let returned = false;
+      const giveBack = (reusable: boolean) => {
+        if (returned) return;
+        returned = true;
+        group.putBack(peer, conn, reusable);
+      };
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart: (ctl) => {
           controller = ctl;
@@ -830,14 +892,24 @@ export class Exchange {
           baseWritten = s?.bytesWritten ?? 0;
           baseRead = s?.bytesRead ?? 0;
           if (conf.sendTimeout > 0 && this.#body !== undefined && !Buffer.isBuffer(this.#body)) {
-            sendTimer = setTimeout(() => {
-              ctl.abort(
-                Object.assign(new Error('upstream timed out while sending request'), {
-                  code: 'LT_SEND_TIMEOUT',
-                }),
-              );
-            }, conf.sendTimeout);
+            // proxy_send_timeout: between two writes of the streamed body, not for the whole upload.
+            lastSent = performance.now();
+            const check = () => {
+              const idle = performance.now() - lastSent;
+              if (idle >= conf.sendTimeout) {
+                sendTimer = undefined;
+                ctl.abort(
+                  Object.assign(new Error('upstream timed out while sending request'), {
+                    code: 'LT_SEND_TIMEOUT',
+                  }),
+                );
+              } else sendTimer = setTimeout(check, conf.sendTimeout - idle);
+            };
+            sendTimer = setTimeout(check, conf.sendTimeout);
           }
+        },
+        onBodySent: () => {
+          lastSent = performance.now();
         },
         onRequestSent: () => {
           c.sendEnd = performance.now();
@@ -896,10 +968,11 @@ export class Exchange {
         onResponseEnd: () => {
           stopTimers();
           finishBody(true);
-          group.putBack(peer, conn, true);
+          giveBack(true);
         },
         onResponseError: (_ctl, err) => {
           stopTimers();
+          giveBack(false);
           if (!settled) {
             settled = true;
             c.end = performance.now();
@@ -908,7 +981,6 @@ export class Exchange {
             return;
           }
           finishBody(false);
-          group.putBack(peer, conn, false);
         },
       };
       const body = this.#body;
@@ -927,6 +999,7 @@ export class Exchange {
       try {
         conn.client.dispatch(opts, handler);
       } catch (e) {
+        giveBack(false);
         settled = true;
         resolve({ kind: 'failure', failure: classify(e) });
       }
@@ -957,7 +1030,8 @@ export class Exchange {
       this.rt.onError(`upstream sent an invalid header: ${(e as Error).message}`);
       c.end ??= performance.now();
       this.#logContact(conf);
-      this.res.destroy();
+      if (!res.headersSent) this.#plain(502);
+      else this.#close();
       return;
     }
     const ok = await r.relay(
@@ -967,7 +1041,7 @@ export class Exchange {
     if (!ok) c.failure = this.clientGone ? 'client' : 'closed';
     this.#logContact(conf);
     if (ok && !this.clientGone) res.end();
-    else if (!this.clientGone) res.destroy();
+    else if (!this.clientGone) this.#close();
   }
 
   #logContact(conf: LevelConf): void {
@@ -1027,9 +1101,16 @@ export class Exchange {
     return r;
   }
 
+  /** Ends the connection from the gateway's side (logged with the status set, not as 499). */
+  #close(): void {
+    this.#selfClosed = true;
+    this.res.destroy();
+  }
+
   #finish(aborted: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
+    queueMicrotask(this.#resolveFinished);
     try {
       this.state.finish(aborted);
       this.rt
@@ -1044,6 +1125,15 @@ export class Exchange {
 
 function clientGoneError(): Error {
   return Object.assign(new Error('client closed the connection'), { code: 'LT_CLIENT_GONE' });
+}
+
+/** The name of the first header (flat name, value list) whose name or value HTTP does not allow, if any. */
+function invalidHeader(headers: readonly string[]): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(headers[i + 1] as string)) return name;
+  }
+  return undefined;
 }
 
 function latin1(v: Buffer | string): string {

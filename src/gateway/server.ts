@@ -89,6 +89,9 @@ export class Gateway {
   readonly #retired = new Set<Runtime>();
   readonly #log: (line: string) => void;
   #stopping = false;
+  /** Responses in flight (to end their keep-alive when stopping). */
+  readonly #live = new Set<ServerResponse>();
+  #drained: (() => void) | undefined;
   #pid: string | undefined;
 
   private constructor(opts: GatewayOptions, runtime: Runtime, contexts: Map<string, SecureContext>) {
@@ -195,13 +198,22 @@ export class Gateway {
   #handle(l: Listen, req: IncomingMessage, res: ServerResponse): void {
     const rt = this.#runtime;
     this.#inflight.set(rt, (this.#inflight.get(rt) ?? 0) + 1);
-    res.once('close', () => {
+    this.#live.add(res);
+    if (this.#stopping) res.shouldKeepAlive = false;
+    const x = new Exchange(rt, l, req, res);
+    // A request is over when its handling settled and its access line is written (a contact
+    // aborted with the client is logged after the connection closed): only then may a retired
+    // configuration close its logs.
+    void Promise.all([x.run(), x.finished]).then(() => {
+      this.#live.delete(res);
       const n = (this.#inflight.get(rt) ?? 1) - 1;
       this.#inflight.set(rt, n);
       if (n === 0 && this.#retired.has(rt)) this.#retire(rt);
+      if (this.#stopping) {
+        for (const b of this.#bound.values()) b.server.closeIdleConnections();
+        if (this.#live.size === 0) this.#drained?.();
+      }
     });
-    if (this.#stopping) res.shouldKeepAlive = false;
-    void new Exchange(rt, l, req, res).run();
   }
 
   #retire(rt: Runtime): void {
@@ -253,22 +265,31 @@ export class Gateway {
   /** Stops accepting, lets requests in flight finish (at most `graceMs`), flushes the logs. */
   async stop(graceMs = 30_000): Promise<void> {
     this.#stopping = true;
-    const closed = [...this.#bound.values()].map(
-      (b) =>
-        new Promise<void>((resolve) => {
-          b.server.close(() => resolve());
-          b.server.closeIdleConnections();
-        }),
-    );
+    // Requests in flight answer with Connection: close; idle keep-alive connections end now.
+    for (const res of this.#live) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const b of this.#bound.values()) {
+      b.server.close();
+      b.server.closeIdleConnections();
+    }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(closed),
+      new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        if (this.#live.size === 0) resolve();
+      }),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, graceMs);
       }),
     ]);
     if (timer) clearTimeout(timer);
-    for (const b of this.#bound.values()) b.server.closeAllConnections();
+    if (this.#live.size > 0) {
+      // Past the grace: cut what is left, and give those requests a moment to write their lines.
+      for (const b of this.#bound.values()) b.server.closeAllConnections();
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        setTimeout(resolve, 2_000).unref();
+      });
+    }
     this.#bound.clear();
     this.#runtime.close();
     for (const rt of this.#retired) rt.close();

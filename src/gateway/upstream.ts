@@ -129,6 +129,16 @@ export class UpstreamGroup {
     return best;
   }
 
+  /** Whether `pick` would find a server now (without moving the round robin). */
+  hasCandidate(tried: ReadonlySet<Peer>, now: number): boolean {
+    const single = this.size === 1;
+    const live = (p: Peer) =>
+      !tried.has(p) &&
+      !p.down &&
+      (single || !(p.maxFails > 0 && p.fails >= p.maxFails && now - p.checked <= p.failTimeout));
+    return this.primary.some(live) || this.backup.some(live);
+  }
+
   /** nginx's `ngx_http_upstream_free_round_robin_peer`. */
   release(p: Peer, failed: boolean, now: number): void {
     if (failed) {
@@ -146,7 +156,10 @@ export class UpstreamGroup {
 
   /** A connection to `p`: an idle keep-alive one, or a new one. */
   acquire(p: Peer, connectTimeout: number): Connection {
-    return p.idle.pop() ?? new Connection(p.origin, p.tls, connectTimeout);
+    for (let c = p.idle.pop(); c; c = p.idle.pop()) {
+      if (!c.client.destroyed && !c.client.closed) return c;
+    }
+    return new Connection(p.origin, p.tls, connectTimeout);
   }
 
   /** Returns a connection after its request: kept idle when `keepalive` allows, else closed. */

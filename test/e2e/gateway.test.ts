@@ -703,3 +703,172 @@ http {
     }
   });
 });
+
+describe('logtally gateway: review regressions', () => {
+  let gw: RunningGateway;
+  let port: number;
+  const got: string[] = [];
+  const servers: { close(): void; closeAllConnections(): void }[] = [];
+  before(async () => {
+    const ok = await backend((req, res) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => {
+        n += c.length;
+      });
+      req.on('end', () => {
+        got.push(`${req.method} ${req.url} ${n}`);
+        res.end(`ok ${req.method} ${req.url}`);
+      });
+    });
+    const accel = await backend((req, res) => {
+      req.resume();
+      res.setHeader('x-accel-redirect', '/landing');
+      res.end('x');
+    });
+    const bad = await backend((req, res) => {
+      req.resume();
+      res.statusCode = 502;
+      res.end('bad');
+    });
+    const cut = await backend((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only ten b');
+      setTimeout(() => res.destroy(), 50);
+    });
+    servers.push(ok.server, accel.server, bad.server, cut.server);
+    port = await freePort();
+    gw = await startGateway(
+      (dir) => `
+events {}
+http {
+  log_format s '$request_method $request_uri $status $upstream_addr $upstream_status';
+  upstream ka { server 127.0.0.1:${accel.port}; keepalive 4; }
+  upstream okg { server 127.0.0.1:${ok.port}; keepalive 4; }
+  upstream two { server 127.0.0.1:${ok.port}; server 127.0.0.2:${ok.port}; }
+  upstream badg { server 127.0.0.1:${bad.port}; }
+  upstream cutg { server 127.0.0.1:${cut.port}; }
+  upstream withdown { server 127.0.0.1:${bad.port}; server 127.0.0.1:${ok.port} down; }
+  server {
+    listen 127.0.0.1:${port};
+    root ${dir};
+    client_max_body_size 1k;
+    access_log ${dir}/access.log s;
+    proxy_next_upstream error timeout http_502;
+    location /s/ { error_page 404 = @up; }
+    location @up { proxy_pass http://okg; }
+    location /accel { proxy_pass http://ka; }
+    location = /landing { proxy_pass http://okg; }
+    location /inject { proxy_set_header X-Orig-Uri $uri; proxy_pass http://two; }
+    location /intercept { proxy_intercept_errors on; error_page 502 = @up; proxy_pass http://badg; }
+    location /intercept-big { client_max_body_size 1m; proxy_intercept_errors on; error_page 502 = @up; proxy_pass http://badg; }
+    location /gone { return 444; }
+    location /cut { proxy_pass http://cutg; }
+    location /if/ { proxy_pass http://okg; if ($arg_x) { access_log ${dir}/if.log s; } }
+    location /down { proxy_pass http://withdown; }
+    location /post { proxy_pass http://okg; }
+  }
+}
+`,
+    );
+  });
+  after(async () => {
+    await gw.stop();
+    await removeDir(gw.dir);
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+  const raw = async (text: string): Promise<void> => {
+    const { connect } = await import('node:net');
+    const s = connect(port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    s.write(text);
+    await new Promise((r) => setTimeout(r, 100));
+    s.destroy();
+  };
+  const line = (re: RegExp) =>
+    until(`an access line ${re}`, () =>
+      readFileSync(join(gw.dir, 'access.log'), 'utf8')
+        .split('\n')
+        .find((l) => re.test(l)),
+    );
+
+  it('a client leaving mid-body after an error_page redirect does not crash the gateway', async () => {
+    await raw('GET /s/missing HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\nabc');
+    assert.equal((await get(port, '/landing')).status, 200);
+    assert.equal(gw.process.exitCode, null);
+  });
+
+  it('HEAD answered with X-Accel-Redirect keeps the keep-alive pool sound', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await get(port, '/accel', {}, 'HEAD')).status, 200);
+    assert.equal((await get(port, '/accel')).body, 'ok GET /landing');
+  });
+
+  it('a header value with CR/LF is refused (500) before any server is tried; the group stays up', async () => {
+    assert.equal((await get(port, '/inject/a%0d%0aX-Injected:%20yes')).status, 500);
+    assert.equal((await get(port, '/inject/b')).status, 200);
+    assert.equal((await get(port, '/inject/c')).status, 200);
+    assert.ok(!got.some((g) => g.includes('Injected')));
+  });
+
+  it('a body is sent again after error_page when it was buffered; a streamed one already sent is not sent empty (502)', async () => {
+    const before = got.length;
+    const small = await get(port, '/intercept', {}, 'POST', 'p'.repeat(500));
+    assert.equal(small.status, 200);
+    assert.equal(small.body, 'ok POST /intercept');
+    const big = await get(port, '/intercept-big', {}, 'POST', 'p'.repeat(200 * 1024));
+    assert.equal(big.status, 502);
+    assert.deepEqual(got.slice(before), ['POST /intercept 500']);
+    assert.match(gw.stderr(), /request body of "POST \/intercept-big" was already sent upstream/);
+  });
+
+  it('return 444 is logged as 444, an upstream cut mid-body as the status received (not 499)', async () => {
+    await get(port, '/gone').catch(() => undefined);
+    await line(/^GET \/gone 444 /);
+    await get(port, '/cut').catch(() => undefined);
+    await line(/^GET \/cut 200 /);
+  });
+
+  it('an if block in a proxying location proxies (and logs at its own level)', async () => {
+    assert.equal((await get(port, '/if/a?x=1')).body, 'ok GET /if/a?x=1');
+    const ifLog = await until('the if level log', () => {
+      try {
+        return readFileSync(join(gw.dir, 'if.log'), 'utf8') || undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    assert.match(ifLog, /^GET \/if\/a\?x=1 200 /);
+  });
+
+  it('a chunked body over client_max_body_size is refused with 413', async () => {
+    const r = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/post',
+          method: 'POST',
+          agent: false,
+          headers: { 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.write('q'.repeat(800));
+      req.end('q'.repeat(800));
+    });
+    assert.equal(r, 413);
+  });
+
+  it('a down server is neither tried nor a reason to replace a real answer', async () => {
+    const r = await get(port, '/down');
+    assert.equal(r.status, 502);
+    assert.equal(r.body, 'bad');
+    await line(/^GET \/down 502 127\.0\.0\.1:\d+ 502$/);
+  });
+});
