@@ -872,3 +872,80 @@ http {
     await line(/^GET \/down 502 127\.0\.0\.1:\d+ 502$/);
   });
 });
+
+describe('logtally gateway: stopping and reloading with requests in flight', () => {
+  it('SIGTERM lets a keep-alive request in flight finish (Connection: close), then exits at once; a reload keeps the lines of an aborted old request', async () => {
+    const { Agent } = await import('node:http');
+    const { writeFile } = await import('node:fs/promises');
+    const slow = await backend((req, res) => {
+      const t = setTimeout(() => res.end(`late ${req.url}`), 700);
+      res.on('close', () => clearTimeout(t));
+    });
+    const port = await freePort();
+    const conf = (dir: string, extra = '') => `
+events {}
+http {
+  log_format s '$request_uri $status $upstream_status';
+  upstream b { server 127.0.0.1:${slow.port}; }
+  server {
+    listen 127.0.0.1:${port};
+    access_log ${dir}/access.log s;
+    upstream_log ${dir}/upstream.log s;
+    location / { proxy_pass http://b; }
+    ${extra}
+  }
+}
+`;
+    const gw = await startGateway((dir) => conf(dir));
+    try {
+      // A request aborted by its client after a reload: its lines still reach the old logs.
+      const aborted = new Promise<void>((resolve) => {
+        const r = request({ host: '127.0.0.1', port, path: '/abort-me', agent: false });
+        r.on('error', () => resolve());
+        r.end();
+        setTimeout(async () => {
+          await writeFile(join(gw.dir, 'gateway.conf'), conf(gw.dir, 'location /other { return 204; }'));
+          await gw.signal('SIGHUP', /configuration reloaded/);
+          r.destroy();
+        }, 200);
+      });
+      await aborted;
+      await until('the aborted request logged', () => {
+        const a = readFileSync(join(gw.dir, 'access.log'), 'utf8');
+        const u = readFileSync(join(gw.dir, 'upstream.log'), 'utf8');
+        return a.includes('/abort-me 499') && u.includes('/abort-me') ? true : undefined;
+      });
+      // SIGTERM during a keep-alive request.
+      const agent = new Agent({ keepAlive: true });
+      const started = Date.now();
+      const reply = new Promise<{ status: number; connection: string | undefined; body: string }>(
+        (resolve, reject) => {
+          const r = request({ host: '127.0.0.1', port, path: '/in-flight', agent }, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => {
+              body += c.toString();
+            });
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }),
+            );
+          });
+          r.on('error', reject);
+          r.end();
+        },
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const code = gw.stop();
+      const got = await reply;
+      assert.deepEqual(got, { status: 200, connection: 'close', body: 'late /in-flight' });
+      assert.equal(await code, 0);
+      assert.ok(Date.now() - started < 10_000, `stopped in ${Date.now() - started} ms`);
+      assert.match(readFileSync(join(gw.dir, 'access.log'), 'utf8'), /\/in-flight 200 200\n$/);
+      agent.destroy();
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      slow.server.closeAllConnections();
+      slow.server.close();
+    }
+  });
+});
