@@ -287,6 +287,8 @@ export class Exchange {
   #noRoute = false;
   #body: Buffer | Readable | undefined;
   #bodyRead = false;
+  /** Headers of an X-Accel-Redirect response nginx keeps on the redirected one (Set-Cookie, Content-Type, …). */
+  #carried: [string, string][] | undefined;
 
   #abortUpstream(): void {
     const pending = this.#pending;
@@ -515,6 +517,17 @@ export class Exchange {
     return this.#process();
   }
 
+  /** The carried X-Accel-Redirect headers on a response the gateway makes itself. */
+  #applyCarried(): void {
+    if (!this.#carried) return;
+    const cookies: string[] = [];
+    for (const [k, v] of this.#carried) {
+      if (k === 'set-cookie') cookies.push(v);
+      else this.res.setHeader(k, v);
+    }
+    if (cookies.length) this.res.setHeader('set-cookie', cookies);
+  }
+
   /** An internal redirect to a URI continues as GET (HEAD stays HEAD), without the request body. */
   #toGet(): void {
     if (this.method !== 'HEAD') this.method = 'GET';
@@ -555,6 +568,7 @@ export class Exchange {
     res.setHeader('content-length', body.length);
     // nginx ends the connection after these (ngx_http_special_response_handler), not after a 404.
     if (CLOSE_AFTER.has(status)) res.setHeader('connection', 'close');
+    if (status < 300) this.#applyCarried();
     res.end(this.method === 'HEAD' ? undefined : body);
     // A body the client sent and nobody read: drain it so the connection stays usable.
     if (!this.#bodyRead) this.req.resume();
@@ -581,6 +595,7 @@ export class Exchange {
     res.setHeader('content-type', MIME[extname(path).toLowerCase()] ?? 'text/plain');
     res.setHeader('content-length', st.size);
     res.setHeader('last-modified', st.mtime.toUTCString());
+    this.#applyCarried();
     if (this.method === 'HEAD') {
       res.end();
       return;
@@ -744,6 +759,7 @@ export class Exchange {
         c.end = performance.now();
         this.#logContact(conf);
         this.#toGet();
+        this.#carried = carriedHeaders(r.headers);
         if (accel.startsWith('@')) {
           const named = this.server.named.get(accel);
           if (!named) return this.#error(404);
@@ -1021,6 +1037,11 @@ export class Exchange {
       if (DROP_RESPONSE.has(k.toLowerCase())) continue;
       flat.push(k, latin1(h[i + 1] as Buffer | string));
     }
+    if (this.#carried) {
+      const present = new Set<string>();
+      for (let i = 0; i < flat.length; i += 2) present.add((flat[i] as string).toLowerCase());
+      for (const [k, v] of this.#carried) if (k === 'set-cookie' || !present.has(k)) flat.push(k, v);
+    }
     flat.push('Server', 'logtally');
     const status = this.forcedStatus ?? r.status;
     try {
@@ -1125,6 +1146,25 @@ export class Exchange {
 
 function clientGoneError(): Error {
   return Object.assign(new Error('client closed the connection'), { code: 'LT_CLIENT_GONE' });
+}
+
+/** Response headers nginx copies from an X-Accel-Redirect response to the redirected one (`redirect` in ngx_http_upstream_headers_in). */
+const CARRIED = new Set([
+  'content-type',
+  'set-cookie',
+  'content-disposition',
+  'cache-control',
+  'expires',
+  'accept-ranges',
+]);
+
+function carriedHeaders(h: readonly (Buffer | string)[]): [string, string][] | undefined {
+  const out: [string, string][] = [];
+  for (let i = 0; i < h.length; i += 2) {
+    const k = String(h[i]).toLowerCase();
+    if (CARRIED.has(k)) out.push([k, latin1(h[i + 1] as Buffer | string)]);
+  }
+  return out.length ? out : undefined;
 }
 
 /** The name of the first header (flat name, value list) whose name or value HTTP does not allow, if any. */

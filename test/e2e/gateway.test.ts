@@ -723,6 +723,9 @@ describe('logtally gateway: review regressions', () => {
     const accel = await backend((req, res) => {
       req.resume();
       res.setHeader('x-accel-redirect', '/landing');
+      res.setHeader('set-cookie', 'session=abc; Path=/');
+      res.setHeader('content-disposition', 'attachment; filename="report.csv"');
+      res.setHeader('x-private', 'not carried');
       res.end('x');
     });
     const bad = await backend((req, res) => {
@@ -802,7 +805,12 @@ http {
 
   it('HEAD answered with X-Accel-Redirect keeps the keep-alive pool sound', async () => {
     for (let i = 0; i < 3; i++) assert.equal((await get(port, '/accel', {}, 'HEAD')).status, 200);
-    assert.equal((await get(port, '/accel')).body, 'ok GET /landing');
+    const r = await get(port, '/accel');
+    assert.equal(r.body, 'ok GET /landing');
+    // The headers nginx carries over from the X-Accel-Redirect response, and only those.
+    assert.deepEqual(r.headers['set-cookie'], ['session=abc; Path=/']);
+    assert.equal(r.headers['content-disposition'], 'attachment; filename="report.csv"');
+    assert.equal(r.headers['x-private'], undefined);
   });
 
   it('a header value with CR/LF is refused (500) before any server is tried; the group stays up', async () => {
