@@ -49,6 +49,7 @@ The configuration is the nginx subset that makes sense for a logging reverse pro
   invalid_header http_500 http_502 http_503 http_504 http_403 http_404 http_429 non_idempotent off),
   proxy_next_upstream_tries/_timeout, proxy_connect/send/read_timeout, proxy_set_header,
   proxy_pass_request_headers, proxy_intercept_errors, proxy_ignore_headers X-Accel-Redirect,
+  client_body_timeout and send_timeout (60s, as nginx),
   return, error_page (URI or @named, =code), internal, client_max_body_size, map,
   log_format, upstream_log_format, access_log, upstream_log (buffer= gzip[=level] flush= if= if!=,
   syslog:, variables in the path, off), open_log_file_cache, upstream_open_log_file_cache.

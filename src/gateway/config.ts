@@ -68,6 +68,10 @@ export interface LevelConf {
   readonly nextTimeout: number;
   readonly connectTimeout: number;
   readonly sendTimeout: number;
+  /** `client_body_timeout`: between two reads of the request body (408 when it passes). */
+  readonly clientBodyTimeout: number;
+  /** `send_timeout`: between two writes to a client that stopped reading (the connection is closed). */
+  readonly clientSendTimeout: number;
   readonly readTimeout: number;
   readonly setHeaders: readonly (readonly [string, string])[];
   readonly passRequestHeaders: boolean;
@@ -177,6 +181,8 @@ interface Raw {
   nextTimeout?: number;
   connectTimeout?: number;
   sendTimeout?: number;
+  clientBodyTimeout?: number;
+  clientSendTimeout?: number;
   readTimeout?: number;
   setHeaders?: [string, string][];
   passRequestHeaders?: boolean;
@@ -225,6 +231,8 @@ function merge(parent: LevelConf, raw: Raw): LevelConf {
     nextTimeout: raw.nextTimeout ?? parent.nextTimeout,
     connectTimeout: raw.connectTimeout ?? parent.connectTimeout,
     sendTimeout: raw.sendTimeout ?? parent.sendTimeout,
+    clientBodyTimeout: raw.clientBodyTimeout ?? parent.clientBodyTimeout,
+    clientSendTimeout: raw.clientSendTimeout ?? parent.clientSendTimeout,
     readTimeout: raw.readTimeout ?? parent.readTimeout,
     setHeaders: raw.setHeaders ?? parent.setHeaders,
     passRequestHeaders: raw.passRequestHeaders ?? parent.passRequestHeaders,
@@ -564,6 +572,8 @@ const CONTEXTS: Readonly<Record<string, readonly Ctx[]>> = {
   proxy_next_upstream_timeout: ['http', 'server', 'location'],
   proxy_connect_timeout: ['http', 'server', 'location'],
   proxy_send_timeout: ['http', 'server', 'location'],
+  client_body_timeout: ['http', 'server', 'location'],
+  send_timeout: ['http', 'server', 'location'],
   proxy_read_timeout: ['http', 'server', 'location'],
   proxy_set_header: ['http', 'server', 'location'],
   proxy_pass_request_headers: ['http', 'server', 'location'],
@@ -717,6 +727,12 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
         return true;
       case 'proxy_send_timeout':
         raw.sendTimeout = msec(d, raw);
+        return true;
+      case 'client_body_timeout':
+        raw.clientBodyTimeout = msec(d, raw);
+        return true;
+      case 'send_timeout':
+        raw.clientSendTimeout = msec(d, raw);
         return true;
       case 'proxy_read_timeout':
         raw.readTimeout = msec(d, raw);
@@ -1061,6 +1077,8 @@ export function loadGatewayConfig(path: string, opts: { prefix?: string } = {}):
     nextTimeout: 0,
     connectTimeout: 60 * SECOND,
     sendTimeout: 60 * SECOND,
+    clientBodyTimeout: 60 * SECOND,
+    clientSendTimeout: 60 * SECOND,
     readTimeout: 60 * SECOND,
     setHeaders: [],
     passRequestHeaders: true,

@@ -183,6 +183,49 @@ interface UpstreamResponse {
 type AttemptResult = { readonly kind: 'failure'; readonly failure: Failure } | UpstreamResponse;
 
 /** The request body as it streams, failing with LT_TOO_LARGE past `limit` bytes. */
+/** Reads a request body whole, failing with LT_BODY_TIMEOUT when the client sends nothing for `idleMs`. */
+function readWhole(req: IncomingMessage, idleMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (idleMs <= 0) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        cleanup();
+        reject(
+          Object.assign(new Error('client timed out sending the request body'), { code: 'LT_BODY_TIMEOUT' }),
+        );
+      }, idleMs);
+    };
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      arm();
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onAborted = () => onError(new Error('aborted'));
+    const cleanup = () => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('aborted', onAborted);
+    arm();
+  });
+}
+
 async function* limited(body: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
   let n = 0;
   for await (const chunk of body) {
@@ -659,14 +702,19 @@ export class Exchange {
         chunked && limit > 0 ? Readable.from(limited(this.req, limit), { objectMode: false }) : this.req;
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const c of this.req) chunks.push(c as Buffer);
-    this.#body = Buffer.concat(chunks);
+    this.#body = await readWhole(this.req, this.conf.clientBodyTimeout);
   }
 
   async #proxy(conf: LevelConf, pass: ProxyPass): Promise<void> {
     const group = this.rt.groupFor(pass);
-    await this.#readBody();
+    try {
+      await this.#readBody();
+    } catch (e) {
+      if (this.clientGone) return;
+      if ((e as { code?: string }).code !== 'LT_BODY_TIMEOUT') throw e;
+      // client_body_timeout: nginx answers 408 and closes.
+      return this.#error(408);
+    }
     if (this.clientGone) return;
     if (this.#body !== undefined && !Buffer.isBuffer(this.#body) && this.#bodyUsed) {
       // Streamed to an earlier location's upstream already: it cannot be sent again.
@@ -1055,9 +1103,25 @@ export class Exchange {
       else this.#close();
       return;
     }
+    // send_timeout: a client that stops reading is dropped after this long without progress.
+    const sendTimeout = conf.clientSendTimeout;
     const ok = await r.relay(
       (chunk) => res.write(chunk),
-      (resume) => res.once('drain', resume),
+      (resume) => {
+        const timer =
+          sendTimeout > 0
+            ? setTimeout(() => {
+                this.rt.onError(
+                  `client timed out reading the response to "${this.method} ${fromLatin1(this.uri)}"`,
+                );
+                this.#close();
+              }, sendTimeout)
+            : undefined;
+        res.once('drain', () => {
+          clearTimeout(timer);
+          resume();
+        });
+      },
     );
     if (!ok) c.failure = this.clientGone ? 'client' : 'closed';
     this.#logContact(conf);

@@ -957,3 +957,74 @@ http {
     }
   });
 });
+
+describe('logtally gateway: client timeouts', () => {
+  it('client_body_timeout answers 408 to a stalled body; send_timeout drops a client that stopped reading', async () => {
+    const { connect } = await import('node:net');
+    const big = await backend((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-length': String(64 * 1024 * 1024) });
+      const chunk = Buffer.alloc(1024 * 1024, 'b');
+      let sent = 0;
+      const pump = () => {
+        while (sent < 64 && res.write(chunk)) sent++;
+        if (sent < 64) res.once('drain', pump);
+        else res.end();
+      };
+      pump();
+    });
+    const port = await freePort();
+    const gw = await startGateway(
+      (dir) => `
+events {}
+http {
+  log_format s '$request_uri $status';
+  upstream b { server 127.0.0.1:${big.port}; }
+  server {
+    listen 127.0.0.1:${port};
+    client_body_timeout 300ms;
+    send_timeout 500ms;
+    access_log ${dir}/access.log s;
+    location / { proxy_pass http://b; }
+  }
+}
+`,
+    );
+    try {
+      const stalled = connect(port, '127.0.0.1');
+      await new Promise((r) => stalled.once('connect', r));
+      stalled.write('POST /stalled HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        stalled.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+        });
+        stalled.on('close', () => resolve(text));
+      });
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      // A client that reads the head and then nothing: the gateway closes it after send_timeout.
+      const reader = connect(port, '127.0.0.1');
+      await new Promise((r) => reader.once('connect', r));
+      reader.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((r) => reader.once('data', r));
+      reader.pause();
+      // The gateway gives up on it (its side of the connection is closed; the client, not reading,
+      // cannot see that until it reads) and the request is logged.
+      await until('send_timeout to drop the client', () =>
+        /client timed out reading the response to "GET \/big"/.test(gw.stderr()) ? true : undefined,
+      );
+      const logged = await until('the access line of /big', () =>
+        readFileSync(join(gw.dir, 'access.log'), 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith('/big ')),
+      );
+      assert.equal(logged, '/big 200');
+      reader.destroy();
+    } finally {
+      await gw.stop();
+      await removeDir(gw.dir);
+      big.server.closeAllConnections();
+      big.server.close();
+    }
+  });
+});
