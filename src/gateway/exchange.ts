@@ -453,7 +453,9 @@ export class Exchange {
       return this.#plain(500);
     }
     let conf = this.server.conf;
-    if (!named && this.redirects === 1) {
+    // The server's rewrite phase runs again after an internal redirect to a URI (nginx's
+    // ngx_http_internal_redirect), not for a named location.
+    if (!named) {
       const r = this.#rewritePhase(this.server.ifs, this.server.returnAfter, this.server.conf);
       if (r.returned) return this.#return(r.conf);
       conf = r.conf;

@@ -118,6 +118,8 @@ http {
     location /denied { allow 2001:db8::/32; allow ::1; deny 127.0.0.1; allow all; proxy_pass http://retry; }
     location /v4-only-net { deny 127.0.0.0/24; proxy_pass http://retry; }
     location /return-before-access { deny all; return 204; }
+    if ($uri = /blocked) { return 403; }
+    location /to-blocked { error_page 404 = /blocked; return 404; }
     location /return-first { return 204; if ($arg_x) { return 403; } }
     location /if-first { if ($arg_x) { return 403; } return 204; }
   }
@@ -187,6 +189,8 @@ http {
     assert.equal(await get(port, '/return-first?x=1'), 204);
     assert.equal(await get(port, '/if-first?x=1'), 403);
     assert.equal(await get(port, '/if-first'), 204);
+    // An internal redirect to a URI runs the server's rewrite phase again.
+    assert.equal(await get(port, '/to-blocked'), 403);
   });
 
   it('no live upstreams (every server failed max_fails times): UH, the group name as the address', async () => {

@@ -62,6 +62,13 @@ export async function prepare(
   return { config, runtime, contexts };
 }
 
+/**
+ * node:http's own limits, the same on HTTP and HTTPS listeners: nginx's keepalive_timeout 75s and
+ * client_header_timeout 60s; no limit on a whole request (client_body_timeout and send_timeout,
+ * between reads and writes, are the gateway's).
+ */
+const SERVER_TIMEOUTS = { keepAliveTimeout: 75_000, requestTimeout: 0, headersTimeout: 60_000 } as const;
+
 function listenKey(l: Listen): string {
   return `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
 }
@@ -141,6 +148,17 @@ export class Gateway {
   async #bind(): Promise<void> {
     const wanted = listensOf(this.#runtime.config);
     const keys = new Set(wanted.map(listenKey));
+    // New sockets first: a reload that cannot bind leaves the running ones as they were.
+    const added: string[] = [];
+    try {
+      await this.#bindNew(wanted, added);
+    } catch (e) {
+      for (const k of added) {
+        this.#bound.get(k)?.server.close();
+        this.#bound.delete(k);
+      }
+      throw e;
+    }
     for (const [k, b] of this.#bound) {
       if (!keys.has(k)) {
         b.server.close();
@@ -148,6 +166,9 @@ export class Gateway {
         this.#bound.delete(k);
       }
     }
+  }
+
+  async #bindNew(wanted: readonly Listen[], added: string[]): Promise<void> {
     for (const l of wanted) {
       const k = listenKey(l);
       const existing = this.#bound.get(k);
@@ -167,6 +188,7 @@ export class Gateway {
         if (!first) throw new Error(`no "ssl_certificate" is defined for ${k}`);
         server = createHttps(
           {
+            ...SERVER_TIMEOUTS,
             SNICallback: (name, cb) => cb(null, ctxFor(name) ?? ctxFor('')),
             ...((): object => {
               const s = this.#runtime.selectServer(l, undefined);
@@ -179,7 +201,7 @@ export class Gateway {
           handler,
         ) as unknown as Server;
       } else {
-        server = createHttp({ keepAliveTimeout: 75_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
+        server = createHttp(SERVER_TIMEOUTS, handler);
       }
       await new Promise<void>((resolve, reject) => {
         const onError = (e: NodeJS.ErrnoException) => {
@@ -192,6 +214,7 @@ export class Gateway {
         });
       });
       this.#bound.set(k, { listen: l, server, ssl: l.ssl });
+      added.push(k);
     }
   }
 

@@ -94,6 +94,8 @@ export class UpstreamGroup {
   readonly keepalive: number;
   /** The group's servers counted as tries (nginx: number of peers, backups included). */
   readonly size: number;
+  /** Idle keep-alive connections over all servers of the group. */
+  #idle = 0;
   constructor(name: string, primary: Peer[], backup: Peer[], keepalive: number) {
     this.name = name;
     this.primary = primary;
@@ -157,21 +159,20 @@ export class UpstreamGroup {
   /** A connection to `p`: an idle keep-alive one, or a new one. */
   acquire(p: Peer, connectTimeout: number): Connection {
     for (let c = p.idle.pop(); c; c = p.idle.pop()) {
+      this.#idle--;
       if (!c.client.destroyed && !c.client.closed) return c;
     }
     return new Connection(p.origin, p.tls, connectTimeout);
   }
 
-  /** Returns a connection after its request: kept idle when `keepalive` allows, else closed. */
+  /**
+   * Returns a connection after its request: kept idle when `keepalive` allows — nginx's cache
+   * holds at most N idle connections for the whole group — else closed.
+   */
   putBack(p: Peer, c: Connection, reusable: boolean): void {
-    if (
-      reusable &&
-      this.keepalive > 0 &&
-      p.idle.length < this.keepalive &&
-      !c.client.destroyed &&
-      !c.client.closed
-    ) {
+    if (reusable && this.#idle < this.keepalive && !c.client.destroyed && !c.client.closed) {
       p.idle.push(c);
+      this.#idle++;
       return;
     }
     c.client.destroy().catch(() => {});
@@ -182,6 +183,7 @@ export class UpstreamGroup {
     for (const p of [...this.primary, ...this.backup]) {
       for (const c of p.idle.splice(0)) c.client.destroy().catch(() => {});
     }
+    this.#idle = 0;
   }
 }
 
