@@ -180,7 +180,9 @@ interface UpstreamResponse {
   /** Discards the rest of the response (closes the connection). */
   discard(): void;
 }
-type AttemptResult = { readonly kind: 'failure'; readonly failure: Failure } | UpstreamResponse;
+type AttemptResult =
+  | { readonly kind: 'failure'; readonly failure: Failure; readonly error?: unknown }
+  | UpstreamResponse;
 
 /** The request body as it streams, failing with LT_TOO_LARGE past `limit` bytes. */
 /** Reads a request body whole, failing with LT_BODY_TIMEOUT when the client sends nothing for `idleMs`. */
@@ -782,6 +784,11 @@ export class Exchange {
                 ? 'invalid'
                 : 'reset';
         group.release(peer, true, Date.now());
+        // nginx's error log line for the failed contact.
+        const err = r.error as { code?: string; message?: string } | undefined;
+        this.rt.onError(
+          `upstream ${c.failure === 'connect' ? 'connect failed' : c.failure === 'timeout' ? 'timed out' : 'failed'} (${err?.code ?? err?.message ?? 'error'}) while ${c.header === undefined ? (c.sendStart === undefined ? 'connecting to upstream' : 'reading response header from upstream') : 'reading upstream'}, client: ${this.state.conn.remoteAddress ?? '-'}, request: "${this.method} ${fromLatin1(this.state.target.path)}", upstream: "${pass.scheme}://${peer.addr}${uri}"`,
+        );
         const wanted =
           r.failure === 'timeout' ? next.timeout : r.failure === 'invalid' ? next.invalidHeader : next.error;
         if (wanted && this.#retryable(group, tried, maxTries, deadline, c)) {
@@ -1043,7 +1050,7 @@ export class Exchange {
             settled = true;
             c.end = performance.now();
             measure();
-            resolve({ kind: 'failure', failure: classify(err) });
+            resolve({ kind: 'failure', failure: classify(err), error: err });
             return;
           }
           finishBody(false);
@@ -1067,7 +1074,7 @@ export class Exchange {
       } catch (e) {
         giveBack(false);
         settled = true;
-        resolve({ kind: 'failure', failure: classify(e) });
+        resolve({ kind: 'failure', failure: classify(e), error: e });
       }
     });
   }
