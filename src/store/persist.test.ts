@@ -65,3 +65,30 @@ describe('state file', () => {
     }
   });
 });
+
+describe('state file: buckets of many keys over a small vocabulary', () => {
+  it('restores a live minute of 50 000 keys built from a few hundred values (48 bytes an entry)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logtally-state-'));
+    try {
+      const clock = { t: 1_795_000_020 };
+      const a = new Store({ now: () => clock.t });
+      // 50 × 10 × 100 = 50 000 distinct keys from 160 values: the entries outweigh the vocabulary.
+      for (let h = 0; h < 50; h++)
+        for (let p = 0; p < 10; p++)
+          for (let u = 0; u < 100; u++) a.add(`h${h}`, `192.0.${p}.1`, `/u${u}`, 200, '', 'GET', 1, 0.001);
+      const file = join(dir, 'state');
+      saveState(a, file);
+      const b = new Store({ now: () => clock.t });
+      b.importState(readState(file));
+      assert.equal(b.stats().liveKeys, 50_000);
+      for (const groupBy of ['website', 'prefix', 'uri'] as const) {
+        assert.deepEqual(
+          b.topN({ groupBy, window: '1m', n: 200 }),
+          a.topN({ groupBy, window: '1m', n: 200 }),
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

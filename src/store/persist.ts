@@ -15,6 +15,9 @@ import type { Store, StoreState } from './store.ts';
 
 const MAGIC = 'LTSTATE1';
 
+/** Bytes of one bucket entry on disk: D u32 ids, then requests, bytes and time as f64. */
+const ENTRY_BYTES = D * 4 + 3 * 8;
+
 interface BucketHeader {
   start: number;
   span: number;
@@ -127,7 +130,7 @@ export function readState(path: string): StoreState {
     b !== undefined &&
     Number.isInteger(b.size) &&
     b.size >= 0 &&
-    b.size * 56 <= buf.length &&
+    b.size * ENTRY_BYTES <= buf.length &&
     Number.isFinite(b.start) &&
     (span === undefined || b.span === span) &&
     [b.totalRequests, b.totalBytes, b.totalTime].every(Number.isFinite);
@@ -141,6 +144,9 @@ export function readState(path: string): StoreState {
   ) {
     throw new Error(`${path}: corrupt state file header`);
   }
+  // Every bucket's entries must fit in what follows the header (checked before allocating any).
+  const entries = [...header.fine, ...header.coarse, header.live].reduce((n, b) => n + b.size, 0);
+  if (entries * ENTRY_BYTES > buf.length - off) throw new Error(`${path}: truncated state file`);
   const values: string[][] = [];
   for (let d = 0; d < D; d++) {
     const n = u32();
