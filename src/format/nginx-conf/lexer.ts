@@ -38,6 +38,9 @@ export type ConfStatement =
   | { readonly kind: 'end'; readonly line: number };
 
 const LF = 0x0a;
+
+/** A single word (a log_format string, a map value…) longer than this is refused. */
+export const MAX_WORD_BYTES = 1024 * 1024;
 const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
@@ -232,6 +235,7 @@ export function lexNginxConf(text: string, file: string): ConfStatement[] {
     }
 
     if (found) {
+      if (i - 1 - start > MAX_WORD_BYTES) fail(`a word longer than ${MAX_WORD_BYTES / 1024 / 1024} MiB`);
       words.push({ value: unescapeConfWord(text.slice(start, i - 1)), line: startLine });
       if (ch === SEMICOLON) emit('directive');
       else if (ch === LBRACE) emit('block');

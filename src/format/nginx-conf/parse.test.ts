@@ -288,3 +288,24 @@ describe('parseNginxConf', () => {
     });
   });
 });
+
+describe('parseNginxConf: crafted files are refused with a clear error, never a crash', () => {
+  const parse = (text: string) =>
+    parseNginxConf('/etc/nginx/nginx.conf', { fs: memoryConfFileSystem({ '/etc/nginx/nginx.conf': text }) });
+  it('10 000 nested blocks: refused at the first block past the bound, with its line', () => {
+    const text = `${'a {\n'.repeat(10_000)}${'}\n'.repeat(10_000)}`;
+    assert.throws(
+      () => parse(text),
+      confError('ERR_CONF_SYNTAX', '/etc/nginx/nginx.conf', 201, 'blocks nested deeper than 200'),
+    );
+    // 200 levels are fine.
+    assert.equal(parse(`${'a {\n'.repeat(200)}${'}\n'.repeat(200)}`).root.length, 1);
+  });
+  it('a word over 1 MiB and a file over 16 MiB are refused before they cost more', () => {
+    assert.throws(
+      () => parse(`log_format x '${'y'.repeat(1024 * 1024 + 1)}';\n`),
+      /a word longer than 1 MiB/,
+    );
+    assert.throws(() => parse(`# ${'z'.repeat(16 * 1024 * 1024)}\n`), /is larger than 16 MiB/);
+  });
+});

@@ -48,6 +48,12 @@ export interface ParsedNginxConf {
 /** Includes nested deeper than this are reported (a cycle through symbolic links, say). */
 const MAX_INCLUDE_DEPTH = 64;
 
+/** Blocks nested deeper than this are refused (a crafted file would otherwise exhaust the stack). */
+export const MAX_BLOCK_DEPTH = 200;
+
+/** A configuration file larger than this is refused before it is read into words. */
+export const MAX_CONF_FILE_BYTES = 16 * 1024 * 1024;
+
 const GLOB_CHARS = /[*?[]/;
 
 const REASONS: Readonly<Record<string, string>> = {
@@ -109,7 +115,12 @@ export function parseNginxConf(path: string, opts: ParseNginxConfOptions = {}): 
   const seen = new Set<string>();
   const stack: string[] = [];
 
-  const parseText = (file: string, text: string): Directive[] => {
+  const parseText = (file: string, text: string, from?: Directive): Directive[] => {
+    if (text.length > MAX_CONF_FILE_BYTES) {
+      const message = `"${file}" is larger than ${MAX_CONF_FILE_BYTES / 1024 / 1024} MiB`;
+      if (from) throw new ConfError('ERR_CONF_INCLUDE', message, from.file, from.line);
+      throw new LogtallyError('ERR_CONF_INCLUDE', message);
+    }
     if (!seen.has(file)) {
       seen.add(file);
       files.push(file);
@@ -117,7 +128,7 @@ export function parseNginxConf(path: string, opts: ParseNginxConfOptions = {}): 
     stack.push(file);
     const statements = lexNginxConf(text, file);
     const at = { i: 0 };
-    const tree = parseBlock(file, statements, at, false, lastLine(text));
+    const tree = parseBlock(file, statements, at, false, lastLine(text), 0);
     stack.pop();
     return tree;
   };
@@ -135,7 +146,7 @@ export function parseNginxConf(path: string, opts: ParseNginxConfOptions = {}): 
         from.line,
       );
     }
-    return parseText(file, text);
+    return parseText(file, text, from);
   };
 
   const read = (file: string, from: Directive): string => {
@@ -182,6 +193,7 @@ export function parseNginxConf(path: string, opts: ParseNginxConfOptions = {}): 
     at: { i: number },
     inBlock: boolean,
     eofLine: number,
+    depth: number,
   ): Directive[] => {
     const out: Directive[] = [];
     while (at.i < statements.length) {
@@ -202,7 +214,15 @@ export function parseNginxConf(path: string, opts: ParseNginxConfOptions = {}): 
             s.line,
           );
         }
-        const block = parseBlock(file, statements, at, true, eofLine);
+        if (depth >= MAX_BLOCK_DEPTH) {
+          throw new ConfError(
+            'ERR_CONF_SYNTAX',
+            `blocks nested deeper than ${MAX_BLOCK_DEPTH}`,
+            file,
+            s.line,
+          );
+        }
+        const block = parseBlock(file, statements, at, true, eofLine, depth + 1);
         const close = statements[at.i - 1];
         const closeLine = close?.kind === 'end' ? close.line : eofLine;
         out.push({ name, args, file, line: s.line, endLine: s.endLine, block, closeLine });
