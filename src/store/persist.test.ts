@@ -92,3 +92,25 @@ describe('state file: buckets of many keys over a small vocabulary', () => {
     }
   });
 });
+
+describe('state file: a failed save', () => {
+  it('leaves no temporary file behind, and a later save to a good path works', async () => {
+    const { mkdirSync, readdirSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'logtally-state-'));
+    try {
+      const a = new Store({ now: () => 1_795_000_020 });
+      a.add('h', '192.0.2.1', '/', 200, '', 'GET', 1, 0.001);
+      // The target is a directory with something in it: the final rename fails.
+      const target = join(dir, 'state');
+      mkdirSync(target);
+      writeFileSync(join(target, 'x'), '');
+      assert.throws(() => saveState(a, target));
+      assert.deepEqual(readdirSync(dir), ['state']);
+      const ok = join(dir, 'state2');
+      assert.ok(saveState(a, ok) > 0);
+      assert.equal(new Store({ now: () => 1_795_000_020 }).importState(readState(ok)), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

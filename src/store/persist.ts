@@ -8,7 +8,7 @@
  * f64, time f64.
  * @module
  */
-import { closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import type { Store, StoreState } from './store.ts';
@@ -96,10 +96,22 @@ export function saveState(store: Store, path: string): number {
       write(new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8));
       write(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
     }
-  } finally {
     closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    // A failed save (a full disk, say) leaves nothing behind: the next save starts clean.
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not there
+    }
+    throw e;
   }
-  renameSync(tmp, path);
   return written;
 }
 
