@@ -114,3 +114,35 @@ describe('state file: a failed save', () => {
     }
   });
 });
+
+describe('state file: checksum', () => {
+  it('refuses a file changed anywhere (a count column, say); still reads a version 1 file (no checksum)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logtally-state-'));
+    try {
+      const a = new Store({ now: () => 1_795_000_020 });
+      for (let i = 0; i < 100; i++)
+        a.add(`h${i % 7}`, `192.0.2.${i}`, `/p${i % 11}`, 200, '', 'GET', 10, 0.001);
+      const file = join(dir, 'state');
+      saveState(a, file);
+      const good = readFileSync(file);
+      // One byte of the last bucket's columns (a count), as a damaged disk or a careless edit would.
+      const bad = Buffer.from(good);
+      bad[bad.length - 20] = (bad[bad.length - 20] as number) ^ 0x40;
+      writeFileSync(join(dir, 'bad'), bad);
+      assert.throws(() => readState(join(dir, 'bad')), /bad: checksum mismatch/);
+      // Version 1: the same layout without the trailing checksum.
+      const v1 = Buffer.from(good.subarray(0, good.length - 4));
+      const at = v1.indexOf('"version":2');
+      v1.write('"version":1', at, 'latin1');
+      writeFileSync(join(dir, 'v1'), v1);
+      const b = new Store({ now: () => 1_795_000_020 });
+      b.importState(readState(join(dir, 'v1')));
+      assert.deepEqual(
+        b.topN({ groupBy: 'uri', window: '1m', n: 50 }),
+        a.topN({ groupBy: 'uri', window: '1m', n: 50 }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -5,10 +5,13 @@
  * Layout: `LTSTATE1`, u32 header length, JSON header, then per dimension the id → value table
  * (u32 count, then per value u32 byte length + UTF-8 bytes), then per bucket (fine, coarse,
  * live, in header order) its columns as little-endian arrays: ids u32×6, requests f64, bytes
- * f64, time f64.
+ * f64, time f64; version 2 ends with a u32 CRC-32 (zlib's) of every byte before it, so a file
+ * changed or damaged anywhere is refused instead of restored with wrong counts. Version 1 files
+ * (no checksum) are still read.
  * @module
  */
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import type { Store, StoreState } from './store.ts';
@@ -28,7 +31,7 @@ interface BucketHeader {
 }
 
 interface Header {
-  version: 1;
+  version: 1 | 2;
   savedAt: number;
   liveStart: number;
   fine: BucketHeader[];
@@ -49,7 +52,7 @@ const head = (b: Bucket): BucketHeader => ({
 export function saveState(store: Store, path: string): number {
   const s = store.exportState();
   const header: Header = {
-    version: 1,
+    version: 2,
     savedAt: store.now(),
     liveStart: s.liveStart,
     fine: s.fine.map(head),
@@ -59,7 +62,9 @@ export function saveState(store: Store, path: string): number {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   let written = 0;
+  let crc = 0;
   const write = (buf: Uint8Array) => {
+    crc = crc32(buf, crc);
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     written += buf.length;
@@ -96,6 +101,7 @@ export function saveState(store: Store, path: string): number {
       write(new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8));
       write(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
     }
+    write(u32(crc));
     closeSync(fd);
     renameSync(tmp, path);
   } catch (e) {
@@ -137,7 +143,14 @@ export function readState(path: string): StoreState {
     throw new Error(`${path}: corrupt state file header (${(e as Error).message})`);
   }
   off += hl;
-  if (header?.version !== 1) throw new Error(`${path}: unsupported state version ${String(header?.version)}`);
+  if (header?.version !== 1 && header?.version !== 2)
+    throw new Error(`${path}: unsupported state version ${String(header?.version)}`);
+  if (header.version === 2) {
+    if (buf.length < off + 4) throw new Error(`${path}: truncated state file`);
+    const stored = buf.readUInt32LE(buf.length - 4);
+    if (crc32(buf.subarray(0, buf.length - 4)) !== stored)
+      throw new Error(`${path}: checksum mismatch (the file was changed or damaged after it was written)`);
+  }
   const validBucket = (b: BucketHeader | undefined, span?: number) =>
     b !== undefined &&
     Number.isInteger(b.size) &&
