@@ -56,7 +56,7 @@ describe('LogtallyService over gRPC', () => {
       [{ n: 1_000_000 }, 'n: at most 100000'],
       [{ filter: { status: '5xx' } }, 'filter.status: expected a status'],
       [{ filter: { uriRe: '(' } }, 'filter.uri_re: invalid regular expression'],
-      [{ filter: { uriRe: '^/(a+)+$' } }, 'filter.uri_re: nested quantifiers are not allowed'],
+      [{ filter: { uriRe: '(a)\\1' } }, 'filter.uri_re: invalid regular expression'],
       [{ filter: { websiteRe: `${'a'.repeat(300)}` } }, 'filter.website_re: longer than 256 characters'],
     ] as const) {
       await assert.rejects(client.topN(req), (e: unknown) => {

@@ -8,6 +8,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { FilterSchema } from '../gen/logtally/v1/logtally_pb.ts';
 import { DIMENSIONS, type Dimension, isDimension, ORDERS, type Order } from '../store/dimensions.ts';
 import { parseStatusFilter } from '../store/filter.ts';
+import { clientRegexProblem } from '../store/regex.ts';
 import { isWindow, WINDOWS, type Window } from '../store/windows.ts';
 
 export { DIMENSIONS, type Dimension, ORDERS, type Order, WINDOWS, type Window };
@@ -93,15 +94,8 @@ export const NEXT_DIMENSION: Record<Dimension, Dimension> = {
   method: 'website',
 };
 
-/** Checks a regular expression the way the service compiles it; returns the problem or undefined. */
-export function regexProblem(source: string): string | undefined {
-  try {
-    new RegExp(source);
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
+/** Checks a regular expression the way the service compiles it (RE2); returns the problem or undefined. */
+export const regexProblem = clientRegexProblem;
 
 /** `429`, `=429`, `== 429` → `429`; `>= 400` → `>=400`; undefined when not a status filter. */
 export function canonicalStatus(s: string): string | undefined {

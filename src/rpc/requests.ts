@@ -6,7 +6,8 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Filter as FilterMsg } from '../gen/logtally/v1/logtally_pb.ts';
 import { type Dimension, isDimension, ORDERS, type Order } from '../store/dimensions.ts';
-import { type Filter, parseStatusFilter, unsafeRegexReason } from '../store/filter.ts';
+import { type Filter, parseStatusFilter } from '../store/filter.ts';
+import { clientRegexProblem } from '../store/regex.ts';
 import { isWindow, WINDOWS, type Window } from '../store/windows.ts';
 
 export const MAX_N = 100_000;
@@ -48,13 +49,8 @@ export function toN(n: number): number {
 
 function checkRegex(source: string | undefined, field: string): void {
   if (source === undefined) return;
-  const unsafe = unsafeRegexReason(source);
-  if (unsafe) throw invalid(field, unsafe);
-  try {
-    new RegExp(source);
-  } catch (e) {
-    throw invalid(field, `invalid regular expression: ${(e as Error).message}`);
-  }
+  const problem = clientRegexProblem(source);
+  if (problem) throw invalid(field, problem);
 }
 
 export function toFilter(f: FilterMsg | undefined): Filter {

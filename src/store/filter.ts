@@ -6,6 +6,7 @@
  */
 import { D, DIM, type Dimension } from './dimensions.ts';
 import type { Interner } from './interner.ts';
+import { type ClientRegex, compileClientRegex } from './regex.ts';
 
 export type StatusOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
@@ -30,57 +31,6 @@ export function parseStatusFilter(s: string): { op: StatusOp; value: number } | 
   return { op, value: Number(m[2]) };
 }
 
-/** Longest regular expression a query may use. */
-export const MAX_REGEX_LENGTH = 256;
-
-/**
- * Why a client's regular expression could take exponential (or high polynomial) time on a
- * crafted value, or undefined when it is acceptable. JavaScript regular expressions backtrack and
- * cannot be interrupted, and the values they run on (URIs, hosts) come from the traffic, so a
- * query must not be able to freeze the collector: quantified groups that contain a quantifier or
- * an alternation (`(a+)+`, `(a|aa)*`), backreferences, more than three unbounded quantifiers, and
- * patterns longer than MAX_REGEX_LENGTH are refused.
- */
-export function unsafeRegexReason(source: string): string | undefined {
-  if (source.length > MAX_REGEX_LENGTH) return `longer than ${MAX_REGEX_LENGTH} characters`;
-  if (/\\[1-9]|\\k</.test(source)) return 'backreferences are not allowed';
-  // Each open group records whether it contains a quantifier or an alternation.
-  const stack: boolean[] = [];
-  let closedGroupInner = false; // the character just before is `)` of a group with one inside
-  let unbounded = 0;
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i] as string;
-    if (c === '\\') {
-      i++;
-      closedGroupInner = false;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    const quantifier = c === '*' || c === '+' || (c === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i)));
-    if (quantifier) {
-      if (c !== '{' || /^\{\d+,\}/.test(source.slice(i))) unbounded++;
-      if (closedGroupInner) return 'nested quantifiers are not allowed (exponential matching)';
-      for (let k = 0; k < stack.length; k++) stack[k] = true;
-    } else if (c === '[') {
-      inClass = true;
-    } else if (c === '(') {
-      stack.push(false);
-    } else if (c === '|') {
-      if (stack.length > 0) stack[stack.length - 1] = true;
-    } else if (c === ')') {
-      closedGroupInner = stack.pop() === true;
-      continue;
-    }
-    closedGroupInner = false;
-  }
-  if (unbounded > 3) return 'at most three unbounded quantifiers (*, +, {n,}) are allowed';
-  return undefined;
-}
-
 /** A compiled filter: `test(ids, offset)`; `impossible` when an exact value was never seen. */
 export interface CompiledFilter {
   readonly impossible: boolean;
@@ -94,13 +44,11 @@ function regexPredicate(
   negate: boolean,
   field: string,
 ): (id: number) => boolean {
-  const unsafe = unsafeRegexReason(source);
-  if (unsafe) throw new RangeError(`${field}: ${unsafe}`);
-  let re: RegExp;
+  let re: ClientRegex;
   try {
-    re = new RegExp(source);
+    re = compileClientRegex(source);
   } catch (e) {
-    throw new RangeError(`${field}: invalid regular expression: ${(e as Error).message}`);
+    throw new RangeError(`${field}: ${(e as Error).message}`);
   }
   let cache = new Uint8Array(Math.max(16, interner.capacity));
   return (id) => {

@@ -13,6 +13,7 @@ import { MAX_N } from '../../rpc/requests.ts';
 import { loadSecurity, type RpcSecurity, type SecurityFlags } from '../../rpc/security.ts';
 import { DIMENSIONS, type Dimension, isDimension, ORDERS, type Order } from '../../store/dimensions.ts';
 import { type Filter, parseStatusFilter } from '../../store/filter.ts';
+import { clientRegexProblem } from '../../store/regex.ts';
 import { isWindow, WINDOWS, type Window } from '../../store/windows.ts';
 
 export const DEFAULT_TARGET = 'localhost:9090';
@@ -124,11 +125,8 @@ export function parseN(s: string): number {
 }
 
 function checkRegex(source: string, flag: string): void {
-  try {
-    new RegExp(source);
-  } catch (e) {
-    throw bad(flag, `invalid regular expression: ${(e as Error).message}`);
-  }
+  const problem = clientRegexProblem(source);
+  if (problem) throw bad(flag, problem);
 }
 
 /** The filter flags as a store filter (for matching snapshots locally) and as a request message. */

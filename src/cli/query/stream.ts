@@ -8,6 +8,7 @@ import type { Snapshot, SnapshotEntry } from '../../gen/logtally/v1/logtally_pb.
 import type { LogtallyClient } from '../../rpc/client.ts';
 import type { Dimension } from '../../store/dimensions.ts';
 import type { Filter } from '../../store/filter.ts';
+import { compileClientRegex } from '../../store/regex.ts';
 import type { Io } from '../format-command.ts';
 import { clientsFor, describeError } from './fanout.ts';
 import {
@@ -33,8 +34,8 @@ export interface StreamSummary {
 
 /** A predicate over snapshot entries for the filter flags (stream filters on the client side). */
 export function snapshotMatcher(f: Filter): (e: SnapshotEntry) => boolean {
-  const websiteRe = f.websiteRe === undefined ? undefined : new RegExp(f.websiteRe);
-  const uriRe = f.uriRe === undefined ? undefined : new RegExp(f.uriRe);
+  const websiteRe = f.websiteRe === undefined ? undefined : compileClientRegex(f.websiteRe);
+  const uriRe = f.uriRe === undefined ? undefined : compileClientRegex(f.uriRe);
   const status = f.status;
   return (e) => {
     if (f.website !== undefined && e.website !== f.website) return false;

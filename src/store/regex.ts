@@ -1,0 +1,40 @@
+/**
+ * Regular expressions from clients (query filters, the dashboard, the CLI): compiled with RE2
+ * semantics through re2js, whose matching is linear in the input, so no pattern can freeze a
+ * daemon (`a*a*a*!`, `(?:[ab]?){40}!`, `(a+)+$` answer in time proportional to the value). RE2
+ * has no backreferences or lookaround; such patterns are refused with RE2's own message.
+ * @module
+ */
+import { RE2JS } from 're2js';
+
+/** Longest regular expression a query may use. */
+export const MAX_REGEX_LENGTH = 256;
+
+export interface ClientRegex {
+  test(value: string): boolean;
+}
+
+/**
+ * Compiles a client's pattern.
+ * @throws RangeError `longer than 256 characters` or `invalid regular expression: …`.
+ */
+export function compileClientRegex(source: string): ClientRegex {
+  if (source.length > MAX_REGEX_LENGTH) throw new RangeError(`longer than ${MAX_REGEX_LENGTH} characters`);
+  let p: RE2JS;
+  try {
+    p = RE2JS.compile(source);
+  } catch (e) {
+    throw new RangeError(`invalid regular expression: ${(e as Error).message}`);
+  }
+  return { test: (value) => p.test(value) };
+}
+
+/** Why a client's pattern is refused, or undefined when it compiles. */
+export function clientRegexProblem(source: string): string | undefined {
+  try {
+    compileClientRegex(source);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
