@@ -68,6 +68,16 @@ describe('LogtallyService over gRPC', () => {
     }
   });
 
+  it('refuses a request larger than 64 KiB with RESOURCE_EXHAUSTED', async () => {
+    await assert.rejects(client.topN({ filter: { uri: 'u'.repeat(200 * 1024) } }), (e: unknown) => {
+      assert.ok(e instanceof ConnectError);
+      assert.equal(e.code, Code.ResourceExhausted);
+      return true;
+    });
+    // The connection is still usable.
+    assert.equal((await client.trend({ window: '5m' })).points.length, 1);
+  });
+
   it('Trend, ListTargets and Status', async () => {
     const t = await client.trend({ window: '5m' });
     assert.equal(t.points.length, 1);

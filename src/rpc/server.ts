@@ -139,6 +139,9 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
   };
 }
 
+/** The largest request message the service accepts (a TopN with every filter at its limits is < 4 KiB). */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
 export interface RpcServer {
   readonly address: HostPort;
   close(): Promise<void>;
@@ -157,6 +160,9 @@ export async function startRpcServer(
   const addr = parseHostPort(listen, '--listen');
   const handler = connectNodeAdapter({
     routes: logtallyRoutes(backend),
+    // Every request of the service is small: a larger one is refused (RESOURCE_EXHAUSTED) from
+    // its length prefix, before it is buffered.
+    readMaxBytes: MAX_REQUEST_BYTES,
     ...(security?.token ? { interceptors: [requireToken(security.token)] } : {}),
   });
   let server: http2.Http2Server | http2.Http2SecureServer;
