@@ -119,3 +119,39 @@ describe('LogtallyService over gRPC', () => {
     await it.return?.();
   });
 });
+
+describe('gRPC server connection limits', () => {
+  it('refuses connections past maxConnections, and serves again once they end', async () => {
+    const { connect } = await import('node:net');
+    const store = new Store({ now: () => 1_795_000_010 });
+    const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
+    const server = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'w', 't', ingest), undefined, {
+      maxConnections: 2,
+    });
+    const open = () => {
+      const s = connect(server.address.port, '127.0.0.1');
+      const closed = new Promise<number>((resolve) => {
+        const t0 = Date.now();
+        s.on('error', () => {});
+        s.on('close', () => resolve(Date.now() - t0));
+      });
+      return { s, closed };
+    };
+    try {
+      const a = open();
+      const b = open();
+      await new Promise((r) => setTimeout(r, 100));
+      const c = open();
+      // The third is over the limit: closed at once, long before the idle timeout.
+      assert.ok((await c.closed) < 250);
+      a.s.destroy();
+      b.s.destroy();
+      await Promise.all([a.closed, b.closed]);
+      // A client that talks is served.
+      const client = createLogtallyClient(`127.0.0.1:${server.address.port}`);
+      assert.equal((await client.status({})).source, 'w');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -142,6 +142,9 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
 /** The largest request message the service accepts (a TopN with every filter at its limits is < 4 KiB). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
+/** Connections served at once; more are refused (closed) until some end. */
+export const MAX_CONNECTIONS = 1024;
+
 export interface RpcServer {
   readonly address: HostPort;
   close(): Promise<void>;
@@ -156,6 +159,7 @@ export async function startRpcServer(
   listen: string,
   backend: QueryBackend,
   security?: RpcSecurity,
+  limits: { maxConnections?: number } = {},
 ): Promise<RpcServer> {
   const addr = parseHostPort(listen, '--listen');
   const handler = connectNodeAdapter({
@@ -179,6 +183,8 @@ export async function startRpcServer(
     server = http2.createServer(handler);
   }
   const sessions = new Set<http2.ServerHttp2Session>();
+  // At most this many connections at once: idle sockets cannot exhaust the descriptors.
+  server.maxConnections = limits.maxConnections ?? MAX_CONNECTIONS;
   server.on('session', (s: http2.ServerHttp2Session) => {
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
