@@ -668,23 +668,26 @@ export class Exchange {
     return pass.uri + escapeUri(rest) + (this.args !== undefined ? `?${this.args}` : '');
   }
 
-  #upstreamHeaders(conf: LevelConf): string[] {
-    const set = new Map<string, string>();
-    set.set('host', '$proxy_host');
-    for (const [k, v] of conf.setHeaders) set.set(k.toLowerCase(), v);
+  /**
+   * The upstream request headers: proxy_set_header's (Host: $proxy_host by default; an empty
+   * value removes a header), then the client's (unless proxy_pass_request_headers off) minus the
+   * hop-by-hop ones and those set. Returns the name of a header whose computed value has CR, LF
+   * or NUL instead (only set values can: the client's were checked by the HTTP parser).
+   */
+  #upstreamHeaders(conf: LevelConf): string[] | { readonly invalid: string } {
+    const plan = headerPlan(conf);
     const out: string[] = [];
-    const hostValue = template(set.get('host') as string)(this.#textSource);
-    if (hostValue !== '') out.push('host', hostValue);
-    for (const [k, v] of set) {
-      if (k === 'host' || DROP_REQUEST.has(k)) continue;
-      const value = template(v)(this.#textSource);
-      if (value !== '') out.push(k, value);
+    for (const [k, t] of plan.set) {
+      const value = t(this.#textSource);
+      if (value === '') continue;
+      if (UNSAFE_VALUE.test(value) || !plan.namesValid) return { invalid: k };
+      out.push(k, value);
     }
     if (conf.passRequestHeaders) {
       const raw = this.req.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) {
         const k = (raw[i] as string).toLowerCase();
-        if (DROP_REQUEST.has(k) || set.has(k)) continue;
+        if (DROP_REQUEST.has(k) || plan.names.has(k)) continue;
         out.push(raw[i] as string, raw[i + 1] as string);
       }
     }
@@ -728,8 +731,9 @@ export class Exchange {
       return this.#plain(this.forcedStatus ?? 502);
     }
     const uri = this.#upstreamUri(pass);
-    const headers = this.#upstreamHeaders(conf);
-    const bad = invalidHeader(headers);
+    const built = this.#upstreamHeaders(conf);
+    const bad = Array.isArray(built) ? undefined : built.invalid;
+    const headers = Array.isArray(built) ? built : [];
     if (bad !== undefined) {
       // nginx would write the bytes as they are (header injection): refused before any server is tried.
       this.rt.onError(
@@ -1120,14 +1124,19 @@ export class Exchange {
         const timer =
           sendTimeout > 0
             ? setTimeout(() => {
+                res.off('close', onClose);
                 this.rt.onError(
                   `client timed out reading the response to "${this.method} ${fromLatin1(this.uri)}"`,
                 );
                 this.#close();
-              }, sendTimeout)
+              }, sendTimeout).unref()
             : undefined;
+        // Cleared when the client reads again or goes away (a client gone did not time out).
+        const onClose = () => clearTimeout(timer);
+        res.once('close', onClose);
         res.once('drain', () => {
           clearTimeout(timer);
+          res.off('close', onClose);
           resume();
         });
       },
@@ -1240,13 +1249,31 @@ function carriedHeaders(h: readonly (Buffer | string)[]): [string, string][] | u
   return out.length ? out : undefined;
 }
 
-/** The name of the first header (flat name, value list) whose name or value HTTP does not allow, if any. */
-function invalidHeader(headers: readonly string[]): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i] as string;
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(headers[i + 1] as string)) return name;
+const UNSAFE_VALUE = /[\r\n\0]/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+interface HeaderPlan {
+  /** Headers set by proxy_set_header (Host first), lower-case name → value template. */
+  readonly set: readonly (readonly [string, Template])[];
+  /** Every name proxy_set_header sets (the client's headers of these names are not passed). */
+  readonly names: ReadonlySet<string>;
+  readonly namesValid: boolean;
+}
+
+const headerPlans = new WeakMap<LevelConf, HeaderPlan>();
+
+/** What proxy_set_header makes of a level, computed once per level. */
+function headerPlan(conf: LevelConf): HeaderPlan {
+  let plan = headerPlans.get(conf);
+  if (!plan) {
+    const byName = new Map<string, string>([['host', '$proxy_host']]);
+    for (const [k, v] of conf.setHeaders) byName.set(k.toLowerCase(), v);
+    const set: [string, Template][] = [];
+    for (const [k, v] of byName) if (k === 'host' || !DROP_REQUEST.has(k)) set.push([k, template(v)]);
+    plan = { set, names: new Set(byName.keys()), namesValid: [...byName.keys()].every((k) => TOKEN.test(k)) };
+    headerPlans.set(conf, plan);
   }
-  return undefined;
+  return plan;
 }
 
 function latin1(v: Buffer | string): string {

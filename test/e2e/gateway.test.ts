@@ -1019,6 +1019,20 @@ http {
           .find((l) => l.startsWith('/big ')),
       );
       assert.equal(logged, '/big 200');
+      // A client that goes away while the gateway waits for it to read did not time out: no error
+      // line later, and nothing keeps the gateway from stopping at once.
+      const leaver = connect(port, '127.0.0.1');
+      await new Promise((r) => leaver.once('connect', r));
+      leaver.write('GET /leaver HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((r) => leaver.once('data', r));
+      leaver.pause();
+      await new Promise((r) => setTimeout(r, 200));
+      leaver.destroy();
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.doesNotMatch(gw.stderr(), /timed out reading the response to "GET \/leaver"/);
+      const t0 = Date.now();
+      assert.equal(await gw.stop(), 0);
+      assert.ok(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms`);
       reader.destroy();
     } finally {
       await gw.stop();
