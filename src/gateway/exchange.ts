@@ -610,6 +610,7 @@ export class Exchange {
     if (this.clientGone || this.res.headersSent) return;
     const res = this.res;
     res.statusCode = status;
+    if (this.rt.stopping) res.shouldKeepAlive = false;
     res.setHeader('server', 'logtally');
     if (type) res.setHeader('content-type', type);
     res.setHeader('content-length', body.length);
@@ -638,6 +639,7 @@ export class Exchange {
     if (!st.isFile()) return this.#error(404);
     const res = this.res;
     res.statusCode = this.forcedStatus ?? 200;
+    if (this.rt.stopping) res.shouldKeepAlive = false;
     res.setHeader('server', 'logtally');
     res.setHeader('content-type', MIME[extname(path).toLowerCase()] ?? 'text/plain');
     res.setHeader('content-length', st.size);
@@ -1106,6 +1108,7 @@ export class Exchange {
     flat.push('Server', 'logtally');
     const status = this.forcedStatus ?? r.status;
     try {
+      if (this.rt.stopping) res.shouldKeepAlive = false;
       res.writeHead(status, flat);
     } catch (e) {
       r.discard();

@@ -51,6 +51,8 @@ export class Runtime {
   readonly #byListen = new Map<string, { candidates: ServerConf[]; fallback: ServerConf }>();
   readonly onError: (message: string) => void;
   readonly hooks: GatewayHooks;
+  /** Set when the gateway stops: responses not yet started end their keep-alive. */
+  stopping = false;
 
   private constructor(config: GatewayConfig, onError: (message: string) => void, hooks: GatewayHooks) {
     this.config = config;
