@@ -80,6 +80,13 @@ export function compileTextRenderer(
   );
 }
 
+/**
+ * Work bound of one line's split search (weighted as the nginx dialect's: 16 + the length of each
+ * candidate value tried): a crafted line is given up in tens of milliseconds.
+ */
+const SEARCH_BUDGET = 4_000_000;
+const OUT_OF_BUDGET = Symbol('out of budget');
+
 function show(s: string): string {
   return JSON.stringify(s);
 }
@@ -109,10 +116,15 @@ export function compileTextParser(
   /**
    * Finds the split of `line` into field values: the first anchor occurrences that give every
    * operator a valid value, trying later occurrences (backtracking) where a value contains its
-   * own anchor. Failed (field, position) states are remembered, so a line costs at most
-   * fields × length² converter calls.
+   * own anchor. Failed (field, position) states are remembered, and the work is bounded:
+   * each candidate costs 16 + its length from SEARCH_BUDGET (shared by the three strictness
+   * levels of one line, as the nginx dialect's search), then the line is given up as ambiguous.
    */
-  function split(line: string, conv: readonly TextConverter[]): FieldValue[] | undefined {
+  function split(
+    line: string,
+    conv: readonly TextConverter[],
+    budget: { left: number },
+  ): FieldValue[] | undefined | 'budget' {
     const L = line.length;
     const out: FieldValue[] = new Array(n);
     const failed = new Set<number>();
@@ -131,6 +143,8 @@ export function compileTextParser(
       if (failed.has(key)) return false;
       let end = anchor === '' ? pos : line.indexOf(anchor, pos);
       while (end !== -1) {
+        budget.left -= 16 + end - pos;
+        if (budget.left < 0) throw OUT_OF_BUDGET;
         const v = c(line.slice(pos, end));
         if (v !== undefined && go(i + 1, end + anchor.length)) {
           out[i] = v;
@@ -141,7 +155,12 @@ export function compileTextParser(
       failed.add(key);
       return false;
     };
-    return go(0, prefix.length) ? out : undefined;
+    try {
+      return go(0, prefix.length) ? out : undefined;
+    } catch (e) {
+      if (e === OUT_OF_BUDGET) return 'budget';
+      throw e;
+    }
   }
 
   function explain(line: string): LineParseError {
@@ -173,10 +192,15 @@ export function compileTextParser(
   function slowParse(line: string): Fields | LineParseError {
     const out: Fields = {};
     if (n === 0) return line === prefix ? out : explain(line);
-    const values =
-      split(line, levels[0] as TextConverter[]) ??
-      split(line, levels[1] as TextConverter[]) ??
-      split(line, levels[2] as TextConverter[]);
+    const budget = { left: SEARCH_BUDGET };
+    let values: FieldValue[] | undefined | 'budget';
+    for (const level of levels) {
+      values = split(line, level as TextConverter[], budget);
+      if (values !== undefined) break;
+    }
+    if (values === 'budget') {
+      return new LineParseError('ambiguous line: gave up searching for a split that matches the format', 1);
+    }
     if (values === undefined) return explain(line);
     for (const [name, i] of winnerIndex) out[name] = values[i] as FieldValue;
     return out;
