@@ -121,6 +121,27 @@ describe('LogtallyService over gRPC', () => {
 });
 
 describe('gRPC server connection limits', () => {
+  it('closes a connection that sends nothing for idleMs; a client that talks is served', async () => {
+    const { connect } = await import('node:net');
+    const store = new Store({ now: () => 1_795_000_010 });
+    const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
+    const server = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'w', 't', ingest), undefined, {
+      idleMs: 300,
+    });
+    try {
+      const s = connect(server.address.port, '127.0.0.1');
+      s.on('error', () => {});
+      s.resume(); // read (and drop) the server's SETTINGS, so the close is seen
+      const t0 = Date.now();
+      const after = await new Promise<number>((resolve) => s.on('close', () => resolve(Date.now() - t0)));
+      assert.ok(after >= 250 && after < 10_000, `closed after ${after} ms`);
+      const client = createLogtallyClient(`127.0.0.1:${server.address.port}`);
+      assert.equal((await client.status({})).source, 'w');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses connections past maxConnections, and serves again once they end', async () => {
     const { connect } = await import('node:net');
     const store = new Store({ now: () => 1_795_000_010 });

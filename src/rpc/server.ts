@@ -142,6 +142,9 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
 /** The largest request message the service accepts (a TopN with every filter at its limits is < 4 KiB). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
+/** A connection with no HTTP/2 frames for this long is closed. */
+export const IDLE_CONNECTION_MS = 5 * 60_000;
+
 /** Connections served at once; more are refused (closed) until some end. */
 export const MAX_CONNECTIONS = 1024;
 
@@ -159,7 +162,7 @@ export async function startRpcServer(
   listen: string,
   backend: QueryBackend,
   security?: RpcSecurity,
-  limits: { maxConnections?: number } = {},
+  limits: { maxConnections?: number; idleMs?: number } = {},
 ): Promise<RpcServer> {
   const addr = parseHostPort(listen, '--listen');
   const handler = connectNodeAdapter({
@@ -185,7 +188,19 @@ export async function startRpcServer(
   const sessions = new Set<http2.ServerHttp2Session>();
   // At most this many connections at once: idle sockets cannot exhaust the descriptors.
   server.maxConnections = limits.maxConnections ?? MAX_CONNECTIONS;
+  // A connection with no frames for this long is closed (a StreamSnapshots stream sends a
+  // snapshot every minute, so it is never idle that long). The session's own destroy leaves the
+  // TCP connection open, hence its socket first.
+  const idleMs = limits.idleMs ?? IDLE_CONNECTION_MS;
   server.on('session', (s: http2.ServerHttp2Session) => {
+    s.setTimeout(idleMs, () => {
+      try {
+        s.socket?.destroy();
+      } catch {
+        // already gone
+      }
+      s.destroy();
+    });
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
   });
