@@ -203,3 +203,31 @@ http {
     );
   });
 });
+
+describe('server selection, as nginx: exact, leading wildcard, trailing wildcard, regex, default', () => {
+  it('picks the server each Host names', async () => {
+    const { Runtime } = await import('./runtime.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'logtally-gw-names-'));
+    try {
+      const file = join(dir, 'gw.conf');
+      const server = (name: string, extra = '') =>
+        `server { listen 127.0.0.1:1 ${extra}; server_name ${name}; return 204; }`;
+      writeFileSync(
+        file,
+        `events {}\nhttp {\n${server('fallback.example')}\n${server('www.example', 'default_server')}\n${server('*.example')}\n${server('mail.*')}\n${server('"~^api[0-9]+\\.test$"')}\n}\n`,
+      );
+      const rt = await Runtime.create(loadGatewayConfig(file), () => {});
+      const listen = { host: '127.0.0.1', port: 1, ssl: false, defaultServer: false };
+      const pick = (h: string | undefined) => rt.selectServer(listen, h).names[0];
+      assert.equal(pick('www.example'), 'www.example');
+      assert.equal(pick('shop.example'), '*.example');
+      assert.equal(pick('mail.other'), 'mail.*');
+      assert.equal(pick('API42.test'), '~^api[0-9]+\\.test$');
+      assert.equal(pick('nothing.else'), 'www.example');
+      assert.equal(pick(undefined), 'www.example');
+      rt.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -48,7 +48,14 @@ export class Runtime {
   readonly #levelLogs = new WeakMap<LevelConf, LevelLogs>();
   readonly #formats = new Map<string, CompiledFormat>();
   /** The servers of each listening address, and its default one. */
-  readonly #byListen = new Map<string, { candidates: ServerConf[]; fallback: ServerConf }>();
+  readonly #byListen = new Map<
+    string,
+    {
+      candidates: ServerConf[];
+      fallback: ServerConf;
+      regexNames: readonly (readonly [RegExp, ServerConf])[];
+    }
+  >();
   readonly onError: (message: string) => void;
   readonly hooks: GatewayHooks;
   /** Set when the gateway stops: responses not yet started end their keep-alive. */
@@ -198,10 +205,14 @@ export class Runtime {
         candidates.find((s) => s.listens.some((l) => l.port === local.port && l.defaultServer)) ??
         candidates[0] ??
         (this.config.servers[0] as ServerConf);
-      at = { candidates, fallback };
+      // Regular-expression names compiled once here, not for every request.
+      const regexNames = candidates.flatMap((srv) =>
+        srv.names.filter((n) => n.startsWith('~')).map((n) => [new RegExp(n.slice(1), 'i'), srv] as const),
+      );
+      at = { candidates, fallback, regexNames };
       this.#byListen.set(key, at);
     }
-    const { candidates, fallback } = at;
+    const { candidates, fallback, regexNames } = at;
     if (host === undefined || candidates.length <= 1) return fallback;
     const h = host.toLowerCase().replace(/\.$/, '');
     for (const s of candidates) if (s.names.includes(h)) return s;
@@ -224,9 +235,7 @@ export class Runtime {
         if (n.endsWith('.*') && h.startsWith(n.slice(0, -1))) return s;
       }
     }
-    for (const s of candidates) {
-      for (const n of s.names) if (n.startsWith('~') && new RegExp(n.slice(1), 'i').test(h)) return s;
-    }
+    for (const [re, srv] of regexNames) if (re.test(h)) return srv;
     return fallback;
   }
 
