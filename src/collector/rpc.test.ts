@@ -121,13 +121,16 @@ describe('LogtallyService over gRPC', () => {
 });
 
 describe('gRPC server connection limits', () => {
-  it('closes a connection that sends nothing for idleMs; a client that talks is served', async () => {
-    const { connect } = await import('node:net');
+  /** A server over an empty store with the given limits. */
+  const limited = (limits: { idleMs?: number; maxConnections?: number }) => {
     const store = new Store({ now: () => 1_795_000_010 });
     const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
-    const server = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'w', 't', ingest), undefined, {
-      idleMs: 300,
-    });
+    return startRpcServer('127.0.0.1:0', new StoreBackend(store, 'w', 't', ingest), undefined, limits);
+  };
+
+  it('closes a connection that sends nothing for idleMs; a client that talks is served', async () => {
+    const { connect } = await import('node:net');
+    const server = await limited({ idleMs: 300 });
     try {
       const s = connect(server.address.port, '127.0.0.1');
       s.on('error', () => {});
@@ -144,11 +147,7 @@ describe('gRPC server connection limits', () => {
 
   it('refuses connections past maxConnections, and serves again once they end', async () => {
     const { connect } = await import('node:net');
-    const store = new Store({ now: () => 1_795_000_010 });
-    const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
-    const server = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'w', 't', ingest), undefined, {
-      maxConnections: 2,
-    });
+    const server = await limited({ maxConnections: 2 });
     const open = () => {
       const s = connect(server.address.port, '127.0.0.1');
       const closed = new Promise<number>((resolve) => {
