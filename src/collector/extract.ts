@@ -17,6 +17,8 @@ export interface KeyParts {
   method: string;
   bytes: number;
   time: number;
+  /** The line's own time, epoch seconds; NaN when the format carries none. */
+  at: number;
 }
 
 export type Extractor = (fields: Fields, out: KeyParts) => boolean;
@@ -61,6 +63,7 @@ export function makeExtractor(format: CompiledFormat, website = ''): Extractor {
       o.bytes = num(f.body_bytes_sent) ?? num(f.bytes_sent) ?? 0;
       o.time =
         num(f.request_time) ?? num(f.upstream_last_response_time) ?? num(f.upstream_log_response_time) ?? 0;
+      o.at = num(f.msec) ?? num(f.time_local) ?? num(f.time_iso8601) ?? Number.NaN;
       return true;
     };
   }
@@ -76,6 +79,7 @@ export function makeExtractor(format: CompiledFormat, website = ''): Extractor {
     o.upstream = r.upstreams?.at(-1)?.addr ?? '';
     o.bytes = r.bodyBytes ?? r.responseBytes ?? 0;
     o.time = r.duration ?? 0;
+    o.at = r.time ?? r.startTime ?? Number.NaN;
     return true;
   };
 }

@@ -22,6 +22,8 @@ export interface SourceCounters {
   parseErrors: number;
   malformed: number;
   dropped: number;
+  /** Lines older than the 24-hour rings: in the totals, in no window. */
+  tooOld: number;
 }
 
 export interface PipelineReport {
@@ -46,6 +48,7 @@ export class Pipeline {
     method: '',
     bytes: 0,
     time: 0,
+    at: Number.NaN,
   };
   linesRead = 0;
   parseErrors = 0;
@@ -71,7 +74,7 @@ export class Pipeline {
   counter(source: string): SourceCounters {
     let c = this.counters.get(source);
     if (!c) {
-      c = { lines: 0, parseErrors: 0, malformed: 0, dropped: 0 };
+      c = { lines: 0, parseErrors: 0, malformed: 0, dropped: 0, tooOld: 0 };
       this.counters.set(source, c);
     }
     return c;
@@ -108,7 +111,7 @@ export class Pipeline {
           this.#report({ source, line: c.lines, message: 'no status or client address' });
         continue;
       }
-      const r = store.add(o.website, o.addr, o.uri, o.status, o.upstream, o.method, o.bytes, o.time);
+      const r = store.add(o.website, o.addr, o.uri, o.status, o.upstream, o.method, o.bytes, o.time, o.at);
       if (r === 'malformed') {
         c.malformed++;
         if (c.malformed <= REPORT_FIRST) {
@@ -121,6 +124,16 @@ export class Pipeline {
         continue;
       }
       if (r === 'dropped') c.dropped++;
+      else if (r === 'old') {
+        c.tooOld++;
+        if (c.tooOld === 1) {
+          this.#report({
+            source,
+            line: c.lines,
+            message: 'older than the 24-hour rings: counted in the totals, not in any window (said once)',
+          });
+        }
+      }
       this.#observe?.(o);
     }
   }

@@ -64,7 +64,24 @@ export async function* bucketSnapshots(
   const queue: ({ start: number; span: number; amendment?: undefined } | { amendment: Amendment })[] = [];
   /** Per minute sent on this stream, its change counter then (amendments it holds are not resent). */
   const sent = new Map<number, number>();
+  // The end of the newest minute the subscriber holds from this source: an amendment of a later
+  // minute (late lines for a minute before the source's first sealed one: a backfill just after
+  // start) waits until a minute after it has gone out, as a receiver takes amendments only of
+  // minutes it was sent.
+  let sentEnd = since;
+  const deferred: Amendment[] = [];
   const send = (b: Bucket): SnapshotData => {
+    if (b.span === 60) {
+      sentEnd = Math.max(sentEnd, b.start + 60);
+      for (let i = 0; i < deferred.length; ) {
+        const a = deferred[i] as Amendment;
+        if (a.start < sentEnd) {
+          deferred.splice(i, 1);
+          queue.unshift({ amendment: a });
+          amendments++;
+        } else i++;
+      }
+    }
     if (b.span === 60 && src.version) {
       sent.set(b.start, src.version(b.start));
       if (sent.size > 2 * MAX_QUEUED) sent.delete(sent.keys().next().value as number);
@@ -117,6 +134,11 @@ export async function* bucketSnapshots(
       else if (next) buckets--;
       if (next?.amendment) {
         const a = next.amendment;
+        if (a.start >= sentEnd) {
+          if (deferred.length >= MAX_QUEUED_AMENDMENTS) overflow = true;
+          else deferred.push(a);
+          continue;
+        }
         if ((sent.get(a.start) ?? -1) < a.version) {
           yield {
             source,

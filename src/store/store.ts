@@ -7,6 +7,7 @@
  */
 import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
 import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
+import type { Amendment } from './merged-store.ts';
 
 export { selectTop, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
 
@@ -35,8 +36,22 @@ export const COARSE_SLOTS = 288;
 const MINUTE = 60;
 const COARSE = 300;
 
-/** Outcome of one `add`. */
-export type AddResult = 'counted' | 'dropped' | 'malformed';
+/**
+ * Outcome of one `add`. 'old': the line's time is before the coarse ring's 24 hours; it is in
+ * the totals (`stats().tooOld`) but in no window.
+ */
+export type AddResult = 'counted' | 'dropped' | 'malformed' | 'old';
+
+/** Late lines waiting to be merged into the sealed bucket (start, span) they belong to. */
+interface LateTable {
+  start: number;
+  span: number;
+  readonly table: TupleTable;
+  readonly totals: { requests: number; bytes: number; time: number };
+}
+
+/** Past buckets receiving late lines at once (a backfill in log order needs one). */
+const LATE_TABLES = 4;
 
 /** What `exportState` returns and `importState` takes. */
 export interface StoreState {
@@ -52,6 +67,10 @@ export interface StoreStats {
   added: number;
   malformed: number;
   droppedKeys: number;
+  /** Lines older than the coarse ring (24 hours): counted in totals only. */
+  tooOld: number;
+  /** Lines counted into a sealed minute or five-minute bucket (by their own time). */
+  late: number;
   liveKeys: number;
   fineBuckets: number;
   coarseBuckets: number;
@@ -77,7 +96,14 @@ export class Store {
   readonly #isNew = { v: false };
   readonly #statusIds: Int32Array = new Int32Array(1000).fill(-1);
   readonly #listeners = new Set<(bucket: Bucket) => void>();
-  #stats = { added: 0, malformed: 0, droppedKeys: 0 };
+  readonly #amendListeners = new Set<(a: Amendment) => void>();
+  /** Change counter per fine minute (see `version`). */
+  readonly #versions = new Map<number, number>();
+  #changes = 0;
+  /** Open late tables, most recently used last; and cleared ones for reuse. */
+  readonly #late: LateTable[] = [];
+  readonly #spareLate: TupleTable[] = [];
+  #stats = { added: 0, malformed: 0, droppedKeys: 0, tooOld: 0, late: 0 };
 
   constructor(opts: StoreOptions = {}) {
     this.liveCap = opts.liveCap ?? 100_000;
@@ -96,6 +122,21 @@ export class Store {
   onSeal(listener: (bucket: Bucket) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Called with what late lines added to a bucket already sealed (a minute, or a five-minute
+   * bucket older than the fine ring: `start` is then the five-minute start), once they are
+   * merged into it. Returns an unsubscribe function.
+   */
+  onAmend(listener: (a: Amendment) => void): () => void {
+    this.#amendListeners.add(listener);
+    return () => this.#amendListeners.delete(listener);
+  }
+
+  /** The change counter of the fine minute at `start` (0 if none): what a subscriber was sent. */
+  version(start: number): number {
+    return this.#versions.get(start) ?? 0;
   }
 
   /** The label of an id in a dimension. */
@@ -120,7 +161,9 @@ export class Store {
   /**
    * Counts one request. `uri` may carry a query string (stripped here); `addr` is the client
    * address (masked to its prefix). A status outside 0–999 or an address that is not an IP
-   * address makes the line malformed.
+   * address makes the line malformed. `at` is the line's own time (epoch seconds): a line from
+   * before the current minute is counted in the sealed minute (or five-minute bucket) it
+   * belongs to; NaN (the format has no time) or a time ahead counts in the current minute.
    */
   add(
     website: string,
@@ -131,6 +174,7 @@ export class Store {
     method: string,
     bytes: number,
     time: number,
+    at = Number.NaN,
   ): AddResult {
     this.tick();
     const statusId = this.#statusId(status);
@@ -151,6 +195,7 @@ export class Store {
     k[5] = this.#cachedId(5, method);
     const b = Number.isFinite(bytes) && bytes > 0 ? bytes : 0;
     const t = Number.isFinite(time) && time > 0 ? time : 0;
+    if (at < this.#liveStart) return this.#addLate(k, b, t, at);
     this.#liveTotals.requests++;
     this.#liveTotals.bytes += b;
     this.#liveTotals.time += t;
@@ -162,6 +207,157 @@ export class Store {
     }
     if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
     return 'counted';
+  }
+
+  /** Counts a line from before the current minute into the late table of its bucket. */
+  #addLate(k: Uint32Array, b: number, t: number, at: number): AddResult {
+    const minute = Math.floor(at / MINUTE) * MINUTE;
+    let start = minute;
+    let span = MINUTE;
+    if (minute < this.#liveStart - FINE_SLOTS * MINUTE) {
+      start = Math.floor(minute / COARSE) * COARSE;
+      span = COARSE;
+      if (start < this.#coarseFrontier() - COARSE_SLOTS * COARSE) {
+        this.#stats.tooOld++;
+        return 'old';
+      }
+    }
+    const late = this.#lateTable(start, span);
+    late.totals.requests++;
+    late.totals.bytes += b;
+    late.totals.time += t;
+    this.#stats.added++;
+    this.#stats.late++;
+    const e = late.table.add(k, 0, 1, b, t, this.#isNew);
+    if (e < 0) {
+      this.#stats.droppedKeys++;
+      return 'dropped';
+    }
+    if (this.#isNew.v) for (let d = 0; d < D; d++) (this.interners[d] as Interner).acquire(k[d] as number);
+    return 'counted';
+  }
+
+  /** The end of the last completed five-minute period (the coarse ring ends there). */
+  #coarseFrontier(): number {
+    return Math.floor(this.#liveStart / COARSE) * COARSE;
+  }
+
+  #lateTable(start: number, span: number): LateTable {
+    const open = this.#late;
+    const last = open.at(-1);
+    if (last && last.start === start && last.span === span) return last;
+    for (let i = 0; i < open.length - 1; i++) {
+      const l = open[i] as LateTable;
+      if (l.start === start && l.span === span) {
+        open.splice(i, 1);
+        open.push(l);
+        return l;
+      }
+    }
+    if (open.length >= LATE_TABLES) this.#flushLate(open.shift() as LateTable);
+    const table = this.#spareLate.pop() ?? new TupleTable(this.liveCap, 4096);
+    const l: LateTable = { start, span, table, totals: { requests: 0, bytes: 0, time: 0 } };
+    open.push(l);
+    return l;
+  }
+
+  /** Merges every late table into its bucket (before a query, an export, a minute's seal). */
+  flushLate(): void {
+    while (this.#late.length > 0) this.#flushLate(this.#late.shift() as LateTable);
+  }
+
+  #flushLate(l: LateTable): void {
+    const { start, span, table, totals } = l;
+    if (span === MINUTE && start >= this.#liveStart - FINE_SLOTS * MINUTE) {
+      const i = this.#fineIndex(start);
+      this.#fine[i] = this.#merged(this.#fine[i] as Bucket, table, totals, this.fineKeep, this.#finePool);
+      this.#versions.set(start, ++this.#changes);
+      // A completed five-minute period was folded already: its coarse bucket takes the lines too.
+      const period = Math.floor(start / COARSE) * COARSE;
+      if (period + COARSE <= this.#coarseFrontier()) this.#mergeCoarse(period, table, totals);
+      this.#emitAmendment(start, table, totals);
+    } else {
+      const period = Math.floor(start / COARSE) * COARSE;
+      if (period >= this.#coarseFrontier() - COARSE_SLOTS * COARSE) {
+        this.#mergeCoarse(period, table, totals);
+        this.#emitAmendment(period, table, totals);
+      } else this.#stats.tooOld += totals.requests;
+    }
+    const it = this.interners;
+    for (let e = 0; e < table.size; e++) {
+      for (let d = 0; d < D; d++) (it[d] as Interner).release(table.ids[e * D + d] as number);
+    }
+    table.clear();
+    this.#spareLate.push(table);
+  }
+
+  #mergeCoarse(period: number, table: TupleTable, totals: LateTable['totals']): void {
+    const i = this.#coarseIndex(period);
+    this.#coarse[i] = this.#merged(
+      this.#coarse[i] as Bucket,
+      table,
+      totals,
+      this.coarseKeep,
+      this.#coarsePool,
+    );
+  }
+
+  /** The bucket `b` plus the table's counts, sealed anew (keeping the top `keep` keys). */
+  #merged(b: Bucket, table: TupleTable, totals: LateTable['totals'], keep: number, pool: ColumnPool): Bucket {
+    const t = this.#scratch;
+    t.clear();
+    for (let e = 0; e < b.size; e++) {
+      t.add(b.ids, e * D, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
+    }
+    for (let e = 0; e < table.size; e++) {
+      t.add(table.ids, e * D, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
+    }
+    const sum = {
+      requests: b.totalRequests + totals.requests,
+      bytes: b.totalBytes + totals.bytes,
+      time: b.totalTime + totals.time,
+    };
+    const nb = sealBucket(t, b.start, b.span, keep, sum, pool);
+    this.#acquire(nb);
+    this.#evict(b, pool);
+    return nb;
+  }
+
+  /**
+   * The index of the fine bucket for `start` (within the fine ring's hour), creating empty
+   * minutes before the ring's first (or up to the current minute when the ring is empty) so the
+   * ring stays contiguous.
+   */
+  #fineIndex(start: number): number {
+    const ring = this.#fine;
+    const first = ring[0]?.start ?? this.#liveStart;
+    if (start < first) {
+      const add: Bucket[] = [];
+      for (let s = start; s < first; s += MINUTE) add.push(emptyBucket(s, MINUTE));
+      ring.unshift(...add);
+    }
+    return (start - (ring[0] as Bucket).start) / MINUTE;
+  }
+
+  /** As `#fineIndex`, for a completed five-minute period within the coarse ring's day. */
+  #coarseIndex(period: number): number {
+    const ring = this.#coarse;
+    const first = ring[0]?.start ?? this.#coarseFrontier();
+    if (period < first) {
+      const add: Bucket[] = [];
+      for (let s = period; s < first; s += COARSE) add.push(emptyBucket(s, COARSE));
+      ring.unshift(...add);
+    }
+    return (period - (ring[0] as Bucket).start) / COARSE;
+  }
+
+  #emitAmendment(start: number, table: TupleTable, totals: LateTable['totals']): void {
+    if (this.#amendListeners.size === 0) return;
+    // At most the fine ring's keep, as a sealed minute (the receiver refuses more).
+    const top = sealBucket(table, start, MINUTE, this.fineKeep, totals);
+    const entries = [...this.#queries.entries(top)];
+    const a: Amendment = { start, version: this.#changes, sign: 1, entries, totals: { ...totals } };
+    for (const l of this.#amendListeners) l(a);
   }
 
   /** The last value and id per dimension: consecutive lines often share website and method. */
@@ -233,6 +429,7 @@ export class Store {
     const now = this.now();
     if (now < this.#liveStart + MINUTE) return;
     const target = Math.floor(now / MINUTE) * MINUTE;
+    this.flushLate();
     this.#sealLive();
     let next = this.#liveStart + MINUTE;
     // A long gap (idle host, clock jump): at most a day of empty buckets matters.
@@ -280,7 +477,12 @@ export class Store {
 
   #pushFine(bucket: Bucket): void {
     this.#fine.push(bucket);
-    if (this.#fine.length > FINE_SLOTS) this.#evict(this.#fine.shift() as Bucket, this.#finePool);
+    this.#versions.set(bucket.start, ++this.#changes);
+    if (this.#fine.length > FINE_SLOTS) {
+      const old = this.#fine.shift() as Bucket;
+      this.#versions.delete(old.start);
+      this.#evict(old, this.#finePool);
+    }
     for (const l of this.#listeners) l(bucket);
     if ((bucket.start + MINUTE) % COARSE === 0) {
       const start = bucket.start + MINUTE - COARSE;
@@ -301,12 +503,14 @@ export class Store {
 
   /** The sealed buckets of both rings (for backfilling a subscriber): coarse first, then fine. */
   rings(): { coarse: Bucket[]; fine: Bucket[] } {
+    this.flushLate();
     return { coarse: [...this.#coarse], fine: [...this.#fine] };
   }
 
   /** Every group of `groupBy` over `window` under `filter`, unsorted (for merging across stores). */
   aggregateAll(q: Omit<TopNQuery, 'n' | 'orderBy'>): TopEntry[] {
     this.tick();
+    this.flushLate();
     return this.#queries.aggregateAll(this.#windowViews(q.window), q);
   }
 
@@ -332,6 +536,7 @@ export class Store {
 
   /** The buckets a window covers, oldest first. The live minute is not included. */
   buckets(window: Window): Bucket[] {
+    this.flushLate();
     const span = WINDOW_SPANS[window];
     if (span.ring === 'fine') return this.#fine.slice(-span.buckets);
     const coarse = this.#coarse.slice(-span.buckets);
@@ -370,12 +575,14 @@ export class Store {
    */
   topN(q: TopNQuery): TopEntry[] {
     this.tick();
+    this.flushLate();
     return this.#queries.topN(this.#windowViews(q.window), q);
   }
 
   /** One point per bucket of `window` (the last point is the current minute so far). */
   trend(window: Window, filter: Filter = {}): TrendPoint[] {
     this.tick();
+    this.flushLate();
     return this.#queries.trend(this.#windowViews(window), filter);
   }
 
@@ -384,6 +591,7 @@ export class Store {
    * '' where unused), the sealed buckets of both rings, and the live minute.
    */
   exportState(): StoreState {
+    this.flushLate();
     return {
       liveStart: this.#liveStart,
       values: this.interners.map((it) => {

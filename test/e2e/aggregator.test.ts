@@ -45,10 +45,12 @@ const SITES = ['a.test', 'b.test', 'c.test'];
 function logFor(collector: number): { text: string; counts: Map<string, number> } {
   const counts = new Map<string, number>();
   let text = '';
+  // Lines of now: the collector counts each line in the minute of its own time.
+  const msec = (Date.now() / 1000).toFixed(3);
   for (let i = 0; i < 60 * (collector + 1); i++) {
     const site = SITES[(i * (collector + 2)) % SITES.length] as string;
     counts.set(site, (counts.get(site) ?? 0) + 1);
-    text += `${site}\t10.${collector}.${i % 7}.1\t1795000000.000\tGET\t/p${i % 4}\t200\t100\t0.010\n`;
+    text += `${site}\t10.${collector}.${i % 7}.1\t${msec}\tGET\t/p${i % 4}\t200\t100\t0.010\n`;
   }
   return { text, counts };
 }

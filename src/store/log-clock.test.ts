@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Amendment } from './merged-store.ts';
+import { Store } from './store.ts';
+
+const MIN = 60;
+/** A minute and a five-minute boundary; the clock starts 20 s into it. */
+const T0 = 1_795_000_200;
+
+function store(now: number) {
+  const c = { t: now };
+  const s = new Store({ now: () => c.t });
+  return { s, c };
+}
+
+const line = (s: Store, at: number, uri = '/a', addr = '192.0.2.1') =>
+  s.add('a.example', addr, uri, 200, '', 'GET', 10, 0.5, at);
+
+/** Requests per bucket start over a window's trend, without empty buckets. */
+function perBucket(s: Store, window: '60m' | '24h' | '6h'): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const p of s.trend(window)) if (p.requests > 0) out[p.start] = p.requests;
+  return out;
+}
+
+describe('Store: lines counted in the minute of their own time', () => {
+  it('a backfill into a new store lands in each line’s minute (fine ring) and five minutes (coarse ring)', () => {
+    const now = T0 + 7200 + 20;
+    const { s } = store(now);
+    // Two hours of lines, in log order: i lines in minute i (mod 7) + 1.
+    const want60: Record<number, number> = {};
+    const want24: Record<number, number> = {};
+    let total = 0;
+    for (let m = T0; m < T0 + 7200; m += MIN) {
+      const n = ((m / MIN) % 7) + 1;
+      for (let i = 0; i < n; i++) assert.equal(line(s, m + i, `/u${i}`), 'counted');
+      total += n;
+      if (m >= T0 + 3600) want60[m] = n;
+      const p = Math.floor(m / 300) * 300;
+      want24[p] = (want24[p] ?? 0) + n;
+    }
+    assert.deepEqual(perBucket(s, '60m'), want60);
+    // The 24h window: five-minute buckets for completed periods, then the fine minutes after.
+    const got24 = perBucket(s, '24h');
+    assert.deepEqual(got24, want24);
+    const sum = (o: Record<number, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+    assert.equal(sum(got24), total);
+    assert.equal(s.stats().late, total);
+    assert.equal(s.stats().tooOld, 0);
+    // Rings stay contiguous: 60 minutes, and 24 five-minute buckets for the two hours.
+    const st = s.stats();
+    assert.equal(st.fineBuckets, 60);
+    assert.equal(st.coarseBuckets, 24);
+    assert.equal(
+      s.topN({ groupBy: 'uri', window: '24h', n: 1 })[0]?.requests,
+      120, // '/u0': one line a minute for 120 minutes
+    );
+  });
+
+  it('a late line for a sealed minute amends it and its folded five-minute bucket; the live minute is untouched', () => {
+    const { s, c } = store(T0 + 20);
+    line(s, T0 + 20);
+    c.t = T0 + 400; // T0 and T0+60.. sealed; the period [T0, T0+300) folded
+    line(s, T0 + 401);
+    assert.equal(line(s, T0 + 30), 'counted');
+    assert.equal(line(s, T0 + 250), 'counted');
+    assert.deepEqual(perBucket(s, '60m'), { [T0]: 2, [T0 + 240]: 1, [T0 + 360]: 1 });
+    assert.deepEqual(perBucket(s, '24h'), { [T0]: 3, [T0 + 360]: 1 });
+    assert.equal(s.topN({ groupBy: 'website', window: '1m', n: 1 })[0]?.requests, 1);
+  });
+
+  it('a line ahead of the clock, or without a time, counts in the current minute', () => {
+    const { s } = store(T0 + 20);
+    line(s, T0 + 9999);
+    line(s, Number.NaN);
+    assert.deepEqual(perBucket(s, '60m'), { [T0]: 2 });
+  });
+
+  it('a line older than the coarse ring is in the totals only', () => {
+    const { s } = store(T0 + 20);
+    assert.equal(line(s, T0 - 86_400 - 300), 'old');
+    assert.equal(line(s, T0 - 86_400 + 300), 'counted');
+    assert.equal(s.stats().tooOld, 1);
+    assert.equal(
+      s.trend('24h').reduce((a, p) => a + p.requests, 0),
+      1,
+    );
+  });
+
+  it('tells subscribers what late lines added, with the minute’s change counter', () => {
+    const { s, c } = store(T0 + 20);
+    line(s, T0 + 20);
+    c.t = T0 + 130;
+    line(s, T0 + 130);
+    const seen: Amendment[] = [];
+    s.onAmend((a) => seen.push(a));
+    const before = s.version(T0);
+    line(s, T0 + 50, '/late');
+    line(s, T0 + 51, '/late');
+    s.flushLate();
+    assert.equal(seen.length, 1);
+    const a = seen[0] as Amendment;
+    assert.equal(a.start, T0);
+    assert.equal(a.sign, 1);
+    assert.deepEqual(a.totals, { requests: 2, bytes: 20, time: 1 });
+    assert.deepEqual(
+      a.entries.map((e) => [e.labels, e.requests]),
+      [[['a.example', '192.0.2.0/24', '/late', '200', '', 'GET'], 2]],
+    );
+    assert.ok(a.version > before);
+    assert.equal(s.version(T0), a.version);
+  });
+
+  it('lines interleaved over more minutes than late tables are all counted', () => {
+    const { s } = store(T0 + 3000);
+    for (let r = 0; r < 3; r++) for (let m = 0; m < 10; m++) line(s, T0 + m * MIN + r, `/m${m}`);
+    const got = perBucket(s, '60m');
+    for (let m = 0; m < 10; m++) assert.equal(got[T0 + m * MIN], 3, `minute ${m}`);
+  });
+
+  it('a state exported with late lines pending restores them', () => {
+    const { s } = store(T0 + 600);
+    line(s, T0 + 10);
+    line(s, T0 + 70);
+    const state = s.exportState();
+    const r = new Store({ now: () => T0 + 600 });
+    r.importState(state);
+    assert.deepEqual(perBucket(r, '60m'), { [T0]: 1, [T0 + 60]: 1 });
+  });
+});
