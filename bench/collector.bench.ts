@@ -52,6 +52,9 @@ async function ingest(name: keyof typeof BENCH_FORMATS, path: string): Promise<n
     syslogDatagrams: () => 0,
     syslogLines: () => 0,
     filesTailed: () => 1,
+    linesTooOld: () => 0,
+    stateSaveFailures: () => 0,
+    stateLastSaved: () => 0,
   });
   const pipeline = new Pipeline(
     store,

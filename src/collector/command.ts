@@ -37,6 +37,7 @@ interface Flags extends SecurityFlags {
   maxLineBytes: number;
   fromStart?: boolean;
   stateFile?: string;
+  checkpointInterval: number;
 }
 
 export function collectorCommand(version: string, result: { code: number }): Command {
@@ -75,10 +76,19 @@ export function collectorCommand(version: string, result: { code: number }): Com
         intIn(1024, 16 * 1024 * 1024),
         65536,
       )
-      .option('--from-start', 'read files that exist at start-up from their beginning instead of their end')
+      .option(
+        '--from-start',
+        'read files that exist at start-up (and that --state-file does not know) from their beginning instead of their end',
+      )
       .option(
         '--state-file <path>',
-        'keep history across restarts: save the rings here on shutdown and every 5 minutes, restore at start',
+        "keep the counts and every file's read position here (and in <path>.journal); at start restore them and read each file on from its position, so a restart loses and doubles no line",
+      )
+      .option(
+        '--checkpoint-interval <seconds>',
+        'how often --state-file is checkpointed (also at each rotation and at shutdown); a crash re-reads at most this much of the logs',
+        intIn(1, 3600),
+        10,
       )
       .addHelpText(
         'after',
@@ -87,6 +97,10 @@ At least one of --logs, --logs-file, --nginx-conf or --syslog-listen is required
 
 Windows cover the completed buckets of the window plus the current minute so far; 1m–60m are
 served from 1-minute buckets (top 50 000 keys each), 6h and 24h from 5-minute buckets (top 5 000).
+A line is counted in the minute of its own time when its format has one ($msec, $time_local,
+$time_iso8601, uWSGI's times, Envoy's START_TIME), so a backfill (--from-start) or lines read late
+land in their minutes; a line older than 24 hours is counted in the totals only. A format without
+a time counts lines when they are read.
 
 Examples:
   logtally collector --nginx-conf /etc/nginx/nginx.conf
@@ -115,6 +129,7 @@ Examples:
       maxLineBytes: f.maxLineBytes,
       ...(f.fromStart ? { fromStart: true } : {}),
       ...(f.stateFile ? { stateFile: f.stateFile } : {}),
+      checkpointIntervalMs: f.checkpointInterval * 1000,
       security: loadSecurity(f),
       version,
       log,

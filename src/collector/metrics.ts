@@ -65,6 +65,12 @@ export interface IngestTotals {
   syslogDatagrams(): number;
   syslogLines(): number;
   filesTailed(): number;
+  /** Lines older than the 24-hour rings (in no window). */
+  linesTooOld(): number;
+  /** Checkpoints of the state file that failed (each retried at the next interval). */
+  stateSaveFailures(): number;
+  /** When the state was last saved, epoch seconds (0: never). */
+  stateLastSaved(): number;
 }
 
 export class CollectorMetrics {
@@ -130,6 +136,24 @@ export class CollectorMetrics {
       'New keys dropped because the live minute was full.',
       totals.droppedKeys,
     );
+    counter(
+      'logtally_lines_too_old_total',
+      'Lines older than the 24-hour rings: counted in lines_read, in no window.',
+      totals.linesTooOld,
+    );
+    counter(
+      'logtally_state_save_failures_total',
+      'Checkpoints of --state-file that failed (each is retried at the next interval).',
+      totals.stateSaveFailures,
+    );
+    new Gauge({
+      name: 'logtally_state_last_saved_timestamp_seconds',
+      help: 'When --state-file was last saved (0: never).',
+      registers: [this.registry],
+      collect() {
+        this.set(totals.stateLastSaved());
+      },
+    });
     counter('logtally_syslog_datagrams_total', 'Syslog datagrams received.', totals.syslogDatagrams);
     counter('logtally_syslog_lines_total', 'Lines received over syslog.', totals.syslogLines);
     new Gauge({

@@ -9,11 +9,11 @@ import { hostname } from 'node:os';
 import { LogtallyError } from '../format/errors.ts';
 import type { FormatSpec } from '../format/registry.ts';
 import { createSyslogListener, type SyslogListener } from '../ingest/syslog-listener.ts';
-import { createTailer, type Tailer } from '../ingest/tailer.ts';
+import { createTailer, type FilePosition, type Tailer } from '../ingest/tailer.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import type { RpcServer } from '../rpc/server.ts';
 import { startRpcServer } from '../rpc/server.ts';
-import { readState, saveState } from '../store/persist.ts';
+import { StateKeeper } from '../store/journal.ts';
 import { Store } from '../store/store.ts';
 import { type CollectorInputs, inputMatcher, resolveInputs } from './inputs.ts';
 import { CollectorMetrics } from './metrics.ts';
@@ -38,9 +38,13 @@ export interface CollectorOptions {
   version: string;
   /** Diagnostics (one line each). */
   log: (line: string) => void;
-  /** Snapshot the rings here on shutdown and every `stateIntervalMs`; restore them at start. */
+  /**
+   * Keep the counts and each file's position here (checkpoint every `checkpointIntervalMs`, at
+   * a rotation and at shutdown); at start restore them and read every file on from its position.
+   */
   stateFile?: string;
-  stateIntervalMs?: number;
+  /** Default 10 000. */
+  checkpointIntervalMs?: number;
   /** TLS and bearer token of the gRPC listener. */
   security?: RpcSecurity;
   /** Injected clock (tests). */
@@ -73,25 +77,52 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   }
   const source = o.source || hostname();
   const store = new Store({ v4prefix: o.v4prefix, v6prefix: o.v6prefix, ...(o.now ? { now: o.now } : {}) });
-  if (o.stateFile && existsSync(o.stateFile)) {
+  const keeper = o.stateFile ? new StateKeeper(store, o.stateFile) : undefined;
+  let resume: FilePosition[] | undefined;
+  if (keeper) {
     try {
-      store.importState(readState(o.stateFile));
-      const st = store.stats();
-      o.log(`${o.stateFile}: restored ${st.fineBuckets} minute and ${st.coarseBuckets} five-minute buckets`);
+      const r = keeper.restore();
+      if (r) {
+        store.importState(r.state);
+        const meta = r.state.meta as { positions?: FilePosition[] } | undefined;
+        resume = Array.isArray(meta?.positions) ? meta.positions : [];
+        const st = store.stats();
+        o.log(
+          `${keeper.path}: restored ${st.fineBuckets} minute and ${st.coarseBuckets} five-minute buckets` +
+            (r.groups > 0 ? ` (snapshot + ${r.groups} checkpoint(s))` : '') +
+            `; reading ${resume.length} file(s) on from their saved positions`,
+        );
+        if (r.journalProblem) o.log(`warning: ${r.journalProblem}`);
+      }
     } catch (e) {
       // Keep the unreadable file for inspection; start empty rather than not at all.
-      const aside = `${o.stateFile}.bad-${Date.now()}`;
-      renameSync(o.stateFile, aside);
-      o.log(`${o.stateFile}: cannot restore (${(e as Error).message}); moved to ${aside}, starting empty`);
+      const aside = `${keeper.path}.bad-${Date.now()}`;
+      renameSync(keeper.path, aside);
+      if (existsSync(keeper.journalPath)) renameSync(keeper.journalPath, `${aside}.journal`);
+      o.log(`${keeper.path}: cannot restore (${(e as Error).message}); moved to ${aside}, starting empty`);
     }
   }
-  const save = () => {
-    if (!o.stateFile) return;
+  /** Failed checkpoints (a full disk …), for Status and /metrics; each is retried at the next interval. */
+  const saving = { failures: 0, lastError: '', lastOk: 0, bytes: 0 };
+  let failedSince = 0;
+  const checkpoint = (full: boolean) => {
+    if (!keeper) return;
     try {
-      const bytes = saveState(store, o.stateFile);
-      o.log(`${o.stateFile}: saved ${(bytes / 1048576).toFixed(1)} MB`);
+      const meta = { positions: tailer?.positions() ?? [] };
+      const r = full ? keeper.snapshot(meta) : keeper.checkpoint(meta);
+      saving.lastOk = Date.now();
+      saving.bytes = keeper.bytes;
+      if (failedSince > 0) o.log(`${keeper.path}: saving again after ${failedSince} failed attempt(s)`);
+      failedSince = 0;
+      if (full) o.log(`${keeper.path}: saved ${(r.bytes / 1048576).toFixed(1)} MB`);
     } catch (e) {
-      o.log(`${o.stateFile}: cannot save: ${(e as Error).message}`);
+      saving.failures++;
+      saving.lastError = (e as Error).message;
+      failedSince++;
+      if (failedSince <= 3 || failedSince % 60 === 0)
+        o.log(
+          `${keeper.path}: cannot save (attempt ${failedSince}; retried every interval): ${saving.lastError}`,
+        );
     }
   };
   let tailer: Tailer | undefined;
@@ -104,6 +135,9 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     syslogDatagrams: () => syslog?.stats().datagrams ?? 0,
     syslogLines: () => syslog?.stats().lines ?? 0,
     filesTailed: () => tailer?.stats().totals.files ?? 0,
+    linesTooOld: () => store.stats().tooOld,
+    stateSaveFailures: () => saving.failures,
+    stateLastSaved: () => saving.lastOk / 1000,
   });
   const pipeline = new Pipeline(
     store,
@@ -134,13 +168,29 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       patterns: inputs.files.map((f) => f.pattern),
       ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}),
       ...(o.fromStart ? { startAt: 'beginning' as const } : {}),
+      ...(resume ? { resume } : {}),
       onLines(lines, file) {
         const input = match(file);
         if (input) feed(lines, file, input.source);
       },
       onEvent(e) {
         if (e.type === 'opened' && e.reason !== 'startup') o.log(`${e.path}: opened (${e.reason})`);
-        else if (e.type === 'rotated' || e.type === 'truncated') o.log(`${e.path}: ${e.type}`);
+        else if (e.type === 'rotated' || e.type === 'truncated') {
+          o.log(`${e.path}: ${e.type}`);
+          // A rotated file's position is what a crash would need: save it now.
+          if (e.type === 'rotated') rotatedSinceCheckpoint = true;
+        } else if (e.type === 'resumed')
+          o.log(`${e.path}: reading on from byte ${e.offset}${e.rotated ? ' of its rotated file' : ''}`);
+        else if (e.type === 'resume-lost')
+          o.log(
+            `${e.path}: ${
+              e.reason === 'gone'
+                ? `the file read up to byte ${e.offset} (inode ${e.inode}) is gone`
+                : e.reason === 'shrank'
+                  ? `shrank to ${e.size} bytes while the collector was down (it had been read up to byte ${e.offset})`
+                  : `inode ${e.inode} now holds another file`
+            }: lines after the saved position could not be read again; reading the file there now from its start`,
+          );
         else if (e.type === 'overlong')
           o.log(`${e.path}: ${e.count} line(s) longer than ${e.maxLineBytes} bytes skipped`);
         else if (e.type === 'missing') o.log(`${e.path}: does not exist yet; waiting for it`);
@@ -203,10 +253,20 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     await Promise.all([tailer?.stop(), syslog?.stop()]);
     throw e;
   }
-  // Rotate minutes even when no line arrives.
-  const ticker = setInterval(() => store.tick(), 1000);
+  // Rotate minutes even when no line arrives; merge late lines at least every second.
+  let rotatedSinceCheckpoint = false;
+  const ticker = setInterval(() => {
+    store.tick();
+    store.flushLate();
+    if (rotatedSinceCheckpoint) {
+      rotatedSinceCheckpoint = false;
+      checkpoint(false);
+    }
+  }, 1000);
   ticker.unref();
-  const saver = o.stateFile ? setInterval(save, o.stateIntervalMs ?? 300_000) : undefined;
+  // The first checkpoint now: the positions the counts start from.
+  checkpoint(true);
+  const saver = keeper ? setInterval(() => checkpoint(false), o.checkpointIntervalMs ?? 10_000) : undefined;
   saver?.unref();
   return {
     store,
@@ -219,7 +279,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       clearInterval(ticker);
       if (saver) clearInterval(saver);
       await Promise.all([tailer?.stop(), syslog?.stop()]);
-      save();
+      checkpoint(true);
       await rpc.close();
       if (metricsServer) {
         metricsServer.server.closeAllConnections();

@@ -36,8 +36,9 @@
  * @module
  */
 import type { BigIntStats } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { DirWatchers } from './dir-watchers.ts';
@@ -74,7 +75,32 @@ export interface TailerOptions {
   startAt?: 'end' | 'beginning';
   /** Directory for relative patterns. Default `process.cwd()`. */
   cwd?: string;
+  /**
+   * Where a previous run stopped (its `positions()`): a file found again (same device, inode and
+   * first bytes) is read on from its saved offset, under whatever matching name it has now, or
+   * found among the other files of its directory when it was rotated away (read to its end,
+   * then closed). A path the positions name whose file is new is read from its start;
+   * `startAt` applies only to files the positions do not know.
+   */
+  resume?: readonly FilePosition[];
 }
+
+/**
+ * How far a file was read: the end of the last line delivered, with the file's identity (device
+ * and inode as decimal strings, and a CRC-32 of its first `fpLen` bytes, so a reused inode is
+ * not mistaken for the file).
+ */
+export interface FilePosition {
+  path: string;
+  dev: string;
+  ino: string;
+  offset: number;
+  fpLen: number;
+  fp: number;
+}
+
+/** Bytes of a file's start that identify it (with its inode). */
+export const FINGERPRINT_BYTES = 1024;
 
 /** What {@link TailerOptions.onEvent} receives. `inode` is informational (may round above 2^53). */
 export type TailEvent =
@@ -91,6 +117,17 @@ export type TailEvent =
   | { type: 'truncated'; path: string; inode: number; offset: number; size: number }
   | { type: 'closed'; path: string; inode: number; offset: number }
   | { type: 'partial-dropped'; path: string; inode: number; bytes: number }
+  | { type: 'resumed'; path: string; inode: number; offset: number; rotated: boolean }
+  | {
+      type: 'resume-lost';
+      path: string;
+      inode: string;
+      offset: number;
+      /** 'gone': not found; 'shrank': shorter than the offset; 'replaced': same inode, other content. */
+      reason: 'gone' | 'shrank' | 'replaced';
+      /** For 'shrank': its size now. */
+      size?: number;
+    }
   | { type: 'overlong'; path: string; count: number; maxLineBytes: number }
   | { type: 'missing'; path: string }
   | { type: 'no-match'; pattern: string }
@@ -148,6 +185,8 @@ export interface Tailer {
   /** Stops watching and polling, waits for reads in flight, closes every descriptor. */
   stop(): Promise<void>;
   stats(): TailStats;
+  /** Every open file's position (the end of its last delivered line), for `resume`. */
+  positions(): FilePosition[];
 }
 
 interface Counters {
@@ -166,6 +205,9 @@ interface Reader {
   dev: bigint;
   ino: bigint;
   offset: number;
+  /** The file's first bytes (up to FINGERPRINT_BYTES), as far as known. */
+  head: Buffer;
+  headLen: number;
   splitter: LineSplitter;
   counters: Counters;
   lastDataAt: number;
@@ -245,6 +287,10 @@ class TailerImpl implements Tailer {
     new Backoff(this.#backoff); // validates
     new LineSplitter({ maxLineBytes: this.#maxLine }); // validates
     this.#pool = new BufferPool(opts.readConcurrency ?? 4, opts.readChunkBytes ?? 256 * 1024);
+    for (const p of opts.resume ?? []) {
+      this.#saved.set(`${p.dev}:${p.ino}`, p);
+      this.#resumePaths.add(p.path);
+    }
     const cwd = opts.cwd ?? process.cwd();
     const seen = new Set<string>();
     for (const source of opts.patterns) {
@@ -280,6 +326,7 @@ class TailerImpl implements Tailer {
     this.#watchers.want(this.#staticDirs());
     await this.#rescan(true);
     await Promise.all([...this.#entries.values()].map((e) => this.#schedule(e)));
+    await this.#resumeRotated();
     const every = this.#opts.pollIntervalMs ?? 1000;
     if (this.#state === 'running') this.#poll = setInterval(() => this.#tick(), every);
   }
@@ -331,6 +378,148 @@ class TailerImpl implements Tailer {
       files,
       totals: { ...this.#totals, files: this.#entries.size, watchedDirs: this.#watchers.watching },
     };
+  }
+
+  positions(): FilePosition[] {
+    const out: FilePosition[] = [];
+    const seen = new Set<Reader>();
+    const add = (r: Reader) => {
+      if (seen.has(r)) return;
+      seen.add(r);
+      const fpLen = Math.min(r.headLen, FINGERPRINT_BYTES);
+      out.push({
+        path: r.path,
+        dev: String(r.dev),
+        ino: String(r.ino),
+        // The end of the last line delivered: a held partial line is read again.
+        offset: r.offset - r.splitter.partialBytes,
+        fpLen,
+        fp: crc32(r.head.subarray(0, fpLen)),
+      });
+    };
+    for (const e of this.#entries.values()) if (e.cur) add(e.cur);
+    for (const r of this.#retired) add(r);
+    return out;
+  }
+
+  // ---- resuming --------------------------------------------------------------------------------
+
+  /** Saved positions not yet matched to a file, by "dev:ino". */
+  readonly #saved = new Map<string, FilePosition>();
+  /** Paths the saved positions name (a file now there that they do not know is new). */
+  readonly #resumePaths = new Set<string>();
+
+  #takeSaved(dev: bigint, ino: bigint): FilePosition | undefined {
+    const key = `${dev}:${ino}`;
+    const p = this.#saved.get(key);
+    if (p) this.#saved.delete(key);
+    return p;
+  }
+
+  #verify(p: FilePosition, head: Buffer, headLen: number, size: number): 'ok' | 'replaced' | 'shrank' {
+    if (size < p.offset) return 'shrank';
+    if (headLen < p.fpLen || crc32(head.subarray(0, p.fpLen)) !== p.fp) return 'replaced';
+    return 'ok';
+  }
+
+  #lost(p: FilePosition, reason: 'gone' | 'shrank' | 'replaced', size: number) {
+    return {
+      path: p.path,
+      inode: p.ino,
+      offset: p.offset,
+      reason,
+      ...(reason === 'shrank' ? { size } : {}),
+    };
+  }
+
+  /**
+   * Saved files no current name leads to: look for each among the files of its directory (a
+   * rotated name) and read it on from its offset as a rotated-away file; report those not found.
+   */
+  async #resumeRotated(): Promise<void> {
+    const byDir = new Map<string, FilePosition[]>();
+    for (const p of this.#saved.values()) {
+      const dir = dirname(p.path);
+      byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
+    }
+    for (const [dir, list] of byDir) {
+      let names: string[] = [];
+      try {
+        names = await readdir(dir);
+      } catch {
+        // the directory is gone: every file in it is lost
+      }
+      for (const name of names) {
+        if (list.length === 0) break;
+        const full = join(dir, name);
+        let st: BigIntStats;
+        try {
+          st = await stat(full, { bigint: true });
+        } catch {
+          continue;
+        }
+        if (!st.isFile()) continue;
+        const i = list.findIndex((p) => p.dev === String(st.dev) && p.ino === String(st.ino));
+        if (i < 0) continue;
+        const p = list[i] as FilePosition;
+        list.splice(i, 1);
+        this.#saved.delete(`${p.dev}:${p.ino}`);
+        await this.#openRotated(p, full);
+      }
+      for (const p of list) {
+        this.#saved.delete(`${p.dev}:${p.ino}`);
+        this.#emit({ type: 'resume-lost', ...this.#lost(p, 'gone', 0) });
+      }
+    }
+  }
+
+  async #openRotated(p: FilePosition, full: string): Promise<void> {
+    let fh: FileHandle;
+    let fst: BigIntStats;
+    try {
+      fh = await open(full, 'r');
+      fst = await fh.stat({ bigint: true });
+    } catch (err) {
+      this.#error(full, err);
+      this.#emit({ type: 'resume-lost', ...this.#lost(p, 'gone', 0) });
+      return;
+    }
+    const head = Buffer.alloc(FINGERPRINT_BYTES);
+    let headLen = 0;
+    try {
+      headLen = (await fh.read(head, 0, FINGERPRINT_BYTES, 0)).bytesRead;
+    } catch (err) {
+      this.#error(full, err);
+    }
+    const verdict = this.#verify(p, head, headLen, Number(fst.size));
+    if (verdict !== 'ok' || this.#holderOf(fst.dev, fst.ino)) {
+      await fh.close().catch(noop);
+      if (verdict !== 'ok') this.#emit({ type: 'resume-lost', ...this.#lost(p, verdict, Number(fst.size)) });
+      return;
+    }
+    const entry = this.#entries.get(p.path);
+    // Read under the name it had (its lines are that log's), as a file rotated away.
+    const r: Reader = {
+      path: p.path,
+      dir: dirname(p.path),
+      fh,
+      dev: fst.dev,
+      ino: fst.ino,
+      offset: p.offset,
+      head,
+      headLen,
+      splitter: new LineSplitter({ maxLineBytes: this.#maxLine }),
+      counters: entry?.counters ?? newCounters(),
+      lastDataAt: Date.now(),
+      retired: true,
+      closing: false,
+      closed: false,
+      queued: null,
+      tail: Promise.resolve(),
+    };
+    this.#retired.add(r);
+    this.#emit({ type: 'resumed', path: p.path, inode: Number(fst.ino), offset: p.offset, rotated: true });
+    void this.#drain(r);
   }
 
   // ---- scheduling ------------------------------------------------------------------------------
@@ -662,8 +851,26 @@ class TailerImpl implements Tailer {
       if (this.#live(e)) this.#adopt(e, holder);
       return;
     }
-    const atEnd = e.initial && this.#opts.startAt !== 'beginning';
-    const offset = atEnd ? Number(fst.size) : 0;
+    const head = Buffer.alloc(FINGERPRINT_BYTES);
+    let headLen = 0;
+    let offset = e.initial && this.#opts.startAt !== 'beginning' ? Number(fst.size) : 0;
+    let resumed = false;
+    const saved = e.initial ? this.#takeSaved(fst.dev, fst.ino) : undefined;
+    if (saved || (e.initial && this.#resumePaths.has(e.path))) offset = 0; // new since the positions
+    if (saved || offset > 0) {
+      try {
+        headLen = (await fh.read(head, 0, FINGERPRINT_BYTES, 0)).bytesRead;
+      } catch (err) {
+        this.#error(e.path, err);
+      }
+    }
+    if (saved) {
+      const verdict = this.#verify(saved, head, headLen, Number(fst.size));
+      if (verdict === 'ok') {
+        offset = saved.offset;
+        resumed = true;
+      } else this.#emit({ type: 'resume-lost', ...this.#lost(saved, verdict, Number(fst.size)) });
+    }
     const r: Reader = {
       path: e.path,
       dir: e.dir,
@@ -671,6 +878,8 @@ class TailerImpl implements Tailer {
       dev: fst.dev,
       ino: fst.ino,
       offset,
+      head,
+      headLen,
       splitter: new LineSplitter({ maxLineBytes: this.#maxLine }),
       counters: e.counters,
       lastDataAt: Date.now(),
@@ -686,6 +895,8 @@ class TailerImpl implements Tailer {
     e.everOpened = true;
     this.#settled(e);
     this.#emit({ type: 'opened', path: e.path, inode: Number(fst.ino), offset, reason });
+    if (resumed)
+      this.#emit({ type: 'resumed', path: e.path, inode: Number(fst.ino), offset, rotated: false });
     if (expected) this.#retire(e, expected, 'replaced');
     if (offset > 0) void this.#enqueue(r, () => this.#alignToLine(r));
     void this.#drain(r);
@@ -776,6 +987,11 @@ class TailerImpl implements Tailer {
         truncationChecked = true;
         continue;
       }
+      if (r.offset < FINGERPRINT_BYTES && r.offset >= r.headLen) {
+        const end = Math.min(FINGERPRINT_BYTES, r.offset + n);
+        buf.copy(r.head, r.offset, 0, end - r.offset);
+        r.headLen = end;
+      }
       const lines: string[] = [];
       const overLong = r.splitter.overLong;
       r.splitter.push(n === buf.length ? buf : buf.subarray(0, n), lines);
@@ -822,6 +1038,7 @@ class TailerImpl implements Tailer {
     r.counters.truncations++;
     this.#totals.truncations++;
     r.offset = 0;
+    r.headLen = 0;
     return true;
   }
 

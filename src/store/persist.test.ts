@@ -137,7 +137,7 @@ describe('state file: checksum', () => {
       assert.throws(() => readState(join(dir, 'bad')), /bad: checksum mismatch/);
       // Version 1: the same layout without the trailing checksum.
       const v1 = Buffer.from(good.subarray(0, good.length - 4));
-      const at = v1.indexOf('"version":2');
+      const at = v1.indexOf('"version":3');
       v1.write('"version":1', at, 'latin1');
       writeFileSync(join(dir, 'v1'), v1);
       const b = new Store({ now: () => 1_795_000_020 });

@@ -5,12 +5,13 @@
  * Layout: `LTSTATE1`, u32 header length, JSON header, then per dimension the id → value table
  * (u32 count, then per value u32 byte length + UTF-8 bytes), then per bucket (fine, coarse,
  * live, in header order) its columns as little-endian arrays: ids u32×6, requests f64, bytes
- * f64, time f64; version 2 ends with a u32 CRC-32 (zlib's) of every byte before it, so a file
- * changed or damaged anywhere is refused instead of restored with wrong counts. Version 1 files
- * (no checksum) are still read.
+ * f64, time f64; versions 2 and 3 end with a u32 CRC-32 (zlib's) of every byte before it, so a
+ * file changed or damaged anywhere is refused instead of restored with wrong counts. Version 3's
+ * header adds the snapshot's generation (which journal extends it: `journal.ts`) and the
+ * caller's meta (the collector's file positions). Versions 1 (no checksum) and 2 are still read.
  * @module
  */
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
@@ -19,9 +20,9 @@ import type { Store, StoreState } from './store.ts';
 const MAGIC = 'LTSTATE1';
 
 /** Bytes of one bucket entry on disk: D u32 ids, then requests, bytes and time as f64. */
-const ENTRY_BYTES = D * 4 + 3 * 8;
+export const ENTRY_BYTES = D * 4 + 3 * 8;
 
-interface BucketHeader {
+export interface BucketHeader {
   start: number;
   span: number;
   size: number;
@@ -31,15 +32,33 @@ interface BucketHeader {
 }
 
 interface Header {
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   savedAt: number;
+  /** Version 3: names this snapshot (a journal extends the snapshot of its generation). */
+  generation?: string;
+  /** Version 3: what the caller saved with the counts (the collector: its file positions). */
+  meta?: unknown;
   liveStart: number;
   fine: BucketHeader[];
   coarse: BucketHeader[];
   live: BucketHeader;
 }
 
-const head = (b: Bucket): BucketHeader => ({
+/** What `readState` returns: the store's state, and the snapshot's generation and meta (version 3). */
+export interface SavedState extends StoreState {
+  generation?: string;
+  meta?: unknown;
+}
+
+/** Options of `saveState`. */
+export interface SaveOptions {
+  generation?: string;
+  meta?: unknown;
+  /** fsync the file before it replaces the old one (a crash of the machine keeps one whole file). */
+  sync?: boolean;
+}
+
+export const head = (b: Bucket): BucketHeader => ({
   start: b.start,
   span: b.span,
   size: b.size,
@@ -49,11 +68,13 @@ const head = (b: Bucket): BucketHeader => ({
 });
 
 /** Writes the store's state to `path` atomically. Returns the bytes written. */
-export function saveState(store: Store, path: string): number {
+export function saveState(store: Store, path: string, o: SaveOptions = {}): number {
   const s = store.exportState();
   const header: Header = {
-    version: 2,
+    version: 3,
     savedAt: store.now(),
+    ...(o.generation === undefined ? {} : { generation: o.generation }),
+    ...(o.meta === undefined ? {} : { meta: o.meta }),
     liveStart: s.liveStart,
     fine: s.fine.map(head),
     coarse: s.coarse.map(head),
@@ -102,6 +123,7 @@ export function saveState(store: Store, path: string): number {
       write(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
     }
     write(u32(crc));
+    if (o.sync) fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);
   } catch (e) {
@@ -122,7 +144,7 @@ export function saveState(store: Store, path: string): number {
 }
 
 /** Reads a state file written by `saveState`. Throws with a clear message when it is not one. */
-export function readState(path: string): StoreState {
+export function readState(path: string): SavedState {
   const buf = readFileSync(path);
   if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) {
     throw new Error(`${path}: not a logtally state file`);
@@ -143,9 +165,9 @@ export function readState(path: string): StoreState {
     throw new Error(`${path}: corrupt state file header (${(e as Error).message})`);
   }
   off += hl;
-  if (header?.version !== 1 && header?.version !== 2)
+  if (header?.version !== 1 && header?.version !== 2 && header?.version !== 3)
     throw new Error(`${path}: unsupported state version ${String(header?.version)}`);
-  if (header.version === 2) {
+  if (header.version >= 2) {
     if (buf.length < off + 4) throw new Error(`${path}: truncated state file`);
     const stored = buf.readUInt32LE(buf.length - 4);
     if (crc32(buf.subarray(0, buf.length - 4)) !== stored)
@@ -201,5 +223,13 @@ export function readState(path: string): StoreState {
   const fine = header.fine.map(bucket);
   const coarse = header.coarse.map(bucket);
   const live = bucket(header.live);
-  return { liveStart: header.liveStart, values, fine, coarse, live };
+  return {
+    liveStart: header.liveStart,
+    values,
+    fine,
+    coarse,
+    live,
+    ...(typeof header.generation === 'string' ? { generation: header.generation } : {}),
+    ...(header.meta === undefined ? {} : { meta: header.meta }),
+  };
 }

@@ -102,6 +102,9 @@ export class Store {
   #changes = 0;
   /** Open late tables, most recently used last; and cleared ones for reuse. */
   readonly #late: LateTable[] = [];
+  /** Starts of the buckets sealed or changed since the last `checkpointView` (fine, coarse). */
+  readonly #dirtyFine = new Set<number>();
+  readonly #dirtyCoarse = new Set<number>();
   readonly #spareLate: TupleTable[] = [];
   #stats = { added: 0, malformed: 0, droppedKeys: 0, tooOld: 0, late: 0 };
 
@@ -271,6 +274,7 @@ export class Store {
     if (span === MINUTE && start >= this.#liveStart - FINE_SLOTS * MINUTE) {
       const i = this.#fineIndex(start);
       this.#fine[i] = this.#merged(this.#fine[i] as Bucket, table, totals, this.fineKeep, this.#finePool);
+      this.#dirtyFine.add(start);
       this.#versions.set(start, ++this.#changes);
       // A completed five-minute period was folded already: its coarse bucket takes the lines too.
       const period = Math.floor(start / COARSE) * COARSE;
@@ -300,6 +304,7 @@ export class Store {
       this.coarseKeep,
       this.#coarsePool,
     );
+    this.#dirtyCoarse.add(period);
   }
 
   /** The bucket `b` plus the table's counts, sealed anew (keeping the top `keep` keys). */
@@ -336,6 +341,15 @@ export class Store {
       for (let s = start; s < first; s += MINUTE) add.push(emptyBucket(s, MINUTE));
       ring.unshift(...add);
     }
+    // A restored ring may end before the minute (the process was down): fill up to it.
+    for (let s = (ring.at(-1) as Bucket).start + MINUTE; s <= start; s += MINUTE) {
+      ring.push(emptyBucket(s, MINUTE));
+      if (ring.length > FINE_SLOTS) {
+        const old = ring.shift() as Bucket;
+        this.#versions.delete(old.start);
+        this.#evict(old, this.#finePool);
+      }
+    }
     return (start - (ring[0] as Bucket).start) / MINUTE;
   }
 
@@ -347,6 +361,10 @@ export class Store {
       const add: Bucket[] = [];
       for (let s = period; s < first; s += COARSE) add.push(emptyBucket(s, COARSE));
       ring.unshift(...add);
+    }
+    for (let s = (ring.at(-1) as Bucket).start + COARSE; s <= period; s += COARSE) {
+      ring.push(emptyBucket(s, COARSE));
+      if (ring.length > COARSE_SLOTS) this.#evict(ring.shift() as Bucket, this.#coarsePool);
     }
     return (period - (ring[0] as Bucket).start) / COARSE;
   }
@@ -477,6 +495,7 @@ export class Store {
 
   #pushFine(bucket: Bucket): void {
     this.#fine.push(bucket);
+    this.#dirtyFine.add(bucket.start);
     this.#versions.set(bucket.start, ++this.#changes);
     if (this.#fine.length > FINE_SLOTS) {
       const old = this.#fine.shift() as Bucket;
@@ -531,6 +550,7 @@ export class Store {
     const coarse = sealBucket(t, start, COARSE, this.coarseKeep, totals, this.#coarsePool);
     this.#acquire(coarse);
     this.#coarse.push(coarse);
+    this.#dirtyCoarse.add(start);
     if (this.#coarse.length > COARSE_SLOTS) this.#evict(this.#coarse.shift() as Bucket, this.#coarsePool);
   }
 
@@ -587,6 +607,38 @@ export class Store {
   }
 
   /**
+   * What changed since the last call, for an incremental checkpoint: the sealed buckets sealed or
+   * changed since (as held now), and the live minute. Late lines are merged first.
+   */
+  checkpointView(): { liveStart: number; live: Bucket; fine: Bucket[]; coarse: Bucket[] } {
+    this.flushLate();
+    const pick = (dirty: Set<number>, span: number) => {
+      const out: Bucket[] = [];
+      for (const start of [...dirty].sort((a, b) => a - b)) {
+        const b = this.current(start, span);
+        if (b) out.push(b);
+      }
+      dirty.clear();
+      return out;
+    };
+    return {
+      liveStart: this.#liveStart,
+      live: {
+        ...this.#liveView(),
+        requests: Uint32Array.from(this.#live.requests.subarray(0, this.#live.size)),
+      },
+      fine: pick(this.#dirtyFine, MINUTE),
+      coarse: pick(this.#dirtyCoarse, COARSE),
+    };
+  }
+
+  /** Forgets what changed (after a full snapshot). */
+  clearChanges(): void {
+    this.#dirtyFine.clear();
+    this.#dirtyCoarse.clear();
+  }
+
+  /**
    * Everything the store holds, for persistence: the value table of each dimension (index = id,
    * '' where unused), the sealed buckets of both rings, and the live minute.
    */
@@ -631,13 +683,30 @@ export class Store {
       const totals = { requests: b.totalRequests, bytes: b.totalBytes, time: b.totalTime };
       return sealBucket(t, b.start, b.span, b.size, totals, pool);
     };
-    for (const b of state.fine.slice(-FINE_SLOTS)) {
-      const nb = remap(b, this.#finePool);
+    // Rings are contiguous: buckets in order, one per start, gaps filled with empty buckets.
+    // A ring ends where the live minute's state had it end (the minute before; the five minutes
+    // before its period).
+    const ring = (list: readonly Bucket[], span: number, slots: number): Bucket[] => {
+      const end = Math.floor(state.liveStart / span) * span;
+      const byStart = new Map<number, Bucket>();
+      for (const b of list)
+        if (b.span === span && b.start % span === 0 && b.start < end) byStart.set(b.start, b);
+      const starts = [...byStart.keys()].sort((a, b) => a - b);
+      const first = starts[0];
+      if (first === undefined) return [];
+      const last = end - span;
+      const out: Bucket[] = [];
+      for (let s = Math.max(first, last - (slots - 1) * span); s <= last; s += span)
+        out.push(byStart.get(s) ?? emptyBucket(s, span));
+      return out;
+    };
+    for (const b of ring(state.fine, MINUTE, FINE_SLOTS)) {
+      const nb = b.size === 0 ? b : remap(b, this.#finePool);
       this.#acquire(nb);
       this.#fine.push(nb);
     }
-    for (const b of state.coarse.slice(-COARSE_SLOTS)) {
-      const nb = remap(b, this.#coarsePool);
+    for (const b of ring(state.coarse, COARSE, COARSE_SLOTS)) {
+      const nb = b.size === 0 ? b : remap(b, this.#coarsePool);
       this.#acquire(nb);
       this.#coarse.push(nb);
     }

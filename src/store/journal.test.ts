@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { StateKeeper } from './journal.ts';
+import { Store } from './store.ts';
+import { WINDOWS } from './windows.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'logtally-journal-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const file = () => join(root, `state-${n++}`);
+
+const T0 = 1_795_000_200;
+
+function rng(seed: number) {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+}
+
+/** Adds `count` lines over `seconds` from the clock's time, some of them late (up to 90 min). */
+function traffic(s: Store, clock: { t: number }, count: number, seconds: number, rand: () => number) {
+  for (let i = 0; i < count; i++) {
+    clock.t += seconds / count;
+    const late = rand() < 0.2 ? rand() * 5400 : 0;
+    s.add(
+      `s${Math.floor(rand() * 5)}.test`,
+      `192.0.${Math.floor(rand() * 40)}.1`,
+      `/p/${Math.floor(rand() * 300)}`,
+      [200, 404, 503][Math.floor(rand() * 3)] as number,
+      '',
+      'GET',
+      Math.floor(rand() * 1000),
+      rand(),
+      clock.t - late,
+    );
+  }
+}
+
+/** Every window's answers, to compare two stores. */
+function answers(s: Store) {
+  return WINDOWS.map((w) => ({
+    w,
+    trend: s.trend(w),
+    uri: s.topN({ groupBy: 'uri', window: w, n: 1000 }),
+    prefix: s.topN({ groupBy: 'prefix', window: w, n: 1000 }),
+    status: s.topN({ groupBy: 'status', window: w, n: 10 }),
+  }));
+}
+
+function restored(path: string, clock: { t: number }) {
+  const s = new Store({ now: () => clock.t });
+  const r = new StateKeeper(s, path).restore();
+  assert.ok(r);
+  s.importState(r.state);
+  return { s, r };
+}
+
+describe('state keeper: snapshot + journal', () => {
+  it('restores exactly what the last checkpoint held, live minute and late lines included', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot({ n: 0 });
+    const rand = rng(7);
+    let last = 0;
+    for (let k = 1; k <= 40; k++) {
+      traffic(a, clock, 500, 20, rand);
+      const r = keeper.checkpoint({ n: k });
+      assert.equal(r.kind, 'journal');
+      last = k;
+    }
+    const want = answers(a);
+    const { s: b, r } = restored(path, clock);
+    assert.equal(r.groups, 40);
+    assert.deepEqual(r.state.meta, { n: last });
+    assert.deepEqual(answers(b), want);
+  });
+
+  it('a checkpoint cut short by a crash is not applied: the state is the checkpoint before it', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    const rand = rng(11);
+    traffic(a, clock, 3000, 200, rand);
+    keeper.checkpoint(1);
+    // What the store held then, to be asked later (windows move with the clock).
+    const then = new Store({ now: () => clock.t });
+    then.importState(a.exportState());
+    const size = statSync(keeper.journalPath).size;
+    traffic(a, clock, 3000, 50, rand);
+    keeper.checkpoint(2);
+    truncateSync(keeper.journalPath, size + 100);
+    const { s: b, r } = restored(path, clock);
+    assert.deepEqual(r.state.meta, 1);
+    assert.match(r.journalProblem ?? '', /cut short/);
+    assert.deepEqual(answers(b), answers(then));
+    // A damaged byte in the last group: the same.
+    truncateSync(keeper.journalPath, size);
+    keeper.checkpoint(3);
+    const j = readFileSync(keeper.journalPath);
+    j[size + 40] = (j[size + 40] as number) ^ 1;
+    writeFileSync(keeper.journalPath, j);
+    const { r: r2 } = restored(path, clock);
+    assert.deepEqual(r2.state.meta, 1);
+    assert.match(r2.journalProblem ?? '', /damaged/);
+  });
+
+  it('compacts into a snapshot once the journal outgrows it; a stale journal is ignored', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path, { journalMinBytes: 0 });
+    keeper.snapshot(0);
+    const rand = rng(3);
+    const kinds: string[] = [];
+    for (let k = 1; k <= 30; k++) {
+      traffic(a, clock, 400, 15, rand);
+      kinds.push(keeper.checkpoint(k).kind);
+    }
+    assert.ok(kinds.includes('snapshot') && kinds.includes('journal'), kinds.join());
+    const want = answers(a);
+    const old = readFileSync(keeper.journalPath);
+    keeper.snapshot(31);
+    // The previous journal back beside the new snapshot (a crash between the two renames).
+    writeFileSync(keeper.journalPath, old);
+    const { s: b, r } = restored(path, clock);
+    assert.equal(r.groups, 0);
+    assert.deepEqual(r.state.meta, 31);
+    assert.deepEqual(answers(b), want);
+  });
+
+  it('restores after the clock moved on: later minutes roll as they would have', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    traffic(a, clock, 2000, 100, rng(5));
+    keeper.checkpoint(1);
+    clock.t += 1000;
+    const want = answers(a);
+    const { s: b } = restored(path, clock);
+    assert.deepEqual(answers(b), want);
+  });
+});

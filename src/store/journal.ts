@@ -1,0 +1,343 @@
+/**
+ * Checkpoints of a store that cost what changed, not what is held: a full snapshot (the state
+ * file, `persist.ts`) now and then, and between snapshots a journal (`PATH.journal`) to which
+ * each checkpoint appends one group: the values new since, the buckets sealed or changed since
+ * (whole), the live minute, and the caller's meta (the collector's file positions). Restoring
+ * reads the snapshot and applies the journal's groups in order; a group cut short by a crash, or
+ * damaged (CRC-32 over the group), ends the journal there, so what is restored is always one
+ * checkpoint's consistent state. A journal belongs to the snapshot whose generation it names.
+ *
+ * Group layout: u32 payload length, payload, u32 CRC-32 of the payload. Payload: u32 JSON
+ * length, JSON {liveStart, meta, values: per dimension [[id, value]...], buckets: headers, live},
+ * then the columns of each bucket and of the live minute as in the state file, with ids of the
+ * journal's value space (the snapshot's ids, then ids given to values the journal added).
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { crc32 } from 'node:zlib';
+import type { Bucket } from './bucket.ts';
+import { D } from './dimensions.ts';
+import type { Interner } from './interner.ts';
+import { type BucketHeader, ENTRY_BYTES, head, readState, type SavedState, saveState } from './persist.ts';
+import type { Store } from './store.ts';
+
+const MAGIC = 'LTJRNL01';
+
+interface GroupHeader {
+  liveStart: number;
+  meta?: unknown;
+  values: [number, string][][];
+  buckets: BucketHeader[];
+  live: BucketHeader;
+}
+
+/** What a restore found. */
+export interface Restored {
+  state: SavedState;
+  /** Journal groups applied on top of the snapshot. */
+  groups: number;
+  /** Why the journal ended before its end (a cut or damaged group), if it did. */
+  journalProblem?: string;
+}
+
+/** Outcome of one checkpoint. */
+export interface CheckpointResult {
+  kind: 'snapshot' | 'journal';
+  bytes: number;
+}
+
+/** Journal ids of the store's interned values: one map per dimension, by store id. */
+class JournalIds {
+  readonly #ids: number[][] = [];
+  readonly #vals: string[][] = [];
+  #next: number[] = [];
+
+  /** After a snapshot: the journal's ids are the snapshot's (the store's at that moment). */
+  reset(interners: readonly Interner[]): void {
+    this.#ids.length = 0;
+    this.#vals.length = 0;
+    this.#next = [];
+    for (const it of interners) {
+      const ids: number[] = [];
+      const vals: string[] = [];
+      for (let id = 0; id < it.capacity; id++) {
+        ids.push(id);
+        vals.push(it.value(id));
+      }
+      this.#ids.push(ids);
+      this.#vals.push(vals);
+      this.#next.push(it.capacity);
+    }
+  }
+
+  /** The journal id of store id `id` in dimension `d`, adding the value to `added` when new. */
+  id(d: number, id: number, value: string, added: [number, string][]): number {
+    const vals = this.#vals[d] as string[];
+    const ids = this.#ids[d] as number[];
+    if (vals[id] === value && ids[id] !== undefined) return ids[id] as number;
+    const jid = (this.#next[d] as number) + 0;
+    this.#next[d] = jid + 1;
+    vals[id] = value;
+    ids[id] = jid;
+    added.push([jid, value]);
+    return jid;
+  }
+}
+
+export interface StateKeeperOptions {
+  /** Compact (write a full snapshot) when the journal outgrows max(this, the snapshot). Default 16 MiB. */
+  journalMinBytes?: number;
+}
+
+/**
+ * Keeps a store's state in `path` (+ `path.journal`): `restore()` at start, `checkpoint(meta)`
+ * as often as wanted, `snapshot(meta)` at shutdown.
+ */
+export class StateKeeper {
+  readonly path: string;
+  readonly journalPath: string;
+  readonly #store: Store;
+  readonly #ids = new JournalIds();
+  readonly #minBytes: number;
+  #generation = '';
+  #snapshotBytes = 0;
+  #journalBytes = 0;
+  /** Set when the files on disk cannot be extended (none yet, a failed write): snapshot next. */
+  #needSnapshot = true;
+
+  constructor(store: Store, path: string, o: StateKeeperOptions = {}) {
+    this.#store = store;
+    this.path = path;
+    this.journalPath = `${path}.journal`;
+    this.#minBytes = o.journalMinBytes ?? 16 << 20;
+  }
+
+  /** Reads the snapshot and its journal; undefined when there is no state file. Throws when unreadable. */
+  restore(): Restored | undefined {
+    if (!existsSync(this.path)) return undefined;
+    const state = readState(this.path);
+    let groups = 0;
+    let journalProblem: string | undefined;
+    if (state.generation !== undefined && existsSync(this.journalPath)) {
+      const r = applyJournal(state, readFileSync(this.journalPath), this.journalPath);
+      groups = r.groups;
+      journalProblem = r.problem;
+    }
+    return { state, groups, ...(journalProblem ? { journalProblem } : {}) };
+  }
+
+  /** Writes a full snapshot with `meta` and starts a new, empty journal. */
+  snapshot(meta: unknown): CheckpointResult {
+    const generation = randomUUID();
+    // The ids of the snapshot are the store's as exported now.
+    this.#ids.reset(this.#store.interners);
+    const bytes = saveState(this.#store, this.path, { generation, meta, sync: true });
+    this.#store.clearChanges();
+    this.#snapshotBytes = bytes;
+    const header = Buffer.from(JSON.stringify({ generation }));
+    const start = Buffer.alloc(12);
+    start.write(MAGIC, 0, 'latin1');
+    start.writeUInt32LE(header.length, 8);
+    const tmp = `${this.journalPath}.tmp-${process.pid}`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeAll(fd, Buffer.concat([start, header]));
+      closeSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    renameSync(tmp, this.journalPath);
+    this.#generation = generation;
+    this.#journalBytes = 12 + header.length;
+    this.#needSnapshot = false;
+    return { kind: 'snapshot', bytes };
+  }
+
+  /**
+   * Saves what changed since the last checkpoint with `meta`: appended to the journal, or as a
+   * full snapshot when the journal has grown past the snapshot's size (or a write failed).
+   * Throws on failure; the next checkpoint then writes a full snapshot.
+   */
+  checkpoint(meta: unknown): CheckpointResult {
+    if (this.#needSnapshot || this.#journalBytes > Math.max(this.#minBytes, this.#snapshotBytes)) {
+      this.#needSnapshot = true;
+      return this.snapshot(meta);
+    }
+    const view = this.#store.checkpointView();
+    const it = this.#store.interners;
+    const added: [number, string][][] = it.map(() => []);
+    const buckets = [...view.fine, ...view.coarse];
+    const columns: Uint8Array[] = [];
+    const encode = (b: Bucket) => {
+      const ids = new Uint32Array(b.size * D);
+      for (let i = 0; i < b.size * D; i++) {
+        const d = i % D;
+        const id = b.ids[i] as number;
+        ids[i] = this.#ids.id(d, id, (it[d] as Interner).value(id), added[d] as [number, string][]);
+      }
+      columns.push(
+        new Uint8Array(ids.buffer),
+        new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer),
+        new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8),
+        new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8),
+      );
+    };
+    for (const b of buckets) encode(b);
+    encode(view.live);
+    const header: GroupHeader = {
+      liveStart: view.liveStart,
+      ...(meta === undefined ? {} : { meta }),
+      values: added,
+      buckets: buckets.map(head),
+      live: head(view.live),
+    };
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(json.length);
+    const payload = Buffer.concat([len, json, ...columns]);
+    const frame = Buffer.alloc(4);
+    frame.writeUInt32LE(payload.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(crc32(payload));
+    const fd = openSync(this.journalPath, 'r+');
+    try {
+      const before = fstatSync(fd).size;
+      try {
+        writeAll(fd, Buffer.concat([frame, payload, crc]), before);
+        fdatasyncSync(fd);
+      } catch (e) {
+        // A group cut short would end the journal there for every later one: take it back, and
+        // write everything as a snapshot next time.
+        this.#needSnapshot = true;
+        try {
+          ftruncateSync(fd, before);
+        } catch {
+          // the snapshot next time supersedes the journal anyway
+        }
+        throw e;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const bytes = 12 + payload.length;
+    this.#journalBytes += bytes;
+    return { kind: 'journal', bytes };
+  }
+
+  /** Bytes on disk now (snapshot + journal). */
+  get bytes(): number {
+    let j = 0;
+    try {
+      j = statSync(this.journalPath).size;
+    } catch {
+      // none
+    }
+    return this.#snapshotBytes + j;
+  }
+
+  get generation(): string {
+    return this.#generation;
+  }
+}
+
+function writeAll(fd: number, buf: Uint8Array, position?: number): void {
+  let off = 0;
+  while (off < buf.length) {
+    off += writeSync(fd, buf, off, buf.length - off, position === undefined ? null : position + off);
+  }
+}
+
+/** Applies a journal's groups to a snapshot's state (in place). */
+function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: number; problem?: string } {
+  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC)
+    return { groups: 0, problem: `${path}: not a journal` };
+  const hl = buf.readUInt32LE(8);
+  let generation: unknown;
+  try {
+    generation = (JSON.parse(buf.toString('utf8', 12, 12 + hl)) as { generation?: unknown }).generation;
+  } catch {
+    return { groups: 0, problem: `${path}: damaged journal header` };
+  }
+  // A journal of another snapshot (a crash between a snapshot and its new journal) is stale.
+  if (generation !== state.generation) return { groups: 0 };
+  const fine = new Map(state.fine.map((b) => [b.start, b]));
+  const coarse = new Map(state.coarse.map((b) => [b.start, b]));
+  let off = 12 + hl;
+  let groups = 0;
+  while (off < buf.length) {
+    if (off + 4 > buf.length) return finish(`a checkpoint cut short at byte ${off}`);
+    const n = buf.readUInt32LE(off);
+    if (off + 8 + n > buf.length) return finish(`a checkpoint cut short at byte ${off}`);
+    const payload = buf.subarray(off + 4, off + 4 + n);
+    if (crc32(payload) !== buf.readUInt32LE(off + 4 + n))
+      return finish(`a damaged checkpoint at byte ${off}`);
+    const applied = applyGroup(payload);
+    if (applied) return finish(`${applied} at byte ${off}`);
+    off += 8 + n;
+    groups++;
+  }
+  return finish(undefined);
+
+  function finish(problem: string | undefined) {
+    state.fine = [...fine.values()].sort((a, b) => a.start - b.start);
+    state.coarse = [...coarse.values()].sort((a, b) => a.start - b.start);
+    return problem === undefined
+      ? { groups }
+      : { groups, problem: `${path}: ${problem}; restored up to the checkpoint before` };
+  }
+
+  function applyGroup(p: Buffer): string | undefined {
+    const jl = p.readUInt32LE(0);
+    let h: GroupHeader;
+    try {
+      h = JSON.parse(p.toString('utf8', 4, 4 + jl)) as GroupHeader;
+    } catch {
+      return 'an unreadable checkpoint header';
+    }
+    const all = [...h.buckets, h.live];
+    if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - 4 - jl)
+      return 'a checkpoint of the wrong size';
+    let at = 4 + jl;
+    const take = (bytes: number) => {
+      const copy = new Uint8Array(bytes);
+      copy.set(p.subarray(at, at + bytes));
+      at += bytes;
+      return copy.buffer;
+    };
+    const read = (b: BucketHeader): Bucket => ({
+      ...b,
+      ids: new Uint32Array(take(b.size * D * 4)),
+      requests: Uint32Array.from(new Float64Array(take(b.size * 8))),
+      bytes: new Float64Array(take(b.size * 8)),
+      time: new Float64Array(take(b.size * 8)),
+    });
+    h.values.forEach((list, d) => {
+      const table = state.values[d] as string[];
+      for (const [jid, v] of list) {
+        while (table.length < jid) table.push('');
+        table[jid] = v;
+      }
+    });
+    for (const bh of h.buckets) {
+      const b = read(bh);
+      (b.span === 60 ? fine : coarse).set(b.start, b);
+    }
+    state.live = read(h.live);
+    state.liveStart = h.liveStart;
+    if (h.meta !== undefined) state.meta = h.meta;
+    return undefined;
+  }
+}
