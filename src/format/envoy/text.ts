@@ -9,7 +9,9 @@
  * regular expression built from the same format finds a split Envoy could have written.
  * @module
  */
+
 import { LineParseError } from '../errors.ts';
+import { scanCost, searchBudget } from '../search-budget.ts';
 import type { Fields, FieldValue, RenderSource, RenderValue } from '../types.ts';
 import { type EnvoySegment, fieldWinners } from './tokenize.ts';
 import type { OperatorRuntime, TextConverter } from './values.ts';
@@ -80,11 +82,6 @@ export function compileTextRenderer(
   );
 }
 
-/**
- * Work bound of one line's split search (weighted as the nginx dialect's: 16 + the length of each
- * candidate value tried): a crafted line is given up in tens of milliseconds.
- */
-const SEARCH_BUDGET = 4_000_000;
 const OUT_OF_BUDGET = Symbol('out of budget');
 
 function show(s: string): string {
@@ -117,8 +114,8 @@ export function compileTextParser(
    * Finds the split of `line` into field values: the first anchor occurrences that give every
    * operator a valid value, trying later occurrences (backtracking) where a value contains its
    * own anchor. Failed (field, position) states are remembered, and the work is bounded:
-   * each candidate costs 16 + its length from SEARCH_BUDGET (shared by the three strictness
-   * levels of one line, as the nginx dialect's search), then the line is given up as ambiguous.
+   * `searchBudget` (shared by the three strictness levels of one line), then the line is given up
+   * as ambiguous.
    */
   function split(
     line: string,
@@ -141,7 +138,9 @@ export function compileTextParser(
       }
       const key = i * (L + 1) + pos;
       if (failed.has(key)) return false;
+      // Each anchor search is charged for the characters it looks at, each candidate for its length.
       let end = anchor === '' ? pos : line.indexOf(anchor, pos);
+      if (anchor !== '') budget.left -= scanCost(end, pos, L);
       while (end !== -1) {
         budget.left -= 16 + end - pos;
         if (budget.left < 0) throw OUT_OF_BUDGET;
@@ -150,7 +149,12 @@ export function compileTextParser(
           out[i] = v;
           return true;
         }
-        end = anchor === '' ? (end < L ? end + 1 : -1) : line.indexOf(anchor, end + 1);
+        if (anchor === '') end = end < L ? end + 1 : -1;
+        else {
+          const from = end + 1;
+          end = line.indexOf(anchor, from);
+          budget.left -= scanCost(end, from, L);
+        }
       }
       failed.add(key);
       return false;
@@ -192,7 +196,7 @@ export function compileTextParser(
   function slowParse(line: string): Fields | LineParseError {
     const out: Fields = {};
     if (n === 0) return line === prefix ? out : explain(line);
-    const budget = { left: SEARCH_BUDGET };
+    const budget = { left: searchBudget(line.length) };
     let values: FieldValue[] | undefined | 'budget';
     for (const level of levels) {
       values = split(line, level as TextConverter[], budget);

@@ -7,7 +7,9 @@
  * from the same format finds the split nginx must have written.
  * @module
  */
+
 import { LineParseError } from '../errors.ts';
+import { scanCost, searchBudget } from '../search-budget.ts';
 import { type EscapeMode, unescaperFor } from './escape.ts';
 import { parseTimeIso, parseTimeLocal } from './time.ts';
 import type { Segment } from './tokenize.ts';
@@ -108,12 +110,6 @@ function converterFor(type: VariableType, escape: EscapeMode): Converter {
       return nullDash ? (s) => (s === '-' ? null : unescape(s)) : unescape;
   }
 }
-
-/**
- * Work the search may do on one line (characters sliced and validated, plus a fixed cost per
- * candidate) before the line is given up as ambiguous: a few milliseconds at most.
- */
-const SEARCH_BUDGET = 4_000_000;
 
 /** Longest text of a typed value (lists are unbounded). */
 const MAX_TYPED_LENGTH: Partial<Record<VariableType, number>> = {
@@ -230,7 +226,7 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
    * The split nginx must have written when first-occurrence anchors do not give one: a
    * depth-first search trying each field's candidate ends shortest first (the order a lazy
    * regular expression would), remembering (field, position) pairs that failed so no state is
-   * explored twice, and giving up after SEARCH_BUDGET candidates — a crafted line can never
+   * explored twice, and giving up when its work passes `searchBudget` — a crafted line can never
    * stall the caller (a backtracking regular expression took seconds on 1 KB lines).
    */
   function search(line: string): string[] | 'nomatch' | 'budget' {
@@ -238,7 +234,7 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
     const failed = new Set<number>();
     const width = line.length + 1;
     const ends: number[] = new Array(n);
-    let budget = SEARCH_BUDGET;
+    let budget = searchBudget(line.length);
     const at = (i: number, pos: number): boolean | 'budget' => {
       if (i === n) return pos === line.length;
       if (failed.has(i * width + pos)) return false;
@@ -267,13 +263,16 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
           }
         } else for (let end = pos; end <= line.length && r === false; end++) r = tryEnd(end);
       } else {
-        for (
-          let end = find(line, anchor, pos);
-          end !== -1 && r === false;
-          end = find(line, anchor, end + 1)
-        ) {
+        // Each anchor search is charged for the characters it looks at.
+        let end = find(line, anchor, pos);
+        budget -= scanCost(end, pos, line.length);
+        while (end !== -1 && r === false && budget >= 0) {
           r = tryEnd(end);
+          const from = end + 1;
+          end = find(line, anchor, from);
+          budget -= scanCost(end, from, line.length);
         }
+        if (r === false && budget < 0) r = 'budget';
       }
       if (r === false) failed.add(i * width + pos);
       return r;

@@ -17,7 +17,9 @@
  * texts (C integers have no leading zeros), which removes most ambiguity.
  * @module
  */
+
 import { LineParseError } from '../errors.ts';
+import { scanCost, searchBudget } from '../search-budget.ts';
 import type { UwsgiLogvarType } from './logvars.ts';
 import type { RenderContext } from './render.ts';
 import { compileStrftime, ctimeParser, parseTimeLocal } from './time.ts';
@@ -143,9 +145,6 @@ function maxLength(type: UwsgiLogvarType): number {
   }
 }
 
-/** Conversions the search may try for one line before it gives up (it is polynomial, not linear). */
-const SEARCH_BUDGET = 200_000;
-
 function show(s: string): string {
   return JSON.stringify(s);
 }
@@ -185,7 +184,7 @@ export function compileParser(
    * that every field converts and the rest of the line matches (a backtracking regular
    * expression would find the same split, but can take exponential time on a line that does not
    * match). Failed (field, position) pairs are remembered, so the search is polynomial; it gives
-   * up after SEARCH_BUDGET conversions. Fills `texts` and `values`; false when there is no split.
+   * up when its work passes `searchBudget` (characters sliced, converted and scanned). Fills `texts` and `values`; false when there is no split.
    */
   function search(line: string, texts: string[], values: FieldValue[]): boolean | 'budget' {
     if (!line.startsWith(prefix)) return false;
@@ -194,7 +193,8 @@ export function compileParser(
     // A bitmap for ordinary lines; a set for huge ones, where only few pairs are ever visited.
     const bits = size <= 4_000_000 ? new Uint8Array(size) : null;
     const set = bits === null ? new Set<number>() : null;
-    let budget = SEARCH_BUDGET;
+    const total = searchBudget(len);
+    let budget = total;
     const at = (i: number, pos: number): boolean | 'budget' => {
       if (i === n) return pos === len;
       const key = i * (len + 1) + pos;
@@ -202,7 +202,8 @@ export function compileParser(
       const anchor = anchors[i] as string;
       const convert = converters[i] as Converter;
       const tryEnd = (end: number): boolean | 'budget' => {
-        if (--budget < 0) return 'budget';
+        budget -= 16 + end - pos; // slicing and converting this candidate
+        if (budget < 0) return 'budget';
         const raw = line.slice(pos, end);
         const v = convert(raw);
         if (v === undefined) return false;
@@ -222,10 +223,16 @@ export function compileParser(
         if (anchor === '') {
           for (let end = pos; end <= limit && r === false; end++) r = tryEnd(end);
         } else {
-          for (let end = line.indexOf(anchor, pos); end !== -1 && end <= limit && r === false; ) {
+          // Each anchor search is charged for the characters it looks at.
+          let end = line.indexOf(anchor, pos);
+          budget -= scanCost(end, pos, len);
+          while (end !== -1 && end <= limit && r === false && budget >= 0) {
             r = tryEnd(end);
-            end = line.indexOf(anchor, end + 1);
+            const from = end + 1;
+            end = line.indexOf(anchor, from);
+            budget -= scanCost(end, from, len);
           }
+          if (r === false && budget < 0) r = 'budget';
         }
       }
       if (r === false) {
@@ -239,7 +246,10 @@ export function compileParser(
 
   function notFound(line: string, r: false | 'budget'): LineParseError {
     if (r === 'budget') {
-      return new LineParseError(`no split of the line found within ${SEARCH_BUDGET} tries`, 1);
+      return new LineParseError(
+        `ambiguous line: gave up searching for a split that matches the format (work bound ${searchBudget(line.length)})`,
+        1,
+      );
     }
     return explain(line);
   }
