@@ -5,6 +5,7 @@
  * @module
  */
 import { hostname } from 'node:os';
+import { connectionsPerListener } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
 import { decodeColumns } from '../rpc/columns.ts';
@@ -158,7 +159,9 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     }
   };
 
-  const rpc = await startRpcServer(o.listen, backend, o.security);
+  const rpc = await startRpcServer(o.listen, backend, o.security, {
+    maxConnections: connectionsPerListener(1),
+  });
   const loops = members.map((m) => follow(m));
   return {
     rpc,

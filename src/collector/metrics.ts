@@ -195,7 +195,7 @@ export class CollectorMetrics {
   }
 
   /** Serves `/metrics` on `listen`. */
-  async serve(listen: string): Promise<{ server: Server; port: number }> {
+  async serve(listen: string, maxConnections = 1024): Promise<{ server: Server; port: number }> {
     const a = parseHostPort(listen, '--metrics-listen');
     const server = createServer((req, res) => {
       if (req.url !== '/metrics' && req.url !== '/') {
@@ -207,6 +207,11 @@ export class CollectorMetrics {
         (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(e as Error).message}\n`),
       );
     });
+    // Bounded: at most this many connections, and one that sends no complete request within
+    // 10 s (or idles 5 s after one) is closed.
+    server.maxConnections = maxConnections;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
     server.listen(a.port, a.host || undefined);
     await once(server, 'listening');
     return { server, port: (server.address() as AddressInfo).port };

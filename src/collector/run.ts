@@ -6,6 +6,7 @@
 
 import { existsSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { connectionsPerListener } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
 import type { FormatSpec } from '../format/registry.ts';
 import { createSyslogListener, type SyslogListener } from '../ingest/syslog-listener.ts';
@@ -242,9 +243,11 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   let rpc: RpcServer;
   let metricsServer: Awaited<ReturnType<CollectorMetrics['serve']>> | undefined;
   try {
-    rpc = await startRpcServer(o.listen, backend, o.security);
+    // Idle clients cannot take the descriptors the log files need.
+    const perListener = connectionsPerListener(o.metricsListen ? 2 : 1);
+    rpc = await startRpcServer(o.listen, backend, o.security, { maxConnections: perListener });
     try {
-      metricsServer = o.metricsListen ? await metrics.serve(o.metricsListen) : undefined;
+      metricsServer = o.metricsListen ? await metrics.serve(o.metricsListen, perListener) : undefined;
     } catch (e) {
       await rpc.close();
       throw e;

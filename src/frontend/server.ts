@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
+import { connectionsPerListener } from '../daemon.ts';
 import { parseHostPort } from '../rpc/address.ts';
 import { createFrontendApp, type FrontendAppOptions } from './app.ts';
 
@@ -34,6 +35,7 @@ export async function startFrontend(options: FrontendOptions): Promise<RunningFr
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   // Slow clients cannot hold connections open for ever.
   server.headersTimeout = 10_000;
+  server.maxConnections = connectionsPerListener(1);
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error) => {
