@@ -133,7 +133,7 @@ export class CollectorMetrics {
     );
     counter(
       'logtally_dropped_keys_total',
-      'New keys dropped because the live minute was full.',
+      'Keys pushed out of a full minute table by a new key (Space-Saving); their requests stay in the totals.',
       totals.droppedKeys,
     );
     counter(

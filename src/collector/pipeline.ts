@@ -21,7 +21,6 @@ export interface SourceCounters {
   lines: number;
   parseErrors: number;
   malformed: number;
-  dropped: number;
   /** Lines older than the 24-hour rings: in the totals, in no window. */
   tooOld: number;
 }
@@ -74,7 +73,7 @@ export class Pipeline {
   counter(source: string): SourceCounters {
     let c = this.counters.get(source);
     if (!c) {
-      c = { lines: 0, parseErrors: 0, malformed: 0, dropped: 0, tooOld: 0 };
+      c = { lines: 0, parseErrors: 0, malformed: 0, tooOld: 0 };
       this.counters.set(source, c);
     }
     return c;
@@ -123,8 +122,7 @@ export class Pipeline {
         }
         continue;
       }
-      if (r === 'dropped') c.dropped++;
-      else if (r === 'old') {
+      if (r === 'old') {
         c.tooOld++;
         if (c.tooOld === 1) {
           this.#report({

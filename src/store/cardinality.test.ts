@@ -1,6 +1,7 @@
 /**
- * High cardinality: millions of distinct keys keep memory bounded (the live minute stops at its
- * cap, sealed buckets at their top-K) while keys already counted keep counting exactly.
+ * High cardinality: millions of distinct keys keep memory bounded (the live minute holds its cap,
+ * new keys taking the entries of the lightest, sealed buckets their top-K) while heavy keys keep
+ * counting exactly.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -26,7 +27,7 @@ describe('Store under a stream of distinct keys', () => {
         }
       }
       const st = s.stats();
-      assert.equal(st.liveKeys, 100_000, 'the live minute stops at its cap');
+      assert.equal(st.liveKeys, 100_000, 'the live minute holds its cap');
       clock.t += 60;
       s.tick();
     }
@@ -35,9 +36,9 @@ describe('Store under a stream of distinct keys', () => {
     assert.equal(
       st.droppedKeys,
       distinct - 3 * (100_000 - 3),
-      'every key beyond the cap was dropped and counted',
+      'every key beyond the cap pushed out one (and is counted)',
     );
-    // Keys known before the cap kept counting exactly (the first minute had them from the start).
+    // The hot keys are never the lightest: they kept counting exactly.
     const top = s.topN({ groupBy: 'uri', window: '5m', n: 3, filter: { uriRe: '^/hot/' } });
     const total = top.reduce((n, e) => n + e.requests, 0);
     assert.equal(total, hits + 3, 'hot keys counted exactly');
@@ -49,5 +50,37 @@ describe('Store under a stream of distinct keys', () => {
     assert.ok(st.internedValues.uri < 3 * 100_000 + 10, `interned uris bounded (${st.internedValues.uri})`);
     const grown = (process.memoryUsage().rss - rssBefore) / 1048576;
     assert.ok(grown < 400, `RSS grew by ${grown.toFixed(0)} MB`);
+  });
+
+  it('a flood of distinct URIs cannot hide a heavy key that arrives during it (was: invisible once the cap was full)', () => {
+    const clock = { t: 1_795_000_005 };
+    const s = new Store({ now: () => clock.t });
+    // 1 000 000 random URIs, and 5 000 401s on victim.example /login (0.5 %) spread through them,
+    // the first after the table is full.
+    let victim = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      s.add('flood.example', `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.1`, `/r/${i}`, 200, '', 'GET', 1, 0);
+      if (i >= 200_000 && i % 160 === 0 && victim < 5_000) {
+        s.add('victim.example', '192.0.2.7', '/login', 401, '', 'POST', 10, 0.01);
+        victim++;
+      }
+    }
+    assert.equal(victim, 5_000);
+    const st = s.stats();
+    const top = s.topN({ groupBy: 'uri', window: '1m', n: 1 });
+    assert.equal(top[0]?.label, '/login');
+    const count = top[0]?.requests as number;
+    // Space-Saving: over-estimated by at most the smallest count a replaced key had.
+    assert.ok(
+      count >= 5_000 && count <= 5_000 + st.maxOverestimate,
+      `${count} (bound ${st.maxOverestimate})`,
+    );
+    assert.ok(st.maxOverestimate <= 1_005_000 / 100_000 + 1, `error bound ${st.maxOverestimate}`);
+    assert.equal(
+      s.topN({ groupBy: 'status', window: '1m', n: 2, filter: { website: 'victim.example' } })[0]?.label,
+      '401',
+    );
+    // The minute's total is exact.
+    assert.equal(s.trend('1m').at(-1)?.requests, 1_005_000);
   });
 });

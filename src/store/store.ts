@@ -19,7 +19,10 @@ import { TupleTable } from './tuple-table.ts';
 import { WINDOW_SPANS, type Window } from './windows.ts';
 
 export interface StoreOptions {
-  /** Distinct keys in the live minute before new keys are dropped; default 100 000. */
+  /**
+   * Distinct keys a minute's table holds (the live minute, and each minute receiving late lines);
+   * past it a new key replaces the key with the fewest requests. Default 100 000.
+   */
   liveCap?: number;
   /** Keys kept per fine (1-minute) bucket; default 50 000. */
   fineKeep?: number;
@@ -40,7 +43,7 @@ const COARSE = 300;
  * Outcome of one `add`. 'old': the line's time is before the coarse ring's 24 hours; it is in
  * the totals (`stats().tooOld`) but in no window.
  */
-export type AddResult = 'counted' | 'dropped' | 'malformed' | 'old';
+export type AddResult = 'counted' | 'malformed' | 'old';
 
 /** Late lines waiting to be merged into the sealed bucket (start, span) they belong to. */
 interface LateTable {
@@ -66,7 +69,10 @@ export interface StoreState {
 export interface StoreStats {
   added: number;
   malformed: number;
+  /** Keys pushed out of a full minute's table by a new key (Space-Saving); their counts stay in the totals. */
   droppedKeys: number;
+  /** The largest count a pushed-out key had: every kept key's count is over-estimated by at most this. */
+  maxOverestimate: number;
   /** Lines older than the coarse ring (24 hours): counted in totals only. */
   tooOld: number;
   /** Lines counted into a sealed minute or five-minute bucket (by their own time). */
@@ -106,7 +112,7 @@ export class Store {
   readonly #dirtyFine = new Set<number>();
   readonly #dirtyCoarse = new Set<number>();
   readonly #spareLate: TupleTable[] = [];
-  #stats = { added: 0, malformed: 0, droppedKeys: 0, tooOld: 0, late: 0 };
+  #stats = { added: 0, malformed: 0, droppedKeys: 0, tooOld: 0, late: 0, maxOverestimate: 0 };
 
   constructor(opts: StoreOptions = {}) {
     this.liveCap = opts.liveCap ?? 100_000;
@@ -203,13 +209,29 @@ export class Store {
     this.#liveTotals.bytes += b;
     this.#liveTotals.time += t;
     this.#stats.added++;
-    const e = this.#live.add(k, 0, 1, b, t, this.#isNew);
+    this.#count(this.#live, k, b, t);
+    return 'counted';
+  }
+
+  readonly #evicted = new Uint32Array(D);
+
+  /**
+   * Adds one request to a key of a minute's table. When the table is full, a new key takes the
+   * entry of the key with the fewest requests (Space-Saving): a heavy key arriving late in a
+   * flood of distinct keys is never locked out, and any key's count is over-estimated by at most
+   * the smallest count in the table (`stats().maxOverestimate`). Totals stay exact.
+   */
+  #count(table: TupleTable, k: Uint32Array, b: number, t: number): void {
+    const it = this.interners;
+    let e = table.add(k, 0, 1, b, t, this.#isNew);
     if (e < 0) {
+      e = table.replaceMin(k, 0, 1, b, t, this.#evicted);
       this.#stats.droppedKeys++;
-      return 'dropped';
+      if (table.maxReplaced > this.#stats.maxOverestimate) this.#stats.maxOverestimate = table.maxReplaced;
+      for (let d = 0; d < D; d++) (it[d] as Interner).release(this.#evicted[d] as number);
+      this.#isNew.v = true;
     }
     if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
-    return 'counted';
   }
 
   /** Counts a line from before the current minute into the late table of its bucket. */
@@ -231,12 +253,7 @@ export class Store {
     late.totals.time += t;
     this.#stats.added++;
     this.#stats.late++;
-    const e = late.table.add(k, 0, 1, b, t, this.#isNew);
-    if (e < 0) {
-      this.#stats.droppedKeys++;
-      return 'dropped';
-    }
-    if (this.#isNew.v) for (let d = 0; d < D; d++) (this.interners[d] as Interner).acquire(k[d] as number);
+    this.#count(late.table, k, b, t);
     return 'counted';
   }
 

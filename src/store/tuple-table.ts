@@ -20,6 +20,16 @@ export class TupleTable {
   /** Number of entries. */
   size = 0;
   readonly maxEntries: number;
+  /**
+   * Once the table is full and `replaceMin` is used: a min-heap of entry indices by requests
+   * (`#heapPos` is each entry's place in it), kept as counts grow. Null until then.
+   */
+  #heap: Int32Array | null = null;
+  #heapPos: Int32Array | null = null;
+  /** The largest count an entry had when `replaceMin` gave it to another key (the error bound). */
+  maxReplaced = 0;
+  /** Keys that took over an entry. */
+  replaced = 0;
 
   constructor(maxEntries: number, initial = 1024) {
     this.maxEntries = maxEntries;
@@ -96,6 +106,7 @@ export class TupleTable {
         this.bytes[e] = (this.bytes[e] as number) + bytes;
         this.time[e] = (this.time[e] as number) + time;
         if (isNew) isNew.v = false;
+        if (this.#heap !== null) this.#siftDown((this.#heapPos as Int32Array)[e] as number);
         return e;
       }
       s = (s + 1) & this.#mask;
@@ -114,10 +125,105 @@ export class TupleTable {
     return e;
   }
 
+  /**
+   * For a key that `add` could not insert (the table is full): the entry with the fewest
+   * requests is given to the key (Space-Saving), which starts from that count plus `requests`, so
+   * a key's count is over-estimated by at most `maxReplaced` and every key with more requests
+   * than the table's smallest count is present. The old key's ids are copied to `evicted`.
+   * Returns the entry index.
+   */
+  replaceMin(
+    k: ArrayLike<number>,
+    off: number,
+    requests: number,
+    bytes: number,
+    time: number,
+    evicted: Uint32Array,
+  ): number {
+    if (this.#heap === null) this.#buildHeap();
+    const heap = this.#heap as Int32Array;
+    const e = heap[0] as number;
+    const b = e * D;
+    for (let d = 0; d < D; d++) evicted[d] = this.ids[b + d] as number;
+    this.#unlink(e);
+    for (let d = 0; d < D; d++) this.ids[b + d] = k[off + d] as number;
+    let s = TupleTable.hash(this.ids, b) & this.#mask;
+    while (this.#slots[s] !== EMPTY) s = (s + 1) & this.#mask;
+    this.#slots[s] = e;
+    const min = this.requests[e] as number;
+    if (min > this.maxReplaced) this.maxReplaced = min;
+    this.replaced++;
+    this.requests[e] = min + requests;
+    this.bytes[e] = bytes;
+    this.time[e] = time;
+    this.#siftDown(0);
+    return e;
+  }
+
+  /** Removes entry `e`'s slot (backward-shift deletion keeps every probe chain whole). */
+  #unlink(e: number): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let s = TupleTable.hash(this.ids, e * D) & mask;
+    while (slots[s] !== e) s = (s + 1) & mask;
+    let hole = s;
+    let j = (s + 1) & mask;
+    for (;;) {
+      const x = slots[j] as number;
+      if (x === EMPTY) break;
+      const home = TupleTable.hash(this.ids, x * D) & mask;
+      // x may move into the hole when its home is not cyclically within (hole, j].
+      if ((j > hole && (home <= hole || home > j)) || (j < hole && home <= hole && home > j)) {
+        slots[hole] = x;
+        hole = j;
+      }
+      j = (j + 1) & mask;
+    }
+    slots[hole] = EMPTY;
+  }
+
+  #buildHeap(): void {
+    const n = this.size;
+    const heap = new Int32Array(n);
+    const pos = new Int32Array(Math.max(n, this.requests.length));
+    for (let i = 0; i < n; i++) {
+      heap[i] = i;
+      pos[i] = i;
+    }
+    this.#heap = heap;
+    this.#heapPos = pos;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.#siftDown(i);
+  }
+
+  #siftDown(i: number): void {
+    const heap = this.#heap as Int32Array;
+    const pos = this.#heapPos as Int32Array;
+    const req = this.requests;
+    const n = heap.length;
+    const x = heap[i] as number;
+    const v = req[x] as number;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && (req[heap[c + 1] as number] as number) < (req[heap[c] as number] as number)) c++;
+      const y = heap[c] as number;
+      if ((req[y] as number) >= v) break;
+      heap[i] = y;
+      pos[y] = i;
+      i = c;
+    }
+    heap[i] = x;
+    pos[x] = i;
+  }
+
   /** Empties the table, keeping its memory. */
   clear(): void {
     this.#slots.fill(EMPTY);
     this.size = 0;
+    this.#heap = null;
+    this.#heapPos = null;
+    this.maxReplaced = 0;
+    this.replaced = 0;
   }
 
   #grow(): void {
