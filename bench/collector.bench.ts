@@ -1,120 +1,251 @@
 /**
- * Collector ingest throughput on one core: tail → parse → count, reading a generated log from
- * its start (bench/generate.ts, deterministic), for the `logtail` and `combined` layouts, with
- * GoAccess (`apt-get install goaccess`) parsing the same `combined` file in the same run.
+ * Collector ingest end to end, through the program an operator runs: `logtally collector
+ * --from-start` is spawned on a generated log and timed from spawn until its Status says every
+ * line was read (polled over gRPC), then asked TopN and Trend. Peers in the same run, on the same
+ * files: mawk counting one two-field key (website and status for logtail, client address and
+ * status for combined: it parses two fields and keeps one hash table, nothing else), and GoAccess
+ * 1.7 on the combined files (it parses every field and builds its panels). The collector parses
+ * every field of the format, counts six-part keys into minutes by the lines' own time, and feeds
+ * Prometheus counters.
  *
- *   LINES=5000000 node bench/collector.bench.ts
+ * Files (timestamps spread over the 20 minutes before the run, so every line is in the 60m window):
+ * - logtail: the default mix (bench/generate.ts: 400 client prefixes with a heavy head, 20 hosts,
+ *   15 paths with query strings);
+ * - logtail-wide: 3 000 client addresses and 1 500 paths;
+ * - combined, combined-narrow (20 addresses, 5 paths);
+ * - distinct: every line a new path and address (full caps: the peak RSS figure).
+ *
+ *   LINES=1000000 RUNS=3 node bench/collector.bench.ts [file ...]
  * @module
  */
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { CollectorMetrics } from '../src/collector/metrics.ts';
-import { Pipeline } from '../src/collector/pipeline.ts';
+import { fileURLToPath } from 'node:url';
 import { compileNginx } from '../src/format/nginx/compile.ts';
-import { createTailer } from '../src/ingest/tailer.ts';
-import { Store } from '../src/store/store.ts';
-import { BENCH_FORMATS, records } from './generate.ts';
+import { NGINX_COMBINED, NGINX_LOGTAIL } from '../src/format/nginx/presets.ts';
+import type { Fields } from '../src/format/nginx/types.ts';
+import { createLogtallyClient } from '../src/rpc/client.ts';
+import { freePort } from '../test/support/listening.ts';
+import { records } from './generate.ts';
+import { median } from './harness.ts';
 
-const LINES = Number(process.env.LINES ?? 5_000_000);
-const dataDir = new URL('./data/', import.meta.url);
+const LINES = Number(process.env.LINES ?? 1_000_000);
+const RUNS = Number(process.env.RUNS ?? 3);
+const BIN = fileURLToPath(new URL('../bin/logtally', import.meta.url));
+const dataDir = fileURLToPath(new URL('./data/', import.meta.url));
 mkdirSync(dataDir, { recursive: true });
 
-function ensureLog(name: keyof typeof BENCH_FORMATS): string {
-  const path = new URL(`./data/${name}-${LINES}.log`, import.meta.url).pathname;
-  if (existsSync(path)) return path;
-  const fmt = compileNginx(BENCH_FORMATS[name], { utcOffset: 0 });
-  // Written in chunks: 5M lines are more than one JavaScript string can hold.
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
+interface Spec {
+  layout: 'logtail' | 'combined';
+  /** Rewrites a default record (vocabulary). */
+  vary?: (r: Fields, i: number) => void;
+}
+
+const SPECS: Record<string, Spec> = {
+  logtail: { layout: 'logtail' },
+  'logtail-wide': {
+    layout: 'logtail',
+    vary: (r, i) => {
+      const h = (i * 2654435761) >>> 0;
+      r.remote_addr = `10.${(h >>> 8) & 15}.${(h >>> 16) & 255}.${h % 12}`; // ~3 000 (of 4 096 × …)
+      r.request_uri = `/p/${h % 1500}`;
+    },
+  },
+  combined: { layout: 'combined' },
+  'combined-narrow': {
+    layout: 'combined',
+    vary: (r, i) => {
+      r.remote_addr = `192.0.2.${i % 20}`;
+      r.request = `GET /p${i % 5} HTTP/1.1`;
+    },
+  },
+  distinct: {
+    layout: 'logtail',
+    vary: (r, i) => {
+      r.remote_addr = `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
+      r.request_uri = `/d/${i}`;
+    },
+  },
+};
+
+/** Writes the file; returns its path and the count of lines per minute (an independent count). */
+function generate(name: string, spec: Spec, end: number): { path: string; perMinute: Map<number, number> } {
+  const path = `${dataDir}${name}-${LINES}.log`;
+  const fmt = compileNginx(spec.layout === 'logtail' ? NGINX_LOGTAIL : NGINX_COMBINED, { utcOffset: 0 });
+  const fd = openSync(path, 'w');
+  const perMinute = new Map<number, number>();
+  const span = 1200;
   let chunk = '';
-  for (const rec of records(LINES)) {
-    chunk += `${fmt.render(rec)}\n`;
+  let i = 0;
+  for (const r of records(LINES)) {
+    spec.vary?.(r, i);
+    // In log order over the last 20 minutes.
+    const t = end - span + Math.floor((i * span) / LINES);
+    r.time_local = t;
+    r.msec = t + (i % 1000) / 1000; // three decimals, as nginx writes them (no rounding into the next second)
+    const m = Math.floor(t / 60) * 60;
+    perMinute.set(m, (perMinute.get(m) ?? 0) + 1);
+    chunk += `${fmt.render(r)}\n`;
     if (chunk.length > 1 << 22) {
       writeSync(fd, Buffer.from(chunk, 'latin1'));
       chunk = '';
     }
+    i++;
   }
   writeSync(fd, Buffer.from(chunk, 'latin1'));
   closeSync(fd);
-  renameSync(tmp, path);
-  return path;
+  return { path, perMinute };
 }
 
-async function ingest(name: keyof typeof BENCH_FORMATS, path: string): Promise<number> {
-  const store = new Store();
-  // As in the collector program: Prometheus counters and histograms are fed for every line.
-  const metrics = new CollectorMetrics({
-    linesRead: () => 0,
-    parseErrors: () => 0,
-    malformed: () => 0,
-    droppedKeys: () => 0,
-    syslogDatagrams: () => 0,
-    syslogLines: () => 0,
-    filesTailed: () => 1,
-    linesTooOld: () => 0,
-    stateSaveFailures: () => 0,
-    stateLastSaved: () => 0,
-  });
-  const pipeline = new Pipeline(
-    store,
-    () => {},
-    (k) => metrics.observe(k.website, k.method, k.status, k.bytes, k.time, k.upstream),
-  );
-  const source = { format: compileNginx(BENCH_FORMATS[name]), name };
-  const t0 = process.hrtime.bigint();
-  let done: () => void = () => {};
-  const finished = new Promise<void>((r) => {
-    done = r;
-  });
-  const tailer = createTailer({
-    patterns: [path],
-    startAt: 'beginning',
-    onLines(lines, file) {
-      pipeline.feed(lines, file, source);
-      if (pipeline.linesRead >= LINES) done();
-    },
-  });
-  await tailer.start();
-  await finished;
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  await tailer.stop();
-  if (pipeline.parseErrors > 0) throw new Error(`${name}: ${pipeline.parseErrors} parse errors`);
-  const st = store.stats();
-  console.log(
-    `${name.padEnd(9)} ${(LINES / seconds).toFixed(0).padStart(10)} lines/s  (${seconds.toFixed(2)} s, ${(statSync(path).size / seconds / 1048576).toFixed(0)} MB/s, malformed ${st.malformed}, live keys ${st.liveKeys})`,
-  );
-  return LINES / seconds;
+function procStat(pid: number): { cpu: number; hwm: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1];
+  return { cpu: ticks / 100, hwm: Number(hwm ?? 0) / 1024 };
 }
 
-function goaccess(path: string): number | undefined {
-  const probe = spawnSync('goaccess', ['--version'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    console.log('goaccess: not installed (apt-get install goaccess)');
-    return undefined;
+interface CollectorRun {
+  seconds: number;
+  cpu: number;
+  peakMiB: number;
+  dropped: number;
+  minutesExact: boolean;
+  /** The first differing minute, when not exact. */
+  mismatch?: string;
+  topnP99: Record<string, number>;
+}
+
+async function collector(
+  path: string,
+  layout: string,
+  perMinute: Map<number, number>,
+): Promise<CollectorRun> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      BIN,
+      'collector',
+      '--logs',
+      path,
+      '--format',
+      layout,
+      '--from-start',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--metrics-listen',
+      '',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const client = createLogtallyClient(`127.0.0.1:${port}`);
+  try {
+    for (;;) {
+      try {
+        const st = await client.status({});
+        if (Number(st.linesRead) >= LINES) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const { cpu, hwm } = procStat(child.pid as number);
+    const st = await client.status({});
+    const trend = await client.trend({ window: '60m' });
+    const bad = trend.points.filter((p) => Number(p.count) !== (perMinute.get(p.start) ?? 0));
+    const minutesExact = bad.length === 0;
+    const mismatch = bad
+      .slice(0, 3)
+      .map(
+        (p) =>
+          `${new Date(p.start * 1000).toISOString().slice(11, 16)} ${p.count} vs ${perMinute.get(p.start) ?? 0}`,
+      )
+      .join('; ');
+    const topnP99: Record<string, number> = {};
+    for (const [window, groupBy] of [
+      ['24h', 'uri'],
+      ['24h', 'prefix'],
+      ['24h', 'website'],
+      ['60m', 'uri'],
+    ] as const) {
+      const times: number[] = [];
+      for (let q = 0; q < 50; q++) {
+        const t = performance.now();
+        await client.topN({ groupBy, window, n: 10 });
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      topnP99[`${window} ${groupBy}`] = times[Math.floor(times.length * 0.99)] as number;
+    }
+    return {
+      seconds,
+      cpu,
+      peakMiB: Math.max(hwm, procStat(child.pid as number).hwm),
+      dropped: Number(st.droppedKeys),
+      minutesExact,
+      ...(minutesExact ? {} : { mismatch }),
+      topnP99,
+    };
+  } finally {
+    child.kill('SIGKILL');
   }
-  const out = new URL('./data/goaccess.json', import.meta.url).pathname;
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('goaccess', [path, '--log-format=COMBINED', '-o', out, '--no-progress'], {
-    encoding: 'utf8',
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`goaccess failed: ${r.stderr}`);
-  console.log(
-    `goaccess  ${(LINES / seconds).toFixed(0).padStart(10)} lines/s  (${seconds.toFixed(2)} s, ${probe.stdout.split('\n')[0]})`,
-  );
-  return LINES / seconds;
 }
 
-const logtail = ensureLog('logtail');
-const combined = ensureLog('combined');
-console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${LINES} lines`);
-const results: Record<string, number> = {};
-results.logtail = await ingest('logtail', logtail);
-results.combined = await ingest('combined', combined);
-const ga = goaccess(combined);
-if (ga !== undefined) {
-  results.goaccess = ga;
-  console.log(`combined vs goaccess: ${((results.combined as number) / ga).toFixed(2)}x`);
+function timed(cmd: string, args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return (performance.now() - t0) / 1000;
 }
-console.log(JSON.stringify(results));
+
+const hasGoaccess = spawnSync('goaccess', ['--version']).status === 0;
+const only = process.argv.slice(2);
+const end = Math.floor(Date.now() / 1000);
+console.log(
+  `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${LINES} lines a file, median of ${RUNS} runs`,
+);
+for (const [name, spec] of Object.entries(SPECS)) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  const { path, perMinute } = generate(name, spec, end);
+  const mb = statSync(path).size / 1048576;
+  const awk =
+    spec.layout === 'logtail'
+      ? ['-F\t', '{c[$1 FS $6]++} END {for (k in c) n++; print n}', path]
+      : ['{c[$1 FS $9]++} END {for (k in c) n++; print n}', path];
+  const runs: CollectorRun[] = [];
+  const mawk: number[] = [];
+  const ga: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    runs.push(await collector(path, spec.layout, perMinute));
+    mawk.push(timed('mawk', awk));
+    if (hasGoaccess && spec.layout === 'combined')
+      ga.push(
+        timed('goaccess', [path, '--log-format=COMBINED', '-o', `${dataDir}goaccess.json`, '--no-progress']),
+      );
+  }
+  const s = median(runs.map((x) => x.seconds));
+  const ratios = runs.map((x, i) => (mawk[i] as number) / x.seconds);
+  const rate = (sec: number) => `${Math.round(LINES / sec / 1000)} k lines/s`;
+  console.log(
+    `\n${name} (${mb.toFixed(0)} MB): collector ${rate(s)} (${s.toFixed(2)} s wall, ${median(runs.map((x) => x.cpu)).toFixed(2)} s CPU, ` +
+      `peak RSS ${median(runs.map((x) => x.peakMiB)).toFixed(0)} MiB, dropped keys ${median(runs.map((x) => x.dropped))}, ` +
+      `minutes ${runs.every((x) => x.minutesExact) ? 'exact' : `NOT exact: ${runs.find((x) => x.mismatch)?.mismatch}`})`,
+  );
+  console.log(
+    `  mawk two-field count ${rate(median(mawk))}; collector/mawk ${median(ratios).toFixed(2)}x (per run: ${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+  );
+  if (ga.length > 0) {
+    const gr = runs.map((x, i) => (ga[i] as number) / x.seconds);
+    console.log(`  goaccess ${rate(median(ga))}; collector/goaccess ${median(gr).toFixed(2)}x`);
+  }
+  const q = runs.at(-1)?.topnP99 ?? {};
+  console.log(
+    `  TopN p99 (50 queries, n=10): ${Object.entries(q)
+      .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
+      .join(', ')}`,
+  );
+}

@@ -46,16 +46,35 @@ class Hist {
   }
 }
 
-/** Bounded label values: the first MAX distinct values keep their name, later ones are `other`. */
-class LabelCap {
-  readonly #seen = new Set<string>();
-  value(v: string): string {
-    if (this.#seen.has(v)) return v;
-    if (this.#seen.size >= MAX_LABEL_VALUES) return 'other';
-    this.#seen.add(v);
-    return v;
+/**
+ * Bounded label values as small integers: the first MAX distinct values keep their name, later
+ * ones are `other`. The last value looked up is remembered (consecutive lines share a host).
+ */
+class LabelIds {
+  readonly #ids = new Map<string, number>();
+  readonly names: string[] = ['other'];
+  #last = '';
+  #lastId = -1;
+  id(v: string): number {
+    if (v === this.#last && this.#lastId >= 0) return this.#lastId;
+    let id = this.#ids.get(v);
+    if (id === undefined) {
+      if (this.names.length > MAX_LABEL_VALUES) return 0;
+      id = this.names.length;
+      this.names.push(v);
+      this.#ids.set(v, id);
+    }
+    this.#last = v;
+    this.#lastId = id;
+    return id;
   }
 }
+
+const METHOD_NAMES = [...METHODS, 'OTHER'];
+const METHOD_INDEX = new Map(METHOD_NAMES.map((m, i) => [m, i]));
+const OTHER_METHOD = METHOD_NAMES.length - 1;
+/** Request counters are keyed by ((host id × methods) + method) × 1000 + status. */
+const STATUSES = 1000;
 
 export interface IngestTotals {
   linesRead(): number;
@@ -75,10 +94,10 @@ export interface IngestTotals {
 
 export class CollectorMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Map<string, number>();
-  readonly #upstreams = new Map<string, number>();
-  readonly #hosts = new LabelCap();
-  readonly #ups = new LabelCap();
+  readonly #requests = new Map<number, number>();
+  readonly #upstreams = new Map<number, number>();
+  readonly #hosts = new LabelIds();
+  readonly #ups = new LabelIds();
   readonly #bytes = new Hist(BYTE_BUCKETS);
   readonly #duration = new Hist(TIME_BUCKETS);
   readonly #upstreamDuration = new Hist(TIME_BUCKETS);
@@ -86,6 +105,10 @@ export class CollectorMetrics {
   constructor(totals: IngestTotals) {
     const requests = this.#requests;
     const upstreams = this.#upstreams;
+    const hosts = this.#hosts;
+    const ups = this.#ups;
+    // Tabs never reach a label (escape=none logs may have them in a host).
+    const clean = (v: string) => (v.includes('\t') ? v.replaceAll('\t', ' ') : v);
     collectDefaultMetrics({ register: this.registry, prefix: 'logtally_' });
     new Counter({
       name: 'logtally_requests_total',
@@ -95,7 +118,10 @@ export class CollectorMetrics {
       collect() {
         this.reset();
         for (const [k, v] of requests) {
-          const [host, method, status] = k.split('\t');
+          const status = String(k % STATUSES);
+          const hm = Math.floor(k / STATUSES);
+          const method = METHOD_NAMES[hm % METHOD_NAMES.length] as string;
+          const host = clean(hosts.names[Math.floor(hm / METHOD_NAMES.length)] as string);
           this.inc({ host, method, status }, v);
         }
       },
@@ -108,8 +134,8 @@ export class CollectorMetrics {
       collect() {
         this.reset();
         for (const [k, v] of upstreams) {
-          const [upstream, status] = k.split('\t');
-          this.inc({ upstream, status }, v);
+          const upstream = clean(ups.names[Math.floor(k / STATUSES)] as string);
+          this.inc({ upstream, status: String(k % STATUSES) }, v);
         }
       },
     });
@@ -166,16 +192,16 @@ export class CollectorMetrics {
     });
   }
 
-  /** Counts one request (hot path: a string key and three histogram updates). */
+  /** Counts one request (hot path: an integer key and three histogram updates; labels at scrape time). */
   observe(host: string, method: string, status: number, bytes: number, time: number, upstream: string): void {
-    const m = METHODS.has(method) ? method : 'OTHER';
-    // Tabs separate the key's parts: a host containing one (escape=none logs) must not shift them.
-    const key = `${this.#hosts.value(host.includes('\t') ? host.replaceAll('\t', ' ') : host)}\t${m}\t${status}`;
+    const m = METHOD_INDEX.get(method) ?? OTHER_METHOD;
+    const st = status >= 0 && status < STATUSES ? status : 0;
+    const key = (this.#hosts.id(host) * METHOD_NAMES.length + m) * STATUSES + st;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
     this.#bytes.observe(bytes);
     this.#duration.observe(time);
     if (upstream !== '') {
-      const uk = `${this.#ups.value(upstream.includes('\t') ? upstream.replaceAll('\t', ' ') : upstream)}\t${status}`;
+      const uk = this.#ups.id(upstream) * STATUSES + st;
       this.#upstreams.set(uk, (this.#upstreams.get(uk) ?? 0) + 1);
       this.#upstreamDuration.observe(time);
     }

@@ -185,7 +185,10 @@ export class Store {
     time: number,
     at = Number.NaN,
   ): AddResult {
-    this.tick();
+    // The clock is read only for a line without a time or past the current minute: a line of the
+    // current minute needs no rotation, and a late one goes to its own bucket either way (the
+    // collector also ticks every second).
+    if (!(at < this.#liveStart + MINUTE)) this.tick();
     const statusId = this.#statusId(status);
     const prefix = this.#prefixId(addr);
     if (statusId < 0 || prefix < 0) {
