@@ -176,10 +176,18 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       },
       onEvent(e) {
         if (e.type === 'opened' && e.reason !== 'startup') o.log(`${e.path}: opened (${e.reason})`);
-        else if (e.type === 'rotated' || e.type === 'truncated') {
+        else if (e.type === 'truncated')
+          o.log(
+            `${e.path}: truncated (copytruncate)${
+              e.copy
+                ? `; read the ${e.fromCopy} byte(s) still unread from ${e.copy}`
+                : `; no copy found: bytes after ${e.offset} not read`
+            }`,
+          );
+        else if (e.type === 'rotated') {
           o.log(`${e.path}: ${e.type}`);
           // A rotated file's position is what a crash would need: save it now.
-          if (e.type === 'rotated') rotatedSinceCheckpoint = true;
+          rotatedSinceCheckpoint = true;
         } else if (e.type === 'resumed')
           o.log(`${e.path}: reading on from byte ${e.offset}${e.rotated ? ' of its rotated file' : ''}`);
         else if (e.type === 'resume-lost')

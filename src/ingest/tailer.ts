@@ -18,7 +18,9 @@
  *   arrived for `drainGraceMs` (nginx keeps writing to it until it gets SIGUSR1); then it is read
  *   to EOF one last time and closed. Meanwhile the path is retried with exponential backoff
  *   (`reopenBackoff`) and on every directory event; the new file is read from its start.
- * - copytruncate (the file is smaller than our offset): reading restarts at 0.
+ * - copytruncate (the file is smaller than our offset): what was still unread is read from the
+ *   copy (the newest file of the directory named after it, at least our offset long and with the
+ *   same first bytes), then reading restarts at 0.
  * - Partial last line: held until its newline arrives. It is NOT delivered when its file ends for
  *   us (old file closed after rotation, truncation): it is dropped, counted in `partialDropped` and
  *   reported (`partial-dropped`). So every delivered line is a complete, newline-terminated line
@@ -114,7 +116,16 @@ export type TailEvent =
     }
   | { type: 'rotated'; path: string; inode: number; how: 'replaced' | 'gone' }
   | { type: 'renamed'; from: string; to: string; inode: number }
-  | { type: 'truncated'; path: string; inode: number; offset: number; size: number }
+  | {
+      type: 'truncated';
+      path: string;
+      inode: number;
+      offset: number;
+      size: number;
+      /** The copy (copytruncate) the unread rest was read from, and how many bytes that was. */
+      copy?: string;
+      fromCopy?: number;
+    }
   | { type: 'closed'; path: string; inode: number; offset: number }
   | { type: 'partial-dropped'; path: string; inode: number; bytes: number }
   | { type: 'resumed'; path: string; inode: number; offset: number; rotated: boolean }
@@ -1026,20 +1037,101 @@ class TailerImpl implements Tailer {
       return false;
     }
     if (size >= BigInt(r.offset)) return false;
+    // copytruncate: what was still unread at the truncate is in the copy logrotate just made.
+    const copy = await this.#copyOf(r);
+    const from = r.offset;
+    if (copy) await this.#readCopy(r, copy.path, copy.size);
     const dropped = r.splitter.reset();
     if (dropped > 0) this.#dropPartial(r, dropped);
     this.#emit({
       type: 'truncated',
       path: r.path,
       inode: Number(r.ino),
-      offset: r.offset,
+      offset: from,
       size: Number(size),
+      ...(copy ? { copy: copy.path, fromCopy: copy.size - from } : {}),
     });
     r.counters.truncations++;
     this.#totals.truncations++;
     r.offset = 0;
     r.headLen = 0;
     return true;
+  }
+
+  /**
+   * The copy of `r`'s file that copytruncate made: a file of the same directory whose name starts
+   * with the file's name (`access.log.1`, `access.log-20261202`), not compressed, at least as long
+   * as our offset and starting with the same bytes; the newest if several.
+   */
+  async #copyOf(r: Reader): Promise<{ path: string; size: number } | undefined> {
+    if (r.headLen === 0) return undefined;
+    const base = r.path.slice(r.dir.length + 1);
+    let names: string[];
+    try {
+      names = await readdir(r.dir);
+    } catch {
+      return undefined;
+    }
+    let best: { path: string; size: number; mtime: number } | undefined;
+    const head = Buffer.alloc(r.headLen);
+    for (const name of names) {
+      if (name === base || !name.startsWith(base) || /\.(gz|bz2|xz|zst|lz4|Z)$/.test(name)) continue;
+      const full = join(r.dir, name);
+      let fh: FileHandle | undefined;
+      try {
+        fh = await open(full, 'r');
+        const st = await fh.stat();
+        if (!st.isFile() || st.size < r.offset || (best && st.mtimeMs <= best.mtime)) continue;
+        const { bytesRead } = await fh.read(head, 0, r.headLen, 0);
+        if (bytesRead === r.headLen && head.equals(r.head.subarray(0, r.headLen)))
+          best = { path: full, size: st.size, mtime: st.mtimeMs };
+      } catch {
+        // gone or unreadable: not the copy
+      } finally {
+        await fh?.close().catch(noop);
+      }
+    }
+    return best && { path: best.path, size: best.size };
+  }
+
+  /** Reads `copy` from `r`'s offset to `size` through `r`'s splitter, delivering its lines as `r`'s. */
+  async #readCopy(r: Reader, copy: string, size: number): Promise<void> {
+    let fh: FileHandle;
+    try {
+      fh = await open(copy, 'r');
+    } catch (err) {
+      this.#error(copy, err);
+      return;
+    }
+    try {
+      let at = r.offset;
+      while (at < size) {
+        const buf = await this.#pool.acquire();
+        let n: number;
+        try {
+          n = (await fh.read(buf, 0, Math.min(buf.length, size - at), at)).bytesRead;
+        } catch (err) {
+          this.#pool.release(buf);
+          this.#error(copy, err);
+          break;
+        }
+        if (n === 0) {
+          this.#pool.release(buf);
+          break;
+        }
+        const lines: string[] = [];
+        r.splitter.push(buf.subarray(0, n), lines);
+        this.#pool.release(buf);
+        at += n;
+        r.counters.bytesRead += n;
+        r.counters.linesRead += lines.length;
+        this.#totals.bytesRead += n;
+        this.#totals.linesRead += lines.length;
+        if (lines.length > 0) this.#deliver(lines, r.path);
+      }
+    } finally {
+      await fh.close().catch(noop);
+    }
   }
 
   #deliver(lines: string[], path: string): void {
@@ -1077,11 +1169,12 @@ class TailerImpl implements Tailer {
  *   SIGUSR1 of logrotate's postrotate), and (2) the new file stays at the path long enough for a
  *   directory event or a poll to see it (a file renamed away to a name no pattern matches before
  *   we ever stat it cannot be followed by name; logrotate rotates hourly at most).
- * - copytruncate: no line duplicated or broken; lines written between the copy and the truncate
- *   are lost (they are in neither file), and so are lines still unread at the truncate (they are
- *   in the copy). The truncation is noticed when the file is smaller than our offset; a file that
- *   regrows past our offset before we look would be read from the old offset (the inotify event
- *   makes that window milliseconds wide).
+ * - copytruncate: no line duplicated or broken; lines still unread at the truncate are read from
+ *   the copy (an uncompressed file of the directory whose name starts with the file's, at least
+ *   as long as our offset, with the same first bytes: `access.log.1`; a copy compressed at once is not read); only lines written between the copy and the truncate are lost (they are in neither
+ *   file), or all unread ones when no copy is found. The truncation is noticed when the file is
+ *   smaller than our offset; a file that regrows past our offset before we look would be read
+ *   from the old offset (the inotify event makes that window milliseconds wide).
  * - A partial line is delivered only with its newline; see the module doc for when it is dropped.
  * @example
  * const t = createTailer({ patterns: ['/var/log/nginx/*.log'], onLines: (lines, file) => count(lines, file) });
