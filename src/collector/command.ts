@@ -27,6 +27,7 @@ interface Flags extends SecurityFlags {
   logsFile?: string;
   nginxConf?: string;
   syslogListen?: string;
+  tailFiles?: boolean;
   source: string;
   v4prefix: number;
   v6prefix: number;
@@ -55,7 +56,11 @@ export function collectorCommand(version: string, result: { code: number }): Com
       )
       .option(
         '--syslog-listen <addr>',
-        'also receive lines that nginx sends with access_log syslog:server=… (UDP, e.g. :5514)',
+        'also receive lines that nginx sends with access_log syslog:server=… (UDP, e.g. :5514); with --nginx-conf, only the logs the configuration sends to this address are taken',
+      )
+      .option(
+        '--tail-files',
+        'with --syslog-listen and --nginx-conf: also tail the files the configuration names (a server that logs to both is then counted twice)',
       )
       .option('--source <name>', 'name of this collector in query responses', hostname())
       .option('--v4prefix <bits>', 'IPv4 prefix length for client bucketing', intIn(0, 32), 24)
@@ -124,6 +129,7 @@ Examples:
       ...(f.logsFile ? { logsFile: f.logsFile } : {}),
       ...(f.nginxConf ? { nginxConf: f.nginxConf } : {}),
       ...(f.syslogListen ? { syslogListen: f.syslogListen } : {}),
+      ...(f.tailFiles ? { tailFiles: true } : {}),
       source: f.source,
       v4prefix: f.v4prefix,
       v6prefix: f.v6prefix,
@@ -142,7 +148,7 @@ Examples:
         (c.metricsPort ? `, metrics on ${f.metricsListen}` : '') +
         (c.syslogPort ? `, syslog on ${f.syslogListen}` : ''),
     );
-    for (const i of c.inputs.files) log(`reading ${i.pattern} as ${i.source.name}`);
+    for (const line of c.inputs.plan) log(line);
     await runUntilSignal(() => c.stop(), log);
     result.code = 0;
   });

@@ -25,6 +25,8 @@ export interface CollectorInputs {
   readonly syslogDefault: SourceFormat;
   readonly syslogByTag: Map<string, SourceFormat>;
   readonly warnings: string[];
+  /** What is read from where, one line each, for the start-up log. */
+  readonly plan: string[];
 }
 
 export interface InputFlags {
@@ -33,6 +35,24 @@ export interface InputFlags {
   nginxConf?: string;
   format: FormatSpec;
   cwd?: string;
+  /**
+   * The syslog listener's address: with --nginx-conf, only the logs nginx sends to it are taken
+   * (a server logging to a file and to syslog would be counted twice), unless `tailFiles`.
+   */
+  syslogListen?: string;
+  /** With `syslogListen`: also tail the files the configuration names. */
+  tailFiles?: boolean;
+}
+
+/** Whether nginx's syslog server `host:port` is the listener `listen` (`:5514`, `127.0.0.1:5514`). */
+function sendsTo(target: { host: string; port: number; unix: boolean }, listen: string): boolean {
+  if (target.unix) return false;
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen.trim());
+  if (!m || Number(m[3]) !== target.port) return false;
+  const host = m[1] ?? m[2] ?? '';
+  const wildcard = (h: string) => h === '' || h === '0.0.0.0' || h === '::';
+  const loopback = (h: string) => h === 'localhost' || h === '::1' || h.startsWith('127.');
+  return wildcard(host) || host === target.host || (loopback(host) && loopback(target.host));
 }
 
 /** Reads a --logs-file: one path or glob per line, `#` comments and blank lines ignored. */
@@ -67,6 +87,7 @@ export function resolveInputs(flags: InputFlags): CollectorInputs {
     name: flags.format.format.length > 40 ? '--format' : flags.format.format,
   };
   const files: FileInput[] = [];
+  const plan: string[] = [];
   const seen = new Map<string, FileInput>();
   const addFile = (pattern: string, source: SourceFormat, where: string) => {
     const abs = isAbsolute(pattern) ? pattern : resolve(cwd, pattern);
@@ -82,6 +103,7 @@ export function resolveInputs(flags: InputFlags): CollectorInputs {
     const input = { pattern: abs, source };
     seen.set(abs, input);
     files.push(input);
+    plan.push(`reading ${abs} as ${source.name}${where.startsWith('--') ? '' : ` (${where})`}`);
   };
   for (const p of (flags.logs ?? '').split(',').map((s) => s.trim()))
     if (p) addFile(p, defaultFormat, '--logs');
@@ -104,15 +126,33 @@ export function resolveInputs(flags: InputFlags): CollectorInputs {
       }
       const website = websiteOf(log.serverNames);
       const source: SourceFormat = website ? { ...fmt, website } : fmt;
+      const where = `${log.file}:${log.line}`;
       if (log.syslog) {
-        if (!syslogByTag.has(log.syslog.tag)) syslogByTag.set(log.syslog.tag, source);
+        if (flags.syslogListen && !sendsTo(log.syslog, flags.syslogListen)) {
+          plan.push(
+            `not reading ${where}: it sends to syslog server ${log.syslog.server}, not to --syslog-listen`,
+          );
+          continue;
+        }
+        if (!syslogByTag.has(log.syslog.tag)) {
+          syslogByTag.set(log.syslog.tag, source);
+          plan.push(`syslog tag "${log.syslog.tag}" as ${source.name} (${where})`);
+        }
         continue;
       }
       if (log.path === '/dev/null' || log.path.startsWith('/dev/')) continue;
-      addFile(log.hasVariables ? pathToGlob(log.path) : log.path, source, `${log.file}:${log.line}`);
+      if (flags.syslogListen && !flags.tailFiles) {
+        plan.push(
+          `not tailing ${log.path} (${where}): with --syslog-listen only syslog logs are taken (--tail-files for both)`,
+        );
+        continue;
+      }
+      addFile(log.hasVariables ? pathToGlob(log.path) : log.path, source, where);
     }
   }
-  return { files, syslogDefault: defaultFormat, syslogByTag, warnings };
+  if (flags.syslogListen)
+    plan.push(`syslog on ${flags.syslogListen}: untagged or unknown tags as ${defaultFormat.name}`);
+  return { files, syslogDefault: defaultFormat, syslogByTag, warnings, plan };
 }
 
 /** Finds the input a tailed file belongs to (first matching pattern). */

@@ -27,6 +27,8 @@ export interface CollectorOptions {
   logsFile?: string;
   nginxConf?: string;
   syslogListen?: string;
+  /** With syslogListen and nginxConf: also tail the configuration's files. */
+  tailFiles?: boolean;
   source?: string;
   v4prefix: number;
   v6prefix: number;
@@ -67,6 +69,8 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     ...(o.logs === undefined ? {} : { logs: o.logs }),
     ...(o.logsFile === undefined ? {} : { logsFile: o.logsFile }),
     ...(o.nginxConf === undefined ? {} : { nginxConf: o.nginxConf }),
+    ...(o.syslogListen ? { syslogListen: o.syslogListen } : {}),
+    ...(o.tailFiles ? { tailFiles: true } : {}),
     format: o.format,
   });
   for (const w of inputs.warnings) o.log(`warning: ${w}`);
