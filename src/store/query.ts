@@ -42,6 +42,8 @@ interface Accumulators {
   bytes: Float64Array;
   time: Float64Array;
   seen: Uint8Array;
+  /** The ids touched by a query, in order (reused: a query allocates no array per id). */
+  touched: Int32Array;
 }
 
 /**
@@ -57,6 +59,7 @@ export class BucketQueries {
     bytes: new Float64Array(0),
     time: new Float64Array(0),
     seen: new Uint8Array(0),
+    touched: new Int32Array(0),
   };
 
   constructor(interners: readonly Interner[]) {
@@ -74,7 +77,7 @@ export class BucketQueries {
 
   /** Every group of `groupBy` over `buckets` under the filter, unsorted (for merging across stores). */
   aggregateAll(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window' | 'n' | 'orderBy'>): TopEntry[] {
-    return this.#grouped(buckets, q, (touched) => touched);
+    return this.#grouped(buckets, q, (touched) => Array.from(touched));
   }
 
   /** One point per bucket: its totals, or with a filter, the sums of the keys it kept that match. */
@@ -133,22 +136,29 @@ export class BucketQueries {
   #grouped(
     buckets: readonly BucketView[],
     q: Omit<TopNQuery, 'window' | 'n' | 'orderBy'>,
-    pick: (touched: number[], acc: Accumulators, interner: Interner) => readonly number[],
+    pick: (touched: Int32Array, acc: Accumulators, interner: Interner) => ArrayLike<number>,
   ): TopEntry[] {
     const filter = compileFilter(q.filter ?? {}, this.interners);
     if (filter.impossible) return [];
     const g = DIM[q.groupBy];
     const interner = this.interners[g] as Interner;
     const acc = this.#accumulators(interner.capacity);
-    const touched: number[] = [];
-    for (const b of buckets) aggregate(b, filter, g, acc, touched);
-    const out = pick(touched, acc, interner).map((id) => ({
-      label: interner.value(id),
-      requests: acc.req[id] as number,
-      bytes: acc.bytes[id] as number,
-      time: acc.time[id] as number,
-    }));
-    for (const id of touched) {
+    let count = 0;
+    for (const b of buckets) count = aggregate(b, filter, g, acc, count);
+    const touched = acc.touched.subarray(0, count);
+    const picked = pick(touched, acc, interner);
+    const out: TopEntry[] = [];
+    for (let i = 0; i < picked.length; i++) {
+      const id = picked[i] as number;
+      out.push({
+        label: interner.value(id),
+        requests: acc.req[id] as number,
+        bytes: acc.bytes[id] as number,
+        time: acc.time[id] as number,
+      });
+    }
+    for (let i = 0; i < count; i++) {
+      const id = touched[i] as number;
       acc.req[id] = 0;
       acc.bytes[id] = 0;
       acc.time[id] = 0;
@@ -166,21 +176,23 @@ export class BucketQueries {
         bytes: new Float64Array(n),
         time: new Float64Array(n),
         seen: new Uint8Array(n),
+        touched: new Int32Array(n),
       };
     }
     return this.#acc;
   }
 }
 
+/** Adds a bucket's matching keys into the accumulators; returns the new count of touched ids. */
 function aggregate(
   b: BucketView,
   filter: CompiledFilter,
   g: number,
   acc: Accumulators,
-  touched: number[],
-): void {
+  count: number,
+): number {
   const { ids, requests, bytes, time } = b;
-  const { req: ar, bytes: ab, time: at, seen } = acc;
+  const { req: ar, bytes: ab, time: at, seen, touched } = acc;
   const n = b.size;
   const all = filter.empty;
   for (let e = 0; e < n; e++) {
@@ -191,12 +203,13 @@ function aggregate(
     const id = ids[off + g] as number;
     if (seen[id] === 0) {
       seen[id] = 1;
-      touched.push(id);
+      touched[count++] = id;
     }
     ar[id] = (ar[id] as number) + r;
     ab[id] = (ab[id] as number) + (bytes[e] as number);
     at[id] = (at[id] as number) + (time[e] as number);
   }
+  return count;
 }
 
 /**
@@ -204,7 +217,7 @@ function aggregate(
  * A bounded min-heap: O(m log n) for m candidates, labels read only on ties.
  */
 export function selectTop(
-  ids: readonly number[],
+  ids: ArrayLike<number> & Iterable<number>,
   order: Float64Array,
   n: number,
   label: (id: number) => string,
