@@ -8,14 +8,16 @@
  * every field of the format, counts six-part keys into minutes by the lines' own time, and feeds
  * Prometheus counters.
  *
- * Files (timestamps spread over the 20 minutes before the run, so every line is in the 60m window):
+ * Files (timestamps spread over the SPAN seconds before the run, default 20 minutes, so every line
+ * is in the 60m window):
  * - logtail: the default mix (bench/generate.ts: 400 client prefixes with a heavy head, 20 hosts,
  *   15 paths with query strings);
  * - logtail-wide: 3 000 client addresses and 1 500 paths;
  * - combined, combined-narrow (20 addresses, 5 paths);
  * - distinct: every line a new path and address (full caps: the peak RSS figure).
  *
- *   LINES=1000000 RUNS=3 node bench/collector.bench.ts [file ...]
+ *   LINES=1000000 RUNS=3 [SPAN=1200] node bench/collector.bench.ts [file ...]
+ *   LINES=3000000 SPAN=3600 node bench/collector.bench.ts distinct     # full caps: peak RSS
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -32,6 +34,8 @@ import { median } from './harness.ts';
 
 const LINES = Number(process.env.LINES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 3);
+/** Seconds of log time the lines cover (ending now); 3600 with 3 M distinct lines fills every minute's table. */
+const SPAN = Number(process.env.SPAN ?? 1200);
 const BIN = fileURLToPath(new URL('../bin/logtally', import.meta.url));
 const dataDir = fileURLToPath(new URL('./data/', import.meta.url));
 mkdirSync(dataDir, { recursive: true });
@@ -75,7 +79,7 @@ function generate(name: string, spec: Spec, end: number): { path: string; perMin
   const fmt = compileNginx(spec.layout === 'logtail' ? NGINX_LOGTAIL : NGINX_COMBINED, { utcOffset: 0 });
   const fd = openSync(path, 'w');
   const perMinute = new Map<number, number>();
-  const span = 1200;
+  const span = SPAN;
   let chunk = '';
   let i = 0;
   for (const r of records(LINES)) {

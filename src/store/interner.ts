@@ -33,6 +33,9 @@ export class Interner {
   intern(value: string): number {
     let id = this.#ids.get(value);
     if (id !== undefined) return id;
+    // A value sliced from a log line would keep the whole line alive for as long as it is
+    // interned: keep a copy of just the value (concatenation then slice makes V8 flatten it).
+    value = flat(value);
     id = this.#free.pop() ?? this.#values.length;
     if (id === this.#values.length) this.#values.push(value);
     else this.#values[id] = value;
@@ -100,4 +103,9 @@ export class Interner {
     this.#values[id] = undefined;
     this.#free.push(id);
   }
+}
+
+/** A copy of `s` that shares no memory with a longer string it may be a slice of. */
+function flat(s: string): string {
+  return s.length < 13 ? s : ` ${s}`.slice(1);
 }
