@@ -230,6 +230,8 @@ export function selectTop(
     return label(a) > label(b);
   };
   const heap: number[] = [];
+  let topLabelOf = -1;
+  let topLabel = '';
   const down = (i: number) => {
     for (;;) {
       const l = 2 * i + 1;
@@ -256,7 +258,20 @@ export function selectTop(
         heap[p] = t;
         i = p;
       }
-    } else if (worse(heap[0] as number, id)) {
+    } else {
+      // Most candidates lose to the heap's weakest on the order alone; on a tie (a flood of
+      // keys with one request each) the weakest's label is read once, not per comparison.
+      const top = heap[0] as number;
+      const x = order[id] as number;
+      const y = order[top] as number;
+      if (x < y) continue;
+      if (x === y) {
+        if (topLabelOf !== top) {
+          topLabelOf = top;
+          topLabel = label(top);
+        }
+        if (!(label(id) < topLabel)) continue;
+      }
       heap[0] = id;
       down(0);
     }
