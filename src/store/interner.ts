@@ -105,7 +105,13 @@ export class Interner {
   }
 }
 
-/** A copy of `s` that shares no memory with a longer string it may be a slice of. */
+/**
+ * A copy of `s` that shares no memory with a longer string it may be a slice of (V8 copies
+ * slices shorter than 13 characters itself). A one-byte copy when every character fits one
+ * (a third less memory than concatenate-and-slice, which leaves a slice of a new string).
+ */
 function flat(s: string): string {
-  return s.length < 13 ? s : ` ${s}`.slice(1);
+  if (s.length < 13) return s;
+  const copy = Buffer.from(s, 'latin1').toString('latin1');
+  return copy === s ? copy : ` ${s}`.slice(1);
 }
