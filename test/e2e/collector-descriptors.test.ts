@@ -77,7 +77,7 @@ describe('collector: descriptors for the log files are kept back', {
       // The new file is opened while the sockets are held (its descriptor was kept back).
       await until(
         'the new file to be opened',
-        () => (/access\.log: opened \(rotated\)/.test(stderr) ? true : undefined),
+        () => (/access\.log: opened \((rotated|reopened)\)/.test(stderr) ? true : undefined),
         30_000,
       );
     } finally {
