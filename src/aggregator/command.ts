@@ -9,9 +9,10 @@ import { LogtallyError } from '../format/errors.ts';
 import { parseHostPortList } from '../rpc/address.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
 import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
+import { addHistoryFlags, type HistoryFlags, historyOptions } from '../store/history/flags.ts';
 import { startAggregator } from './run.ts';
 
-interface Flags extends SecurityFlags {
+interface Flags extends SecurityFlags, HistoryFlags {
   listen: string;
   collectors?: string;
   source: string;
@@ -19,7 +20,7 @@ interface Flags extends SecurityFlags {
 
 export function aggregatorCommand(version: string, result: { code: number }): Command {
   return addSecurityFlags(
-    new Command('aggregator')
+    addHistoryFlags(new Command('aggregator'))
       .description('merge the counts of many collectors into one view and serve the same gRPC service')
       .option('--listen <addr>', 'gRPC listen address', ':9091')
       .option('--collectors <list>', 'comma-separated host:port of the collectors (required)')
@@ -54,6 +55,7 @@ Example:
       version,
       log,
       security,
+      ...historyOptions(f),
     });
     log(`aggregator ${f.source}: ${collectors.length} collector(s), gRPC on ${f.listen}`);
     await runUntilSignal(() => a.stop(), log);

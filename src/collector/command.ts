@@ -10,6 +10,7 @@ import { DIALECTS } from '../format/registry.ts';
 import type { Dialect } from '../format/types.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
 import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
+import { addHistoryFlags, type HistoryFlags, historyOptions } from '../store/history/flags.ts';
 import { startCollector } from './run.ts';
 
 function intIn(min: number, max: number) {
@@ -21,7 +22,7 @@ function intIn(min: number, max: number) {
   };
 }
 
-interface Flags extends SecurityFlags {
+interface Flags extends SecurityFlags, HistoryFlags {
   listen: string;
   logs?: string;
   logsFile?: string;
@@ -43,7 +44,7 @@ interface Flags extends SecurityFlags {
 
 export function collectorCommand(version: string, result: { code: number }): Command {
   return addSecurityFlags(
-    new Command('collector')
+    addHistoryFlags(new Command('collector'))
       .description(
         'tail web server logs (any format the server was configured with), count top-K over 1m…24h windows, serve gRPC and Prometheus',
       )
@@ -142,6 +143,7 @@ Examples:
       security: loadSecurity(f),
       version,
       log,
+      ...historyOptions(f),
     });
     log(
       `collector ${f.source}: ${c.inputs.files.length} log pattern(s), gRPC on ${f.listen}` +

@@ -10,6 +10,7 @@
  * timeout does not double it (where the engine allows; see each sink).
  * @module
  */
+import { LogtallyError } from '../../format/errors.ts';
 import type { Dimension, Order } from '../dimensions.ts';
 import type { Filter } from '../filter.ts';
 import type { TopEntry, TrendPoint } from '../query.ts';
@@ -74,9 +75,15 @@ export interface HistorySink {
 /** The schema version this logtally writes and reads. */
 export const SCHEMA_VERSION = 1;
 
-/** Thrown for a database logtally cannot use (wrong schema, unreachable at start, …). */
-export class HistoryError extends Error {
-  override name = 'HistoryError';
+/**
+ * Thrown for a database logtally cannot use (wrong schema, unreachable at start, …) or a bad
+ * `--history*` flag: a start-up error like a bad flag (one line, exit status 2).
+ */
+export class HistoryError extends LogtallyError {
+  constructor(message: string) {
+    super('ERR_FORMAT_OPTION', message);
+    this.name = 'HistoryError';
+  }
 }
 
 /** `30d`, `12h`, `90m`, `1w` → seconds. */
