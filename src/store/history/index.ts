@@ -24,7 +24,8 @@ export async function openHistorySink(url: string, o: OpenHistoryOptions = {}): 
     const { DuckDBSink } = await import('./duckdb.ts');
     return DuckDBSink.open(u.path);
   }
-  throw new HistoryError(`--history: ${u.kind} is not supported yet`);
+  const { ClickHouseSink } = await import('./clickhouse.ts');
+  return ClickHouseSink.open(u, o.cluster);
 }
 
 export interface StartHistoryOptions extends OpenHistoryOptions {
