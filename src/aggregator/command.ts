@@ -38,8 +38,15 @@ contribution (its newest minute) is subtracted from the view; the minutes it rep
 stay in history. Its next snapshot reintegrates it (what it still holds is re-sent, nothing is
 counted twice). An aggregator serves the same service as a collector, so aggregators stack.
 
-Example:
-  logtally aggregator --collectors nginx1:9090,nginx2:9090,nginx3:9090 --listen :9091 --source agg-prod`,
+With --history, every merged minute the aggregator publishes (and every later amendment or
+withdrawal, as delta rows) is written to a history sink, which answers the 7d and 30d windows and
+--from/--to ranges (see \`logtally collector --help\`). Several aggregators may share one ClickHouse
+database or cluster: its tables are a fleet view (each aggregator inserts into its own server's
+tables; with --history-cluster, queries read the Distributed tables over every shard).
+
+Examples:
+  logtally aggregator --collectors nginx1:9090,nginx2:9090,nginx3:9090 --listen :9091 --source agg-prod
+  logtally aggregator --collectors nginx1:9090,nginx2:9090 --history clickhouse://ch1:8123/logtally --history-cluster fleet`,
       ),
   ).action(async (f: Flags) => {
     const collectors = parseHostPortList(f.collectors, '--collectors');

@@ -111,10 +111,20 @@ $time_iso8601, uWSGI's times, Envoy's START_TIME), so a backfill (--from-start) 
 land in their minutes; a line older than 24 hours is counted in the totals only. A format without
 a time counts lines when they are read.
 
+With --history, every completed minute (its top 50 000 keys and its exact totals) is also written
+to a history sink, in batches (every 10 s), retried with backoff while the sink is down (up to
+5 000 000 queued rows in memory, oldest dropped beyond); later changes to a minute are written as
+delta rows. The 7d and 30d windows and --from/--to ranges of topn and trend are answered from it.
+  duckdb:PATH                       one embedded file, no server
+  clickhouse://HOST:8123/DB         ClickHouse (18.16 or later) over HTTP; user:password@ allowed
+  --history-cluster NAME            ClickHouse: insert locally, query a Distributed table over NAME
+The schema is created at start; a database from a newer logtally is refused.
+
 Examples:
   logtally collector --nginx-conf /etc/nginx/nginx.conf
   logtally collector --logs '/var/log/nginx/*.log' --format combined --source web3
-  logtally collector --logs /var/log/uwsgi/app.log --dialect uwsgi --format apache-combined`,
+  logtally collector --logs /var/log/uwsgi/app.log --dialect uwsgi --format apache-combined
+  logtally collector --nginx-conf /etc/nginx/nginx.conf --history duckdb:/var/lib/logtally/history.duckdb`,
       ),
   ).action(async (f: Flags) => {
     if (!f.logs && !f.logsFile && !f.nginxConf && !f.syslogListen) {
