@@ -17,6 +17,7 @@ import { startRpcServer } from '../rpc/server.ts';
 import { type HistoryWriter, startHistory } from '../store/history/index.ts';
 import { StateKeeper } from '../store/journal.ts';
 import { Store } from '../store/store.ts';
+import { registerHistoryMetrics } from './history-metrics.ts';
 import { type CollectorInputs, inputMatcher, resolveInputs } from './inputs.ts';
 import { CollectorMetrics } from './metrics.ts';
 import { Pipeline, type SourceFormat } from './pipeline.ts';
@@ -162,6 +163,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     stateSaveFailures: () => saving.failures,
     stateLastSaved: () => saving.lastOk / 1000,
   });
+  if (history) registerHistoryMetrics(metrics.registry, () => history.stats());
   const pipeline = new Pipeline(
     store,
     (r) => o.log(`${r.source}: line ${r.line}: ${r.message}`),

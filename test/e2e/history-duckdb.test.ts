@@ -109,7 +109,7 @@ describe('collector with --history duckdb: (three simulated days)', () => {
       format: { dialect: 'nginx', format: 'logtail' },
       v4prefix: 24,
       v6prefix: 48,
-      metricsListen: '',
+      metricsListen: '127.0.0.1:0',
       source: 'hist-e2e',
       version: 'test',
       log: () => {},
@@ -204,6 +204,10 @@ describe('collector with --history duckdb: (three simulated days)', () => {
     assert.equal(st.historyQueuedMinutes, 0);
     assert.equal(st.historyWrittenMinutes, (END - START) / 60);
     assert.equal(st.historyWriteErrors, 0);
+    const metrics = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^logtally_history_written_minutes_total ${(END - START) / 60}$`, 'm'));
+    assert.match(metrics, /^logtally_history_queued_minutes 0$/m);
+    assert.match(metrics, /^logtally_history_write_errors_total 0$/m);
   });
 
   it('7d Trend comes in hours and equals the same count; the CLI asks for 7d and --from/--to', async () => {
