@@ -191,6 +191,9 @@ export class HistoryWriter {
             );
           this.#stats.lastError = msg;
           this.#retryAt = Date.now() + this.#delay;
+          // The retry replaces a flush planned for later.
+          if (this.#timer) clearTimeout(this.#timer);
+          this.#timer = undefined;
           this.#schedule(this.#delay);
           this.#delay = Math.min(this.#delay * 2, this.#o.backoff?.maxMs ?? 60_000);
           throw e;
