@@ -34,6 +34,8 @@ export interface RunningClickHouse {
   /** Starts it again on the same ports and data. */
   start(): Promise<void>;
   output(): string;
+  /** The server's process id (while it runs). */
+  pid(): number | undefined;
 }
 
 export async function clickHousePorts(): Promise<ClickHousePorts> {
@@ -134,6 +136,7 @@ export async function startClickHouse(
       await stop();
     },
     output: () => out,
+    pid: () => child?.pid,
   };
 }
 
