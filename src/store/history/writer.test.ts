@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MergedStore, type SnapshotRow } from '../merged-store.ts';
+import { Store } from '../store.ts';
 import { DuckDBSink } from './duckdb.ts';
 import type { HistorySink, MinuteWrite } from './sink.ts';
 import { HistoryWriter } from './writer.ts';
@@ -57,6 +58,48 @@ describe('HistoryWriter', () => {
     assert.deepEqual(
       (await writer.trend({ range, filter: {}, span: 60 })).map((p) => p.requests),
       store.trend('1m').map((p) => p.requests),
+    );
+    await writer.close();
+  });
+
+  it("follows a collector's store: late lines for a sealed minute (by their own time) are written as delta rows", async () => {
+    const clock = { t: T + 5 };
+    const store = new Store({ now: () => clock.t });
+    const sink = await DuckDBSink.open(join(dir, 'collector.duckdb'));
+    const writer = new HistoryWriter(sink, { source: 'web1', log: () => {}, now: () => clock.t });
+    writer.follow(store);
+    const line = (at: number, uri: string) =>
+      store.add('a.test', '192.0.2.1', uri, 200, '', 'GET', 10, 0.5, at);
+    line(T + 5, '/x');
+    line(T + 6, '/x');
+    clock.t = T + 125; // T and T+60 sealed (T written with 2 requests)
+    line(T + 70, '/y');
+    line(T + 30, '/late'); // late: for the sealed minute T
+    line(T - 7200, '/older'); // older than the fine ring: into its five-minute bucket
+    clock.t = T + 185;
+    store.tick(); // seals T+120, merges the late lines (amendments)
+    await writer.flush();
+    const range = { from: T - 3 * 3600, to: T + 180 };
+    const sinkTrend = (await writer.trend({ range, filter: {}, span: 60 })).filter((p) => p.requests !== 0);
+    assert.deepEqual(
+      sinkTrend.map((p) => [p.start - T, p.requests]),
+      [
+        [-7200, 1], // the five-minute bucket's amendment, at its first minute
+        [0, 3],
+        [60, 1],
+      ],
+    );
+    assert.deepEqual(
+      (await writer.topN({ range, filter: {}, groupBy: 'uri', n: 10, orderBy: 'requests' })).map((e) => [
+        e.label,
+        e.requests,
+      ]),
+      [
+        ['/x', 2],
+        ['/late', 1],
+        ['/older', 1],
+        ['/y', 1],
+      ],
     );
     await writer.close();
   });
