@@ -13,7 +13,8 @@
  *   minute_totals  (minute, requests, bytes, time)   SummingMergeTree, by day, ORDER BY minute
  *   hour_keys      as minute_keys by `hour`, fed by the materialized view hour_keys_mv
  *   hour_totals    as minute_totals by `hour`, fed by hour_totals_mv
- *   minute_writes  (source String, minute, seq Int64)  MergeTree, by day, ORDER BY (minute, source, seq)
+ *   minute_writes  (source String, minute, seq Int64, part String)
+ *                  MergeTree, by day, ORDER BY (minute, source, seq)        -- the idempotency ledger
  * With --history-cluster NAME, each of them but the meta also as `<table>_all`, a Distributed
  * table over the cluster's shards.
  *
@@ -32,10 +33,12 @@
  * forwarded later: acknowledged before it is stored where it belongs, so a retry could not know
  * whether to repeat it). Reads go through the Distributed tables, which ask every shard and sum.
  *
- * Idempotency: before a write, `minute_writes` is asked whether (source, minute, seq) is already
- * there; the ledger row is inserted after the rows. A retry after a lost acknowledgement between
- * the two inserts can still double one write: on a current server use
- * `insert_deduplication_token` with `non_replicated_deduplication_window` instead.
+ * Idempotency: ClickHouse has no transaction over several inserts, so each table's rows of a
+ * write are acknowledged on their own: the keys, then the ledger row (source, minute, seq,
+ * 'keys'), then the totals and their ledger row ('totals'). A retry skips each part whose ledger
+ * row is there, so a write that failed half way is completed, not doubled. Only a lost
+ * acknowledgement between a part and its ledger row can still double that part: on a current
+ * server use `insert_deduplication_token` with `non_replicated_deduplication_window` instead.
  * @module
  */
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -84,7 +87,7 @@ const TABLES: [string, string][] = [
   ],
   [
     'minute_writes',
-    `(source String, minute DateTime('UTC'), seq Int64) ENGINE = MergeTree() ${DAILY('minute')} ORDER BY (minute, source, seq)`,
+    `(source String, minute DateTime('UTC'), seq Int64, part String) ENGINE = MergeTree() ${DAILY('minute')} ORDER BY (minute, source, seq)`,
   ],
 ];
 
@@ -227,34 +230,38 @@ export class ClickHouseSink implements HistorySink {
     const minutes = batch.map((w) => w.minute);
     const held = new Set(
       (
-        await this.#rows<{ source: string; m: number; seq: string }>(
-          `SELECT source, toUInt32(minute) AS m, seq FROM ${this.#t('minute_writes')}
+        await this.#rows<{ source: string; m: number; seq: string; part: string }>(
+          `SELECT source, toUInt32(minute) AS m, seq, part FROM ${this.#t('minute_writes')}
            WHERE minute >= toDateTime(${Math.min(...minutes)}) AND minute <= toDateTime(${Math.max(...minutes)})`,
         )
-      ).map((r) => `${r.source}\n${r.m}\n${r.seq}`),
+      ).map((r) => `${r.source}\n${r.m}\n${r.seq}\n${r.part}`),
     );
-    const fresh = batch.filter((w) => !held.has(`${w.source}\n${w.minute}\n${w.seq}`));
-    if (fresh.length === 0) return;
-    await this.#client.insert({
-      table: this.#t('minute_keys'),
-      format: 'JSONEachRow',
-      values: keyRows(fresh),
-    });
-    await this.#client.insert({
-      table: this.#t('minute_totals'),
-      format: 'JSONEachRow',
-      values: fresh.map((w) => ({
-        minute: w.minute,
-        requests: Math.round(w.totals.requests),
-        bytes: w.totals.bytes,
-        time: w.totals.time,
-      })),
-    });
-    await this.#client.insert({
-      table: this.#t('minute_writes'),
-      format: 'JSONEachRow',
-      values: fresh.map((w) => ({ source: w.source, minute: w.minute, seq: w.seq })),
-    });
+    const parts: [string, string, (ws: readonly MinuteWrite[]) => Record<string, string | number>[]][] = [
+      ['keys', 'minute_keys', keyRows],
+      [
+        'totals',
+        'minute_totals',
+        (ws) =>
+          ws.map((w) => ({
+            minute: w.minute,
+            requests: Math.round(w.totals.requests),
+            bytes: w.totals.bytes,
+            time: w.totals.time,
+          })),
+      ],
+    ];
+    for (const [part, table, rows] of parts) {
+      const fresh = batch.filter((w) => !held.has(`${w.source}\n${w.minute}\n${w.seq}\n${part}`));
+      if (fresh.length === 0) continue;
+      const values = rows(fresh);
+      if (values.length > 0)
+        await this.#client.insert({ table: this.#t(table), format: 'JSONEachRow', values });
+      await this.#client.insert({
+        table: this.#t('minute_writes'),
+        format: 'JSONEachRow',
+        values: fresh.map((w) => ({ source: w.source, minute: w.minute, seq: w.seq, part })),
+      });
+    }
   }
 
   /**
