@@ -38,6 +38,9 @@ export interface AggregatorOptions {
   history?: string;
   historyRetentionSeconds?: number;
   historyCluster?: string;
+  /** `--history-queue` directory and `--history-queue-max` bytes. */
+  historyQueue?: string;
+  historyQueueMaxBytes?: number;
 }
 
 /** Default bound of a stream's dictionary: a few minutes of a busy collector's vocabulary. */
@@ -66,6 +69,8 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         log: o.log,
         ...(o.historyRetentionSeconds ? { retentionSeconds: o.historyRetentionSeconds } : {}),
         ...(o.historyCluster ? { cluster: o.historyCluster } : {}),
+        ...(o.historyQueue ? { queueDir: o.historyQueue } : {}),
+        ...(o.historyQueueMaxBytes ? { maxQueueBytes: o.historyQueueMaxBytes } : {}),
       })
     : undefined;
   // Published minutes (and amendments to them: late data, withdrawn members) go to the sink.

@@ -70,7 +70,12 @@ describe('logtally collector: start-up errors are one line and exit 2', () => {
           ['--history', `duckdb:${dir}/h.duckdb`, '--history-retention', '30'],
           '--history-retention: expected a duration such as 30d, 12h or 2w, got "30"',
         ],
-        [['--history-cluster', 'fleet'], '--history-cluster: needs --history clickhouse://…'],
+        [['--history-cluster', 'fleet'], '--history-cluster: needs --history'],
+        [['--history-queue', dir], '--history-queue: needs --history'],
+        [
+          ['--history', `duckdb:${dir}/h.duckdb`, '--history-queue-max', '12 apples'],
+          '--history-queue-max: expected a size of at least 1MB such as 1GB or 500MB, got "12 apples"',
+        ],
         [
           ['--history', `duckdb:${dir}/h.duckdb`, '--history-cluster', 'fleet'],
           '--history-cluster: only with a clickhouse:// --history',

@@ -112,9 +112,10 @@ land in their minutes; a line older than 24 hours is counted in the totals only.
 a time counts lines when they are read.
 
 With --history, every completed minute (its top 50 000 keys and its exact totals) is also written
-to a history sink, in batches (every 10 s), retried with backoff while the sink is down (up to
-5 000 000 queued rows in memory, oldest dropped beyond); later changes to a minute are written as
-delta rows. The 7d and 30d windows and --from/--to ranges of topn and trend are answered from it.
+to a history sink, in batches (every 10 s), retried with backoff while the sink is down, queued
+on disk meanwhile (--history-queue, by default next to --state-file; up to --history-queue-max,
+oldest dropped beyond) and written when it is back, also after a restart; later changes to a
+minute are written as delta rows. The 7d and 30d windows and --from/--to ranges of topn and trend are answered from it.
   duckdb:PATH                       one embedded file, no server
   clickhouse://HOST:8123/DB         ClickHouse (18.16 or later) over HTTP; user:password@ allowed
   --history-cluster NAME            ClickHouse: insert locally, query a Distributed table over NAME
@@ -153,7 +154,7 @@ Examples:
       security: loadSecurity(f),
       version,
       log,
-      ...historyOptions(f),
+      ...historyOptions(f, f.stateFile),
     });
     log(
       `collector ${f.source}: ${c.inputs.files.length} log pattern(s), gRPC on ${f.listen}` +

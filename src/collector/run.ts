@@ -60,6 +60,9 @@ export interface CollectorOptions {
   historyRetentionSeconds?: number;
   /** `--history-cluster`: ClickHouse cluster name. */
   historyCluster?: string;
+  /** `--history-queue` directory and `--history-queue-max` bytes. */
+  historyQueue?: string;
+  historyQueueMaxBytes?: number;
 }
 
 export interface RunningCollector {
@@ -98,6 +101,8 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
         log: o.log,
         ...(o.historyRetentionSeconds ? { retentionSeconds: o.historyRetentionSeconds } : {}),
         ...(o.historyCluster ? { cluster: o.historyCluster } : {}),
+        ...(o.historyQueue ? { queueDir: o.historyQueue } : {}),
+        ...(o.historyQueueMaxBytes ? { maxQueueBytes: o.historyQueueMaxBytes } : {}),
         now: store.now,
       })
     : undefined;

@@ -3,12 +3,12 @@
  * loopback: two servers are the two shards of a cluster; two collectors with
  * `--history clickhouse://… --history-cluster` each write to their own server, and either one's
  * 30-day TopN and Trend (over the Distributed tables, whole hours from the hourly rollup) equal
- * the sum of both collectors' traffic. One server is stopped while its collector seals minutes
- * and started again: those minutes are queued, written once it is back, none lost or doubled
- * (exact totals per minute). Retention drops whole days.
+ * the sum of both collectors' traffic. One server is stopped while its collector seals minutes,
+ * the collector is restarted while it is down, the server started again: those minutes wait in
+ * the disk queue and are written once it is back, none lost or doubled (exact totals per minute). Retention drops whole days.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -111,6 +111,7 @@ describe('collectors with --history clickhouse:// on a two-shard cluster', { ski
       now: () => (clocks[i] as { t: number }).t,
       history: ch.url('lt'),
       historyCluster: 'fleet',
+      historyQueue: join(dir, `queue-${i}`),
     });
 
   const feed = (i: number, ls: Line[]) => {
@@ -196,9 +197,9 @@ describe('collectors with --history clickhouse:// on a two-shard cluster', { ski
     }
   });
 
-  it('a server stopped during writes: its collector queues the minutes and writes each once when it is back', async () => {
+  it('a server stopped during writes: its collector queues the minutes on disk, is restarted, and writes each once when the server is back', async () => {
     const c = collectors[1] as RunningCollector;
-    const client = createLogtallyClient(`127.0.0.1:${c.rpc.address.port}`);
+    let client = createLogtallyClient(`127.0.0.1:${c.rpc.address.port}`);
     await (b as RunningClickHouse).stop();
     const more = traffic(3, END, END + 30 * 60, 60);
     feed(1, more);
@@ -210,7 +211,13 @@ describe('collectors with --history clickhouse:// on a two-shard cluster', { ski
     assert.equal(down.historyOldestQueued, END);
     assert.ok(down.historyWriteErrors >= 1);
     assert.notEqual(down.historyLastError, '');
+    // Stopped while the server is down: the minutes stay in the disk queue ...
+    await c.stop();
+    assert.equal(readdirSync(join(dir, 'queue-1')).length, 30);
     await (b as RunningClickHouse).start();
+    // ... and a new collector process writes them from there.
+    collectors[1] = await start(1, b as RunningClickHouse);
+    client = createLogtallyClient(`127.0.0.1:${(collectors[1] as RunningCollector).rpc.address.port}`);
     await until(
       'the queued minutes to be written',
       async () => ((await client.status({})).historyQueuedMinutes === 0 ? true : undefined),

@@ -32,6 +32,9 @@ export interface StartHistoryOptions extends OpenHistoryOptions {
   source: string;
   log: (line: string) => void;
   retentionSeconds?: number;
+  /** Disk queue directory and size (none: memory only). */
+  queueDir?: string;
+  maxQueueBytes?: number;
   /** Epoch seconds (tests inject the store's clock). */
   now?: () => number;
 }
@@ -47,5 +50,7 @@ export async function startHistory(url: string, o: StartHistoryOptions): Promise
     log: o.log,
     ...(o.retentionSeconds ? { retentionSeconds: o.retentionSeconds } : {}),
     ...(o.now ? { now: o.now } : {}),
+    ...(o.queueDir ? { queueDir: o.queueDir } : {}),
+    ...(o.maxQueueBytes ? { maxQueueBytes: o.maxQueueBytes } : {}),
   });
 }

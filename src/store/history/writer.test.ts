@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -147,7 +147,75 @@ describe('HistoryWriter', () => {
       ],
     );
     assert.equal(writer.stats().lastError, '');
-    assert.ok(logs.some((l) => l.includes('queue full (6 rows); dropped the minute')));
+    assert.ok(logs.some((l) => /dropped the minute .*: the queue is full \(6 rows\)/.test(l)));
     await writer.close();
+  });
+
+  it('with a disk queue: minutes go to disk while the sink fails and at shutdown, and are written once after a restart', async () => {
+    const queueDir = join(dir, 'queue');
+    const written: MinuteWrite[] = [];
+    let failing = true;
+    const sink = (): HistorySink => ({
+      description: 'test:',
+      async write(batch) {
+        if (failing) throw new Error('down');
+        written.push(...batch);
+      },
+      topN: async () => [],
+      trend: async () => [],
+      expire: async () => {},
+      close: async () => {},
+    });
+    const entry = { labels: ['w', 'p', '/', '200', '', 'GET'], requests: 1, bytes: 0, time: 0 };
+    const logs: string[] = [];
+    const first = new HistoryWriter(sink(), { source: 's', log: (l) => logs.push(l), queueDir });
+    first.amended({ start: T, sign: 1, entries: [entry], totals: one(1) });
+    await assert.rejects(first.flush(), /down/);
+    // Failing: the write moved to disk, and what comes next goes there too.
+    first.amended({ start: T + 60, sign: 1, entries: [entry, entry], totals: one(2) });
+    assert.equal(readdirSync(queueDir).length, 2);
+    assert.deepEqual([first.stats().queuedMinutes, first.stats().oldestQueued], [2, T]);
+    await first.close(); // still failing: both stay on disk
+    assert.ok(logs.some((l) => l.includes(`2 minute write(s) left in ${queueDir} at shutdown`)));
+    // A torn temporary file from a crash is ignored (and removed).
+    writeFileSync(join(queueDir, 'x.json.tmp'), '{');
+    failing = false;
+    const second = new HistoryWriter(sink(), { source: 's', log: (l) => logs.push(l), queueDir });
+    assert.equal(second.stats().queuedMinutes, 2);
+    await second.flush();
+    assert.deepEqual(
+      written.map((w) => [w.minute - T, w.entries.length]),
+      [
+        [0, 1],
+        [60, 2],
+      ],
+    );
+    assert.deepEqual(readdirSync(queueDir), []);
+    assert.equal(second.stats().queuedMinutes, 0);
+    await second.close();
+  });
+
+  it('the disk queue drops its oldest minutes beyond its size', async () => {
+    const queueDir = join(dir, 'small');
+    const sink: HistorySink = {
+      description: 'test:',
+      write: async () => {
+        throw new Error('down');
+      },
+      topN: async () => [],
+      trend: async () => [],
+      expire: async () => {},
+      close: async () => {},
+    };
+    const w = new HistoryWriter(sink, { source: 's', log: () => {}, queueDir, maxQueueBytes: 500 });
+    const entry = { labels: ['w', 'p', '/', '200', '', 'GET'], requests: 1, bytes: 0, time: 0 };
+    w.amended({ start: T, sign: 1, entries: [entry], totals: one(1) });
+    await assert.rejects(w.flush());
+    for (let m = 1; m < 6; m++) w.amended({ start: T + m * 60, sign: 1, entries: [entry], totals: one(1) });
+    const st = w.stats();
+    assert.ok(st.droppedMinutes >= 1);
+    assert.equal(st.queuedMinutes + st.droppedMinutes, 6);
+    assert.equal(st.oldestQueued, T + st.droppedMinutes * 60);
+    await w.close();
   });
 });

@@ -3,13 +3,18 @@
  * (seq 1, 2, …), queued in memory and written in batches (every `flushMs`, or sooner once
  * `batchRows` keys wait), retried with exponential backoff when the sink fails. Ingest never
  * waits for the sink: sealing only converts the minute's kept keys to labels and queues them.
- * Beyond `maxQueuedRows` the oldest queued minutes are dropped, counted and reported.
+ * With `queueDir`, minutes go to disk while the sink fails (and what is left at shutdown), so
+ * a sink that is down across a restart loses nothing; they are written, oldest first, once it is
+ * back (also after a restart). Beyond `maxQueuedRows` in memory the oldest minutes move to disk
+ * (or, without a disk queue, are dropped), beyond `maxQueueBytes` on disk the oldest are dropped;
+ * either is counted and reported.
  * Also answers the long-range queries (after writing what is queued, so an answer includes
  * every sealed minute) and expires data past the retention.
  * @module
  */
 import type { Bucket } from '../bucket.ts';
 import type { TopEntry, TrendPoint } from '../query.ts';
+import { DiskQueue } from './disk-queue.ts';
 import type { HistoryEntry, HistorySink, HistoryTopNQuery, HistoryTrendQuery, MinuteWrite } from './sink.ts';
 
 /** A late change to a sealed minute (the MergedStore's amendments have this shape). */
@@ -34,6 +39,10 @@ export interface HistoryWriterOptions {
   flushMs?: number;
   batchRows?: number;
   maxQueuedRows?: number;
+  /** Directory of the disk queue (none: memory only). */
+  queueDir?: string;
+  /** Bytes the disk queue may hold; default 1 GiB. */
+  maxQueueBytes?: number;
   /** Backoff after a failed write: first delay and cap, ms. */
   backoff?: { initialMs: number; maxMs: number };
   log: (line: string) => void;
@@ -69,6 +78,7 @@ export class HistoryWriter {
   #retryAt = 0;
   #unsubscribe: (() => void)[] = [];
   #closed = false;
+  readonly #disk: DiskQueue | undefined;
   #stats = { writtenMinutes: 0, writtenRows: 0, writeErrors: 0, droppedMinutes: 0, lastError: '' };
 
   constructor(sink: HistorySink, o: HistoryWriterOptions) {
@@ -77,6 +87,23 @@ export class HistoryWriter {
     this.#now = o.now ?? (() => Date.now() / 1000);
     this.retentionSeconds = o.retentionSeconds ?? 30 * 86_400;
     this.#delay = o.backoff?.initialMs ?? 1000;
+    this.#disk = o.queueDir
+      ? new DiskQueue(o.queueDir, o.maxQueueBytes ?? 1024 ** 3, (minute, why) => this.#dropped(minute, why))
+      : undefined;
+    if (this.#disk && this.#disk.count > 0) {
+      o.log(
+        `history ${sink.description}: ${this.#disk.count} minute write(s) queued in ${this.#disk.dir} since ${iso(this.#disk.oldest)}; writing them`,
+      );
+      this.#schedule(0);
+    }
+  }
+
+  #dropped(minute: number, why: string): void {
+    this.#stats.droppedMinutes++;
+    if (this.#stats.droppedMinutes === 1 || this.#stats.droppedMinutes % 100 === 0)
+      this.#o.log(
+        `history ${this.sink.description}: dropped the minute ${iso(minute)}: ${why} (${this.#stats.droppedMinutes} dropped so far)`,
+      );
   }
 
   /** Follows a store's seals (and amendments, if it has them); expires old data now and hourly. */
@@ -134,17 +161,21 @@ export class HistoryWriter {
       const horizon = minute - 2 * 86_400;
       for (const m of this.#seq.keys()) if (m < horizon) this.#seq.delete(m);
     }
-    this.#queue.push({ source: this.#o.source, minute, seq, entries, totals });
+    const w: MinuteWrite = { source: this.#o.source, minute, seq, entries, totals };
+    // While the sink fails, or older minutes wait on disk: to disk (written in order later).
+    if (this.#disk && (this.#stats.lastError !== '' || this.#disk.count > 0)) {
+      this.#disk.push(w);
+      this.#schedule(this.#o.flushMs ?? 10_000);
+      return;
+    }
+    this.#queue.push(w);
     this.#queuedRows += entries.length + 1;
     const max = this.#o.maxQueuedRows ?? 5_000_000;
     while (this.#queuedRows > max && this.#queue.length > 1) {
-      const dropped = this.#queue.shift() as MinuteWrite;
-      this.#queuedRows -= dropped.entries.length + 1;
-      this.#stats.droppedMinutes++;
-      if (this.#stats.droppedMinutes === 1 || this.#stats.droppedMinutes % 100 === 0)
-        this.#o.log(
-          `history ${this.sink.description}: queue full (${max} rows); dropped the minute ${iso(dropped.minute)} (${this.#stats.droppedMinutes} dropped so far)`,
-        );
+      const old = this.#queue.shift() as MinuteWrite;
+      this.#queuedRows -= old.entries.length + 1;
+      if (this.#disk) this.#disk.push(old);
+      else this.#dropped(old.minute, `the queue is full (${max} rows)`);
     }
     if (this.#queuedRows >= (this.#o.batchRows ?? 200_000)) void this.flush().catch(() => undefined);
     else this.#schedule(this.#o.flushMs ?? 10_000);
@@ -159,50 +190,85 @@ export class HistoryWriter {
     this.#timer.unref();
   }
 
-  /** Writes everything queued (one write at a time); rejects if the sink fails (the queue is kept). */
+  #pending(): boolean {
+    return this.#queue.length > 0 || (this.#disk?.count ?? 0) > 0;
+  }
+
+  /**
+   * Writes everything queued, in memory then on disk (one write at a time); rejects if the sink
+   * fails (nothing is lost: the writes stay queued, on disk if there is a disk queue).
+   */
   flush(): Promise<void> {
-    if (this.#flushing) return this.#flushing.then(() => (this.#queue.length > 0 ? this.flush() : undefined));
-    if (this.#queue.length === 0) return Promise.resolve();
-    const batch = this.#queue;
-    const rows = this.#queuedRows;
-    this.#queue = [];
-    this.#queuedRows = 0;
-    this.#flushing = this.sink
-      .write(batch)
-      .then(
-        () => {
-          this.#stats.writtenMinutes += batch.length;
-          this.#stats.writtenRows += rows - batch.length;
-          this.#delay = this.#o.backoff?.initialMs ?? 1000;
-          if (this.#stats.lastError !== '') {
-            this.#o.log(`history ${this.sink.description}: writing again`);
-            this.#stats.lastError = '';
-          }
-        },
-        (e: unknown) => {
-          // Back in front of what was queued meanwhile, in order; retried after the backoff.
+    if (this.#flushing) return this.#flushing.then(() => (this.#pending() ? this.flush() : undefined));
+    if (!this.#pending()) return Promise.resolve();
+    this.#flushing = this.#drain().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#queue.length > 0) {
+      const batch = this.#queue;
+      const rows = this.#queuedRows;
+      this.#queue = [];
+      this.#queuedRows = 0;
+      try {
+        await this.sink.write(batch);
+      } catch (e) {
+        if (this.#disk) for (const w of batch) this.#disk.push(w);
+        else {
+          // Back in front of what was queued meanwhile, in order.
           this.#queue = [...batch, ...this.#queue];
           this.#queuedRows += rows;
-          this.#stats.writeErrors++;
-          const msg = (e as Error).message;
-          if (msg !== this.#stats.lastError)
-            this.#o.log(
-              `history ${this.sink.description}: write failed (${msg}); ${this.#queue.length} minute(s) queued, retrying in ${this.#delay} ms`,
-            );
-          this.#stats.lastError = msg;
-          this.#retryAt = Date.now() + this.#delay;
-          // The retry replaces a flush planned for later.
-          if (this.#timer) clearTimeout(this.#timer);
-          this.#timer = undefined;
-          this.#schedule(this.#delay);
-          this.#delay = Math.min(this.#delay * 2, this.#o.backoff?.maxMs ?? 60_000);
-          throw e;
-        },
-      )
-      .finally(() => {
-        this.#flushing = undefined;
-      });
-    return this.#flushing;
+        }
+        throw this.#failed(e);
+      }
+      this.#written(batch.length, rows);
+    }
+    const disk = this.#disk;
+    while (disk && disk.count > 0) {
+      const { names, writes } = disk.take(this.#o.batchRows ?? 200_000);
+      if (writes.length === 0) continue;
+      try {
+        await this.sink.write(writes);
+      } catch (e) {
+        throw this.#failed(e);
+      }
+      disk.remove(names);
+      this.#written(
+        writes.length,
+        writes.reduce((n, w) => n + w.entries.length + 1, 0),
+      );
+    }
+  }
+
+  #written(minutes: number, rows: number): void {
+    this.#stats.writtenMinutes += minutes;
+    this.#stats.writtenRows += rows - minutes;
+    this.#delay = this.#o.backoff?.initialMs ?? 1000;
+    if (this.#stats.lastError !== '') {
+      this.#o.log(`history ${this.sink.description}: writing again`);
+      this.#stats.lastError = '';
+    }
+  }
+
+  /** Counts a failed write and plans its retry after the backoff. */
+  #failed(e: unknown): unknown {
+    this.#stats.writeErrors++;
+    const msg = (e as Error).message;
+    if (msg !== this.#stats.lastError)
+      this.#o.log(
+        `history ${this.sink.description}: write failed (${msg}); ${this.stats().queuedMinutes} minute write(s) queued${this.#disk ? ` (on disk in ${this.#disk.dir})` : ''}, retrying in ${this.#delay} ms`,
+      );
+    this.#stats.lastError = msg;
+    this.#retryAt = Date.now() + this.#delay;
+    // The retry replaces a flush planned for later.
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#schedule(this.#delay);
+    this.#delay = Math.min(this.#delay * 2, this.#o.backoff?.maxMs ?? 60_000);
+    return e;
   }
 
   /** Writes what is queued unless the sink is failing (then the answer may lack those minutes). */
@@ -242,10 +308,13 @@ export class HistoryWriter {
   }
 
   stats(): HistoryStats {
+    const oldest = [this.#queue[0]?.minute, this.#disk?.count ? this.#disk.oldest : undefined].filter(
+      (m): m is number => m !== undefined,
+    );
     return {
       sink: this.sink.description,
-      queuedMinutes: this.#queue.length,
-      oldestQueued: this.#queue[0]?.minute ?? 0,
+      queuedMinutes: this.#queue.length + (this.#disk?.count ?? 0),
+      oldestQueued: oldest.length > 0 ? Math.min(...oldest) : 0,
       ...this.#stats,
     };
   }
@@ -262,7 +331,9 @@ export class HistoryWriter {
       await this.flush();
     } catch (e) {
       this.#o.log(
-        `history ${this.sink.description}: ${this.#queue.length} minute(s) not written at shutdown: ${(e as Error).message}`,
+        this.#disk
+          ? `history ${this.sink.description}: ${this.#disk.count} minute write(s) left in ${this.#disk.dir} at shutdown (written at the next start): ${(e as Error).message}`
+          : `history ${this.sink.description}: ${this.#queue.length} minute write(s) not written at shutdown: ${(e as Error).message}`,
       );
     }
     if (this.#timer) clearTimeout(this.#timer);
