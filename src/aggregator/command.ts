@@ -9,9 +9,10 @@ import { LogtallyError } from '../format/errors.ts';
 import { parseHostPortList } from '../rpc/address.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
 import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
+import { addHistoryFlags, type HistoryFlags, historyOptions } from '../store/history/flags.ts';
 import { startAggregator } from './run.ts';
 
-interface Flags extends SecurityFlags {
+interface Flags extends SecurityFlags, HistoryFlags {
   listen: string;
   collectors?: string;
   source: string;
@@ -19,7 +20,7 @@ interface Flags extends SecurityFlags {
 
 export function aggregatorCommand(version: string, result: { code: number }): Command {
   return addSecurityFlags(
-    new Command('aggregator')
+    addHistoryFlags(new Command('aggregator'))
       .description('merge the counts of many collectors into one view and serve the same gRPC service')
       .option('--listen <addr>', 'gRPC listen address', ':9091')
       .option('--collectors <list>', 'comma-separated host:port of the collectors (required)')
@@ -37,8 +38,15 @@ contribution (its newest minute) is subtracted from the view; the minutes it rep
 stay in history. Its next snapshot reintegrates it (what it still holds is re-sent, nothing is
 counted twice). An aggregator serves the same service as a collector, so aggregators stack.
 
-Example:
-  logtally aggregator --collectors nginx1:9090,nginx2:9090,nginx3:9090 --listen :9091 --source agg-prod`,
+With --history, every merged minute the aggregator publishes (and every later amendment or
+withdrawal, as delta rows) is written to a history sink, which answers the 7d and 30d windows and
+--from/--to ranges (see \`logtally collector --help\`). Several aggregators may share one ClickHouse
+database or cluster: its tables are a fleet view (each aggregator inserts into its own server's
+tables; with --history-cluster, queries read the Distributed tables over every shard).
+
+Examples:
+  logtally aggregator --collectors nginx1:9090,nginx2:9090,nginx3:9090 --listen :9091 --source agg-prod
+  logtally aggregator --collectors nginx1:9090,nginx2:9090 --history clickhouse://ch1:8123/logtally --history-cluster fleet`,
       ),
   ).action(async (f: Flags) => {
     const collectors = parseHostPortList(f.collectors, '--collectors');
@@ -54,6 +62,7 @@ Example:
       version,
       log,
       security,
+      ...historyOptions(f),
     });
     log(`aggregator ${f.source}: ${collectors.length} collector(s), gRPC on ${f.listen}`);
     await runUntilSignal(() => a.stop(), log);

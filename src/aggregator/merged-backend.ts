@@ -3,7 +3,7 @@
  * what is known of each member (state, failures, its last Status).
  * @module
  */
-import type { FileInfo, StatusInfo, TargetInfo } from '../rpc/backend.ts';
+import type { FileInfo, HistoryQueries, StatusInfo, TargetInfo } from '../rpc/backend.ts';
 import { BucketStoreBackend } from '../rpc/bucket-backend.ts';
 import type { MergedStore } from '../store/merged-store.ts';
 
@@ -40,8 +40,14 @@ export function newMember(address: string): Member {
 export class MergedBackend extends BucketStoreBackend<MergedStore> {
   readonly members: Member[];
 
-  constructor(source: string, version: string, members: Member[], store: MergedStore) {
-    super(store, source, version);
+  constructor(
+    source: string,
+    version: string,
+    members: Member[],
+    store: MergedStore,
+    history?: HistoryQueries,
+  ) {
+    super(store, source, version, history);
     this.members = members;
   }
 
@@ -70,6 +76,7 @@ export class MergedBackend extends BucketStoreBackend<MergedStore> {
       targets: this.targets(),
       syslogDatagrams: 0,
       syslogLines: 0,
+      ...(this.history ? { history: this.history.stats() } : {}),
     };
   }
 }

@@ -11,6 +11,7 @@ import { createLogtallyClient } from '../rpc/client.ts';
 import { decodeColumns } from '../rpc/columns.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
+import { type HistoryWriter, startHistory } from '../store/history/index.ts';
 import { MergedStore, type MergeOutcome } from '../store/merged-store.ts';
 import { RemoteDictionary } from '../store/remote-dictionary.ts';
 import { type Member, MergedBackend, newMember } from './merged-backend.ts';
@@ -33,6 +34,13 @@ export interface AggregatorOptions {
   settleMs?: number;
   /** Values a collector's stream dictionary may hold before the stream is renewed. */
   dictionaryLimit?: number;
+  /** `--history`: keep every published minute (and later changes to it) in this sink. */
+  history?: string;
+  historyRetentionSeconds?: number;
+  historyCluster?: string;
+  /** `--history-queue` directory and `--history-queue-max` bytes. */
+  historyQueue?: string;
+  historyQueueMaxBytes?: number;
 }
 
 /** Default bound of a stream's dictionary: a few minutes of a busy collector's vocabulary. */
@@ -41,6 +49,7 @@ export const DICTIONARY_LIMIT = 250_000;
 export interface RunningAggregator {
   readonly rpc: RpcServer;
   readonly backend: MergedBackend;
+  readonly history?: HistoryWriter;
   stop(): Promise<void>;
 }
 
@@ -54,7 +63,19 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     graceMs: o.minuteGraceMs ?? 15_000,
     ...(o.settleMs !== undefined ? { settleMs: o.settleMs } : {}),
   });
-  const backend = new MergedBackend(source, o.version, members, store);
+  const history = o.history
+    ? await startHistory(o.history, {
+        source,
+        log: o.log,
+        ...(o.historyRetentionSeconds ? { retentionSeconds: o.historyRetentionSeconds } : {}),
+        ...(o.historyCluster ? { cluster: o.historyCluster } : {}),
+        ...(o.historyQueue ? { queueDir: o.historyQueue } : {}),
+        ...(o.historyQueueMaxBytes ? { maxQueueBytes: o.historyQueueMaxBytes } : {}),
+      })
+    : undefined;
+  // Published minutes (and amendments to them: late data, withdrawn members) go to the sink.
+  history?.follow(store);
+  const backend = new MergedBackend(source, o.version, members, store, history);
   const controller = new AbortController();
   const { initialMs, maxMs } = o.backoff ?? { initialMs: 100, maxMs: 30_000 };
   const degradeAfter = o.degradeAfter ?? 3;
@@ -159,18 +180,27 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     }
   };
 
-  const rpc = await startRpcServer(o.listen, backend, o.security, {
-    maxConnections: connectionsPerListener(1),
-  });
+  let rpc: RpcServer;
+  try {
+    rpc = await startRpcServer(o.listen, backend, o.security, {
+      maxConnections: connectionsPerListener(1),
+    });
+  } catch (e) {
+    clearInterval(sealTimer);
+    await history?.close();
+    throw e;
+  }
   const loops = members.map((m) => follow(m));
   return {
     rpc,
     backend,
+    ...(history ? { history } : {}),
     async stop() {
       controller.abort();
       clearInterval(sealTimer);
       await Promise.allSettled(loops);
       await rpc.close();
+      await history?.close();
     },
   };
 }

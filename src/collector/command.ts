@@ -10,6 +10,7 @@ import { DIALECTS } from '../format/registry.ts';
 import type { Dialect } from '../format/types.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
 import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
+import { addHistoryFlags, type HistoryFlags, historyOptions } from '../store/history/flags.ts';
 import { startCollector } from './run.ts';
 
 function intIn(min: number, max: number) {
@@ -21,7 +22,7 @@ function intIn(min: number, max: number) {
   };
 }
 
-interface Flags extends SecurityFlags {
+interface Flags extends SecurityFlags, HistoryFlags {
   listen: string;
   logs?: string;
   logsFile?: string;
@@ -43,7 +44,7 @@ interface Flags extends SecurityFlags {
 
 export function collectorCommand(version: string, result: { code: number }): Command {
   return addSecurityFlags(
-    new Command('collector')
+    addHistoryFlags(new Command('collector'))
       .description(
         'tail web server logs (any format the server was configured with), count top-K over 1m…24h windows, serve gRPC and Prometheus',
       )
@@ -110,10 +111,21 @@ $time_iso8601, uWSGI's times, Envoy's START_TIME), so a backfill (--from-start) 
 land in their minutes; a line older than 24 hours is counted in the totals only. A format without
 a time counts lines when they are read.
 
+With --history, every completed minute (its top 50 000 keys and its exact totals) is also written
+to a history sink, in batches (every 10 s), retried with backoff while the sink is down, queued
+on disk meanwhile (--history-queue, by default next to --state-file; up to --history-queue-max,
+oldest dropped beyond) and written when it is back, also after a restart; later changes to a
+minute are written as delta rows. The 7d and 30d windows and --from/--to ranges of topn and trend are answered from it.
+  duckdb:PATH                       one embedded file, no server
+  clickhouse://HOST:8123/DB         ClickHouse (18.16 or later) over HTTP; user:password@ allowed
+  --history-cluster NAME            ClickHouse: insert locally, query a Distributed table over NAME
+The schema is created at start; a database from a newer logtally is refused.
+
 Examples:
   logtally collector --nginx-conf /etc/nginx/nginx.conf
   logtally collector --logs '/var/log/nginx/*.log' --format combined --source web3
-  logtally collector --logs /var/log/uwsgi/app.log --dialect uwsgi --format apache-combined`,
+  logtally collector --logs /var/log/uwsgi/app.log --dialect uwsgi --format apache-combined
+  logtally collector --nginx-conf /etc/nginx/nginx.conf --history duckdb:/var/lib/logtally/history.duckdb`,
       ),
   ).action(async (f: Flags) => {
     if (!f.logs && !f.logsFile && !f.nginxConf && !f.syslogListen) {
@@ -142,6 +154,7 @@ Examples:
       security: loadSecurity(f),
       version,
       log,
+      ...historyOptions(f, f.stateFile),
     });
     log(
       `collector ${f.source}: ${c.inputs.files.length} log pattern(s), gRPC on ${f.listen}` +

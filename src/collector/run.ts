@@ -14,8 +14,10 @@ import { createTailer, type FilePosition, type Tailer } from '../ingest/tailer.t
 import type { RpcSecurity } from '../rpc/security.ts';
 import type { RpcServer } from '../rpc/server.ts';
 import { startRpcServer } from '../rpc/server.ts';
+import { type HistoryWriter, startHistory } from '../store/history/index.ts';
 import { StateKeeper } from '../store/journal.ts';
 import { Store } from '../store/store.ts';
+import { registerHistoryMetrics } from './history-metrics.ts';
 import { type CollectorInputs, inputMatcher, resolveInputs } from './inputs.ts';
 import { CollectorMetrics } from './metrics.ts';
 import { Pipeline, type SourceFormat } from './pipeline.ts';
@@ -52,6 +54,15 @@ export interface CollectorOptions {
   security?: RpcSecurity;
   /** Injected clock (tests). */
   now?: () => number;
+  /** `--history`: keep every sealed minute in this sink (duckdb:PATH or clickhouse://…). */
+  history?: string;
+  /** `--history-retention`, seconds (default 30 days). */
+  historyRetentionSeconds?: number;
+  /** `--history-cluster`: ClickHouse cluster name. */
+  historyCluster?: string;
+  /** `--history-queue` directory and `--history-queue-max` bytes. */
+  historyQueue?: string;
+  historyQueueMaxBytes?: number;
 }
 
 export interface RunningCollector {
@@ -61,6 +72,7 @@ export interface RunningCollector {
   readonly syslogPort?: number;
   readonly inputs: CollectorInputs;
   readonly pipeline: Pipeline;
+  readonly history?: HistoryWriter;
   stop(): Promise<void>;
 }
 
@@ -82,6 +94,18 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   }
   const source = o.source || hostname();
   const store = new Store({ v4prefix: o.v4prefix, v6prefix: o.v6prefix, ...(o.now ? { now: o.now } : {}) });
+  // The sink first: a history that cannot be opened stops the start, before any file is read.
+  const history = o.history
+    ? await startHistory(o.history, {
+        source,
+        log: o.log,
+        ...(o.historyRetentionSeconds ? { retentionSeconds: o.historyRetentionSeconds } : {}),
+        ...(o.historyCluster ? { cluster: o.historyCluster } : {}),
+        ...(o.historyQueue ? { queueDir: o.historyQueue } : {}),
+        ...(o.historyQueueMaxBytes ? { maxQueueBytes: o.historyQueueMaxBytes } : {}),
+        now: store.now,
+      })
+    : undefined;
   const keeper = o.stateFile ? new StateKeeper(store, o.stateFile) : undefined;
   let resume: FilePosition[] | undefined;
   if (keeper) {
@@ -144,6 +168,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     stateSaveFailures: () => saving.failures,
     stateLastSaved: () => saving.lastOk / 1000,
   });
+  if (history) registerHistoryMetrics(metrics.registry, () => history.stats());
   const pipeline = new Pipeline(
     store,
     (r) => o.log(`${r.source}: line ${r.line}: ${r.message}`),
@@ -226,31 +251,38 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     });
     syslogPort = (await syslog.start()).port;
   }
-  const backend = new StoreBackend(store, source, o.version, {
-    files: () =>
-      (tailer?.stats().files ?? []).map((f) => {
-        const c = pipeline.counters.get(f.path);
-        return {
-          path: f.path,
-          offset: f.offset,
-          lines: c?.lines ?? f.linesRead,
-          parseErrors: c?.parseErrors ?? 0,
-          format: match(f.path)?.source.name ?? '',
-        };
-      }),
-    get linesRead() {
-      return pipeline.linesRead;
+  history?.follow(store);
+  const backend = new StoreBackend(
+    store,
+    source,
+    o.version,
+    {
+      files: () =>
+        (tailer?.stats().files ?? []).map((f) => {
+          const c = pipeline.counters.get(f.path);
+          return {
+            path: f.path,
+            offset: f.offset,
+            lines: c?.lines ?? f.linesRead,
+            parseErrors: c?.parseErrors ?? 0,
+            format: match(f.path)?.source.name ?? '',
+          };
+        }),
+      get linesRead() {
+        return pipeline.linesRead;
+      },
+      get parseErrors() {
+        return pipeline.parseErrors;
+      },
+      get syslogDatagrams() {
+        return syslog?.stats().datagrams ?? 0;
+      },
+      get syslogLines() {
+        return syslog?.stats().lines ?? 0;
+      },
     },
-    get parseErrors() {
-      return pipeline.parseErrors;
-    },
-    get syslogDatagrams() {
-      return syslog?.stats().datagrams ?? 0;
-    },
-    get syslogLines() {
-      return syslog?.stats().lines ?? 0;
-    },
-  });
+    history,
+  );
   // A listener that cannot bind (address in use …) must not leave the tailer running.
   let rpc: RpcServer;
   let metricsServer: Awaited<ReturnType<CollectorMetrics['serve']>> | undefined;
@@ -266,6 +298,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     }
   } catch (e) {
     await Promise.all([tailer?.stop(), syslog?.stop()]);
+    await history?.close();
     throw e;
   }
   // Rotate minutes even when no line arrives; merge late lines at least every second.
@@ -288,6 +321,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     rpc,
     inputs,
     pipeline,
+    ...(history ? { history } : {}),
     ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
     ...(syslogPort === undefined ? {} : { syslogPort }),
     async stop() {
@@ -296,6 +330,8 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       await Promise.all([tailer?.stop(), syslog?.stop()]);
       checkpoint(true);
       await rpc.close();
+      // What is queued is written (one attempt) before the sink closes.
+      await history?.close();
       if (metricsServer) {
         metricsServer.server.closeAllConnections();
         await new Promise<void>((r) => metricsServer.server.close(() => r()));

@@ -2,7 +2,7 @@
  * QueryBackend over a collector's Store.
  * @module
  */
-import type { FileInfo, StatusInfo, TargetInfo } from '../rpc/backend.ts';
+import type { FileInfo, HistoryQueries, StatusInfo, TargetInfo } from '../rpc/backend.ts';
 import { BucketStoreBackend } from '../rpc/bucket-backend.ts';
 import type { Store } from '../store/store.ts';
 
@@ -17,8 +17,14 @@ export interface IngestCounters {
 export class StoreBackend extends BucketStoreBackend<Store> {
   readonly ingest: IngestCounters;
 
-  constructor(store: Store, source: string, version: string, ingest: IngestCounters) {
-    super(store, source, version);
+  constructor(
+    store: Store,
+    source: string,
+    version: string,
+    ingest: IngestCounters,
+    history?: HistoryQueries,
+  ) {
+    super(store, source, version, history);
     this.ingest = ingest;
   }
 
@@ -40,6 +46,7 @@ export class StoreBackend extends BucketStoreBackend<Store> {
       targets: this.targets(),
       syslogDatagrams: this.ingest.syslogDatagrams,
       syslogLines: this.ingest.syslogLines,
+      ...(this.history ? { history: this.history.stats() } : {}),
     };
   }
 }

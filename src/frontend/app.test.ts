@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Hono } from 'hono';
 import { assertNoInjectedMarkup, closedPort, XSS } from '../../test/support/frontend.ts';
 import { StoreBackend } from '../collector/store-backend.ts';
 import { createLogtallyClient, type LogtallyClient } from '../rpc/client.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
+import { DuckDBSink } from '../store/history/duckdb.ts';
+import { HistoryWriter } from '../store/history/writer.ts';
 import { Store } from '../store/store.ts';
 import { createFrontendApp } from './app.ts';
 import { startFrontend } from './server.ts';
@@ -328,6 +333,47 @@ describe('frontend app against a real gRPC endpoint', () => {
     assert.ok(!body.includes('http-equiv="refresh"'));
     assert.equal(body.match(/<td class="rank num">/g)?.length, 2);
     assert.ok(body.includes('auto-refresh off'));
+  });
+
+  it('offers the 7d and 30d windows only for a target with a history sink', async () => {
+    const plain = await get('/?w=5m');
+    assert.ok(plain.body.includes('>24h</a>'));
+    assert.ok(!plain.body.includes('>7d</a>') && !plain.body.includes('>30d</a>'));
+    // Asked anyway: the target's refusal, as a page.
+    const refused = await get('/?w=30d');
+    assert.equal(refused.status, 502);
+    assert.ok(refused.body.includes('keeps no history beyond its 24-hour rings'));
+
+    const dir = mkdtempSync(join(tmpdir(), 'logtally-frontend-history-'));
+    const sink = await DuckDBSink.open(join(dir, 'h.duckdb'));
+    const hclock = { t: T0 + 5 };
+    const hstore = new Store({ now: () => hclock.t });
+    const writer = new HistoryWriter(sink, { source: 'web2', log: () => {}, now: () => hclock.t });
+    writer.follow(hstore);
+    for (let i = 0; i < 7; i++) hstore.add('old.example.com', '192.0.2.1', '/', 200, '', 'GET', 1, 0.1);
+    hclock.t += 2 * 86_400;
+    hstore.tick();
+    const hserver = await startRpcServer(
+      '127.0.0.1:0',
+      new StoreBackend(hstore, 'web2', '9.9.9', ingest, writer),
+    );
+    try {
+      const happ = createFrontendApp({ target: `127.0.0.1:${hserver.address.port}`, cacheMs: 0 });
+      const r = await happ.request('/?w=7d');
+      const body = await r.text();
+      assert.equal(r.status, 200);
+      assert.ok(body.includes('>7d</a>') && body.includes('>30d</a>'));
+      assert.ok(body.includes('aria-current="page">7d</a>'));
+      assert.ok(body.includes('requests per minute (hourly buckets) · last 7d'));
+      assert.ok(body.includes('old.example.com'));
+      const targets = await (await happ.request('/targets')).text();
+      assert.ok(targets.includes(`· history duckdb:${join(dir, 'h.duckdb')}</span>`));
+      assert.ok((await get('/targets')).body.includes('· no history beyond 24h</span>'));
+    } finally {
+      await hserver.close();
+      await writer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves over a real socket', async () => {

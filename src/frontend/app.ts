@@ -208,15 +208,18 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
         });
       }
       const trendReq = { filter, window: state.window };
-      const [top, trend] = await Promise.all([
+      const [top, trend, status] = await Promise.all([
         topN(),
         answers.get(cacheKey('trend', trendReq), () => client.trend(trendReq, call)),
+        // Whether the target keeps a history sink (the 7d and 30d windows are offered then).
+        answers.get(cacheKey('status', {}), () => client.status({}, call)),
       ]);
       const body = dashboardBody({
         state,
         defaultN: defaults.n,
         entries: top.entries,
         trend: trend.points,
+        history: status.history !== '',
       });
       const s = shell(`${state.by} · ${state.window} · ${top.source} · logtally`, 'dashboard', target, {
         source: top.source,
@@ -274,6 +277,11 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
         version: status.version,
         uptimeSeconds: status.uptimeSeconds,
         linesRead: status.linesRead,
+        history: {
+          sink: status.history,
+          queuedMinutes: status.historyQueuedMinutes,
+          lastError: status.historyLastError,
+        },
         rows,
         now: now(),
       });

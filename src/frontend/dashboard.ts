@@ -15,6 +15,7 @@ import {
   FILTER_KEYS,
   type FilterKey,
   type Filters,
+  isHistoryWindow,
   NEXT_DIMENSION,
   ORDERS,
   type Order,
@@ -46,6 +47,8 @@ export interface DashboardModel {
   readonly expression?: string;
   /** A problem with `expression`, shown above the box. */
   readonly expressionError?: string;
+  /** The target keeps a history sink: the 7d and 30d windows are offered. */
+  readonly history?: boolean;
 }
 
 const DIMENSION_TITLE: Record<Dimension, string> = {
@@ -212,7 +215,7 @@ export function dashboardBody(m: DashboardModel): Html {
   const s = m.state;
   const windowTabs = tabs(
     'Window',
-    WINDOWS.map((w) => ({
+    WINDOWS.filter((w) => m.history === true || w === s.window || !isHistoryWindow(w)).map((w) => ({
       text: w,
       href: dashboardHref({ ...s, window: w }, m.defaultN),
       current: w === s.window,
@@ -232,6 +235,6 @@ export function dashboardBody(m: DashboardModel): Html {
   }`;
   return html`<div class="controls">${windowTabs}${dimensionTabs}</div>
 ${filterPanel(m)}
-<section class="panel" aria-labelledby="trend-h"><figure class="trend"><figcaption><span id="trend-h"><strong>Trend</strong> · requests per minute · last ${s.window}</span><span>${thousands(requests)} requests · ${m.trend.length} buckets</span></figcaption>${sparkline(m.trend, s.window, visible(caption))}</figure></section>
+<section class="panel" aria-labelledby="trend-h"><figure class="trend"><figcaption><span id="trend-h"><strong>Trend</strong> · requests per minute${isHistoryWindow(s.window) ? ' (hourly buckets)' : ''} · last ${s.window}</span><span>${thousands(requests)} requests · ${m.trend.length} buckets</span></figcaption>${sparkline(m.trend, s.window, visible(caption))}</figure></section>
 <section class="panel">${table(m)}${tableFoot(m)}</section>`;
 }

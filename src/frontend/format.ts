@@ -75,4 +75,6 @@ export const WINDOW_SECONDS: Record<string, number> = {
   '60m': 3600,
   '6h': 21_600,
   '24h': 86_400,
+  '7d': 7 * 86_400,
+  '30d': 30 * 86_400,
 };

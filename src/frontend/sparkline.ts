@@ -34,6 +34,9 @@ export function sparkline(points: readonly SparkPoint[], window: string, label: 
   const first = Math.min(...points.map((p) => p.start));
   const begin = Math.min(first, end - (WINDOW_SECONDS[window] ?? 300) - 60);
   const range = Math.max(1, end - begin);
+  // Over more than a day (the 24h window with its live minute, 7d, 30d) times carry their date.
+  const at = (t: number) =>
+    range > 90_000 ? `${new Date(t * 1000).toISOString().slice(5, 10)} ${hhmm(t)}` : hhmm(t);
   const rate = (p: SparkPoint) => (p.count * 60) / Math.max(1, p.span);
   const peakPoint = points.reduce((a, b) => (rate(b) > rate(a) ? b : a));
   const peak = rate(peakPoint);
@@ -45,11 +48,11 @@ export function sparkline(points: readonly SparkPoint[], window: string, label: 
     const gap = p.span * 0.12;
     const h = p.count > 0 ? Math.max(1.5, rate(p) * scale) : 0;
     const perMinute = p.span === 60 ? '' : ` (${thousands(rate(p))}/min)`;
-    const title = `${hhmm(p.start)}–${hhmm(p.start + p.span)} UTC: ${thousands(p.count)} requests${perMinute}${
+    const title = `${at(p.start)}–${at(p.start + p.span)} UTC: ${thousands(p.count)} requests${perMinute}${
       i === live ? ', so far' : ''
     }`;
     return html`<g class="${i === live ? 'pt live' : 'pt'}" data-start="${p.start}" data-count="${p.count}"><title>${title}</title><rect class="hit" x="${num(x)}" y="0" width="${num(p.span)}" height="${PLOT}"></rect><rect class="bar" x="${num(x + gap / 2)}" y="${num(PLOT - h)}" width="${num(p.span - gap)}" height="${num(h)}"></rect></g>`;
   });
-  const desc = `${points.length} buckets from ${hhmm(first)} to ${hhmm(end)} UTC; ${thousands(total)} requests in all; peak ${thousands(peak)} per minute at ${hhmm(peakPoint.start)}.`;
-  return html`<svg class="spark" width="100%" height="${HEIGHT}" role="img" aria-labelledby="spark-title spark-desc"><title id="spark-title">${label}</title><desc id="spark-desc">${desc}</desc><text class="ylab" x="0" y="${TOP - 8}">${thousands(peak)} req/min</text><text class="ylab" x="100%" y="${TOP - 8}" text-anchor="end">requests per minute</text><line class="grid" x1="0" x2="100%" y1="${TOP + 0.5}" y2="${TOP + 0.5}"></line><line class="grid" x1="0" x2="100%" y1="${TOP + PLOT / 2 + 0.5}" y2="${TOP + PLOT / 2 + 0.5}"></line><svg class="plot" x="0" y="${TOP}" width="100%" height="${PLOT}" viewBox="0 0 ${num(range)} ${PLOT}" preserveAspectRatio="none">${bars}</svg><line class="axis" x1="0" x2="100%" y1="${TOP + PLOT + 0.5}" y2="${TOP + PLOT + 0.5}"></line><text class="xlab" x="0" y="${HEIGHT - 6}">${hhmm(begin)}</text><text class="xlab" x="50%" y="${HEIGHT - 6}" text-anchor="middle">${hhmm(begin + range / 2)}</text><text class="xlab" x="100%" y="${HEIGHT - 6}" text-anchor="end">${hhmm(end)} UTC</text></svg>`;
+  const desc = `${points.length} buckets from ${at(first)} to ${at(end)} UTC; ${thousands(total)} requests in all; peak ${thousands(peak)} per minute at ${at(peakPoint.start)}.`;
+  return html`<svg class="spark" width="100%" height="${HEIGHT}" role="img" aria-labelledby="spark-title spark-desc"><title id="spark-title">${label}</title><desc id="spark-desc">${desc}</desc><text class="ylab" x="0" y="${TOP - 8}">${thousands(peak)} req/min</text><text class="ylab" x="100%" y="${TOP - 8}" text-anchor="end">requests per minute</text><line class="grid" x1="0" x2="100%" y1="${TOP + 0.5}" y2="${TOP + 0.5}"></line><line class="grid" x1="0" x2="100%" y1="${TOP + PLOT / 2 + 0.5}" y2="${TOP + PLOT / 2 + 0.5}"></line><svg class="plot" x="0" y="${TOP}" width="100%" height="${PLOT}" viewBox="0 0 ${num(range)} ${PLOT}" preserveAspectRatio="none">${bars}</svg><line class="axis" x1="0" x2="100%" y1="${TOP + PLOT + 0.5}" y2="${TOP + PLOT + 0.5}"></line><text class="xlab" x="0" y="${HEIGHT - 6}">${at(begin)}</text><text class="xlab" x="50%" y="${HEIGHT - 6}" text-anchor="middle">${at(begin + range / 2)}</text><text class="xlab" x="100%" y="${HEIGHT - 6}" text-anchor="end">${at(end)} UTC</text></svg>`;
 }

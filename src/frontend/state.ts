@@ -8,10 +8,14 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { FilterSchema } from '../gen/logtally/v1/logtally_pb.ts';
 import { DIMENSIONS, type Dimension, isDimension, ORDERS, type Order } from '../store/dimensions.ts';
 import { parseStatusFilter } from '../store/filter.ts';
+import { type HistoryWindow, isHistoryWindow } from '../store/history/range.ts';
 import { clientRegexProblem } from '../store/regex.ts';
-import { isWindow, WINDOWS, type Window } from '../store/windows.ts';
+import { isWindow, WINDOWS as RING_WINDOWS, type Window as RingWindow } from '../store/windows.ts';
 
-export { DIMENSIONS, type Dimension, ORDERS, type Order, WINDOWS, type Window };
+/** The rings' windows, then the history sink's (offered only for a target that has one). */
+export const WINDOWS = [...RING_WINDOWS, '7d', '30d'] as const;
+export type Window = RingWindow | HistoryWindow;
+export { DIMENSIONS, type Dimension, isHistoryWindow, ORDERS, type Order, RING_WINDOWS };
 
 /** A regular expression filter (JavaScript syntax); `negate` keeps what does not match. */
 export interface RegexFilter {
@@ -120,7 +124,8 @@ export function parseView(
   const by = q.get('by') ?? '';
   const n = q.get('n') ?? '';
   const order = q.get('order') ?? '';
-  if (w !== '' && !isWindow(w)) errors.push(`w: unknown window "${w}" (expected ${WINDOWS.join(', ')})`);
+  if (w !== '' && !isWindow(w) && !isHistoryWindow(w))
+    errors.push(`w: unknown window "${w}" (expected ${WINDOWS.join(', ')})`);
   if (by !== '' && !isDimension(by)) {
     errors.push(`by: unknown dimension "${by}" (expected ${DIMENSIONS.join(', ')})`);
   }

@@ -24,6 +24,8 @@ export interface TargetsModel {
   readonly version: string;
   readonly uptimeSeconds: number;
   readonly linesRead: number;
+  /** The endpoint's history sink ('' for none), its queued minutes and the last write error. */
+  readonly history?: { readonly sink: string; readonly queuedMinutes: number; readonly lastError: string };
   readonly rows: readonly TargetRow[];
   /** Epoch seconds now. */
   readonly now: number;
@@ -48,7 +50,11 @@ export function targetsBody(m: TargetsModel): Html {
         : html`<a href="${r.href}">Dashboard<span class="vh"> for ${visible(r.source)}</span></a>`;
     return html`<tr><th scope="row" class="label">${visible(r.source)}</th><td class="label">${address}</td><td>${stateMarkup(r.state)}</td><td>${last}</td><td class="num">${thousands(r.failures)}</td><td>${link}</td></tr>`;
   });
-  return html`<section class="panel"><table class="ranked targets"><caption>Targets behind ${visible(m.source)} <span class="sub">· ${visible(m.endpoint)} · ${up} of ${m.rows.length} up · version ${visible(m.version)} · up ${ago(m.uptimeSeconds)} · ${thousands(m.linesRead)} lines read</span></caption><thead><tr><th scope="col">Source</th><th scope="col">Address</th><th scope="col">State</th><th scope="col">Last snapshot</th><th scope="col" class="num">Failures</th><th scope="col">View</th></tr></thead><tbody>${
+  return html`<section class="panel"><table class="ranked targets"><caption>Targets behind ${visible(m.source)} <span class="sub">· ${visible(m.endpoint)} · ${up} of ${m.rows.length} up · version ${visible(m.version)} · up ${ago(m.uptimeSeconds)} · ${thousands(m.linesRead)} lines read${
+    m.history && m.history.sink !== ''
+      ? html` · history ${visible(m.history.sink)}${m.history.queuedMinutes > 0 ? ` (${thousands(m.history.queuedMinutes)} minutes queued)` : ''}${m.history.lastError !== '' ? html`, failing: ${visible(m.history.lastError)}` : ''}`
+      : ' · no history beyond 24h'
+  }</span></caption><thead><tr><th scope="col">Source</th><th scope="col">Address</th><th scope="col">State</th><th scope="col">Last snapshot</th><th scope="col" class="num">Failures</th><th scope="col">View</th></tr></thead><tbody>${
     rows.length === 0
       ? html`<tr><td colspan="6" class="empty">This endpoint reports no targets.</td></tr>`
       : rows

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Filter } from '../store/filter.ts';
+import type { HistoryStats, HistoryWriter } from '../store/history/writer.ts';
 import type { TopEntry, TopNQuery, TrendPoint } from '../store/store.ts';
 import type { Window } from '../store/windows.ts';
 import type { ColumnsData } from './columns.ts';
@@ -58,10 +59,17 @@ export interface StatusInfo {
   readonly targets: readonly TargetInfo[];
   readonly syslogDatagrams: number;
   readonly syslogLines: number;
+  /** The history sink's state, when there is one. */
+  readonly history?: HistoryStats;
 }
+
+/** Long-range queries (7d, 30d, from/to), answered from a history sink. */
+export type HistoryQueries = Pick<HistoryWriter, 'topN' | 'trend' | 'stats' | 'now'>;
 
 export interface QueryBackend {
   readonly source: string;
+  /** The history sink, if the endpoint keeps one. */
+  readonly history?: HistoryQueries;
   topN(q: TopNQuery): TopEntry[];
   trend(window: Window, filter: Filter): TrendPoint[];
   /**

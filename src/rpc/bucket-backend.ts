@@ -7,7 +7,7 @@
 import type { Filter } from '../store/filter.ts';
 import type { TopEntry, TopNQuery, TrendPoint } from '../store/query.ts';
 import type { Window } from '../store/windows.ts';
-import type { QueryBackend, SnapshotData, StatusInfo, TargetInfo } from './backend.ts';
+import type { HistoryQueries, QueryBackend, SnapshotData, StatusInfo, TargetInfo } from './backend.ts';
 import { type BucketSource, bucketSnapshots } from './snapshot-stream.ts';
 
 export interface QueryableStore extends BucketSource {
@@ -20,11 +20,13 @@ export abstract class BucketStoreBackend<S extends QueryableStore> implements Qu
   readonly version: string;
   readonly store: S;
   readonly started = Date.now();
+  readonly history?: HistoryQueries;
 
-  constructor(store: S, source: string, version: string) {
+  constructor(store: S, source: string, version: string, history?: HistoryQueries) {
     this.store = store;
     this.source = source;
     this.version = version;
+    if (history) this.history = history;
   }
 
   topN(q: TopNQuery): TopEntry[] {

@@ -7,6 +7,8 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { Filter as FilterMsg } from '../gen/logtally/v1/logtally_pb.ts';
 import { type Dimension, isDimension, ORDERS, type Order } from '../store/dimensions.ts';
 import { type Filter, parseStatusFilter } from '../store/filter.ts';
+import { isHistoryWindow, resolveRange, windowRange } from '../store/history/range.ts';
+import type { TimeRange } from '../store/history/sink.ts';
 import { clientRegexProblem } from '../store/regex.ts';
 import { isWindow, WINDOWS, type Window } from '../store/windows.ts';
 
@@ -18,8 +20,40 @@ function invalid(field: string, message: string): ConnectError {
 
 export function toWindow(s: string, field = 'window'): Window {
   if (s === '') return '5m';
-  if (!isWindow(s)) throw invalid(field, `unknown window "${s}" (expected one of ${WINDOWS.join(', ')})`);
+  if (!isWindow(s))
+    throw invalid(field, `unknown window "${s}" (expected one of ${WINDOWS.join(', ')}, 7d, 30d)`);
   return s;
+}
+
+/**
+ * The range a request asks the history sink for (a 7d/30d window, or from/to), or undefined
+ * when the rings answer it. Errors name the field.
+ */
+export function toRange(
+  window: string,
+  from: number,
+  to: number,
+  history: { now(): number } | undefined,
+): TimeRange | undefined {
+  const ranged = from !== 0 || to !== 0;
+  if (!ranged && !isHistoryWindow(window)) return undefined;
+  if (ranged && window !== '') throw invalid('window', 'give a window or from/to, not both');
+  if (!history) {
+    throw new ConnectError(
+      `${ranged ? 'from/to' : `window ${window}`}: this endpoint keeps no history beyond its 24-hour rings (start it with --history)`,
+      Code.FailedPrecondition,
+    );
+  }
+  const nowSeconds = history.now();
+  if (!ranged) return windowRange(window as '7d' | '30d', nowSeconds);
+  for (const [f, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const)
+    if (!Number.isFinite(v) || v < 0) throw invalid(f, `expected epoch seconds, got ${v}`);
+  const r = resolveRange(from, to, nowSeconds);
+  if (typeof r === 'string') throw invalid('from', r);
+  return r;
 }
 
 export function toDimension(s: string, field = 'group_by'): Dimension {

@@ -21,9 +21,10 @@ import {
   TopNEntrySchema,
   TrendPointSchema,
 } from '../gen/logtally/v1/logtally_pb.ts';
+import { trendSpan } from '../store/history/range.ts';
 import { type HostPort, parseHostPort } from './address.ts';
 import type { QueryBackend, SnapshotData, TargetInfo } from './backend.ts';
-import { toDimension, toFilter, toN, toOrder, toWindow } from './requests.ts';
+import { toDimension, toFilter, toN, toOrder, toRange, toWindow } from './requests.ts';
 import { type RpcSecurity, requireToken } from './security.ts';
 
 function target(t: TargetInfo) {
@@ -77,14 +78,18 @@ export function snapshotMessage(s: SnapshotData): Snapshot {
 export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) => void {
   return (router) => {
     router.service(LogtallyService, {
-      topN(req) {
-        const entries = backend.topN({
+      async topN(req) {
+        const range = toRange(req.window, req.from, req.to, backend.history);
+        const q = {
           filter: toFilter(req.filter),
           groupBy: toDimension(req.groupBy),
-          window: toWindow(req.window),
           n: toN(req.n),
           orderBy: toOrder(req.orderBy),
-        });
+        };
+        const entries =
+          range && backend.history
+            ? await backend.history.topN({ ...q, range })
+            : backend.topN({ ...q, window: toWindow(req.window) });
         return {
           source: backend.source,
           entries: entries.map((e) =>
@@ -92,8 +97,13 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
           ),
         };
       },
-      trend(req) {
-        const points = backend.trend(toWindow(req.window), toFilter(req.filter));
+      async trend(req) {
+        const range = toRange(req.window, req.from, req.to, backend.history);
+        const filter = toFilter(req.filter);
+        const points =
+          range && backend.history
+            ? await backend.history.trend({ range, filter, span: trendSpan(range) })
+            : backend.trend(toWindow(req.window), filter);
         return {
           source: backend.source,
           points: points.map((p) =>
@@ -133,6 +143,17 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
           targets: s.targets.map(target),
           syslogDatagrams: s.syslogDatagrams,
           syslogLines: s.syslogLines,
+          ...(s.history
+            ? {
+                history: s.history.sink,
+                historyQueuedMinutes: s.history.queuedMinutes,
+                historyOldestQueued: s.history.oldestQueued,
+                historyDroppedMinutes: s.history.droppedMinutes,
+                historyWriteErrors: s.history.writeErrors,
+                historyLastError: s.history.lastError,
+                historyWrittenMinutes: s.history.writtenMinutes,
+              }
+            : {}),
         };
       },
     });

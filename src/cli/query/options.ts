@@ -13,6 +13,7 @@ import { MAX_N } from '../../rpc/requests.ts';
 import { loadSecurity, type RpcSecurity, type SecurityFlags } from '../../rpc/security.ts';
 import { DIMENSIONS, type Dimension, isDimension, ORDERS, type Order } from '../../store/dimensions.ts';
 import { type Filter, parseStatusFilter } from '../../store/filter.ts';
+import { HISTORY_WINDOWS, isHistoryWindow, parseTime, resolveRange } from '../../store/history/range.ts';
 import { clientRegexProblem } from '../../store/regex.ts';
 import { isWindow, WINDOWS, type Window } from '../../store/windows.ts';
 
@@ -94,12 +95,59 @@ export function parseTimeout(s: string | undefined): number {
   return Math.round(n * 1000);
 }
 
-const WINDOW_ALIASES: Record<string, Window> = { '1h': '60m', '1d': '24h' };
+const WINDOW_ALIASES: Record<string, string> = { '1h': '60m', '1d': '24h', '1w': '7d' };
 
-export function parseWindow(s: string): Window {
+/** Every window the CLI accepts: the rings' and the history sink's. */
+export const ALL_WINDOWS = [...WINDOWS, ...Object.keys(HISTORY_WINDOWS)];
+
+export function parseWindow(s: string): Window | '7d' | '30d' {
   const w = WINDOW_ALIASES[s] ?? s;
-  if (!isWindow(w)) throw bad('--window', `unknown window "${s}" (expected one of ${WINDOWS.join(', ')})`);
+  if (!isWindow(w) && !isHistoryWindow(w))
+    throw bad('--window', `unknown window "${s}" (expected one of ${ALL_WINDOWS.join(', ')})`);
   return w;
+}
+
+export interface RangeFlags {
+  window: string;
+  from?: string;
+  to?: string;
+}
+
+/** Adds --window (with its description) and --from/--to. */
+export function addWindowOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--window <window>',
+      'time window: 1m, 5m, 15m, 60m, 6h or 24h (from memory), 7d or 30d (from the --history sink)',
+      '5m',
+    )
+    .option(
+      '--from <time>',
+      'a range instead of --window, from the history sink: -3d, -12h, -90m, now, or an ISO time (2026-11-02T14:00Z); default 7 days before --to',
+    )
+    .option('--to <time>', 'end of the range (default now); same forms as --from');
+}
+
+/**
+ * The window or range of a request: `{window}` or `{window: '', from, to}` (epoch seconds,
+ * resolved on this host's clock). --from/--to replace --window.
+ */
+export function parseRange(
+  f: RangeFlags,
+  nowSeconds = Date.now() / 1000,
+): { window: string; from: number; to: number } {
+  if (f.from === undefined && f.to === undefined) return { window: parseWindow(f.window), from: 0, to: 0 };
+  const time = (flag: '--from' | '--to', v: string | undefined): number => {
+    if (v === undefined) return 0;
+    const t = parseTime(v, nowSeconds);
+    if (typeof t === 'string') throw bad(flag, t);
+    return t;
+  };
+  const from = time('--from', f.from);
+  const to = time('--to', f.to);
+  const r = resolveRange(from, to, nowSeconds);
+  if (typeof r === 'string') throw bad(f.from === undefined ? '--to' : '--from', r);
+  return { window: '', from: r.from, to: r.to };
 }
 
 export function parseGroupBy(s: string): Dimension {

@@ -361,7 +361,7 @@ describe('logtally topn / trend / targets against real servers', () => {
     for (const [args, message] of [
       [
         ['topn', '--window', '2m'],
-        '--window: unknown window "2m" (expected one of 1m, 5m, 15m, 60m, 6h, 24h)',
+        '--window: unknown window "2m" (expected one of 1m, 5m, 15m, 60m, 6h, 24h, 7d, 30d)',
       ],
       [
         ['topn', '--status', '5xx'],
@@ -379,9 +379,15 @@ describe('logtally topn / trend / targets against real servers', () => {
       [['topn', '--uri-re-neg'], '--uri-re-neg: needs --uri-re'],
       [['topn', '--timeout', '0'], '--timeout: expected a number of seconds greater than 0, got "0"'],
       [
-        ['trend', '--window', '7d'],
-        '--window: unknown window "7d" (expected one of 1m, 5m, 15m, 60m, 6h, 24h)',
+        ['trend', '--window', '7w'],
+        '--window: unknown window "7w" (expected one of 1m, 5m, 15m, 60m, 6h, 24h, 7d, 30d)',
       ],
+      [
+        ['trend', '--from', 'yesterday'],
+        '--from: expected now, a relative time such as -3d, -12h or -90m, or an ISO time such as 2026-11-02T14:00Z, got "yesterday"',
+      ],
+      [['topn', '--from', '-1d', '--to', '-2d'], /^--from: from \(.*\) must be before to/],
+      [['topn', '--from', '-500d'], '--from: at most 400 days, got 500.0'],
       [
         ['stream', '--status', '>=5000'],
         '--status: expected a status code or a comparison such as >=500, got ">=5000"',
@@ -398,7 +404,8 @@ describe('logtally topn / trend / targets against real servers', () => {
       ]);
       assert.equal(r.code, 2, args.join(' '));
       assert.equal(r.stdout, '');
-      assert.equal(r.stderr, `logtally: ${message}\n`);
+      if (typeof message === 'string') assert.equal(r.stderr, `logtally: ${message}\n`);
+      else assert.match(r.stderr, new RegExp(`^logtally: ${message.source.slice(1)}`));
     }
     const regex = await run(['topn', '--target', dead, '--uri-re', '(']);
     assert.equal(regex.code, 2);

@@ -127,7 +127,7 @@ describe('query text helpers', () => {
     assert.equal(parseWindow('1h'), '60m');
     fails(
       () => parseWindow('2m'),
-      '--window: unknown window "2m" (expected one of 1m, 5m, 15m, 60m, 6h, 24h)',
+      '--window: unknown window "2m" (expected one of 1m, 5m, 15m, 60m, 6h, 24h, 7d, 30d)',
     );
     assert.equal(parseN('20'), 20);
     fails(() => parseN('0'), '--n: expected an integer from 1 to 100000, got "0"');

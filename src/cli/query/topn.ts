@@ -10,13 +10,15 @@ import { fanOut, printOutcomes } from './fanout.ts';
 import {
   addFilterOptions,
   addTargetOptions,
+  addWindowOptions,
   type FilterFlags,
   parseEndpoints,
   parseFilter,
   parseGroupBy,
   parseN,
   parseOrderBy,
-  parseWindow,
+  parseRange,
+  type RangeFlags,
   type TargetFlags,
 } from './options.ts';
 import { escapeLabel, formatCount, joinColumns, rightAlign } from './text.ts';
@@ -54,9 +56,8 @@ export function topnJson(r: TopNResponse, target: string): unknown {
   };
 }
 
-interface Flags extends TargetFlags, FilterFlags {
+interface Flags extends TargetFlags, FilterFlags, RangeFlags {
   n: string;
-  window: string;
   groupBy: string;
   orderBy: string;
 }
@@ -65,14 +66,13 @@ export function topnCommand(io: Io, result: { code: number }): Command {
   const cmd = new Command('topn')
     .description('ranked label → count table: the top values of one dimension over a window')
     .option('--n <count>', 'number of entries', '10')
-    .option('--window <window>', 'time window: 1m, 5m, 15m, 60m, 6h or 24h', '5m')
     .option('--group-by <dimension>', 'website, prefix, uri, status, upstream or method', 'website')
     .option(
       '--order-by <measure>',
       'rank by requests, bytes (body bytes sent) or time (request time)',
       'requests',
     );
-  addFilterOptions(addTargetOptions(cmd, true));
+  addFilterOptions(addTargetOptions(addWindowOptions(cmd), true));
   cmd.addHelpText(
     'after',
     `
@@ -97,17 +97,27 @@ Examples:
   # Compare two collectors side by side in one command
   logtally topn --target nginx1:9090,nginx2:9090 --window 5m
   # Query both a collector and the aggregator at once
-  logtally topn --target nginx3:9090,agg:9091 --window 5m --group-by prefix`,
+  logtally topn --target nginx3:9090,agg:9091 --window 5m --group-by prefix
+  # Top websites over 30 days (a target started with --history)
+  logtally topn --target agg:9091 --window 30d
+  # Top URIs answering 5xx between three and one days ago
+  logtally topn --target agg:9091 --from -3d --to -1d --group-by uri --status '>=500'
+  # One afternoon, in UTC
+  logtally topn --target agg:9091 --from 2026-11-02T12:00Z --to 2026-11-02T18:00Z --group-by prefix
+
+Windows up to 24h are answered from memory (the current minute included); 7d, 30d and
+--from/--to from the target's --history sink (completed minutes only). A target without a
+sink refuses them ("keeps no history beyond its 24-hour rings").`,
   );
   cmd.action(async (f: Flags) => {
     const n = parseN(f.n);
-    const window = parseWindow(f.window);
+    const range = parseRange(f);
     const groupBy = parseGroupBy(f.groupBy);
     const orderBy = parseOrderBy(f.orderBy);
     const { message: filter } = parseFilter(f);
     const ep = parseEndpoints(f);
     const outcomes = await fanOut(ep.targets, ep.security, ep.timeoutMs, (client, options) =>
-      client.topN({ filter, n, window, groupBy, orderBy }, options),
+      client.topN({ filter, n, groupBy, orderBy, ...range }, options),
     );
     result.code = await printOutcomes(io, outcomes, ep.json, {
       source: (r) => r.source,

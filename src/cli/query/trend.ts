@@ -10,10 +10,12 @@ import { fanOut, printOutcomes } from './fanout.ts';
 import {
   addFilterOptions,
   addTargetOptions,
+  addWindowOptions,
   type FilterFlags,
   parseEndpoints,
   parseFilter,
-  parseWindow,
+  parseRange,
+  type RangeFlags,
   type TargetFlags,
 } from './options.ts';
 import { formatCount, isoTime, joinColumns, leftAlign, rightAlign, sparkline } from './text.ts';
@@ -54,19 +56,19 @@ export function trendJson(r: TrendResponse, target: string): unknown {
   };
 }
 
-interface Flags extends TargetFlags, FilterFlags {
-  window: string;
+interface Flags extends TargetFlags, FilterFlags, RangeFlags {
   sparkline?: boolean;
 }
 
 /** `isTTY` decides the sparkline when neither --sparkline nor --no-sparkline is given. */
 export function trendCommand(io: Io, result: { code: number }): Command {
   const cmd = new Command('trend')
-    .description('per-bucket time series: requests per minute (5 minutes for 6h and 24h) over a window')
-    .option('--window <window>', 'time window: 1m, 5m, 15m, 60m, 6h or 24h', '5m')
+    .description(
+      'per-bucket time series: requests per minute (5 minutes for 6h and 24h, hours for 7d and 30d) over a window',
+    )
     .option('--sparkline', 'draw the one-line sparkline even when stdout is not a terminal')
     .option('--no-sparkline', 'no sparkline, even in a terminal');
-  addFilterOptions(addTargetOptions(cmd, true));
+  addFilterOptions(addTargetOptions(addWindowOptions(cmd), true));
   cmd.addHelpText(
     'after',
     `
@@ -82,16 +84,23 @@ Examples:
   # 5xx responses per minute over the last hour, on one website
   logtally trend --window 60m --status '>=500' --website api.example.com
   # Two collectors side by side
-  logtally trend --target nginx1:9090,nginx2:9090 --window 15m`,
+  logtally trend --target nginx1:9090,nginx2:9090 --window 15m
+  # 30 days of 5xx in hourly buckets (a target started with --history)
+  logtally trend --target agg:9091 --window 30d --status '>=500'
+  # Yesterday afternoon, minute by minute (ranges up to 6 hours come in minutes)
+  logtally trend --target agg:9091 --from -30h --to -24h
+
+From the history sink (7d, 30d, --from/--to) points are minutes for ranges up to 6 hours,
+5 minutes up to 2 days and hours beyond; only completed minutes are in history.`,
   );
   cmd.action(async (f: Flags) => {
-    const window = parseWindow(f.window);
+    const range = parseRange(f);
     const { message: filter } = parseFilter(f);
     const ep = parseEndpoints(f);
     const tty = (io.stdout.stream as { isTTY?: boolean }).isTTY === true;
     const withSparkline = f.sparkline ?? tty;
     const outcomes = await fanOut(ep.targets, ep.security, ep.timeoutMs, (client, options) =>
-      client.trend({ filter, window }, options),
+      client.trend({ filter, ...range }, options),
     );
     result.code = await printOutcomes(io, outcomes, ep.json, {
       source: (r) => r.source,

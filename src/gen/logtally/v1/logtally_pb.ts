@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file logtally/v1/logtally.proto.
  */
 export const file_logtally_v1_logtally: GenFile = /*@__PURE__*/
-  fileDesc("Chpsb2d0YWxseS92MS9sb2d0YWxseS5wcm90bxILbG9ndGFsbHkudjEiwgIKBkZpbHRlchIUCgd3ZWJzaXRlGAEgASgJSACIAQESEwoGcHJlZml4GAIgASgJSAGIAQESEAoDdXJpGAMgASgJSAKIAQESEwoGc3RhdHVzGAQgASgJSAOIAQESFQoIdXBzdHJlYW0YBSABKAlIBIgBARITCgZtZXRob2QYBiABKAlIBYgBARIXCgp3ZWJzaXRlX3JlGAcgASgJSAaIAQESGQoRd2Vic2l0ZV9yZV9uZWdhdGUYCCABKAgSEwoGdXJpX3JlGAkgASgJSAeIAQESFQoNdXJpX3JlX25lZ2F0ZRgKIAEoCEIKCghfd2Vic2l0ZUIJCgdfcHJlZml4QgYKBF91cmlCCQoHX3N0YXR1c0ILCglfdXBzdHJlYW1CCQoHX21ldGhvZEINCgtfd2Vic2l0ZV9yZUIJCgdfdXJpX3JlInEKC1RvcE5SZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIQCghncm91cF9ieRgCIAEoCRIOCgZ3aW5kb3cYAyABKAkSCQoBbhgEIAEoDRIQCghvcmRlcl9ieRgFIAEoCSJGCglUb3BORW50cnkSDQoFbGFiZWwYASABKAkSDQoFY291bnQYAiABKAESDQoFYnl0ZXMYAyABKAESDAoEdGltZRgEIAEoASJHCgxUb3BOUmVzcG9uc2USDgoGc291cmNlGAEgASgJEicKB2VudHJpZXMYAiADKAsyFi5sb2d0YWxseS52MS5Ub3BORW50cnkiQwoMVHJlbmRSZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIOCgZ3aW5kb3cYAiABKAkiVQoKVHJlbmRQb2ludBINCgVzdGFydBgBIAEoARIMCgRzcGFuGAIgASgNEg0KBWNvdW50GAMgASgBEg0KBWJ5dGVzGAQgASgBEgwKBHRpbWUYBSABKAEiSAoNVHJlbmRSZXNwb25zZRIOCgZzb3VyY2UYASABKAkSJwoGcG9pbnRzGAIgAygLMhcubG9ndGFsbHkudjEuVHJlbmRQb2ludCJLChZTdHJlYW1TbmFwc2hvdHNSZXF1ZXN0EhAKCGJhY2tmaWxsGAEgASgIEhAKCGNvbHVtbmFyGAIgASgIEg0KBXNpbmNlGAMgASgBIi4KD0RpY3Rpb25hcnlEZWx0YRILCgNpZHMYASADKA0SDgoGdmFsdWVzGAIgAygJImEKD1NuYXBzaG90Q29sdW1ucxIwCgpkaWN0aW9uYXJ5GAEgAygLMhwubG9ndGFsbHkudjEuRGljdGlvbmFyeURlbHRhEgwKBGtleXMYAiABKAwSDgoGY291bnRzGAMgASgMIpsBCg1TbmFwc2hvdEVudHJ5Eg8KB3dlYnNpdGUYASABKAkSDgoGcHJlZml4GAIgASgJEgsKA3VyaRgDIAEoCRIOCgZzdGF0dXMYBCABKAkSEAoIdXBzdHJlYW0YBSABKAkSDgoGbWV0aG9kGAYgASgJEg0KBWNvdW50GAcgASgBEg0KBWJ5dGVzGAggASgBEgwKBHRpbWUYCSABKAEi8gEKCFNuYXBzaG90Eg4KBnNvdXJjZRgBIAEoCRINCgVzdGFydBgCIAEoARIMCgRzcGFuGAMgASgNEisKB2VudHJpZXMYBCADKAsyGi5sb2d0YWxseS52MS5TbmFwc2hvdEVudHJ5EhMKC3RvdGFsX2NvdW50GAUgASgBEhMKC3RvdGFsX2J5dGVzGAYgASgBEhIKCnRvdGFsX3RpbWUYByABKAESLQoHY29sdW1ucxgIIAEoCzIcLmxvZ3RhbGx5LnYxLlNuYXBzaG90Q29sdW1ucxINCgVhbWVuZBgJIAEoCBIQCghzdWJ0cmFjdBgKIAEoCCIUChJMaXN0VGFyZ2V0c1JlcXVlc3QiYQoGVGFyZ2V0Eg4KBnNvdXJjZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg0KBXN0YXRlGAMgASgJEhUKDWxhc3Rfc25hcHNob3QYBCABKAESEAoIZmFpbHVyZXMYBSABKA0iOwoTTGlzdFRhcmdldHNSZXNwb25zZRIkCgd0YXJnZXRzGAEgAygLMhMubG9ndGFsbHkudjEuVGFyZ2V0Ig8KDVN0YXR1c1JlcXVlc3QiXwoKRmlsZVN0YXR1cxIMCgRwYXRoGAEgASgJEg4KBm9mZnNldBgCIAEoARINCgVsaW5lcxgDIAEoARIUCgxwYXJzZV9lcnJvcnMYBCABKAESDgoGZm9ybWF0GAUgASgJIpoCCg5TdGF0dXNSZXNwb25zZRIOCgZzb3VyY2UYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIWCg51cHRpbWVfc2Vjb25kcxgDIAEoARImCgVmaWxlcxgEIAMoCzIXLmxvZ3RhbGx5LnYxLkZpbGVTdGF0dXMSEgoKbGluZXNfcmVhZBgFIAEoARIUCgxwYXJzZV9lcnJvcnMYBiABKAESFAoMZHJvcHBlZF9rZXlzGAcgASgBEhEKCW1hbGZvcm1lZBgIIAEoARIkCgd0YXJnZXRzGAkgAygLMhMubG9ndGFsbHkudjEuVGFyZ2V0EhgKEHN5c2xvZ19kYXRhZ3JhbXMYCiABKAESFAoMc3lzbG9nX2xpbmVzGAsgASgBMvQCCg9Mb2d0YWxseVNlcnZpY2USOwoEVG9wThIYLmxvZ3RhbGx5LnYxLlRvcE5SZXF1ZXN0GhkubG9ndGFsbHkudjEuVG9wTlJlc3BvbnNlEj4KBVRyZW5kEhkubG9ndGFsbHkudjEuVHJlbmRSZXF1ZXN0GhoubG9ndGFsbHkudjEuVHJlbmRSZXNwb25zZRJPCg9TdHJlYW1TbmFwc2hvdHMSIy5sb2d0YWxseS52MS5TdHJlYW1TbmFwc2hvdHNSZXF1ZXN0GhUubG9ndGFsbHkudjEuU25hcHNob3QwARJQCgtMaXN0VGFyZ2V0cxIfLmxvZ3RhbGx5LnYxLkxpc3RUYXJnZXRzUmVxdWVzdBogLmxvZ3RhbGx5LnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USQQoGU3RhdHVzEhoubG9ndGFsbHkudjEuU3RhdHVzUmVxdWVzdBobLmxvZ3RhbGx5LnYxLlN0YXR1c1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Chpsb2d0YWxseS92MS9sb2d0YWxseS5wcm90bxILbG9ndGFsbHkudjEiwgIKBkZpbHRlchIUCgd3ZWJzaXRlGAEgASgJSACIAQESEwoGcHJlZml4GAIgASgJSAGIAQESEAoDdXJpGAMgASgJSAKIAQESEwoGc3RhdHVzGAQgASgJSAOIAQESFQoIdXBzdHJlYW0YBSABKAlIBIgBARITCgZtZXRob2QYBiABKAlIBYgBARIXCgp3ZWJzaXRlX3JlGAcgASgJSAaIAQESGQoRd2Vic2l0ZV9yZV9uZWdhdGUYCCABKAgSEwoGdXJpX3JlGAkgASgJSAeIAQESFQoNdXJpX3JlX25lZ2F0ZRgKIAEoCEIKCghfd2Vic2l0ZUIJCgdfcHJlZml4QgYKBF91cmlCCQoHX3N0YXR1c0ILCglfdXBzdHJlYW1CCQoHX21ldGhvZEINCgtfd2Vic2l0ZV9yZUIJCgdfdXJpX3JlIosBCgtUb3BOUmVxdWVzdBIjCgZmaWx0ZXIYASABKAsyEy5sb2d0YWxseS52MS5GaWx0ZXISEAoIZ3JvdXBfYnkYAiABKAkSDgoGd2luZG93GAMgASgJEgkKAW4YBCABKA0SEAoIb3JkZXJfYnkYBSABKAkSDAoEZnJvbRgUIAEoARIKCgJ0bxgVIAEoASJGCglUb3BORW50cnkSDQoFbGFiZWwYASABKAkSDQoFY291bnQYAiABKAESDQoFYnl0ZXMYAyABKAESDAoEdGltZRgEIAEoASJHCgxUb3BOUmVzcG9uc2USDgoGc291cmNlGAEgASgJEicKB2VudHJpZXMYAiADKAsyFi5sb2d0YWxseS52MS5Ub3BORW50cnkiXQoMVHJlbmRSZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIOCgZ3aW5kb3cYAiABKAkSDAoEZnJvbRgUIAEoARIKCgJ0bxgVIAEoASJVCgpUcmVuZFBvaW50Eg0KBXN0YXJ0GAEgASgBEgwKBHNwYW4YAiABKA0SDQoFY291bnQYAyABKAESDQoFYnl0ZXMYBCABKAESDAoEdGltZRgFIAEoASJICg1UcmVuZFJlc3BvbnNlEg4KBnNvdXJjZRgBIAEoCRInCgZwb2ludHMYAiADKAsyFy5sb2d0YWxseS52MS5UcmVuZFBvaW50IksKFlN0cmVhbVNuYXBzaG90c1JlcXVlc3QSEAoIYmFja2ZpbGwYASABKAgSEAoIY29sdW1uYXIYAiABKAgSDQoFc2luY2UYAyABKAEiLgoPRGljdGlvbmFyeURlbHRhEgsKA2lkcxgBIAMoDRIOCgZ2YWx1ZXMYAiADKAkiYQoPU25hcHNob3RDb2x1bW5zEjAKCmRpY3Rpb25hcnkYASADKAsyHC5sb2d0YWxseS52MS5EaWN0aW9uYXJ5RGVsdGESDAoEa2V5cxgCIAEoDBIOCgZjb3VudHMYAyABKAwimwEKDVNuYXBzaG90RW50cnkSDwoHd2Vic2l0ZRgBIAEoCRIOCgZwcmVmaXgYAiABKAkSCwoDdXJpGAMgASgJEg4KBnN0YXR1cxgEIAEoCRIQCgh1cHN0cmVhbRgFIAEoCRIOCgZtZXRob2QYBiABKAkSDQoFY291bnQYByABKAESDQoFYnl0ZXMYCCABKAESDAoEdGltZRgJIAEoASLyAQoIU25hcHNob3QSDgoGc291cmNlGAEgASgJEg0KBXN0YXJ0GAIgASgBEgwKBHNwYW4YAyABKA0SKwoHZW50cmllcxgEIAMoCzIaLmxvZ3RhbGx5LnYxLlNuYXBzaG90RW50cnkSEwoLdG90YWxfY291bnQYBSABKAESEwoLdG90YWxfYnl0ZXMYBiABKAESEgoKdG90YWxfdGltZRgHIAEoARItCgdjb2x1bW5zGAggASgLMhwubG9ndGFsbHkudjEuU25hcHNob3RDb2x1bW5zEg0KBWFtZW5kGAkgASgIEhAKCHN1YnRyYWN0GAogASgIIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCJhCgZUYXJnZXQSDgoGc291cmNlGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDQoFc3RhdGUYAyABKAkSFQoNbGFzdF9zbmFwc2hvdBgEIAEoARIQCghmYWlsdXJlcxgFIAEoDSI7ChNMaXN0VGFyZ2V0c1Jlc3BvbnNlEiQKB3RhcmdldHMYASADKAsyEy5sb2d0YWxseS52MS5UYXJnZXQiDwoNU3RhdHVzUmVxdWVzdCJfCgpGaWxlU3RhdHVzEgwKBHBhdGgYASABKAkSDgoGb2Zmc2V0GAIgASgBEg0KBWxpbmVzGAMgASgBEhQKDHBhcnNlX2Vycm9ycxgEIAEoARIOCgZmb3JtYXQYBSABKAki5gMKDlN0YXR1c1Jlc3BvbnNlEg4KBnNvdXJjZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhYKDnVwdGltZV9zZWNvbmRzGAMgASgBEiYKBWZpbGVzGAQgAygLMhcubG9ndGFsbHkudjEuRmlsZVN0YXR1cxISCgpsaW5lc19yZWFkGAUgASgBEhQKDHBhcnNlX2Vycm9ycxgGIAEoARIUCgxkcm9wcGVkX2tleXMYByABKAESEQoJbWFsZm9ybWVkGAggASgBEiQKB3RhcmdldHMYCSADKAsyEy5sb2d0YWxseS52MS5UYXJnZXQSGAoQc3lzbG9nX2RhdGFncmFtcxgKIAEoARIUCgxzeXNsb2dfbGluZXMYCyABKAESDwoHaGlzdG9yeRgUIAEoCRIeChZoaXN0b3J5X3F1ZXVlZF9taW51dGVzGBUgASgBEh0KFWhpc3Rvcnlfb2xkZXN0X3F1ZXVlZBgWIAEoARIfChdoaXN0b3J5X2Ryb3BwZWRfbWludXRlcxgXIAEoARIcChRoaXN0b3J5X3dyaXRlX2Vycm9ycxgYIAEoARIaChJoaXN0b3J5X2xhc3RfZXJyb3IYGSABKAkSHwoXaGlzdG9yeV93cml0dGVuX21pbnV0ZXMYGiABKAEy9AIKD0xvZ3RhbGx5U2VydmljZRI7CgRUb3BOEhgubG9ndGFsbHkudjEuVG9wTlJlcXVlc3QaGS5sb2d0YWxseS52MS5Ub3BOUmVzcG9uc2USPgoFVHJlbmQSGS5sb2d0YWxseS52MS5UcmVuZFJlcXVlc3QaGi5sb2d0YWxseS52MS5UcmVuZFJlc3BvbnNlEk8KD1N0cmVhbVNuYXBzaG90cxIjLmxvZ3RhbGx5LnYxLlN0cmVhbVNuYXBzaG90c1JlcXVlc3QaFS5sb2d0YWxseS52MS5TbmFwc2hvdDABElAKC0xpc3RUYXJnZXRzEh8ubG9ndGFsbHkudjEuTGlzdFRhcmdldHNSZXF1ZXN0GiAubG9ndGFsbHkudjEuTGlzdFRhcmdldHNSZXNwb25zZRJBCgZTdGF0dXMSGi5sb2d0YWxseS52MS5TdGF0dXNSZXF1ZXN0GhsubG9ndGFsbHkudjEuU3RhdHVzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Filters a query. Unset fields do not filter.
@@ -104,7 +104,7 @@ export type TopNRequest = Message<"logtally.v1.TopNRequest"> & {
   groupBy: string;
 
   /**
-   * 1m | 5m | 15m | 60m | 6h | 24h (default 5m).
+   * 1m | 5m | 15m | 60m | 6h | 24h from the rings (default 5m); 7d | 30d from the history sink.
    *
    * @generated from field: string window = 3;
    */
@@ -123,6 +123,19 @@ export type TopNRequest = Message<"logtally.v1.TopNRequest"> & {
    * @generated from field: string order_by = 5;
    */
   orderBy: string;
+
+  /**
+   * A range instead of a window, answered from the history sink: epoch seconds, 0 = unset (from:
+   * 7 days before `to`; to: now). Aligned down to the minute; at most 400 days. Not with `window`.
+   *
+   * @generated from field: double from = 20;
+   */
+  from: number;
+
+  /**
+   * @generated from field: double to = 21;
+   */
+  to: number;
 };
 
 /**
@@ -202,9 +215,24 @@ export type TrendRequest = Message<"logtally.v1.TrendRequest"> & {
   filter?: Filter | undefined;
 
   /**
+   * As in TopNRequest. From the history sink, points are minutes for ranges up to 6 hours,
+   * 5 minutes up to 2 days, hours beyond (7d and 30d come in hours).
+   *
    * @generated from field: string window = 2;
    */
   window: string;
+
+  /**
+   * As in TopNRequest.
+   *
+   * @generated from field: double from = 20;
+   */
+  from: number;
+
+  /**
+   * @generated from field: double to = 21;
+   */
+  to: number;
 };
 
 /**
@@ -685,6 +713,47 @@ export type StatusResponse = Message<"logtally.v1.StatusResponse"> & {
    * @generated from field: double syslog_lines = 11;
    */
   syslogLines: number;
+
+  /**
+   * The history sink (duckdb:PATH, clickhouse://host:port/db), empty when there is none: only
+   * then are the 7d/30d windows and from/to ranges answered.
+   *
+   * @generated from field: string history = 20;
+   */
+  history: string;
+
+  /**
+   * Sealed minutes waiting to be written, the oldest of them (epoch seconds, 0: none), minutes
+   * dropped because the queue was full, failed writes, and the last failure's message.
+   *
+   * @generated from field: double history_queued_minutes = 21;
+   */
+  historyQueuedMinutes: number;
+
+  /**
+   * @generated from field: double history_oldest_queued = 22;
+   */
+  historyOldestQueued: number;
+
+  /**
+   * @generated from field: double history_dropped_minutes = 23;
+   */
+  historyDroppedMinutes: number;
+
+  /**
+   * @generated from field: double history_write_errors = 24;
+   */
+  historyWriteErrors: number;
+
+  /**
+   * @generated from field: string history_last_error = 25;
+   */
+  historyLastError: string;
+
+  /**
+   * @generated from field: double history_written_minutes = 26;
+   */
+  historyWrittenMinutes: number;
 };
 
 /**
