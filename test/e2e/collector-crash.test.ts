@@ -125,8 +125,9 @@ describe('collector: restarts lose and double no line', () => {
       const got = await until(
         `every line counted (${want})`,
         async () => {
+          // Both windows (two calls: lines may still be arriving between them).
           const t = await totals();
-          return t['24h'] >= want ? t : undefined;
+          return t['24h'] >= want && t['60m'] >= want ? t : undefined;
         },
         60_000,
         200,
