@@ -128,7 +128,8 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
             m.source = s.source;
             const totals = { requests: s.totalCount, bytes: s.totalBytes, time: s.totalTime };
             let outcome: MergeOutcome;
-            if (s.amend) outcome = store.amend(m.address, s.start, s.entries, totals, s.subtract ? -1 : 1);
+            if (s.amend)
+              outcome = store.amend(m.address, s.start, s.entries, totals, s.subtract ? -1 : 1, s.span || 60);
             else if (s.columns) {
               dictionary.apply(s.columns.dictionary);
               const columns = decodeColumns(s.columns, (n) => store.columnBuffers(n));

@@ -193,6 +193,8 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     }
   };
   const match = inputMatcher(inputs.files);
+  /** A rotation since the last checkpoint: the next tick checkpoints (the positions moved). */
+  let rotatedSinceCheckpoint = false;
   if (inputs.files.length > 0) {
     tailer = createTailer({
       patterns: inputs.files.map((f) => f.pattern),
@@ -302,7 +304,6 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     throw e;
   }
   // Rotate minutes even when no line arrives; merge late lines at least every second.
-  let rotatedSinceCheckpoint = false;
   const ticker = setInterval(() => {
     store.tick();
     store.flushLate();

@@ -128,4 +128,17 @@ describe('tailer: resume from saved positions', () => {
     assert.equal(b.lines[0], 'other line 100');
     assert.ok(b.events.some((e) => e.type === 'resume-lost' && e.reason === 'replaced'));
   });
+
+  it('a rotated file resumed in the middle of an over-long line being skipped skips the rest of it', async () => {
+    const d = tempDir();
+    const f = join(d, 'access.log');
+    writeFileSync(f, `first line\n${'x'.repeat(100)}`); // over-long (max 64), not finished
+    const a = await run([f], 1, { startAt: 'beginning', maxLineBytes: 64 });
+    assert.deepEqual(a.lines, ['first line']);
+    appendFileSync(f, `${'y'.repeat(10)}\nsecond line\n`);
+    renameSync(f, `${f}.1`);
+    writeFileSync(f, '');
+    const b = await run([f], 1, { resume: a.positions, maxLineBytes: 64 });
+    assert.deepEqual(b.lines, ['second line']);
+  });
 });

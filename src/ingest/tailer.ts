@@ -530,6 +530,8 @@ class TailerImpl implements Tailer {
     };
     this.#retired.add(r);
     this.#emit({ type: 'resumed', path: p.path, inode: Number(fst.ino), offset: p.offset, rotated: true });
+    // Saved in the middle of an over-long line being skipped: skip the rest of it.
+    if (p.offset > 0) void this.#enqueue(r, () => this.#alignToLine(r));
     void this.#drain(r);
   }
 
@@ -998,9 +1000,10 @@ class TailerImpl implements Tailer {
         truncationChecked = true;
         continue;
       }
-      if (r.offset < FINGERPRINT_BYTES && r.offset >= r.headLen) {
+      // The file's first bytes, as far as this read extends them (it may start below what is known).
+      if (r.headLen < FINGERPRINT_BYTES && r.offset <= r.headLen && r.offset + n > r.headLen) {
         const end = Math.min(FINGERPRINT_BYTES, r.offset + n);
-        buf.copy(r.head, r.offset, 0, end - r.offset);
+        buf.copy(r.head, r.headLen, r.headLen - r.offset, end - r.offset);
         r.headLen = end;
       }
       const lines: string[] = [];

@@ -30,8 +30,8 @@ export interface BucketSource {
   readonly interners: readonly Interner[];
   /** Late additions to published minutes (a merged store), with the minute's change counter. */
   onAmend?(listener: (a: Amendment) => void): () => void;
-  /** The change counter of a minute as held now. */
-  version?(start: number): number;
+  /** The change counter of a bucket as held now (span 60 by default). */
+  version?(start: number, span?: number): number;
 }
 
 export function bucketSnapshot(
@@ -62,8 +62,11 @@ export async function* bucketSnapshots(
 ): AsyncIterable<SnapshotData> {
   const encoder = columnar ? new ColumnEncoder(src.interners) : undefined;
   const queue: ({ start: number; span: number; amendment?: undefined } | { amendment: Amendment })[] = [];
-  /** Per minute sent on this stream, its change counter then (amendments it holds are not resent). */
-  const sent = new Map<number, number>();
+  /**
+   * Per bucket sent on this stream (by span and start: a five-minute bucket may start where a
+   * minute does), its change counter then: amendments it already holds are not resent.
+   */
+  const sent = new Map<string, number>();
   // The end of the newest minute the subscriber holds from this source: an amendment of a later
   // minute (late lines for a minute before the source's first sealed one: a backfill just after
   // start) waits until a minute after it has gone out, as a receiver takes amendments only of
@@ -82,9 +85,9 @@ export async function* bucketSnapshots(
         } else i++;
       }
     }
-    if (b.span === 60 && src.version) {
-      sent.set(b.start, src.version(b.start));
-      if (sent.size > 2 * MAX_QUEUED) sent.delete(sent.keys().next().value as number);
+    if (src.version) {
+      sent.set(`${b.span}:${b.start}`, src.version(b.start, b.span));
+      if (sent.size > 2 * MAX_QUEUED + 300) sent.delete(sent.keys().next().value as string);
     }
     return bucketSnapshot(src, source, b, encoder);
   };
@@ -139,11 +142,12 @@ export async function* bucketSnapshots(
           else deferred.push(a);
           continue;
         }
-        if ((sent.get(a.start) ?? -1) < a.version) {
+        const span = a.span ?? 60;
+        if ((sent.get(`${span}:${a.start}`) ?? -1) < a.version) {
           yield {
             source,
             start: a.start,
-            span: 60,
+            span,
             entries: a.entries,
             totalRequests: a.totals.requests,
             totalBytes: a.totals.bytes,

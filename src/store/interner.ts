@@ -33,6 +33,8 @@ export class Interner {
   readonly #free: number[] = [];
   /** Ids handed out since the last sweep whose count is still 0 (sweep candidates). */
   #fresh: number[] = [];
+  /** Ids freed so far: a cache of value → id is valid only while this has not moved. */
+  drops = 0;
 
   constructor() {
     this.#insert(0, hashOf(''));
@@ -175,6 +177,7 @@ export class Interner {
     this.#used--;
     this.#values[id] = undefined;
     this.#free.push(id);
+    this.drops++;
   }
 }
 

@@ -141,7 +141,9 @@ export class StateKeeper {
   /** Writes a full snapshot with `meta` and starts a new, empty journal. */
   snapshot(meta: unknown): CheckpointResult {
     const generation = randomUUID();
-    // The ids of the snapshot are the store's as exported now.
+    // The ids of the snapshot are the store's as exported: late lines are merged first, since
+    // merging may free values the export would then write as ''.
+    this.#store.flushLate();
     this.#ids.reset(this.#store.interners);
     const bytes = saveState(this.#store, this.path, { generation, meta, sync: true });
     this.#store.clearChanges();

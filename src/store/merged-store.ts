@@ -70,6 +70,8 @@ export interface ColumnBuffers {
 /** Keys added to or subtracted from a published minute, with labels, for subscribers. */
 export interface Amendment {
   readonly start: number;
+  /** 60 (a minute), or 300: lines for a five-minute bucket older than the sender's minutes. Default 60. */
+  readonly span?: number;
   /** The minute's change counter after this change. */
   readonly version: number;
   /** 1: counts to add (late data); -1: counts to subtract (a member's minute withdrawn). */
@@ -205,16 +207,19 @@ export class MergedStore {
     rows: readonly SnapshotRow[],
     totals: Totals,
     sign: 1 | -1 = 1,
+    span = MINUTE,
   ): MergeOutcome {
-    if (!Number.isSafeInteger(start) || start % MINUTE !== 0 || rows.length > this.fineKeep) return 'invalid';
+    if (!Number.isSafeInteger(start) || start % span !== 0 || rows.length > this.fineKeep) return 'invalid';
+    if (span !== MINUTE && span !== COARSE) return 'invalid';
     if (start >= this.covered(member)) return 'invalid'; // not a minute it sent
     const newestCoarse = this.#coarse.at(-1)?.start ?? -Infinity;
     const period = Math.floor(start / COARSE) * COARSE;
     if (period <= newestCoarse - MERGED_COARSE_SLOTS * COARSE) return 'too-old';
     const batch = this.#batch(start, MINUTE, rows, totals, false);
     this.#acquire(batch.ids, batch.size);
-    let slot = this.#find(this.#fine, start);
-    if (!slot && !this.#olderThanFineRing(start)) slot = this.#open(start);
+    // A five-minute amendment (lines older than the sender's minutes) goes to the period only.
+    let slot = span === MINUTE ? this.#find(this.#fine, start) : undefined;
+    if (!slot && span === MINUTE && !this.#olderThanFineRing(start)) slot = this.#open(start);
     if (slot) this.#mergeFine(slot, batch, sign);
     else this.#mergeCoarse(period, batch, sign);
     this.#evict();

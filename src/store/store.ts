@@ -105,6 +105,7 @@ export class Store {
   readonly #amendListeners = new Set<(a: Amendment) => void>();
   /** Change counter per fine minute (see `version`). */
   readonly #versions = new Map<number, number>();
+  readonly #coarseVersions = new Map<number, number>();
   #changes = 0;
   /** Open late tables, most recently used last; and cleared ones for reuse. */
   readonly #late: LateTable[] = [];
@@ -121,7 +122,11 @@ export class Store {
     this.masker = new PrefixMasker(opts.v4prefix ?? 24, opts.v6prefix ?? 48);
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.#live = new TupleTable(this.liveCap, 4096);
-    this.#scratch = new TupleTable(this.fineKeep * (COARSE / MINUTE), 4096);
+    // Folding five minutes, or merging a minute's late table (up to liveCap keys) into its bucket.
+    this.#scratch = new TupleTable(
+      Math.max(this.fineKeep * (COARSE / MINUTE), this.liveCap + this.fineKeep),
+      4096,
+    );
     this.#finePool = new ColumnPool(this.fineKeep);
     this.#coarsePool = new ColumnPool(this.coarseKeep);
     this.#liveStart = Math.floor(this.now() / MINUTE) * MINUTE;
@@ -143,9 +148,9 @@ export class Store {
     return () => this.#amendListeners.delete(listener);
   }
 
-  /** The change counter of the fine minute at `start` (0 if none): what a subscriber was sent. */
-  version(start: number): number {
-    return this.#versions.get(start) ?? 0;
+  /** The change counter of the bucket (start, span) (0 if none): what a subscriber was sent. */
+  version(start: number, span = MINUTE): number {
+    return (span === COARSE ? this.#coarseVersions : this.#versions).get(start) ?? 0;
   }
 
   /** The label of an id in a dimension. */
@@ -226,15 +231,17 @@ export class Store {
    */
   #count(table: TupleTable, k: Uint32Array, b: number, t: number): void {
     const it = this.interners;
-    let e = table.add(k, 0, 1, b, t, this.#isNew);
-    if (e < 0) {
-      e = table.replaceMin(k, 0, 1, b, t, this.#evicted);
-      this.#stats.droppedKeys++;
-      if (table.maxReplaced > this.#stats.maxOverestimate) this.#stats.maxOverestimate = table.maxReplaced;
-      for (let d = 0; d < D; d++) (it[d] as Interner).release(this.#evicted[d] as number);
-      this.#isNew.v = true;
+    const e = table.add(k, 0, 1, b, t, this.#isNew);
+    if (e >= 0) {
+      if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
+      return;
     }
-    if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
+    table.replaceMin(k, 0, 1, b, t, this.#evicted);
+    this.#stats.droppedKeys++;
+    if (table.maxReplaced > this.#stats.maxOverestimate) this.#stats.maxOverestimate = table.maxReplaced;
+    // The new key's values first: a value both keys share must not be freed in between.
+    for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
+    for (let d = 0; d < D; d++) (it[d] as Interner).release(this.#evicted[d] as number);
   }
 
   /** Counts a line from before the current minute into the late table of its bucket. */
@@ -299,12 +306,12 @@ export class Store {
       // A completed five-minute period was folded already: its coarse bucket takes the lines too.
       const period = Math.floor(start / COARSE) * COARSE;
       if (period + COARSE <= this.#coarseFrontier()) this.#mergeCoarse(period, table, totals);
-      this.#emitAmendment(start, table, totals);
+      this.#emitAmendment(start, MINUTE, table, totals);
     } else {
       const period = Math.floor(start / COARSE) * COARSE;
       if (period >= this.#coarseFrontier() - COARSE_SLOTS * COARSE) {
         this.#mergeCoarse(period, table, totals);
-        this.#emitAmendment(period, table, totals);
+        this.#emitAmendment(period, COARSE, table, totals);
       } else this.#stats.tooOld += totals.requests;
     }
     const it = this.interners;
@@ -325,6 +332,7 @@ export class Store {
       this.#coarsePool,
     );
     this.#dirtyCoarse.add(period);
+    this.#coarseVersions.set(period, ++this.#changes);
   }
 
   /** The bucket `b` plus the table's counts, sealed anew (keeping the top `keep` keys). */
@@ -361,15 +369,7 @@ export class Store {
       for (let s = start; s < first; s += MINUTE) add.push(emptyBucket(s, MINUTE));
       ring.unshift(...add);
     }
-    // A restored ring may end before the minute (the process was down): fill up to it.
-    for (let s = (ring.at(-1) as Bucket).start + MINUTE; s <= start; s += MINUTE) {
-      ring.push(emptyBucket(s, MINUTE));
-      if (ring.length > FINE_SLOTS) {
-        const old = ring.shift() as Bucket;
-        this.#versions.delete(old.start);
-        this.#evict(old, this.#finePool);
-      }
-    }
+    // The ring ends at the minute before the live one (tick and importState keep it so).
     return (start - (ring[0] as Bucket).start) / MINUTE;
   }
 
@@ -382,31 +382,38 @@ export class Store {
       for (let s = period; s < first; s += COARSE) add.push(emptyBucket(s, COARSE));
       ring.unshift(...add);
     }
-    for (let s = (ring.at(-1) as Bucket).start + COARSE; s <= period; s += COARSE) {
-      ring.push(emptyBucket(s, COARSE));
-      if (ring.length > COARSE_SLOTS) this.#evict(ring.shift() as Bucket, this.#coarsePool);
-    }
     return (period - (ring[0] as Bucket).start) / COARSE;
   }
 
-  #emitAmendment(start: number, table: TupleTable, totals: LateTable['totals']): void {
+  #emitAmendment(start: number, span: number, table: TupleTable, totals: LateTable['totals']): void {
     if (this.#amendListeners.size === 0) return;
     // At most the fine ring's keep, as a sealed minute (the receiver refuses more).
     const top = sealBucket(table, start, MINUTE, this.fineKeep, totals);
     const entries = [...this.#queries.entries(top)];
-    const a: Amendment = { start, version: this.#changes, sign: 1, entries, totals: { ...totals } };
+    const a: Amendment = {
+      start,
+      span,
+      version: this.version(start, span),
+      sign: 1,
+      entries,
+      totals: { ...totals },
+    };
     for (const l of this.#amendListeners) l(a);
   }
 
   /** The last value and id per dimension: consecutive lines often share website and method. */
   readonly #lastValue: string[] = DIMENSIONS.map(() => '');
   readonly #lastId: number[] = DIMENSIONS.map(() => 0);
+  readonly #lastDrops: number[] = DIMENSIONS.map(() => -1);
 
   #cachedId(d: number, value: string): number {
-    if (value === this.#lastValue[d]) return this.#lastId[d] as number;
-    const id = (this.interners[d] as Interner).intern(value);
+    const it = this.interners[d] as Interner;
+    // Valid while no id of the dimension was freed (a flush or an eviction mid-minute may).
+    if (value === this.#lastValue[d] && it.drops === this.#lastDrops[d]) return this.#lastId[d] as number;
+    const id = it.intern(value);
     this.#lastValue[d] = value;
     this.#lastId[d] = id;
+    this.#lastDrops[d] = it.drops;
     return id;
   }
 
@@ -427,14 +434,24 @@ export class Store {
   /** IPv6 address → prefix id (parsing and printing IPv6 costs more than a lookup). */
   #v6Ids = new Map<number, number>();
 
+  /** The prefix interner's `drops` when the prefix caches were filled. */
+  #prefixDrops = 0;
+
   #prefixId(addr: string): number {
-    if (addr === this.#lastAddr) return this.#lastPrefixId;
     const interner = this.interners[DIM.prefix] as Interner;
+    if (interner.drops !== this.#prefixDrops) {
+      // A prefix id was freed (a flush or an eviction mid-minute): cached ids may be reused.
+      this.#prefixDrops = interner.drops;
+      this.#lastAddr = undefined;
+      this.#v4Ids.clear();
+      this.#v6Ids.clear();
+    }
+    if (addr === this.#lastAddr) return this.#lastPrefixId;
     let id: number;
     const n = this.masker.v4Network(addr);
     if (n >= 0) {
       const cached = this.#v4Ids.get(n);
-      if (cached !== undefined && interner.value(cached) !== '') id = cached;
+      if (cached !== undefined) id = cached;
       else {
         id = interner.intern(this.masker.v4Label(n));
         if (this.#v4Ids.size > 1 << 20) this.#v4Ids.clear();
@@ -571,7 +588,12 @@ export class Store {
     this.#acquire(coarse);
     this.#coarse.push(coarse);
     this.#dirtyCoarse.add(start);
-    if (this.#coarse.length > COARSE_SLOTS) this.#evict(this.#coarse.shift() as Bucket, this.#coarsePool);
+    this.#coarseVersions.set(start, ++this.#changes);
+    if (this.#coarse.length > COARSE_SLOTS) {
+      const old = this.#coarse.shift() as Bucket;
+      this.#coarseVersions.delete(old.start);
+      this.#evict(old, this.#coarsePool);
+    }
   }
 
   /** The buckets a window covers, oldest first. The live minute is not included. */
