@@ -1,12 +1,13 @@
 /**
  * The collector's store at full caps: every fine bucket holds 50 000 keys, every coarse
- * bucket 5 000, the live minute 100 000. Reports RSS and heap after a full GC, and TopN
+ * bucket 5 000, the live minute 100 000. Reports peak RSS, RSS and heap after a full GC, and TopN
  * latency (p50/p99) over the 24h and 60m windows with and without filters.
  *
  *   node --expose-gc bench/store.bench.ts            # KEYS=distinct (every key unique: worst case)
  *   KEYS=vocabulary node --expose-gc bench/store.bench.ts   # keys drawn from shared vocabularies
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { Store } from '../src/store/store.ts';
 import { fillAtFullCaps } from './fill.ts';
 
@@ -28,8 +29,10 @@ console.log(
   `buckets fine ${st.fineBuckets}, coarse ${st.coarseBuckets}, live keys ${st.liveKeys}, dropped ${st.droppedKeys}`,
 );
 console.log(`interned: ${JSON.stringify(st.internedValues)}`);
+/** The process's peak resident set (VmHWM), not only what is left after a forced GC. */
+const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? 0) * 1024;
 console.log(
-  `RSS ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)} of ${mb(mem.heapTotal)}, array buffers ${mb(mem.arrayBuffers)}, external ${mb(mem.external)}`,
+  `RSS after GC ${mb(mem.rss)}, peak RSS ${mb(peak)}, heap used ${mb(mem.heapUsed)} of ${mb(mem.heapTotal)}, array buffers ${mb(mem.arrayBuffers)}, external ${mb(mem.external)}`,
 );
 
 function latency(label: string, fn: () => unknown, runs = 60): void {
