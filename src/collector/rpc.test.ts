@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Snapshot } from '../gen/logtally/v1/logtally_pb.ts';
 import { createLogtallyClient, type LogtallyClient } from '../rpc/client.ts';
+import { filterMessage } from '../rpc/filter-message.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
 import { Store } from '../store/store.ts';
 import { StoreBackend } from './store-backend.ts';
@@ -36,7 +37,7 @@ describe('LogtallyService over gRPC', () => {
         ['b.example', 1, 5, 0.25],
       ],
     );
-    const f = await client.topN({ groupBy: 'uri', window: '1m', filter: { status: '>=500' } });
+    const f = await client.topN({ groupBy: 'uri', window: '1m', filter: filterMessage({ status: '>=500' }) });
     assert.deepEqual(
       f.entries.map((e) => [e.label, e.count]),
       [['/x', 1]],
@@ -54,10 +55,13 @@ describe('LogtallyService over gRPC', () => {
       [{ groupBy: 'colour' }, 'group_by: unknown dimension "colour"'],
       [{ orderBy: 'fame' }, 'order_by: unknown order "fame"'],
       [{ n: 1_000_000 }, 'n: at most 100000'],
-      [{ filter: { status: '5xx' } }, 'filter.status: expected a status'],
-      [{ filter: { uriRe: '(' } }, 'filter.uri_re: invalid regular expression'],
-      [{ filter: { uriRe: '(a)\\1' } }, 'filter.uri_re: invalid regular expression'],
-      [{ filter: { websiteRe: `${'a'.repeat(300)}` } }, 'filter.website_re: longer than 256 characters'],
+      [{ filter: filterMessage({ status: '5xx' }) }, 'filter.status: expected a status'],
+      [{ filter: filterMessage({ uriRe: '(' }) }, 'filter.uri_re: invalid regular expression'],
+      [{ filter: filterMessage({ uriRe: '(a)\\1' }) }, 'filter.uri_re: invalid regular expression'],
+      [
+        { filter: filterMessage({ websiteRe: 'a'.repeat(300) }) },
+        'filter.website_re: longer than 256 characters',
+      ],
     ] as const) {
       await assert.rejects(client.topN(req), (e: unknown) => {
         assert.ok(e instanceof ConnectError);
@@ -69,11 +73,14 @@ describe('LogtallyService over gRPC', () => {
   });
 
   it('refuses a request larger than 64 KiB with RESOURCE_EXHAUSTED', async () => {
-    await assert.rejects(client.topN({ filter: { uri: 'u'.repeat(200 * 1024) } }), (e: unknown) => {
-      assert.ok(e instanceof ConnectError);
-      assert.equal(e.code, Code.ResourceExhausted);
-      return true;
-    });
+    await assert.rejects(
+      client.topN({ filter: filterMessage({ uri: 'u'.repeat(200 * 1024) }) }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConnectError);
+        assert.equal(e.code, Code.ResourceExhausted);
+        return true;
+      },
+    );
     // The connection is still usable.
     assert.equal((await client.trend({ window: '5m' })).points.length, 1);
   });

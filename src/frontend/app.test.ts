@@ -9,6 +9,7 @@ import type { Hono } from 'hono';
 import { assertNoInjectedMarkup, closedPort, XSS } from '../../test/support/frontend.ts';
 import { StoreBackend } from '../collector/store-backend.ts';
 import { createLogtallyClient, type LogtallyClient } from '../rpc/client.ts';
+import { filterMessage } from '../rpc/filter-message.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
 import { DuckDBSink } from '../store/history/duckdb.ts';
 import { HistoryWriter } from '../store/history/writer.ts';
@@ -210,7 +211,7 @@ describe('frontend app against a real gRPC endpoint', () => {
       window: '5m',
       groupBy: 'status',
       n: 25,
-      filter: { website: 'api.example.com' },
+      filter: filterMessage({ website: 'api.example.com' }),
     });
     assert.equal(json.source, grpc.source);
     assert.equal(json.target, target);

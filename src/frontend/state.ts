@@ -4,8 +4,8 @@
  * canonical URL for a state, so every link (tabs, drilldown, breadcrumbs) is a plain GET.
  * @module
  */
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { FilterSchema } from '../gen/logtally/v1/logtally_pb.ts';
+import type { Filter } from '../gen/logtally/v1/logtally_pb.ts';
+import { type PlainFilter, filterMessage as toFilterMessage } from '../rpc/filter-message.ts';
 import { DIMENSIONS, type Dimension, isDimension, ORDERS, type Order } from '../store/dimensions.ts';
 import { parseStatusFilter } from '../store/filter.ts';
 import { type HistoryWindow, isHistoryWindow } from '../store/history/range.ts';
@@ -200,8 +200,8 @@ export function parseFilters(q: URLSearchParams): ParseResult<Filters> {
 }
 
 /** The gRPC filter message fields for a set of filters. */
-export function filterMessage(f: Filters): MessageInitShape<typeof FilterSchema> {
-  const m: MessageInitShape<typeof FilterSchema> = {};
+export function filterMessage(f: Filters): Filter {
+  const m: PlainFilter = {};
   for (const key of ['website', 'prefix', 'uri', 'status', 'upstream', 'method'] as const) {
     const v = f[key];
     if (v !== undefined) m[key] = v;
@@ -214,7 +214,7 @@ export function filterMessage(f: Filters): MessageInitShape<typeof FilterSchema>
     m.uriRe = f.uriRe.source;
     m.uriReNegate = f.uriRe.negate;
   }
-  return m;
+  return toFilterMessage(m);
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;

@@ -11,6 +11,7 @@ import { isHistoryWindow, resolveRange, windowRange } from '../store/history/ran
 import type { TimeRange } from '../store/history/sink.ts';
 import { clientRegexProblem } from '../store/regex.ts';
 import { isWindow, WINDOWS, type Window } from '../store/windows.ts';
+import { plainFilter } from './filter-message.ts';
 
 export const MAX_N = 100_000;
 
@@ -87,9 +88,10 @@ function checkRegex(source: string | undefined, field: string): void {
   if (problem) throw invalid(field, problem);
 }
 
-export function toFilter(f: FilterMsg | undefined): Filter {
+export function toFilter(m: FilterMsg | undefined): Filter {
   const out: Filter = {};
-  if (!f) return out;
+  if (!m) return out;
+  const f = plainFilter(m);
   if (f.website !== undefined) out.website = f.website;
   if (f.prefix !== undefined) out.prefix = f.prefix;
   if (f.uri !== undefined) out.uri = f.uri;
@@ -105,11 +107,11 @@ export function toFilter(f: FilterMsg | undefined): Filter {
   checkRegex(f.uriRe, 'filter.uri_re');
   if (f.websiteRe !== undefined) {
     out.websiteRe = f.websiteRe;
-    out.websiteReNegate = f.websiteReNegate;
+    out.websiteReNegate = f.websiteReNegate === true;
   }
   if (f.uriRe !== undefined) {
     out.uriRe = f.uriRe;
-    out.uriReNegate = f.uriReNegate;
+    out.uriReNegate = f.uriReNegate === true;
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogtallyClient, type LogtallyClient } from '../../src/rpc/client.ts';
+import { filterMessage } from '../../src/rpc/filter-message.ts';
 import { BIN, runCli } from '../support/cli.ts';
 import {
   findNginx,
@@ -163,7 +164,7 @@ describe('collector with --nginx-conf against a real nginx', { skip }, () => {
     const r = await client.topN({
       groupBy: 'uri',
       window: '15m',
-      filter: { status: '>=400', websiteRe: '^b\\.' },
+      filter: filterMessage({ status: '>=400', websiteRe: '^b\\.' }),
     });
     assert.deepEqual(
       r.entries.map((e) => [e.label, e.count]),

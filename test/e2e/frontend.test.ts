@@ -19,6 +19,7 @@ import { thousands } from '../../src/frontend/format.ts';
 import { visible } from '../../src/frontend/html.ts';
 import { type RunningFrontend, startFrontend } from '../../src/frontend/index.ts';
 import { createLogtallyClient, type LogtallyClient } from '../../src/rpc/client.ts';
+import { filterMessage } from '../../src/rpc/filter-message.ts';
 import { assertNoInjectedMarkup, closedPort, XSS } from '../support/frontend.ts';
 import { until } from '../support/wait.ts';
 
@@ -392,7 +393,7 @@ describe('frontend in chromium against a live collector', { skip, timeout: 180_0
     assert.deepEqual(await table(), expected('1m', 'method', { status: '>=200' }));
     await follow('nav[aria-label="Window"] a', '15m');
     assert.deepEqual(await table(), expected('15m', 'method', { status: '>=200' }));
-    const trend = await grpc.trend({ window: '15m', filter: { status: '>=200' } });
+    const trend = await grpc.trend({ window: '15m', filter: filterMessage({ status: '>=200' }) });
     assert.equal(trend.points.length, MINUTES);
     assert.deepEqual(
       await sparkCounts(),
@@ -415,7 +416,7 @@ describe('frontend in chromium against a live collector', { skip, timeout: 180_0
       assert.equal(params().get('by'), next);
       assert.equal(params().get(`f_${dim}`), label);
       assert.deepEqual(await table(), expected('5m', next, f), `${next} after ${dim}=${label}`);
-      const trend = await grpc.trend({ window: '5m', filter: f });
+      const trend = await grpc.trend({ window: '5m', filter: filterMessage(f) });
       assert.deepEqual(
         await sparkCounts(),
         trend.points.map((p) => p.count),
@@ -483,7 +484,12 @@ describe('frontend in chromium against a live collector', { skip, timeout: 180_0
   it('raw=1 is the gRPC TopN as JSON; a disallowed target is refused; a dead one is a 502', async () => {
     const raw = await fetch(`${base}/?f_status=429&by=prefix&w=5m&raw=1`);
     const json = (await raw.json()) as { source: string; entries: unknown[] };
-    const top = await grpc.topN({ filter: { status: '429' }, groupBy: 'prefix', window: '5m', n: 25 });
+    const top = await grpc.topN({
+      filter: filterMessage({ status: '429' }),
+      groupBy: 'prefix',
+      window: '5m',
+      n: 25,
+    });
     assert.equal(json.source, 'web-e2e');
     assert.deepEqual(
       json.entries,

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningCollector, startCollector } from '../../src/collector/run.ts';
 import { createLogtallyClient } from '../../src/rpc/client.ts';
+import { filterMessage } from '../../src/rpc/filter-message.ts';
 import { DIMENSIONS, type Dimension } from '../../src/store/dimensions.ts';
 import { openHistorySink } from '../../src/store/history/index.ts';
 import {
@@ -168,7 +169,13 @@ describe('collectors with --history clickhouse:// on a two-shard cluster', { ski
       const client = createLogtallyClient(`127.0.0.1:${c.rpc.address.port}`);
       for (const g of DIMENSIONS)
         for (const [filter, keep] of filters) {
-          const r = await client.topN({ window: '30d', groupBy: g, n: 100, filter, orderBy: 'bytes' });
+          const r = await client.topN({
+            window: '30d',
+            groupBy: g,
+            n: 100,
+            filter: filterMessage(filter),
+            orderBy: 'bytes',
+          });
           const want = top(all(), g, keep).sort((x, y) => y[2] - x[2] || (x[0] < y[0] ? -1 : 1));
           assert.deepEqual(
             r.entries.map((e) => [e.label, e.count, e.bytes]),

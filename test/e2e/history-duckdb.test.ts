@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningCollector, startCollector } from '../../src/collector/run.ts';
 import { createLogtallyClient } from '../../src/rpc/client.ts';
+import { filterMessage } from '../../src/rpc/filter-message.ts';
 import { DIMENSIONS, type Dimension } from '../../src/store/dimensions.ts';
 import { runCli } from '../support/cli.ts';
 import { prng } from '../support/prng.ts';
@@ -168,12 +169,12 @@ describe('collector with --history duckdb: (three simulated days)', () => {
     const out: unknown[] = [];
     for (const g of DIMENSIONS)
       for (const [, f] of filters) {
-        const filter = { ...f, ...(f.uriRe ? { uriReNegate: true } : {}) };
+        const filter = filterMessage({ ...f, ...(f.uriRe ? { uriReNegate: true } : {}) });
         const r = await client.topN({ window: '7d', groupBy: g, n: 1000, filter });
         out.push(r.entries.map((e) => [e.label, e.count, e.bytes, e.time]));
       }
     for (const [, f] of filters) {
-      const filter = { ...f, ...(f.uriRe ? { uriReNegate: true } : {}) };
+      const filter = filterMessage({ ...f, ...(f.uriRe ? { uriReNegate: true } : {}) });
       const r = await client.trend({ window: '7d', filter });
       out.push(r.points.map((p) => [p.start, p.span, p.count]));
     }
@@ -190,7 +191,7 @@ describe('collector with --history duckdb: (three simulated days)', () => {
     assert.ok(ring.entries.reduce((n, e) => n + e.count, 0) < total / 2);
     for (const g of DIMENSIONS) {
       for (const [name, f, keep] of filters) {
-        const filter = { ...f, ...(f.uriRe ? { uriReNegate: true } : {}) };
+        const filter = filterMessage({ ...f, ...(f.uriRe ? { uriReNegate: true } : {}) });
         const r = await client.topN({ window: '7d', groupBy: g, n: 1000, filter });
         assert.deepEqual(
           r.entries.map((e) => [e.label, e.count, e.bytes, e.time]),
@@ -214,7 +215,7 @@ describe('collector with --history duckdb: (three simulated days)', () => {
     const client = createLogtallyClient(target());
     const to = END; // the clock is in the first minute after the three days
     for (const [name, f, keep] of filters) {
-      const filter = { ...f, ...(f.uriRe ? { uriReNegate: true } : {}) };
+      const filter = filterMessage({ ...f, ...(f.uriRe ? { uriReNegate: true } : {}) });
       const r = await client.trend({ window: '7d', filter });
       assert.deepEqual(
         r.points.map((p) => [p.start, p.count]),

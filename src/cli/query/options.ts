@@ -3,11 +3,11 @@
  * validation. Everything is checked before any connection; every error names its flag.
  * @module
  */
-import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Command } from 'commander';
 import { LogtallyError } from '../../format/errors.ts';
-import type { FilterSchema } from '../../gen/logtally/v1/logtally_pb.ts';
+import type { Filter as FilterMessage } from '../../gen/logtally/v1/logtally_pb.ts';
 import { parseHostPortList } from '../../rpc/address.ts';
+import { filterMessage, type PlainFilter } from '../../rpc/filter-message.ts';
 import { addSecurityFlags } from '../../rpc/flags.ts';
 import { MAX_N } from '../../rpc/requests.ts';
 import { loadSecurity, type RpcSecurity, type SecurityFlags } from '../../rpc/security.ts';
@@ -18,9 +18,6 @@ import { clientRegexProblem } from '../../store/regex.ts';
 import { isWindow, WINDOWS, type Window } from '../../store/windows.ts';
 
 export const DEFAULT_TARGET = 'localhost:9090';
-
-/** The filter message of a request. */
-export type FilterInit = MessageInitShape<typeof FilterSchema>;
 
 function bad(flag: string, message: string): LogtallyError {
   return new LogtallyError('ERR_FORMAT_OPTION', `${flag}: ${message}`);
@@ -178,9 +175,9 @@ function checkRegex(source: string, flag: string): void {
 }
 
 /** The filter flags as a store filter (for matching snapshots locally) and as a request message. */
-export function parseFilter(f: FilterFlags): { filter: Filter; message: FilterInit } {
+export function parseFilter(f: FilterFlags): { filter: Filter; message: FilterMessage } {
   const filter: Filter = {};
-  const message: FilterInit = {};
+  const message: PlainFilter = {};
   for (const key of ['website', 'prefix', 'uri', 'upstream', 'method'] as const) {
     const v = f[key];
     if (v === undefined) continue;
@@ -211,7 +208,7 @@ export function parseFilter(f: FilterFlags): { filter: Filter; message: FilterIn
     message.uriRe = f.uriRe;
     message.uriReNegate = f.uriReNeg === true;
   }
-  return { filter, message };
+  return { filter, message: filterMessage(message) };
 }
 
 export interface Endpoints {

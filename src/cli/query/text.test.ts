@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { LogtallyError } from '../../format/errors.ts';
 import { SnapshotEntrySchema, SnapshotSchema, TrendPointSchema } from '../../gen/logtally/v1/logtally_pb.ts';
+import { plainFilter } from '../../rpc/filter-message.ts';
 import { parseFilter, parseN, parseTargets, parseTimeout, parseWindow } from './options.ts';
 import { formatDelay, snapshotMatcher, streamLine, summarize } from './stream.ts';
 import { escapeLabel, formatCount, isoTime, sparkline } from './text.ts';
@@ -134,7 +135,11 @@ describe('query text helpers', () => {
     fails(() => parseN('1e3'), '--n: expected an integer from 1 to 100000, got "1e3"');
     assert.equal(parseTimeout('0.5'), 500);
     fails(() => parseTimeout('soon'), '--timeout: expected a number of seconds greater than 0, got "soon"');
-    assert.deepEqual(parseFilter({ status: ' >= 500 ' }).message, { status: '>=500' });
+    assert.deepEqual(plainFilter(parseFilter({ status: ' >= 500 ' }).message), {
+      status: '>=500',
+      websiteReNegate: false,
+      uriReNegate: false,
+    });
     fails(
       () => parseFilter({ status: '5xx' }),
       '--status: expected a status code or a comparison such as >=500, got "5xx"',

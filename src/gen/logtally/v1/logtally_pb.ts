@@ -13,56 +13,102 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file logtally/v1/logtally.proto.
  */
 export const file_logtally_v1_logtally: GenFile = /*@__PURE__*/
-  fileDesc("Chpsb2d0YWxseS92MS9sb2d0YWxseS5wcm90bxILbG9ndGFsbHkudjEiwgIKBkZpbHRlchIUCgd3ZWJzaXRlGAEgASgJSACIAQESEwoGcHJlZml4GAIgASgJSAGIAQESEAoDdXJpGAMgASgJSAKIAQESEwoGc3RhdHVzGAQgASgJSAOIAQESFQoIdXBzdHJlYW0YBSABKAlIBIgBARITCgZtZXRob2QYBiABKAlIBYgBARIXCgp3ZWJzaXRlX3JlGAcgASgJSAaIAQESGQoRd2Vic2l0ZV9yZV9uZWdhdGUYCCABKAgSEwoGdXJpX3JlGAkgASgJSAeIAQESFQoNdXJpX3JlX25lZ2F0ZRgKIAEoCEIKCghfd2Vic2l0ZUIJCgdfcHJlZml4QgYKBF91cmlCCQoHX3N0YXR1c0ILCglfdXBzdHJlYW1CCQoHX21ldGhvZEINCgtfd2Vic2l0ZV9yZUIJCgdfdXJpX3JlIosBCgtUb3BOUmVxdWVzdBIjCgZmaWx0ZXIYASABKAsyEy5sb2d0YWxseS52MS5GaWx0ZXISEAoIZ3JvdXBfYnkYAiABKAkSDgoGd2luZG93GAMgASgJEgkKAW4YBCABKA0SEAoIb3JkZXJfYnkYBSABKAkSDAoEZnJvbRgUIAEoARIKCgJ0bxgVIAEoASJGCglUb3BORW50cnkSDQoFbGFiZWwYASABKAkSDQoFY291bnQYAiABKAESDQoFYnl0ZXMYAyABKAESDAoEdGltZRgEIAEoASJHCgxUb3BOUmVzcG9uc2USDgoGc291cmNlGAEgASgJEicKB2VudHJpZXMYAiADKAsyFi5sb2d0YWxseS52MS5Ub3BORW50cnkiXQoMVHJlbmRSZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIOCgZ3aW5kb3cYAiABKAkSDAoEZnJvbRgUIAEoARIKCgJ0bxgVIAEoASJVCgpUcmVuZFBvaW50Eg0KBXN0YXJ0GAEgASgBEgwKBHNwYW4YAiABKA0SDQoFY291bnQYAyABKAESDQoFYnl0ZXMYBCABKAESDAoEdGltZRgFIAEoASJICg1UcmVuZFJlc3BvbnNlEg4KBnNvdXJjZRgBIAEoCRInCgZwb2ludHMYAiADKAsyFy5sb2d0YWxseS52MS5UcmVuZFBvaW50IksKFlN0cmVhbVNuYXBzaG90c1JlcXVlc3QSEAoIYmFja2ZpbGwYASABKAgSEAoIY29sdW1uYXIYAiABKAgSDQoFc2luY2UYAyABKAEiLgoPRGljdGlvbmFyeURlbHRhEgsKA2lkcxgBIAMoDRIOCgZ2YWx1ZXMYAiADKAkiYQoPU25hcHNob3RDb2x1bW5zEjAKCmRpY3Rpb25hcnkYASADKAsyHC5sb2d0YWxseS52MS5EaWN0aW9uYXJ5RGVsdGESDAoEa2V5cxgCIAEoDBIOCgZjb3VudHMYAyABKAwimwEKDVNuYXBzaG90RW50cnkSDwoHd2Vic2l0ZRgBIAEoCRIOCgZwcmVmaXgYAiABKAkSCwoDdXJpGAMgASgJEg4KBnN0YXR1cxgEIAEoCRIQCgh1cHN0cmVhbRgFIAEoCRIOCgZtZXRob2QYBiABKAkSDQoFY291bnQYByABKAESDQoFYnl0ZXMYCCABKAESDAoEdGltZRgJIAEoASLyAQoIU25hcHNob3QSDgoGc291cmNlGAEgASgJEg0KBXN0YXJ0GAIgASgBEgwKBHNwYW4YAyABKA0SKwoHZW50cmllcxgEIAMoCzIaLmxvZ3RhbGx5LnYxLlNuYXBzaG90RW50cnkSEwoLdG90YWxfY291bnQYBSABKAESEwoLdG90YWxfYnl0ZXMYBiABKAESEgoKdG90YWxfdGltZRgHIAEoARItCgdjb2x1bW5zGAggASgLMhwubG9ndGFsbHkudjEuU25hcHNob3RDb2x1bW5zEg0KBWFtZW5kGAkgASgIEhAKCHN1YnRyYWN0GAogASgIIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCJhCgZUYXJnZXQSDgoGc291cmNlGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDQoFc3RhdGUYAyABKAkSFQoNbGFzdF9zbmFwc2hvdBgEIAEoARIQCghmYWlsdXJlcxgFIAEoDSI7ChNMaXN0VGFyZ2V0c1Jlc3BvbnNlEiQKB3RhcmdldHMYASADKAsyEy5sb2d0YWxseS52MS5UYXJnZXQiDwoNU3RhdHVzUmVxdWVzdCJfCgpGaWxlU3RhdHVzEgwKBHBhdGgYASABKAkSDgoGb2Zmc2V0GAIgASgBEg0KBWxpbmVzGAMgASgBEhQKDHBhcnNlX2Vycm9ycxgEIAEoARIOCgZmb3JtYXQYBSABKAki5gMKDlN0YXR1c1Jlc3BvbnNlEg4KBnNvdXJjZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhYKDnVwdGltZV9zZWNvbmRzGAMgASgBEiYKBWZpbGVzGAQgAygLMhcubG9ndGFsbHkudjEuRmlsZVN0YXR1cxISCgpsaW5lc19yZWFkGAUgASgBEhQKDHBhcnNlX2Vycm9ycxgGIAEoARIUCgxkcm9wcGVkX2tleXMYByABKAESEQoJbWFsZm9ybWVkGAggASgBEiQKB3RhcmdldHMYCSADKAsyEy5sb2d0YWxseS52MS5UYXJnZXQSGAoQc3lzbG9nX2RhdGFncmFtcxgKIAEoARIUCgxzeXNsb2dfbGluZXMYCyABKAESDwoHaGlzdG9yeRgUIAEoCRIeChZoaXN0b3J5X3F1ZXVlZF9taW51dGVzGBUgASgBEh0KFWhpc3Rvcnlfb2xkZXN0X3F1ZXVlZBgWIAEoARIfChdoaXN0b3J5X2Ryb3BwZWRfbWludXRlcxgXIAEoARIcChRoaXN0b3J5X3dyaXRlX2Vycm9ycxgYIAEoARIaChJoaXN0b3J5X2xhc3RfZXJyb3IYGSABKAkSHwoXaGlzdG9yeV93cml0dGVuX21pbnV0ZXMYGiABKAEy9AIKD0xvZ3RhbGx5U2VydmljZRI7CgRUb3BOEhgubG9ndGFsbHkudjEuVG9wTlJlcXVlc3QaGS5sb2d0YWxseS52MS5Ub3BOUmVzcG9uc2USPgoFVHJlbmQSGS5sb2d0YWxseS52MS5UcmVuZFJlcXVlc3QaGi5sb2d0YWxseS52MS5UcmVuZFJlc3BvbnNlEk8KD1N0cmVhbVNuYXBzaG90cxIjLmxvZ3RhbGx5LnYxLlN0cmVhbVNuYXBzaG90c1JlcXVlc3QaFS5sb2d0YWxseS52MS5TbmFwc2hvdDABElAKC0xpc3RUYXJnZXRzEh8ubG9ndGFsbHkudjEuTGlzdFRhcmdldHNSZXF1ZXN0GiAubG9ndGFsbHkudjEuTGlzdFRhcmdldHNSZXNwb25zZRJBCgZTdGF0dXMSGi5sb2d0YWxseS52MS5TdGF0dXNSZXF1ZXN0GhsubG9ndGFsbHkudjEuU3RhdHVzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Chpsb2d0YWxseS92MS9sb2d0YWxseS5wcm90bxILbG9ndGFsbHkudjEiwgIKBkZpbHRlchIRCgd3ZWJzaXRlGAEgASgJSAASEAoGcHJlZml4GAIgASgJSAESDQoDdXJpGAMgASgJSAISEAoGc3RhdHVzGAQgASgJSAMSEgoIdXBzdHJlYW0YBSABKAlIBBIQCgZtZXRob2QYBiABKAlIBRIUCgp3ZWJzaXRlX3JlGAcgASgJSAYSGQoRd2Vic2l0ZV9yZV9uZWdhdGUYCCABKAgSEAoGdXJpX3JlGAkgASgJSAcSFQoNdXJpX3JlX25lZ2F0ZRgKIAEoCEINCgt3ZWJzaXRlX3NldEIMCgpwcmVmaXhfc2V0QgkKB3VyaV9zZXRCDAoKc3RhdHVzX3NldEIOCgx1cHN0cmVhbV9zZXRCDAoKbWV0aG9kX3NldEIQCg53ZWJzaXRlX3JlX3NldEIMCgp1cmlfcmVfc2V0IosBCgtUb3BOUmVxdWVzdBIjCgZmaWx0ZXIYASABKAsyEy5sb2d0YWxseS52MS5GaWx0ZXISEAoIZ3JvdXBfYnkYAiABKAkSDgoGd2luZG93GAMgASgJEgkKAW4YBCABKA0SEAoIb3JkZXJfYnkYBSABKAkSDAoEZnJvbRgUIAEoARIKCgJ0bxgVIAEoASJGCglUb3BORW50cnkSDQoFbGFiZWwYASABKAkSDQoFY291bnQYAiABKAESDQoFYnl0ZXMYAyABKAESDAoEdGltZRgEIAEoASJHCgxUb3BOUmVzcG9uc2USDgoGc291cmNlGAEgASgJEicKB2VudHJpZXMYAiADKAsyFi5sb2d0YWxseS52MS5Ub3BORW50cnkiXQoMVHJlbmRSZXF1ZXN0EiMKBmZpbHRlchgBIAEoCzITLmxvZ3RhbGx5LnYxLkZpbHRlchIOCgZ3aW5kb3cYAiABKAkSDAoEZnJvbRgUIAEoARIKCgJ0bxgVIAEoASJVCgpUcmVuZFBvaW50Eg0KBXN0YXJ0GAEgASgBEgwKBHNwYW4YAiABKA0SDQoFY291bnQYAyABKAESDQoFYnl0ZXMYBCABKAESDAoEdGltZRgFIAEoASJICg1UcmVuZFJlc3BvbnNlEg4KBnNvdXJjZRgBIAEoCRInCgZwb2ludHMYAiADKAsyFy5sb2d0YWxseS52MS5UcmVuZFBvaW50IksKFlN0cmVhbVNuYXBzaG90c1JlcXVlc3QSEAoIYmFja2ZpbGwYASABKAgSEAoIY29sdW1uYXIYAiABKAgSDQoFc2luY2UYAyABKAEiLgoPRGljdGlvbmFyeURlbHRhEgsKA2lkcxgBIAMoDRIOCgZ2YWx1ZXMYAiADKAkiYQoPU25hcHNob3RDb2x1bW5zEjAKCmRpY3Rpb25hcnkYASADKAsyHC5sb2d0YWxseS52MS5EaWN0aW9uYXJ5RGVsdGESDAoEa2V5cxgCIAEoDBIOCgZjb3VudHMYAyABKAwimwEKDVNuYXBzaG90RW50cnkSDwoHd2Vic2l0ZRgBIAEoCRIOCgZwcmVmaXgYAiABKAkSCwoDdXJpGAMgASgJEg4KBnN0YXR1cxgEIAEoCRIQCgh1cHN0cmVhbRgFIAEoCRIOCgZtZXRob2QYBiABKAkSDQoFY291bnQYByABKAESDQoFYnl0ZXMYCCABKAESDAoEdGltZRgJIAEoASLyAQoIU25hcHNob3QSDgoGc291cmNlGAEgASgJEg0KBXN0YXJ0GAIgASgBEgwKBHNwYW4YAyABKA0SKwoHZW50cmllcxgEIAMoCzIaLmxvZ3RhbGx5LnYxLlNuYXBzaG90RW50cnkSEwoLdG90YWxfY291bnQYBSABKAESEwoLdG90YWxfYnl0ZXMYBiABKAESEgoKdG90YWxfdGltZRgHIAEoARItCgdjb2x1bW5zGAggASgLMhwubG9ndGFsbHkudjEuU25hcHNob3RDb2x1bW5zEg0KBWFtZW5kGAkgASgIEhAKCHN1YnRyYWN0GAogASgIIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCJhCgZUYXJnZXQSDgoGc291cmNlGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDQoFc3RhdGUYAyABKAkSFQoNbGFzdF9zbmFwc2hvdBgEIAEoARIQCghmYWlsdXJlcxgFIAEoDSI7ChNMaXN0VGFyZ2V0c1Jlc3BvbnNlEiQKB3RhcmdldHMYASADKAsyEy5sb2d0YWxseS52MS5UYXJnZXQiDwoNU3RhdHVzUmVxdWVzdCJfCgpGaWxlU3RhdHVzEgwKBHBhdGgYASABKAkSDgoGb2Zmc2V0GAIgASgBEg0KBWxpbmVzGAMgASgBEhQKDHBhcnNlX2Vycm9ycxgEIAEoARIOCgZmb3JtYXQYBSABKAki5gMKDlN0YXR1c1Jlc3BvbnNlEg4KBnNvdXJjZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhYKDnVwdGltZV9zZWNvbmRzGAMgASgBEiYKBWZpbGVzGAQgAygLMhcubG9ndGFsbHkudjEuRmlsZVN0YXR1cxISCgpsaW5lc19yZWFkGAUgASgBEhQKDHBhcnNlX2Vycm9ycxgGIAEoARIUCgxkcm9wcGVkX2tleXMYByABKAESEQoJbWFsZm9ybWVkGAggASgBEiQKB3RhcmdldHMYCSADKAsyEy5sb2d0YWxseS52MS5UYXJnZXQSGAoQc3lzbG9nX2RhdGFncmFtcxgKIAEoARIUCgxzeXNsb2dfbGluZXMYCyABKAESDwoHaGlzdG9yeRgUIAEoCRIeChZoaXN0b3J5X3F1ZXVlZF9taW51dGVzGBUgASgBEh0KFWhpc3Rvcnlfb2xkZXN0X3F1ZXVlZBgWIAEoARIfChdoaXN0b3J5X2Ryb3BwZWRfbWludXRlcxgXIAEoARIcChRoaXN0b3J5X3dyaXRlX2Vycm9ycxgYIAEoARIaChJoaXN0b3J5X2xhc3RfZXJyb3IYGSABKAkSHwoXaGlzdG9yeV93cml0dGVuX21pbnV0ZXMYGiABKAEy9AIKD0xvZ3RhbGx5U2VydmljZRI7CgRUb3BOEhgubG9ndGFsbHkudjEuVG9wTlJlcXVlc3QaGS5sb2d0YWxseS52MS5Ub3BOUmVzcG9uc2USPgoFVHJlbmQSGS5sb2d0YWxseS52MS5UcmVuZFJlcXVlc3QaGi5sb2d0YWxseS52MS5UcmVuZFJlc3BvbnNlEk8KD1N0cmVhbVNuYXBzaG90cxIjLmxvZ3RhbGx5LnYxLlN0cmVhbVNuYXBzaG90c1JlcXVlc3QaFS5sb2d0YWxseS52MS5TbmFwc2hvdDABElAKC0xpc3RUYXJnZXRzEh8ubG9ndGFsbHkudjEuTGlzdFRhcmdldHNSZXF1ZXN0GiAubG9ndGFsbHkudjEuTGlzdFRhcmdldHNSZXNwb25zZRJBCgZTdGF0dXMSGi5sb2d0YWxseS52MS5TdGF0dXNSZXF1ZXN0GhsubG9ndGFsbHkudjEuU3RhdHVzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
- * Filters a query. Unset fields do not filter.
+ * Filters a query. Unset fields do not filter; a field set to "" filters on the empty value.
+ *
+ * Each filter value sits alone in a oneof so that its presence is sent and seen: the wire
+ * and JSON forms are those of proto3 `optional` (same numbers and types), which protoc before
+ * 3.15 (Debian's grpc tools ship 3.5) does not accept.
  *
  * @generated from message logtally.v1.Filter
  */
 export type Filter = Message<"logtally.v1.Filter"> & {
   /**
-   * @generated from field: optional string website = 1;
+   * @generated from oneof logtally.v1.Filter.website_set
    */
-  website?: string | undefined;
+  websiteSet: {
+    /**
+     * @generated from field: string website = 1;
+     */
+    value: string;
+    case: "website";
+  } | { case: undefined; value?: undefined };
 
   /**
    * A prefix label such as "192.0.2.0/24" or "2001:db8:1::/48".
    *
-   * @generated from field: optional string prefix = 2;
+   * @generated from oneof logtally.v1.Filter.prefix_set
    */
-  prefix?: string | undefined;
+  prefixSet: {
+    /**
+     * @generated from field: string prefix = 2;
+     */
+    value: string;
+    case: "prefix";
+  } | { case: undefined; value?: undefined };
 
   /**
    * A path without query string.
    *
-   * @generated from field: optional string uri = 3;
+   * @generated from oneof logtally.v1.Filter.uri_set
    */
-  uri?: string | undefined;
+  uriSet: {
+    /**
+     * @generated from field: string uri = 3;
+     */
+    value: string;
+    case: "uri";
+  } | { case: undefined; value?: undefined };
 
   /**
    * "500", "=500", "!=200", ">=400", "<300" ...
    *
-   * @generated from field: optional string status = 4;
+   * @generated from oneof logtally.v1.Filter.status_set
    */
-  status?: string | undefined;
+  statusSet: {
+    /**
+     * @generated from field: string status = 4;
+     */
+    value: string;
+    case: "status";
+  } | { case: undefined; value?: undefined };
 
   /**
-   * @generated from field: optional string upstream = 5;
+   * @generated from oneof logtally.v1.Filter.upstream_set
    */
-  upstream?: string | undefined;
+  upstreamSet: {
+    /**
+     * @generated from field: string upstream = 5;
+     */
+    value: string;
+    case: "upstream";
+  } | { case: undefined; value?: undefined };
 
   /**
-   * @generated from field: optional string method = 6;
+   * @generated from oneof logtally.v1.Filter.method_set
    */
-  method?: string | undefined;
+  methodSet: {
+    /**
+     * @generated from field: string method = 6;
+     */
+    value: string;
+    case: "method";
+  } | { case: undefined; value?: undefined };
 
   /**
-   * Regular expressions (JavaScript syntax) on website and uri; negate inverts each.
+   * Regular expressions (RE2 syntax) on website and uri; negate inverts each.
    *
-   * @generated from field: optional string website_re = 7;
+   * @generated from oneof logtally.v1.Filter.website_re_set
    */
-  websiteRe?: string | undefined;
+  websiteReSet: {
+    /**
+     * @generated from field: string website_re = 7;
+     */
+    value: string;
+    case: "websiteRe";
+  } | { case: undefined; value?: undefined };
 
   /**
    * @generated from field: bool website_re_negate = 8;
@@ -70,9 +116,15 @@ export type Filter = Message<"logtally.v1.Filter"> & {
   websiteReNegate: boolean;
 
   /**
-   * @generated from field: optional string uri_re = 9;
+   * @generated from oneof logtally.v1.Filter.uri_re_set
    */
-  uriRe?: string | undefined;
+  uriReSet: {
+    /**
+     * @generated from field: string uri_re = 9;
+     */
+    value: string;
+    case: "uriRe";
+  } | { case: undefined; value?: undefined };
 
   /**
    * @generated from field: bool uri_re_negate = 10;

@@ -1,0 +1,148 @@
+"""A small LogtallyService client in Python (grpcio at its defaults), for the end-to-end tests.
+
+Usage: logtally_client.py GENERATED_DIR TARGET COMMAND [ARGS...]
+  topn GROUP_BY WINDOW N [FILTER_JSON]   prints {"source", "entries": [...]} as `logtally topn --json`
+  trend WINDOW [FILTER_JSON]             prints {"source", "points": [...]} as `logtally trend --json`
+  targets                                prints {"targets": [...]} as `logtally targets --json`
+  status                                 prints a few Status fields
+  snapshots COUNT [columnar]             reads StreamSnapshots (backfill) until COUNT whole
+                                         buckets, reassembling parts; prints one JSON line each
+Errors are printed as "ERROR CODE details" on stderr with exit status 1.
+"""
+
+import json
+import struct
+import sys
+
+sys.path.insert(0, sys.argv[1])
+
+import grpc  # noqa: E402
+from logtally.v1 import logtally_pb2 as pb  # noqa: E402
+from logtally.v1 import logtally_pb2_grpc as pbg  # noqa: E402
+
+DIMENSIONS = ["website", "prefix", "uri", "status", "upstream", "method"]
+
+
+def round_time(t):
+    """As `logtally --json`: request time rounded to the microsecond."""
+    return round(t * 1e6) / 1e6
+
+
+def filter_message(spec):
+    f = pb.Filter()
+    for key, value in json.loads(spec).items():
+        setattr(f, key, value)
+    return f
+
+
+def snapshots(stub, count, columnar):
+    """Whole buckets: the parts of a split bucket are joined before it is counted."""
+    out = []
+    parts = []
+    sizes = []
+    for msg in stub.StreamSnapshots(pb.StreamSnapshotsRequest(backfill=True, columnar=columnar)):
+        sizes.append(msg.ByteSize())
+        parts.append(msg)
+        if getattr(msg, "part", 0) + 1 < max(getattr(msg, "parts", 0), 1):
+            continue
+        whole, parts = parts, []
+        labels = {}
+        keys = 0
+        dictionary = [{} for _ in DIMENSIONS]
+        for p in whole:
+            for e in p.entries:
+                labels[e.website] = labels.get(e.website, 0) + e.count
+                keys += 1
+            if p.HasField("columns"):
+                for d, delta in enumerate(p.columns.dictionary):
+                    for i, v in zip(delta.ids, delta.values):
+                        dictionary[d][i] = v
+                n = len(p.columns.keys) // 24
+                ids = struct.unpack("<%dI" % (6 * n), p.columns.keys)
+                counts = struct.unpack("<%dd" % (3 * n), p.columns.counts)
+                for k in range(n):
+                    site = dictionary[0][ids[6 * k]]
+                    labels[site] = labels.get(site, 0) + counts[k]
+                keys += n
+        first = whole[0]
+        out.append(
+            {
+                "source": first.source,
+                "start": first.start,
+                "span": first.span,
+                "parts": len(whole),
+                "part_numbers": [getattr(p, "part", 0) for p in whole],
+                "keys": keys,
+                "total_count": first.total_count,
+                "websites": labels,
+                "largest_message": max(sizes),
+                "amend": first.amend,
+            }
+        )
+        sizes = []
+        if len(out) >= count:
+            return out
+    return out
+
+
+def main():
+    target, command, args = sys.argv[2], sys.argv[3], sys.argv[4:]
+    channel = grpc.insecure_channel(target)
+    stub = pbg.LogtallyServiceStub(channel)
+    try:
+        if command == "topn":
+            req = pb.TopNRequest(group_by=args[0], window=args[1], n=int(args[2]))
+            if len(args) > 3:
+                req.filter.CopyFrom(filter_message(args[3]))
+            r = stub.TopN(req, timeout=60)
+            result = {
+                "source": r.source,
+                "entries": [
+                    {"label": e.label, "count": e.count, "bytes": e.bytes, "time": round_time(e.time)}
+                    for e in r.entries
+                ],
+                "truncated": getattr(r, "truncated", False),
+                "message_bytes": r.ByteSize(),
+            }
+        elif command == "trend":
+            req = pb.TrendRequest(window=args[0])
+            if len(args) > 1:
+                req.filter.CopyFrom(filter_message(args[1]))
+            r = stub.Trend(req, timeout=60)
+            result = {
+                "source": r.source,
+                "points": [
+                    {"ts": p.start, "span": p.span, "count": p.count, "bytes": p.bytes, "time": round_time(p.time)}
+                    for p in r.points
+                ],
+            }
+        elif command == "targets":
+            r = stub.ListTargets(pb.ListTargetsRequest(), timeout=60)
+            result = {
+                "targets": [
+                    {
+                        "source": t.source,
+                        "address": t.address,
+                        "state": t.state,
+                        "last_snapshot": t.last_snapshot,
+                        "failures": t.failures,
+                    }
+                    for t in r.targets
+                ]
+            }
+        elif command == "status":
+            r = stub.Status(pb.StatusRequest(), timeout=60)
+            result = {"source": r.source, "lines_read": r.lines_read}
+        elif command == "snapshots":
+            for s in snapshots(stub, int(args[0]), len(args) > 1 and args[1] == "columnar"):
+                print(json.dumps(s), flush=True)
+            return
+        else:
+            raise SystemExit("unknown command " + command)
+    except grpc.RpcError as e:
+        sys.stderr.write("ERROR %s %s\n" % (e.code().name, e.details()))
+        sys.exit(1)
+    print(json.dumps(result))
+
+
+main()
