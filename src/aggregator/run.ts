@@ -9,6 +9,7 @@ import { connectionsPerListener } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
 import { decodeColumns } from '../rpc/columns.ts';
+import { SnapshotAssembler } from '../rpc/message-size.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
 import { type HistoryWriter, startHistory } from '../store/history/index.ts';
@@ -121,10 +122,13 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         let renew = false;
         try {
           const since = store.resumeFrom(m.address);
-          for await (const s of client.streamSnapshots(
+          const parts = new SnapshotAssembler();
+          for await (const part of client.streamSnapshots(
             { backfill: true, columnar: true, since },
             { signal: controller.signal },
           )) {
+            const s = parts.add(part);
+            if (!s) continue;
             m.source = s.source;
             const totals = { requests: s.totalCount, bytes: s.totalBytes, time: s.totalTime };
             let outcome: MergeOutcome;

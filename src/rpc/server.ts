@@ -24,6 +24,7 @@ import {
 import { trendSpan } from '../store/history/range.ts';
 import { type HostPort, parseHostPort } from './address.ts';
 import type { QueryBackend, SnapshotData, TargetInfo } from './backend.ts';
+import { MAX_MESSAGE_BYTES, snapshotParts, topNEntryBytes } from './message-size.ts';
 import { toDimension, toFilter, toN, toOrder, toRange, toWindow } from './requests.ts';
 import { type RpcSecurity, requireToken } from './security.ts';
 
@@ -90,11 +91,22 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
           range && backend.history
             ? await backend.history.topN({ ...q, range })
             : backend.topN({ ...q, window: toWindow(req.window) });
+        // The first entries that fit in 4 MiB (a client's default limit); the rest are cut.
+        let bytes = 64 + backend.source.length * 3;
+        let fit = 0;
+        while (fit < entries.length) {
+          bytes += topNEntryBytes((entries[fit] as (typeof entries)[number]).label);
+          if (bytes > MAX_MESSAGE_BYTES) break;
+          fit++;
+        }
         return {
           source: backend.source,
-          entries: entries.map((e) =>
-            create(TopNEntrySchema, { label: e.label, count: e.requests, bytes: e.bytes, time: e.time }),
-          ),
+          entries: entries
+            .slice(0, fit)
+            .map((e) =>
+              create(TopNEntrySchema, { label: e.label, count: e.requests, bytes: e.bytes, time: e.time }),
+            ),
+          truncated: fit < entries.length,
         };
       },
       async trend(req) {
@@ -118,13 +130,14 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
         };
       },
       async *streamSnapshots(req, ctx) {
+        // Parts under 4 MiB each: what every gRPC client accepts by default.
         for await (const s of backend.snapshots(
           req.backfill,
           ctx.signal,
           req.columnar,
           Number.isFinite(req.since) ? req.since : 0,
         ))
-          yield snapshotMessage(s);
+          for (const m of snapshotParts(s, snapshotMessage)) yield m;
       },
       listTargets() {
         return { targets: backend.targets().map(target) };

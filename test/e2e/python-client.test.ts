@@ -1,10 +1,11 @@
 /**
  * A client nobody on this project wrote: Debian's Python grpcio, with stubs compiled from our
  * proto by Debian's grpc_tools (libprotoc 3.5), at its default limits (4 MiB messages), against
- * a live collector. Its answers equal `logtally topn/trend/targets --json`.
+ * live collectors. Its answers equal `logtally topn/trend/targets --json`; a 50 000-key minute
+ * (over 4 MiB) arrives in parts it joins, and a TopN of 100 000 entries is cut under 4 MiB.
  *
- * StreamSnapshots hands over completed minutes, so this test waits for one minute boundary
- * (≤ 60 s).
+ * StreamSnapshots hands over completed minutes, so this test waits for a minute boundary
+ * (≤ 60 s; the two collectors' waits overlap).
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLogtallyClient } from '../../src/rpc/client.ts';
+import { MAX_MESSAGE_BYTES } from '../../src/rpc/message-size.ts';
 import { BIN, runCli } from '../support/cli.ts';
 import { freePort, waitForListening } from '../support/listening.ts';
 import { until } from '../support/wait.ts';
@@ -26,17 +28,14 @@ const CLIENT = join(ROOT, 'test/support/python/logtally_client.py');
 /** Debian's python (not a pyenv one), whose grpc_tools is libprotoc 3.5. */
 const PYTHON = '/usr/bin/python3';
 
-function hasGrpcTools(): boolean {
-  if (!existsSync(PYTHON)) return false;
-  return spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools.protoc'], { stdio: 'ignore' }).status === 0;
-}
+const skip =
+  existsSync(PYTHON) &&
+  spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools.protoc'], { stdio: 'ignore' }).status === 0
+    ? false
+    : 'Debian python3-grpc-tools and python3-grpcio are not installed (CI installs them)';
 
-const skip = hasGrpcTools()
-  ? false
-  : 'Debian python3-grpc-tools and python3-grpcio are not installed (CI installs them)';
-
-/** Compiles the proto with Debian's protoc into `out`; returns protoc's stderr. */
-async function compileProto(out: string): Promise<string> {
+/** Compiles the protos with Debian's protoc into `out`; returns protoc's stderr. */
+export async function compileProtos(out: string, files: readonly string[]): Promise<string> {
   await mkdir(out, { recursive: true });
   const r = await run(PYTHON, [
     '-m',
@@ -44,27 +43,78 @@ async function compileProto(out: string): Promise<string> {
     `-I${join(ROOT, 'proto')}`,
     `--python_out=${out}`,
     `--grpc_python_out=${out}`,
-    join(ROOT, 'proto/logtally/v1/logtally.proto'),
+    ...files.map((f) => join(ROOT, 'proto', f)),
   ]);
   return r.stderr;
 }
 
-const SITES = ['a.test', 'b.test', 'c.test', 'd.test'];
-const LINES = 240;
+interface Bucket {
+  span: number;
+  parts: number;
+  part_numbers: number[];
+  keys: number;
+  total_count: number;
+  websites: Record<string, number>;
+  largest_message: number;
+}
 
-describe('Python grpcio client (Debian) against a collector', { skip, timeout: 240_000 }, () => {
+interface Collector {
+  child: ChildProcess;
+  target: string;
+  stderr: string;
+}
+
+async function startCollector(log: string, source: string, lines: number): Promise<Collector> {
+  const port = await freePort();
+  const target = `127.0.0.1:${port}`;
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'collector',
+      '--logs',
+      log,
+      '--from-start',
+      '--listen',
+      target,
+      '--metrics-listen',
+      '',
+      '--source',
+      source,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const c: Collector = { child, target, stderr: '' };
+  child.stderr?.on('data', (d: Buffer) => {
+    c.stderr += d.toString();
+  });
+  await waitForListening('collector', child, port, () => c.stderr, 30_000);
+  const client = createLogtallyClient(target);
+  await until(
+    `${source} to read its log`,
+    async () => ((await client.status({})).linesRead === lines ? true : undefined),
+    60_000,
+  );
+  return c;
+}
+
+async function stop(p: { child: ChildProcess } | undefined): Promise<void> {
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await exited;
+}
+
+describe('Python grpcio client (Debian)', { skip, timeout: 300_000 }, () => {
   let dir = '';
-  let collector: ChildProcess;
-  let stderr = '';
-  let target = '';
+  let gen = '';
   let protocOutput: string | Error = '';
-  const expected = new Map<string, number>();
 
-  const py = async (...args: string[]): Promise<unknown> => {
-    const r = await run(PYTHON, [CLIENT, join(dir, 'gen'), target, ...args], { maxBuffer: 64 << 20 });
+  const py = async (target: string, ...args: string[]): Promise<unknown> => {
+    const r = await run(PYTHON, [CLIENT, gen, target, ...args], { maxBuffer: 64 << 20 });
     return JSON.parse(r.stdout);
   };
-  const cli = async (...args: string[]): Promise<unknown> => {
+  const cli = async (target: string, ...args: string[]): Promise<unknown> => {
     const r = await runCli([...args, '--target', target, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.toString()) as Record<string, unknown>;
@@ -72,56 +122,26 @@ describe('Python grpcio client (Debian) against a collector', { skip, timeout: 2
     delete out.target;
     return out;
   };
+  /** The minutes the Python client reads (backfill first) until they hold `total` requests. */
+  const snapshots = async (target: string, total: number, ...mode: string[]): Promise<Bucket[]> => {
+    const r = await run(PYTHON, [CLIENT, gen, target, 'snapshots', String(total), ...mode], {
+      timeout: 150_000,
+      maxBuffer: 64 << 20,
+    });
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Bucket)
+      .filter((b) => b.span === 60);
+  };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'logtally-python-'));
-    protocOutput = await compileProto(join(dir, 'gen')).catch((e: Error) => e);
-    // Lines are counted in the minute of their own time: now.
-    const msec = (Date.now() / 1000).toFixed(3);
-    let text = '';
-    for (let i = 0; i < LINES; i++) {
-      const site = SITES[(i * 7) % SITES.length] as string;
-      expected.set(site, (expected.get(site) ?? 0) + 1);
-      const status = i % 10 === 0 ? 503 : 200;
-      const method = i % 3 === 0 ? 'POST' : 'GET';
-      text += `${site}\t198.51.${i % 5}.${i % 200}\t${msec}\t${method}\t/p${i % 6}\t${status}\t${100 + i}\t0.0${i % 10}0\n`;
-    }
-    await writeFile(join(dir, 'access.log'), text);
-    const port = await freePort();
-    target = `127.0.0.1:${port}`;
-    collector = spawn(
-      process.execPath,
-      [
-        BIN,
-        'collector',
-        '--logs',
-        join(dir, 'access.log'),
-        '--from-start',
-        '--listen',
-        target,
-        '--metrics-listen',
-        '',
-        '--source',
-        'py-test',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    collector.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    await waitForListening('collector', collector, port, () => stderr, 30_000);
-    const client = createLogtallyClient(target);
-    await until('the collector to read the log', async () =>
-      (await client.status({})).linesRead === LINES ? true : undefined,
-    );
+    gen = join(dir, 'gen');
+    protocOutput = await compileProtos(gen, ['logtally/v1/logtally.proto']).catch((e: Error) => e);
   });
 
   after(async () => {
-    if (collector && collector.exitCode === null) {
-      const exited = new Promise((r) => collector.once('exit', r));
-      collector.kill('SIGTERM');
-      await exited;
-    }
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -131,80 +151,212 @@ describe('Python grpcio client (Debian) against a collector', { skip, timeout: 2
     assert.equal(protocOutput, '');
   });
 
-  it('TopN answers equal `logtally topn --json` for every dimension, with and without filters', async () => {
-    for (const by of ['website', 'prefix', 'uri', 'status', 'upstream', 'method']) {
-      const p = (await py('topn', by, '60m', '100')) as { source: string; entries: unknown[] };
-      const c = (await cli('topn', '--group-by', by, '--window', '60m', '--n', '100')) as {
-        source: string;
+  describe('against a collector', () => {
+    const SITES = ['a.test', 'b.test', 'c.test', 'd.test'];
+    const LINES = 240;
+    const expected = new Map<string, number>();
+    let c: Collector;
+
+    before(async () => {
+      // Lines are counted in the minute of their own time: now.
+      const msec = (Date.now() / 1000).toFixed(3);
+      let text = '';
+      for (let i = 0; i < LINES; i++) {
+        const site = SITES[(i * 7) % SITES.length] as string;
+        expected.set(site, (expected.get(site) ?? 0) + 1);
+        const status = i % 10 === 0 ? 503 : 200;
+        const method = i % 3 === 0 ? 'POST' : 'GET';
+        text += `${site}\t198.51.${i % 5}.${i % 200}\t${msec}\t${method}\t/p${i % 6}\t${status}\t${100 + i}\t0.0${i % 10}0\n`;
+      }
+      await writeFile(join(dir, 'small.log'), text);
+      c = await startCollector(join(dir, 'small.log'), 'py-test', LINES);
+    });
+
+    after(() => stop(c));
+
+    it('TopN answers equal `logtally topn --json` for every dimension, with and without filters', async () => {
+      for (const by of ['website', 'prefix', 'uri', 'status', 'upstream', 'method']) {
+        const p = (await py(c.target, 'topn', by, '60m', '100')) as { source: string; entries: unknown[] };
+        const l = (await cli(c.target, 'topn', '--group-by', by, '--window', '60m', '--n', '100')) as {
+          entries: unknown[];
+        };
+        assert.equal(p.source, 'py-test');
+        assert.deepEqual(p.entries, l.entries, by);
+        assert.ok(p.entries.length > 0, by);
+      }
+      const websites = (await py(c.target, 'topn', 'website', '60m', '10')) as {
+        entries: { label: string; count: number }[];
+        truncated: boolean;
+      };
+      assert.deepEqual(
+        websites.entries.map((e) => [e.label, e.count]),
+        [...expected].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
+      );
+      assert.equal(websites.truncated, false);
+      const filter = '{"status": ">=500", "website_re": "^[ab]\\\\."}';
+      const filtered = (await py(c.target, 'topn', 'uri', '60m', '100', filter)) as { entries: unknown[] };
+      const cliFiltered = (await cli(
+        c.target,
+        'topn',
+        '--group-by',
+        'uri',
+        '--window',
+        '60m',
+        '--n',
+        '100',
+        '--status',
+        '>=500',
+        '--website-re',
+        '^[ab]\\.',
+      )) as { entries: unknown[] };
+      assert.deepEqual(filtered.entries, cliFiltered.entries);
+      assert.ok(filtered.entries.length > 0);
+      // Presence is kept: a filter on "" is a filter (no request has an empty method).
+      const empty = (await py(c.target, 'topn', 'website', '60m', '10', '{"method": ""}')) as {
         entries: unknown[];
       };
-      assert.equal(p.source, 'py-test');
-      assert.deepEqual(p.entries, c.entries, by);
-      assert.ok(p.entries.length > 0, by);
-    }
-    const websites = (await py('topn', 'website', '60m', '10')) as {
-      entries: { label: string; count: number }[];
-    };
-    assert.deepEqual(
-      websites.entries.map((e) => [e.label, e.count]),
-      [...expected].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
-    );
-    // Presence is kept: a filter on "" is a filter (nothing has an empty method), none is none.
-    const filtered = (await py(
-      'topn',
-      'uri',
-      '60m',
-      '100',
-      '{"status": ">=500", "website_re": "^[ab]\\\\."}',
-    )) as {
-      entries: unknown[];
-    };
-    const cliFiltered = (await cli(
-      'topn',
-      '--group-by',
-      'uri',
-      '--window',
-      '60m',
-      '--n',
-      '100',
-      '--status',
-      '>=500',
-      '--website-re',
-      '^[ab]\\.',
-    )) as { entries: unknown[] };
-    assert.deepEqual(filtered.entries, cliFiltered.entries);
-    assert.ok(filtered.entries.length > 0);
-    const empty = (await py('topn', 'website', '60m', '10', '{"method": ""}')) as { entries: unknown[] };
-    assert.deepEqual(empty.entries, []);
-  });
-
-  it('Trend and ListTargets answers equal `logtally trend/targets --json`', async () => {
-    // A minute boundary between the two calls moves the points: compare a pair taken together.
-    await until('equal trends', async () => {
-      const p = await py('trend', '60m');
-      const c = await cli('trend', '--window', '60m');
-      assert.deepEqual(p, c);
-      return true;
+      assert.deepEqual(empty.entries, []);
     });
-    const t = (await py('trend', '60m')) as { points: { count: number }[] };
-    assert.equal(
-      t.points.reduce((a, p) => a + p.count, 0),
-      LINES,
-    );
-    const targets = (await py('targets')) as { targets: unknown[] };
-    assert.deepEqual(targets.targets, ((await cli('targets')) as { targets: unknown[] }).targets);
-    assert.equal(targets.targets.length, 1);
+
+    it('Trend and ListTargets answers equal `logtally trend/targets --json`', async () => {
+      // A minute boundary between the two calls moves the points: compare a pair taken together.
+      await until('equal trends', async () => {
+        assert.deepEqual(await py(c.target, 'trend', '60m'), await cli(c.target, 'trend', '--window', '60m'));
+        return true;
+      });
+      const t = (await py(c.target, 'trend', '60m')) as { points: { count: number }[] };
+      assert.equal(
+        t.points.reduce((a, p) => a + p.count, 0),
+        LINES,
+      );
+      const targets = (await py(c.target, 'targets')) as { targets: unknown[] };
+      assert.deepEqual(targets.targets, ((await cli(c.target, 'targets')) as { targets: unknown[] }).targets);
+      assert.equal(targets.targets.length, 1);
+    });
+
+    it('StreamSnapshots delivers the sealed minute with every line', async () => {
+      const minutes = await snapshots(c.target, LINES);
+      assert.equal(
+        minutes.reduce((a, s) => a + s.total_count, 0),
+        LINES,
+      );
+      const sites = new Map<string, number>();
+      for (const s of minutes)
+        for (const [k, v] of Object.entries(s.websites)) sites.set(k, (sites.get(k) ?? 0) + v);
+      assert.deepEqual(Object.fromEntries(sites), Object.fromEntries(expected));
+    });
   });
 
-  it('StreamSnapshots delivers the sealed minute with every line', async () => {
-    const r = await run(PYTHON, [CLIENT, join(dir, 'gen'), target, 'snapshots', '1'], { timeout: 150_000 });
-    const s = JSON.parse(r.stdout.trim()) as {
-      total_count: number;
-      websites: Record<string, number>;
-      span: number;
-    };
-    assert.equal(s.span, 60);
-    assert.equal(s.total_count, LINES);
-    assert.deepEqual(s.websites, Object.fromEntries(expected));
+  describe('against a collector with a 50 000-key minute (over 4 MiB)', () => {
+    const KEYS = 50_000;
+    let c: Collector;
+
+    before(async () => {
+      const msec = (Date.now() / 1000).toFixed(3);
+      const lines: string[] = [];
+      for (let i = 0; i < KEYS; i++) {
+        const site = i % 2 ? 'odd.test' : 'even.test';
+        lines.push(
+          `${site}\t203.0.${i % 250}.1\t${msec}\tGET\t/catalogue/items/${String(i).padStart(8, '0')}/reviews/latest/summary/with/a/long/path\t200\t${i}\t0.001`,
+        );
+      }
+      await writeFile(join(dir, 'large.log'), `${lines.join('\n')}\n`);
+      c = await startCollector(join(dir, 'large.log'), 'py-large', KEYS);
+    });
+
+    after(() => stop(c));
+
+    it('TopN of 100 000 entries is cut under 4 MiB (truncated) instead of refused, as `logtally topn --json`', async () => {
+      const p = (await py(c.target, 'topn', 'uri', '60m', '100000')) as {
+        entries: { label: string }[];
+        truncated: boolean;
+        message_bytes: number;
+      };
+      assert.equal(p.truncated, true);
+      assert.ok(p.message_bytes <= MAX_MESSAGE_BYTES, `${p.message_bytes}`);
+      assert.ok(p.entries.length > 30_000 && p.entries.length < KEYS, `${p.entries.length}`);
+      const l = (await cli(c.target, 'topn', '--group-by', 'uri', '--window', '60m', '--n', '100000')) as {
+        entries: unknown[];
+        truncated: boolean;
+      };
+      assert.equal(l.truncated, true);
+      assert.deepEqual(p.entries, l.entries);
+    });
+
+    it('StreamSnapshots sends the minute in parts under 4 MiB that the client joins (entries and columnar)', async () => {
+      const [rows, columns] = await Promise.all([
+        snapshots(c.target, KEYS),
+        snapshots(c.target, KEYS, 'columnar'),
+      ]);
+      for (const [mode, minutes] of [
+        ['entries', rows],
+        ['columnar', columns],
+      ] as const) {
+        assert.equal(
+          minutes.reduce((a, s) => a + s.total_count, 0),
+          KEYS,
+          mode,
+        );
+        assert.equal(
+          minutes.reduce((a, s) => a + s.keys, 0),
+          KEYS,
+          mode,
+        );
+        const sites = new Map<string, number>();
+        for (const s of minutes)
+          for (const [k, v] of Object.entries(s.websites)) sites.set(k, (sites.get(k) ?? 0) + v);
+        assert.deepEqual(Object.fromEntries(sites), { 'even.test': KEYS / 2, 'odd.test': KEYS / 2 }, mode);
+        assert.ok(
+          minutes.some((s) => s.parts >= 2),
+          `${mode}: ${JSON.stringify(minutes.map((s) => s.parts))}`,
+        );
+        for (const s of minutes) {
+          assert.deepEqual(
+            s.part_numbers,
+            Array.from({ length: s.parts }, (_, i) => i),
+            mode,
+          );
+          assert.ok(s.largest_message <= MAX_MESSAGE_BYTES, `${mode}: ${s.largest_message}`);
+        }
+      }
+    });
+
+    it('an aggregator joins the parts too: its counts equal the collector’s', async () => {
+      const port = await freePort();
+      const agg = spawn(
+        process.execPath,
+        [BIN, 'aggregator', '--collectors', c.target, '--listen', `127.0.0.1:${port}`, '--source', 'agg'],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let aggErr = '';
+      agg.stderr?.on('data', (d: Buffer) => {
+        aggErr += d.toString();
+      });
+      try {
+        await waitForListening('aggregator', agg, port, () => aggErr, 30_000);
+        const client = createLogtallyClient(`127.0.0.1:${port}`);
+        await until(
+          'the aggregator to hold the sealed minute',
+          async () => {
+            const t = await client.trend({ window: '60m' });
+            return t.points.reduce((a, p) => a + p.count, 0) === KEYS ? true : undefined;
+          },
+          120_000,
+        );
+        const fromAgg = await client.topN({ groupBy: 'website', window: '60m' });
+        assert.deepEqual(
+          fromAgg.entries.map((e) => [e.label, e.count]),
+          [
+            ['even.test', KEYS / 2],
+            ['odd.test', KEYS / 2],
+          ],
+        );
+        const uris = await client.topN({ groupBy: 'uri', window: '60m', n: 100 });
+        assert.equal(uris.entries.length, 100);
+        assert.doesNotMatch(aggErr, /ignored|part/);
+      } finally {
+        await stop({ child: agg });
+      }
+    });
   });
 });

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import type { Snapshot, SnapshotEntry } from '../../gen/logtally/v1/logtally_pb.ts';
 import type { LogtallyClient } from '../../rpc/client.ts';
+import { SnapshotAssembler } from '../../rpc/message-size.ts';
 import type { Dimension } from '../../store/dimensions.ts';
 import type { Filter } from '../../store/filter.ts';
 import { compileClientRegex } from '../../store/regex.ts';
@@ -154,7 +155,10 @@ async function follow(client: LogtallyClient, target: string, o: Follow): Promis
   while (!o.signal.aborted) {
     let problem: string;
     try {
-      for await (const snap of client.streamSnapshots({ backfill: false }, { signal: o.signal })) {
+      const parts = new SnapshotAssembler();
+      for await (const part of client.streamSnapshots({ backfill: false }, { signal: o.signal })) {
+        const snap = parts.add(part);
+        if (!snap) continue;
         if (lastError !== undefined) {
           o.io.stderr(`logtally: ${name}: reconnected`);
           lastError = undefined;

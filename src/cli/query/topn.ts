@@ -42,7 +42,7 @@ export function topnTable(entries: readonly TopNEntry[], orderBy: Order = 'reque
   return joinColumns(columns);
 }
 
-/** `{"source","target","entries":[{"label","count","bytes","time"}]}` */
+/** `{"source","target","entries":[{"label","count","bytes","time"}]}`, with `"truncated":true` when cut. */
 export function topnJson(r: TopNResponse, target: string): unknown {
   return {
     source: r.source,
@@ -53,6 +53,7 @@ export function topnJson(r: TopNResponse, target: string): unknown {
       bytes: e.bytes,
       time: roundTime(e.time),
     })),
+    ...(r.truncated ? { truncated: true } : {}),
   };
 }
 
@@ -122,7 +123,12 @@ sink refuses them ("keeps no history beyond its 24-hour rings").`,
     result.code = await printOutcomes(io, outcomes, ep.json, {
       source: (r) => r.source,
       json: topnJson,
-      table: (r) => topnTable(r.entries, orderBy),
+      table: (r) => [
+        ...topnTable(r.entries, orderBy),
+        ...(r.truncated
+          ? [`(the first ${r.entries.length}: the server cut the answer to keep it under 4 MiB)`]
+          : []),
+      ],
     });
   });
   return cmd;

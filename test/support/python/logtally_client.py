@@ -5,8 +5,9 @@ Usage: logtally_client.py GENERATED_DIR TARGET COMMAND [ARGS...]
   trend WINDOW [FILTER_JSON]             prints {"source", "points": [...]} as `logtally trend --json`
   targets                                prints {"targets": [...]} as `logtally targets --json`
   status                                 prints a few Status fields
-  snapshots COUNT [columnar]             reads StreamSnapshots (backfill) until COUNT whole
-                                         buckets, reassembling parts; prints one JSON line each
+  snapshots TOTAL [columnar]             reads StreamSnapshots (backfill) until the whole buckets
+                                         hold TOTAL requests, joining split buckets' parts;
+                                         prints one JSON line per bucket
 Errors are printed as "ERROR CODE details" on stderr with exit status 1.
 """
 
@@ -35,7 +36,7 @@ def filter_message(spec):
     return f
 
 
-def snapshots(stub, count, columnar):
+def snapshots(stub, total, columnar):
     """Whole buckets: the parts of a split bucket are joined before it is counted."""
     out = []
     parts = []
@@ -80,7 +81,7 @@ def snapshots(stub, count, columnar):
             }
         )
         sizes = []
-        if len(out) >= count:
+        if sum(s["total_count"] for s in out if s["span"] == 60) >= total:
             return out
     return out
 
