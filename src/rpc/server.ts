@@ -1,11 +1,13 @@
 /**
- * The gRPC server: LogtallyService over HTTP/2 (gRPC, gRPC-Web and Connect protocols, via
- * connect-es), backed by any QueryBackend.
+ * The gRPC server: LogtallyService over HTTP/2 and HTTP/1.1 on one port (gRPC, gRPC-Web and
+ * Connect protocols, via connect-es), backed by any QueryBackend.
  * @module
  */
 import { once } from 'node:events';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo, type Server, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -187,10 +189,16 @@ export interface RpcServer {
   close(): Promise<void>;
 }
 
+/** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
 /**
- * Serves LogtallyService on `listen` (`:9090`, `127.0.0.1:0`, …) over HTTP/2: cleartext, or TLS
- * when `security` has a certificate (mutual TLS when it also has a CA), with a bearer token
- * required when it has one.
+ * Serves LogtallyService on `listen` (`:9090`, `127.0.0.1:0`, …) over HTTP/2 and HTTP/1.1 on
+ * the same port: cleartext (the protocol told apart by the HTTP/2 connection preface), or TLS
+ * when `security` has a certificate (chosen by ALPN; mutual TLS when it also has a CA), with a
+ * bearer token required when it has one. gRPC needs HTTP/2; the Connect protocol (JSON or
+ * binary, e.g. `curl -H 'content-type: application/json' -d '{}' http://host:9090/logtally.v1.LogtallyService/Status`)
+ * and gRPC-Web work over both.
  */
 export async function startRpcServer(
   listen: string,
@@ -206,27 +214,85 @@ export async function startRpcServer(
     readMaxBytes: MAX_REQUEST_BYTES,
     ...(security?.token ? { interceptors: [requireToken(security.token)] } : {}),
   });
-  let server: http2.Http2Server | http2.Http2SecureServer;
+  // A connection with no traffic for this long is closed (a StreamSnapshots stream sends a
+  // snapshot every minute, so it is never idle that long).
+  const idleMs = limits.idleMs ?? IDLE_CONNECTION_MS;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  /** HTTP/1.1 connections, and those with a request in progress. */
+  const http1 = new Set<Socket>();
+  const busy = new Set<Socket>();
+  let closing = false;
+  const serve = (
+    req: IncomingMessage | http2.Http2ServerRequest,
+    res: ServerResponse | http2.Http2ServerResponse,
+  ) => {
+    if (req.httpVersionMajor === 1) {
+      const socket = req.socket as Socket;
+      busy.add(socket);
+      res.on('close', () => {
+        busy.delete(socket);
+        if (closing) socket.destroy();
+      });
+    }
+    handler(req, res);
+  };
+  const trackHttp1 = (socket: Socket) => {
+    socket.setTimeout(idleMs, () => socket.destroy());
+    http1.add(socket);
+    socket.on('close', () => http1.delete(socket));
+  };
+  let h2: http2.Http2Server | http2.Http2SecureServer;
+  let listener: Server;
   if (security?.cert && security.key) {
-    server = http2.createSecureServer(
+    // ALPN: h2, or http/1.1 for a client that does not offer h2.
+    h2 = http2.createSecureServer(
       {
         cert: security.cert,
         key: security.key,
+        allowHTTP1: true,
         ...(security.ca ? { ca: security.ca, requestCert: true, rejectUnauthorized: true } : {}),
       },
-      handler,
+      serve,
     );
+    h2.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol !== 'h2') trackHttp1(socket);
+    });
+    listener = h2;
   } else {
-    server = http2.createServer(handler);
+    h2 = http2.createServer(serve);
+    const h1 = http.createServer(serve);
+    // Cleartext: a connection that opens with the HTTP/2 preface is HTTP/2 (prior knowledge, as
+    // gRPC clients do), anything else HTTP/1.1. Its first bytes are read, then handed back.
+    listener = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.setTimeout(idleMs, () => socket.destroy());
+      let seen: Buffer = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
+        seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+        const n = Math.min(seen.length, H2_PREFACE.length);
+        const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+        if (isH2 && seen.length < H2_PREFACE.length) return;
+        socket.off('data', onData);
+        socket.setTimeout(0);
+        if (isH2) {
+          socket.pause();
+          socket.unshift(seen);
+          h2.emit('connection', socket);
+        } else {
+          // node:http reads the socket's handle directly (unshifted bytes would be skipped):
+          // the bytes already read go to its data listener.
+          trackHttp1(socket);
+          h1.emit('connection', socket);
+          socket.emit('data', seen);
+        }
+      };
+      socket.on('data', onData);
+    });
   }
-  const sessions = new Set<http2.ServerHttp2Session>();
   // At most this many connections at once: idle sockets cannot exhaust the descriptors.
-  server.maxConnections = limits.maxConnections ?? MAX_CONNECTIONS;
-  // A connection with no frames for this long is closed (a StreamSnapshots stream sends a
-  // snapshot every minute, so it is never idle that long). The session's own destroy leaves the
-  // TCP connection open, hence its socket first.
-  const idleMs = limits.idleMs ?? IDLE_CONNECTION_MS;
-  server.on('session', (s: http2.ServerHttp2Session) => {
+  listener.maxConnections = limits.maxConnections ?? MAX_CONNECTIONS;
+  // The session's own destroy leaves the TCP connection open, hence its socket first.
+  h2.on('session', (s: http2.ServerHttp2Session) => {
     s.setTimeout(idleMs, () => {
       try {
         s.socket?.destroy();
@@ -238,17 +304,20 @@ export async function startRpcServer(
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
   });
-  server.listen(addr.port, addr.host || undefined);
-  await once(server, 'listening');
-  const bound = server.address() as AddressInfo;
+  listener.listen(addr.port, addr.host || undefined);
+  await once(listener, 'listening');
+  const bound = listener.address() as AddressInfo;
   return {
     address: { host: addr.host, port: bound.port },
     close: async () => {
-      const closed = once(server, 'close');
-      server.close();
+      const closed = once(listener, 'close');
+      closing = true;
+      listener.close();
       for (const s of sessions) s.close();
+      for (const s of http1) if (!busy.has(s)) s.destroy();
       setTimeout(() => {
         for (const s of sessions) s.destroy();
+        for (const s of http1) s.destroy();
       }, 2000).unref();
       await closed;
     },
