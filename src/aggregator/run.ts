@@ -9,6 +9,7 @@ import { connectionsPerListener } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
 import { decodeColumns } from '../rpc/columns.ts';
+import { HealthState } from '../rpc/health.ts';
 import { SnapshotAssembler } from '../rpc/message-size.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
@@ -85,12 +86,18 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
   const sealTimer = setInterval(seal, Math.max(50, Math.min(1000, o.minuteGraceMs ?? 1000)));
   sealTimer.unref();
   const warned = new Set<string>();
+  // SERVING while some collector is up and has answered since it last failed.
+  const health = new HealthState(false);
+  const answered = new Set<Member>();
+  const updateHealth = () => health.set(members.some((m) => m.state === 'up' && answered.has(m)));
 
   const follow = async (m: Member) => {
     const client = createLogtallyClient(m.address, '--collectors', o.security);
     let delay = initialMs;
     const fail = (why: string) => {
       m.failures++;
+      answered.delete(m);
+      updateHealth();
       if (m.failures >= degradeAfter && m.state === 'up') {
         m.state = 'degraded';
         const minute = store.withdraw(m.address);
@@ -114,6 +121,8 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         m.droppedKeys = st.droppedKeys;
         m.malformed = st.malformed;
         if (m.state === 'up') m.failures = 0;
+        answered.add(m);
+        updateHealth();
         // Keys arrive dictionary-coded: each value once per stream, ids after that. The
         // dictionary keeps every value it was sent alive, so past a bound the stream is renewed
         // (a new stream sends the values still in use again). A renewed or reconnected stream
@@ -148,6 +157,8 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
             if (m.state === 'degraded') o.log(`${m.address}: back; reintegrated`);
             m.state = 'up';
             m.failures = 0;
+            answered.add(m);
+            updateHealth();
             delay = initialMs;
             if (s.span === 60) m.lastSnapshot = Math.max(m.lastSnapshot, s.start + 60);
             seal();
@@ -189,6 +200,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
   try {
     rpc = await startRpcServer(o.listen, backend, o.security, {
       maxConnections: connectionsPerListener(1),
+      health,
     });
   } catch (e) {
     clearInterval(sealTimer);
@@ -201,6 +213,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     backend,
     ...(history ? { history } : {}),
     async stop() {
+      health.set(false);
       controller.abort();
       clearInterval(sealTimer);
       await Promise.allSettled(loops);

@@ -11,6 +11,7 @@ import { LogtallyError } from '../format/errors.ts';
 import type { FormatSpec } from '../format/registry.ts';
 import { createSyslogListener, type SyslogListener } from '../ingest/syslog-listener.ts';
 import { createTailer, type FilePosition, type Tailer } from '../ingest/tailer.ts';
+import { HealthState } from '../rpc/health.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import type { RpcServer } from '../rpc/server.ts';
 import { startRpcServer } from '../rpc/server.ts';
@@ -285,13 +286,15 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     },
     history,
   );
+  // NOT_SERVING until the inputs are open and read, and again while stopping.
+  const health = new HealthState(false);
   // A listener that cannot bind (address in use …) must not leave the tailer running.
   let rpc: RpcServer;
   let metricsServer: Awaited<ReturnType<CollectorMetrics['serve']>> | undefined;
   try {
     // Idle clients cannot take the descriptors the log files need.
     const perListener = connectionsPerListener(o.metricsListen ? 2 : 1);
-    rpc = await startRpcServer(o.listen, backend, o.security, { maxConnections: perListener });
+    rpc = await startRpcServer(o.listen, backend, o.security, { maxConnections: perListener, health });
     try {
       metricsServer = o.metricsListen ? await metrics.serve(o.metricsListen, perListener) : undefined;
     } catch (e) {
@@ -317,6 +320,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   checkpoint(true);
   const saver = keeper ? setInterval(() => checkpoint(false), o.checkpointIntervalMs ?? 10_000) : undefined;
   saver?.unref();
+  health.set(true);
   return {
     store,
     rpc,
@@ -326,6 +330,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
     ...(syslogPort === undefined ? {} : { syslogPort }),
     async stop() {
+      health.set(false);
       clearInterval(ticker);
       if (saver) clearInterval(saver);
       await Promise.all([tailer?.stop(), syslog?.stop()]);

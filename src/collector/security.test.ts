@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
 import { makePki, type TestPki } from '../../test/support/tls.ts';
+import { Health, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.ts';
+import { ServerReflection } from '../gen/grpc/reflection/v1/reflection_pb.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
 import { loadSecurity } from '../rpc/security.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
@@ -73,6 +76,26 @@ describe('gRPC transport security', () => {
     const none = createLogtallyClient(`127.0.0.1:${s.address.port}`);
     await assert.rejects(
       none.status({}),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
+    );
+  });
+
+  it('bearer token: health checks (probes send no credentials) are answered without it', async () => {
+    const tokenFile = join(pki.dir, 'token');
+    const s = await startRpcServer('127.0.0.1:0', backend(), loadSecurity({ tokenFile }));
+    servers.push(s);
+    const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${s.address.port}` });
+    const health = createClient(Health, transport);
+    assert.equal((await health.check({})).status, HealthCheckResponse_ServingStatus.SERVING);
+    await assert.rejects(
+      createClient(ServerReflection, transport)
+        .serverReflectionInfo(
+          (async function* () {
+            yield { messageRequest: { case: 'listServices' as const, value: '' } };
+          })(),
+        )
+        [Symbol.asyncIterator]()
+        .next(),
       (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
     );
   });

@@ -59,10 +59,12 @@ export function usesTls(s: RpcSecurity | undefined): boolean {
   return s?.ca !== undefined || s?.cert !== undefined;
 }
 
-/** Server side: rejects calls without the bearer token (UNAUTHENTICATED). */
+/** Server side: rejects calls without the bearer token (UNAUTHENTICATED), health checks excepted. */
 export function requireToken(token: string): Interceptor {
   const want = Buffer.from(`Bearer ${token}`);
   return (next) => async (req) => {
+    // Health probes (Kubernetes, load balancers) send no credentials; the status is no secret.
+    if (req.service.typeName === 'grpc.health.v1.Health') return next(req);
     const got = Buffer.from(req.header.get('authorization') ?? '');
     if (got.length !== want.length || !timingSafeEqual(got, want)) {
       throw new ConnectError('missing or invalid bearer token', Code.Unauthenticated);

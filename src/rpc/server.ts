@@ -11,9 +11,11 @@ import type { TLSSocket } from 'node:tls';
 import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { file_grpc_health_v1_health, Health } from '../gen/grpc/health/v1/health_pb.ts';
 import {
   DictionaryDeltaSchema,
   FileStatusSchema,
+  file_logtally_v1_logtally,
   LogtallyService,
   type Snapshot,
   SnapshotColumnsSchema,
@@ -26,7 +28,9 @@ import {
 import { trendSpan } from '../store/history/range.ts';
 import { type HostPort, parseHostPort } from './address.ts';
 import type { QueryBackend, SnapshotData, TargetInfo } from './backend.ts';
+import { HealthState, healthRoutes } from './health.ts';
 import { MAX_MESSAGE_BYTES, snapshotParts, topNEntryBytes } from './message-size.ts';
+import { reflectionRoutes } from './reflection.ts';
 import { toDimension, toFilter, toN, toOrder, toRange, toWindow } from './requests.ts';
 import { type RpcSecurity, requireToken } from './security.ts';
 
@@ -196,7 +200,9 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
  * Serves LogtallyService on `listen` (`:9090`, `127.0.0.1:0`, …) over HTTP/2 and HTTP/1.1 on
  * the same port: cleartext (the protocol told apart by the HTTP/2 connection preface), or TLS
  * when `security` has a certificate (chosen by ALPN; mutual TLS when it also has a CA), with a
- * bearer token required when it has one. gRPC needs HTTP/2; the Connect protocol (JSON or
+ * bearer token required when it has one (but for the health service: probes send none). Besides
+ * LogtallyService it serves grpc.health.v1.Health (`options.health`, else SERVING) and server
+ * reflection v1 and v1alpha. gRPC needs HTTP/2; the Connect protocol (JSON or
  * binary, e.g. `curl -H 'content-type: application/json' -d '{}' http://host:9090/logtally.v1.LogtallyService/Status`)
  * and gRPC-Web work over both.
  */
@@ -204,11 +210,21 @@ export async function startRpcServer(
   listen: string,
   backend: QueryBackend,
   security?: RpcSecurity,
-  limits: { maxConnections?: number; idleMs?: number } = {},
+  options: { maxConnections?: number; idleMs?: number; health?: HealthState } = {},
 ): Promise<RpcServer> {
   const addr = parseHostPort(listen, '--listen');
+  const limits = options;
+  // Without a health state of its own (tests, tools), the server is SERVING while it listens.
+  const health = options.health ?? new HealthState(true);
   const handler = connectNodeAdapter({
-    routes: logtallyRoutes(backend),
+    routes: (router) => {
+      logtallyRoutes(backend)(router);
+      healthRoutes(health, [LogtallyService.typeName])(router);
+      reflectionRoutes(
+        [file_logtally_v1_logtally, file_grpc_health_v1_health],
+        [LogtallyService.typeName, Health.typeName],
+      )(router);
+    },
     // Every request of the service is small: a larger one is refused (RESOURCE_EXHAUSTED) from
     // its length prefix, before it is buffered.
     readMaxBytes: MAX_REQUEST_BYTES,
@@ -312,6 +328,8 @@ export async function startRpcServer(
     close: async () => {
       const closed = once(listener, 'close');
       closing = true;
+      // Health watchers are told NOT_SERVING and their calls end, so connections can close.
+      health.end();
       listener.close();
       for (const s of sessions) s.close();
       for (const s of http1) if (!busy.has(s)) s.destroy();

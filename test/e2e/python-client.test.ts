@@ -138,14 +138,19 @@ describe('Python grpcio client (Debian)', { skip, timeout: 300_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'logtally-python-'));
     gen = join(dir, 'gen');
-    protocOutput = await compileProtos(gen, ['logtally/v1/logtally.proto']).catch((e: Error) => e);
+    protocOutput = await compileProtos(gen, [
+      'logtally/v1/logtally.proto',
+      'grpc/health/v1/health.proto',
+      'grpc/reflection/v1/reflection.proto',
+      'grpc/reflection/v1alpha/reflection.proto',
+    ]).catch((e: Error) => e);
   });
 
   after(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("compiles the proto with Debian's grpc_tools (libprotoc 3.5) without a warning", async () => {
+  it("compiles the protos with Debian's grpc_tools (libprotoc 3.5) without a warning", async () => {
     const version = await run(PYTHON, ['-m', 'grpc_tools.protoc', '--version']);
     assert.match(version.stdout, /^libprotoc 3\./);
     assert.equal(protocOutput, '');
@@ -244,6 +249,84 @@ describe('Python grpcio client (Debian)', { skip, timeout: 300_000 }, () => {
       for (const s of minutes)
         for (const [k, v] of Object.entries(s.websites)) sites.set(k, (sites.get(k) ?? 0) + v);
       assert.deepEqual(Object.fromEntries(sites), Object.fromEntries(expected));
+    });
+
+    it('health: SERVING for "" and for LogtallyService, NOT_FOUND for another name', async () => {
+      assert.deepEqual(await py(c.target, 'health', ''), { status: 'SERVING' });
+      assert.deepEqual(await py(c.target, 'health', 'logtally.v1.LogtallyService'), { status: 'SERVING' });
+      await assert.rejects(py(c.target, 'health', 'nope'), /ERROR NOT_FOUND unknown service "nope"/);
+    });
+
+    it('reflection v1 and v1alpha: lists the services, serves the descriptors, which make a working TopN', async () => {
+      const top = [...expected].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      for (const version of ['v1', 'v1alpha']) {
+        assert.deepEqual(
+          await py(c.target, 'reflect', version),
+          {
+            services: [
+              'logtally.v1.LogtallyService',
+              'grpc.health.v1.Health',
+              'grpc.reflection.v1.ServerReflection',
+              'grpc.reflection.v1alpha.ServerReflection',
+            ],
+            files: ['logtally/v1/logtally.proto'],
+            methods: ['TopN', 'Trend', 'StreamSnapshots', 'ListTargets', 'Status'],
+            method_files: ['logtally/v1/logtally.proto'],
+            health_files: ['grpc/health/v1/health.proto'],
+            unknown: [5, 'symbol "no.such.Thing" not found'],
+            extensions: ['logtally.v1.Filter', []],
+            topn: top,
+          },
+          version,
+        );
+      }
+    });
+
+    it('an aggregator is NOT_SERVING with no collector up, SERVING once one is', async () => {
+      const dead = await freePort();
+      const ports = [await freePort(), await freePort()];
+      const aggs = [
+        spawn(
+          process.execPath,
+          [BIN, 'aggregator', '--collectors', `127.0.0.1:${dead}`, '--listen', `127.0.0.1:${ports[0]}`],
+          {
+            stdio: 'ignore',
+          },
+        ),
+        spawn(
+          process.execPath,
+          [BIN, 'aggregator', '--collectors', c.target, '--listen', `127.0.0.1:${ports[1]}`],
+          {
+            stdio: 'ignore',
+          },
+        ),
+      ];
+      try {
+        for (const [i, a] of aggs.entries())
+          await waitForListening('aggregator', a, ports[i] as number, () => '', 30_000);
+        await until('the live aggregator to be SERVING', async () => {
+          const r = (await py(`127.0.0.1:${ports[1]}`, 'health', '')) as { status: string };
+          return r.status === 'SERVING' ? true : undefined;
+        });
+        assert.deepEqual(await py(`127.0.0.1:${ports[0]}`, 'health', ''), { status: 'NOT_SERVING' });
+      } finally {
+        for (const a of aggs) await stop({ child: a });
+      }
+    });
+
+    it('health Watch: SERVING, then NOT_SERVING when the collector drains (SIGTERM), then the call ends', async () => {
+      const watch = spawn(PYTHON, [CLIENT, gen, c.target, 'watch', ''], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      watch.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const ended = new Promise((r) => watch.once('exit', r));
+      await until('the first Watch answer', () => (out.includes('SERVING\n') ? true : undefined));
+      await stop(c);
+      await ended;
+      assert.equal(out, 'SERVING\nNOT_SERVING\nEND\n');
     });
   });
 
