@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { makePki, type TestPki } from '../../test/support/tls.ts';
@@ -13,6 +15,7 @@ import { type RpcServer, startRpcServer } from '../rpc/server.ts';
 import { Store } from '../store/store.ts';
 import { StoreBackend } from './store-backend.ts';
 
+const run = promisify(execFile);
 const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
 const backend = () => new StoreBackend(new Store(), 'secure', 't', ingest);
 
@@ -98,6 +101,38 @@ describe('gRPC transport security', () => {
         .next(),
       (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
     );
+  });
+
+  it('bearer token: the scheme name is case-insensitive (RFC 7235), the token is not', async () => {
+    const tokenFile = join(pki.dir, 'token');
+    const s = await startRpcServer('127.0.0.1:0', backend(), loadSecurity({ tokenFile }));
+    servers.push(s);
+    const url = `http://127.0.0.1:${s.address.port}/logtally.v1.LogtallyService/Status`;
+    const status = async (authorization: string) => {
+      const r = await run('curl', [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-H',
+        'content-type: application/json',
+        '-H',
+        `authorization: ${authorization}`,
+        '-d',
+        '{}',
+        url,
+      ]);
+      return r.stdout;
+    };
+    const token = 'a-long-shared-secret-token';
+    assert.equal(await status(`Bearer ${token}`), '200');
+    assert.equal(await status(`bearer ${token}`), '200');
+    assert.equal(await status(`BEARER  ${token}`), '200');
+    assert.equal(await status(`bearer ${token.toUpperCase()}`), '401');
+    assert.equal(await status(`Basic ${token}`), '401');
+    assert.equal(await status(`bearer${token}`), '401');
+    assert.equal(await status(token), '401');
   });
 
   it('names the flag of a bad security setting', () => {

@@ -59,14 +59,18 @@ export function usesTls(s: RpcSecurity | undefined): boolean {
   return s?.ca !== undefined || s?.cert !== undefined;
 }
 
-/** Server side: rejects calls without the bearer token (UNAUTHENTICATED), health checks excepted. */
+/**
+ * Server side: rejects calls without the bearer token (UNAUTHENTICATED), health checks excepted.
+ * The scheme name is case-insensitive (RFC 7235 §2.1): `Bearer`, `bearer` and `BEARER` all do.
+ */
 export function requireToken(token: string): Interceptor {
-  const want = Buffer.from(`Bearer ${token}`);
+  const want = Buffer.from(token);
   return (next) => async (req) => {
     // Health probes (Kubernetes, load balancers) send no credentials; the status is no secret.
     if (req.service.typeName === 'grpc.health.v1.Health') return next(req);
-    const got = Buffer.from(req.header.get('authorization') ?? '');
-    if (got.length !== want.length || !timingSafeEqual(got, want)) {
+    const m = /^([^ ]+) +(.*)$/s.exec(req.header.get('authorization') ?? '');
+    const got = Buffer.from(m?.[2] ?? '');
+    if (m?.[1]?.toLowerCase() !== 'bearer' || got.length !== want.length || !timingSafeEqual(got, want)) {
       throw new ConnectError('missing or invalid bearer token', Code.Unauthenticated);
     }
     return next(req);
