@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../../test/support/listening.ts';
 import { until } from '../../test/support/wait.ts';
-import { StoreBackend } from '../collector/store-backend.ts';
+import { type IngestCounters, StoreBackend } from '../collector/store-backend.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
 import { Store } from '../store/store.ts';
@@ -18,10 +18,20 @@ interface FakeCollector {
 }
 
 /** A collector on `port`; with `from`, one restarted with the counts it held (its state file). */
-async function collector(source: string, port = 0, from?: FakeCollector): Promise<FakeCollector> {
+async function collector(
+  source: string,
+  port = 0,
+  from?: FakeCollector,
+  ingest: IngestCounters = {
+    files: () => [],
+    linesRead: 0,
+    parseErrors: 0,
+    syslogDatagrams: 0,
+    syslogLines: 0,
+  },
+): Promise<FakeCollector> {
   const clock = from?.clock ?? { t: T0 + 5 };
   const store = from?.store ?? new Store({ now: () => clock.t });
-  const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
   const server = await startRpcServer(`127.0.0.1:${port}`, new StoreBackend(store, source, 't', ingest));
   return { clock, store, server, port: server.address.port };
 }
@@ -141,6 +151,31 @@ describe('aggregator', () => {
         ['blog.test', 6],
       ],
     );
+  });
+
+  it('refreshes a connected collector’s figures (lines read, files) without waiting for a reconnect', async () => {
+    const file = { path: '/var/log/a.log', offset: 0, lines: 0, parseErrors: 0, format: 'main' };
+    const ingest = {
+      files: () => [{ ...file }],
+      linesRead: 600,
+      parseErrors: 0,
+      syslogDatagrams: 0,
+      syslogLines: 0,
+    };
+    const c = await collector('web-r', 0, undefined, ingest);
+    cleanup.push(() => c.server.close());
+    const agg = await aggregator([`127.0.0.1:${c.port}`], 'agg-r', { statusRefreshMs: 50 });
+    const client = createLogtallyClient(`127.0.0.1:${agg.rpc.address.port}`);
+    const figures = async () => {
+      const s = await client.status({});
+      return [s.linesRead, s.files.map((f) => [f.path, f.lines, f.offset])];
+    };
+    await until('the first status', async () => ((await figures())[0] === 600 ? true : undefined));
+    ingest.linesRead = 830;
+    file.lines = 830;
+    file.offset = 99_000;
+    await until('the refreshed status', async () => ((await figures())[0] === 830 ? true : undefined));
+    assert.deepEqual(await figures(), [830, [['web-r:/var/log/a.log', 830, 99_000]]]);
   });
 
   it('can be aggregated itself (stacking): merged minutes stream on', async () => {

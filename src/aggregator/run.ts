@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { connectionsPerListener } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
+import type { StatusResponse } from '../gen/logtally/v1/logtally_pb.ts';
 import { createLogtallyClient } from '../rpc/client.ts';
 import { decodeColumns } from '../rpc/columns.ts';
 import { HealthState } from '../rpc/health.ts';
@@ -43,7 +44,12 @@ export interface AggregatorOptions {
   /** `--history-queue` directory and `--history-queue-max` bytes. */
   historyQueue?: string;
   historyQueueMaxBytes?: number;
+  /** How often a connected collector's Status (lines read, files) is asked for again (ms, default 10 000). */
+  statusRefreshMs?: number;
 }
+
+/** Default period of the Status refresh of a connected collector. */
+export const STATUS_REFRESH_MS = 10_000;
 
 /** Default bound of a stream's dictionary: a few minutes of a busy collector's vocabulary. */
 export const DICTIONARY_LIMIT = 250_000;
@@ -111,15 +117,32 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         o.log(`${m.address}: ${why}; retrying in ${delay} ms`);
       }
     };
+    const applyStatus = (st: StatusResponse) => {
+      m.source = st.source;
+      m.files = st.files.map((f) => ({ ...f }));
+      m.linesRead = st.linesRead;
+      m.parseErrors = st.parseErrors;
+      m.droppedKeys = st.droppedKeys;
+      m.malformed = st.malformed;
+    };
+    // While the stream is open, the collector's figures (lines read, files) are asked for again
+    // every statusRefreshMs: the targets view shows them, and a stream says nothing of them.
+    let refreshing = false;
+    const refresh = () => {
+      if (refreshing || controller.signal.aborted) return;
+      refreshing = true;
+      client
+        .status({}, { signal: controller.signal, timeoutMs: 10_000 })
+        .then(applyStatus, () => {
+          // The stream reports a collector that is gone; a missed refresh changes nothing.
+        })
+        .finally(() => {
+          refreshing = false;
+        });
+    };
     while (!controller.signal.aborted) {
       try {
-        const st = await client.status({}, { signal: controller.signal, timeoutMs: 10_000 });
-        m.source = st.source;
-        m.files = st.files.map((f) => ({ ...f }));
-        m.linesRead = st.linesRead;
-        m.parseErrors = st.parseErrors;
-        m.droppedKeys = st.droppedKeys;
-        m.malformed = st.malformed;
+        applyStatus(await client.status({}, { signal: controller.signal, timeoutMs: 10_000 }));
         if (m.state === 'up') m.failures = 0;
         answered.add(m);
         updateHealth();
@@ -129,6 +152,8 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
         // backfills only what this aggregator has not taken from the collector yet.
         const dictionary = new RemoteDictionary(store.interners);
         let renew = false;
+        const refresher = setInterval(refresh, o.statusRefreshMs ?? STATUS_REFRESH_MS);
+        refresher.unref();
         try {
           const since = store.resumeFrom(m.address);
           const parts = new SnapshotAssembler();
@@ -173,6 +198,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
             }
           }
         } finally {
+          clearInterval(refresher);
           dictionary.release();
         }
         if (renew) continue;
