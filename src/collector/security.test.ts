@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
+import { runCli } from '../../test/support/cli.ts';
 import { makePki, type TestPki } from '../../test/support/tls.ts';
 import { Health, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.ts';
 import { ServerReflection } from '../gen/grpc/reflection/v1/reflection_pb.ts';
@@ -133,6 +134,36 @@ describe('gRPC transport security', () => {
     assert.equal(await status(`Basic ${token}`), '401');
     assert.equal(await status(`bearer${token}`), '401');
     assert.equal(await status(token), '401');
+  });
+
+  it('the CLI reports a TLS refusal on one line, saying what to do (no trailing \\x0A)', async () => {
+    const s = await startRpcServer(
+      '127.0.0.1:0',
+      backend(),
+      loadSecurity({ tlsCert: pki.serverCert, tlsKey: pki.serverKey, tlsCa: pki.ca }),
+    );
+    servers.push(s);
+    const target = `127.0.0.1:${s.address.port}`;
+    const r = await runCli(['topn', '--target', target, '--tls-ca', pki.ca]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `logtally: ${target}: TLS handshake failed: tlsv13 alert certificate required (alert 116); ` +
+        'the server requires a client certificate: give --tls-cert and --tls-key\n',
+    );
+    const ok = await runCli([
+      'topn',
+      '--target',
+      target,
+      '--tls-ca',
+      pki.ca,
+      '--tls-cert',
+      pki.clientCert,
+      '--tls-key',
+      pki.clientKey,
+    ]);
+    assert.equal(ok.stderr, '');
+    assert.equal(ok.code, 0);
   });
 
   it('names the flag of a bad security setting', () => {

@@ -43,10 +43,25 @@ export function describeError(e: unknown, timeoutMs?: number): string {
     if (e.code === Code.DeadlineExceeded && timeoutMs !== undefined) {
       return `timed out after ${timeoutMs / 1000}s`;
     }
-    const text = e.rawMessage || Code[e.code] || 'failed';
+    const text = plainMessage(e.rawMessage) || Code[e.code] || 'failed';
     return e.code === Code.Unknown || e.code === Code.Internal ? text : `${text} (${codeName(e.code)})`;
   }
-  return e instanceof Error ? e.message : String(e);
+  return plainMessage(e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * An error message for one line: OpenSSL's `…:SSL routines:FUNCTION:REASON:FILE:LINE:SSL alert
+ * number N\n` becomes `TLS handshake failed: REASON (alert N)` with what to do about it; other
+ * messages lose surrounding white space (a trailing newline was printed as \x0A).
+ */
+export function plainMessage(message: string): string {
+  const ssl = /SSL routines:[^:]*:([^:]+):.*?SSL alert number (\d+)/s.exec(message);
+  if (ssl) {
+    const hint =
+      ssl[2] === '116' ? '; the server requires a client certificate: give --tls-cert and --tls-key' : '';
+    return `TLS handshake failed: ${ssl[1]} (alert ${ssl[2]})${hint}`;
+  }
+  return message.trim();
 }
 
 function codeName(code: Code): string {
