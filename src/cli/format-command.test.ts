@@ -32,6 +32,33 @@ describe('logtally format', () => {
     }
   });
 
+  it('format --help lists exactly its subcommands; parse and render --help have examples that work', async () => {
+    const r = await runCli(['format', '--help']);
+    const text = r.stdout.toString();
+    assert.match(text, /^list, parse, render and convert log formats$/m);
+    const commands = [...text.slice(text.indexOf('Commands:')).matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]);
+    assert.deepEqual(commands, ['list', 'parse', 'render', 'convert', 'help']);
+    assert.doesNotMatch(text, /compile/);
+    const parseHelp = (await runCli(['format', 'parse', '--help'])).stdout.toString();
+    const renderHelp = (await runCli(['format', 'render', '--help'])).stdout.toString();
+    const example = (help: string, start: string) => {
+      const line = help.split('\n').find((l) => l.trim().startsWith(start));
+      assert.ok(line, `an example starting with ${start}`);
+      // echo 'INPUT' | logtally format SUB --format 'FORMAT'
+      const m = /^ {2}echo '([^']*)' \| logtally (format \w+) --format '([^']*)'$/.exec(line);
+      assert.ok(m, line);
+      return { input: `${m[1]}\n`, args: [...(m[2] as string).split(' '), '--format', m[3] as string] };
+    };
+    assert.match(parseHelp, /\nExamples:\n {2}logtally format parse --preset combined /);
+    const p = example(parseHelp, 'echo');
+    const parsed = await runCli(p.args, p.input);
+    assert.equal(parsed.stdout.toString(), '{"remote_addr":"192.0.2.9","status":503,"request_uri":"/api"}\n');
+    assert.match(renderHelp, /\nExamples:\n/);
+    const rd = example(renderHelp, 'echo');
+    const rendered = await runCli(rd.args, rd.input);
+    assert.equal(rendered.stdout.toString(), '192.0.2.9 404 /x\n');
+  });
+
   it('--version prints the package version', async () => {
     const r = await runCli(['--version']);
     assert.equal(r.code, 0);

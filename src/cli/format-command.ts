@@ -253,7 +253,7 @@ async function runConvert(file: string, from: CompiledFormat, to: CompiledFormat
 
 /** Builds the `format` command; `result` receives each action's exit status. */
 export function formatCommand(io: Io, result: { code: number }): Command {
-  const cmd = new Command('format').description('compile, list, parse and render log formats');
+  const cmd = new Command('format').description('list, parse, render and convert log formats');
   cmd
     .command('list')
     .description(
@@ -270,7 +270,19 @@ export function formatCommand(io: Io, result: { code: number }): Command {
       .description(
         'parse log lines into NDJSON fields; a line that does not match is reported on stderr as file:line:column and parsing continues (exit 1 if any failed)',
       )
-      .argument('[file]', 'log file to read (.gz is decompressed); - or nothing for stdin', '-'),
+      .argument('[file]', 'log file to read (.gz is decompressed); - or nothing for stdin', '-')
+      .addHelpText(
+        'after',
+        `
+One of --format, --preset or --name gives the format. Each line becomes one JSON object of the
+format's variables (numbers as numbers, "-" as null, times as epoch seconds).
+
+Examples:
+  logtally format parse --preset combined /var/log/nginx/access.log
+  logtally format parse --name main --nginx-conf /etc/nginx/nginx.conf access.log.1.gz
+  logtally format parse --dialect uwsgi --preset apache-combined /var/log/uwsgi/app.log
+  echo '192.0.2.9 503 /api' | logtally format parse --format '$remote_addr $status $request_uri'`,
+      ),
   ).action(async (file: string, o: FormatFlags) => {
     result.code = await runParse(file, o, io);
   });
@@ -278,7 +290,18 @@ export function formatCommand(io: Io, result: { code: number }): Command {
     cmd
       .command('render')
       .description('render NDJSON objects of variables (one per line) into log lines')
-      .argument('[file]', 'NDJSON file to read; - or nothing for stdin', '-'),
+      .argument('[file]', 'NDJSON file to read; - or nothing for stdin', '-')
+      .addHelpText(
+        'after',
+        `
+One of --format, --preset or --name gives the format; a variable an object lacks is written as
+the dialect writes a missing value ("-" in nginx).
+
+Examples:
+  echo '{"remote_addr":"192.0.2.9","status":404,"request_uri":"/x"}' | logtally format render --format '$remote_addr $status $request_uri'
+  logtally format parse --preset combined access.log | logtally format render --preset combined
+  logtally format render --name main --nginx-conf /etc/nginx/nginx.conf requests.ndjson`,
+      ),
   ).action(async (file: string, o: FormatFlags) => {
     result.code = await runRender(file, o, io);
   });

@@ -17,7 +17,7 @@ export const WINDOWS = [...RING_WINDOWS, '7d', '30d'] as const;
 export type Window = RingWindow | HistoryWindow;
 export { DIMENSIONS, type Dimension, isHistoryWindow, ORDERS, type Order, RING_WINDOWS };
 
-/** A regular expression filter (JavaScript syntax); `negate` keeps what does not match. */
+/** A regular expression filter (RE2 syntax); `negate` keeps what does not match. */
 export interface RegexFilter {
   readonly source: string;
   readonly negate: boolean;

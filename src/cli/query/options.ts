@@ -69,9 +69,9 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--status <expr>', 'only this HTTP status (429) or a comparison: >=500, <400, !=200')
     .option('--upstream <addr>', 'only this upstream address (host:port)')
     .option('--method <method>', 'only this request method (GET, POST, ...)')
-    .option('--website-re <regex>', 'only websites matching this regular expression (JavaScript syntax)')
+    .option('--website-re <regex>', 'only websites matching this regular expression (RE2 syntax)')
     .option('--website-re-neg', 'negate --website-re: only websites NOT matching it')
-    .option('--uri-re <regex>', 'only paths matching this regular expression (JavaScript syntax)')
+    .option('--uri-re <regex>', 'only paths matching this regular expression (RE2 syntax)')
     .option('--uri-re-neg', 'negate --uri-re: only paths NOT matching it');
 }
 
