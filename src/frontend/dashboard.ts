@@ -5,7 +5,7 @@
  * @module
  */
 import { conditionText, toExpression } from './expression.ts';
-import { bytes, percent, seconds, thousands } from './format.ts';
+import { bytes, percent, plural, seconds, thousands } from './format.ts';
 import { attr, type Child, type Html, html, visible } from './html.ts';
 import { type SparkPoint, sparkline } from './sparkline.ts';
 import {
@@ -235,6 +235,6 @@ export function dashboardBody(m: DashboardModel): Html {
   }`;
   return html`<div class="controls">${windowTabs}${dimensionTabs}</div>
 ${filterPanel(m)}
-<section class="panel" aria-labelledby="trend-h"><figure class="trend"><figcaption><span id="trend-h"><strong>Trend</strong> · requests per minute${isHistoryWindow(s.window) ? ' (hourly buckets)' : ''} · last ${s.window}</span><span>${thousands(requests)} requests · ${m.trend.length} buckets</span></figcaption>${sparkline(m.trend, s.window, visible(caption))}</figure></section>
+<section class="panel" aria-labelledby="trend-h"><figure class="trend"><figcaption><span id="trend-h"><strong>Trend</strong> · requests per minute${isHistoryWindow(s.window) ? ' (hourly buckets)' : ''} · last ${s.window}</span><span>${plural(requests, 'request')} · ${plural(m.trend.length, 'bucket')}</span></figcaption>${sparkline(m.trend, s.window, visible(caption))}</figure></section>
 <section class="panel">${table(m)}${tableFoot(m)}</section>`;
 }

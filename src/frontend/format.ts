@@ -47,6 +47,16 @@ export function hhmm(epoch: number): string {
   return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
+/** Epoch seconds → `12-02 18:05` (UTC): for axes that span more than a few hours. */
+export function dayHhmm(epoch: number): string {
+  return `${new Date(epoch * 1000).toISOString().slice(5, 10)} ${hhmm(epoch)}`;
+}
+
+/** `1 bucket`, `2 buckets`, `1 234 requests`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${thousands(n)} ${n === 1 ? one : many}`;
+}
+
 /** Epoch seconds → `18:05:09` (UTC). */
 export function hhmmss(epoch: number): string {
   const d = new Date(epoch * 1000);
