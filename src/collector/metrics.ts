@@ -110,6 +110,11 @@ export class CollectorMetrics {
     // Tabs never reach a label (escape=none logs may have them in a host).
     const clean = (v: string) => (v.includes('\t') ? v.replaceAll('\t', ' ') : v);
     collectDefaultMetrics({ register: this.registry, prefix: 'logtally_' });
+    // prom-client's *_active_{handles,requests,resources}_total are gauges with a counter's
+    // suffix, which promtool refuses; the same figures by type (without _total) stay.
+    for (const what of ['handles', 'requests', 'resources']) {
+      this.registry.removeSingleMetric(`logtally_nodejs_active_${what}_total`);
+    }
     new Counter({
       name: 'logtally_requests_total',
       help: 'Requests counted, by host, method and status.',
