@@ -221,6 +221,31 @@ describe('compileEnvoy', () => {
     );
   });
 
+  it('FILTER_STATE without :PLAIN writes a string value as a JSON string (reference 003), and reads it back', () => {
+    const f = compileEnvoy(
+      '%FILTER_STATE(k)% %FILTER_STATE(k):5% %FILTER_STATE(k:TYPED)% %FILTER_STATE(k:PLAIN)% %DYNAMIC_METADATA(ns:s)%',
+    );
+    const vars = { FILTER_STATE: { k: 'test_value' }, DYNAMIC_METADATA: { ns: { s: 'foo' } } };
+    const line = f.render(vars);
+    assert.equal(line, '"test_value" "test "test_value" test_value foo');
+    assert.deepEqual(parsed(f.parse(line)), {
+      // The truncated copy of FILTER_STATE(k) adds nothing to the whole one.
+      'FILTER_STATE(k)': 'test_value',
+      'FILTER_STATE(k:TYPED)': 'test_value',
+      'FILTER_STATE(k:PLAIN)': 'test_value',
+      'DYNAMIC_METADATA(ns:s)': 'foo',
+    });
+    // Escapes as JSON; other JSON values as before.
+    const g = compileEnvoy('%FILTER_STATE(k)%|%FILTER_STATE(n)%|%FILTER_STATE(o)%');
+    const out = g.render({ FILTER_STATE: { k: 'a "b"\\c', n: 7, o: { x: 'y' } } });
+    assert.equal(out, '"a \\"b\\"\\\\c"|7|{"x": "y"}');
+    assert.deepEqual(parsed(g.parse(out)), {
+      'FILTER_STATE(k)': 'a "b"\\c',
+      'FILTER_STATE(n)': 7,
+      'FILTER_STATE(o)': { x: 'y' },
+    });
+  });
+
   it('a format without a final newline is not line-terminated and renders whole', () => {
     const f = compileEnvoy('%RESPONSE_CODE%\n%DURATION%');
     assert.equal(f.lineTerminated, false);

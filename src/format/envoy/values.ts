@@ -327,11 +327,26 @@ export function operatorRuntime(op: EnvoyOperator, ctx: ValueContext): OperatorR
     }
     case 'structured': {
       const plain = op.serialize === 'PLAIN';
+      // FILTER_STATE without :PLAIN is serialised as JSON (reference 003), so a string value is
+      // a JSON string ("test_value", cut by :Z as "test); metadata strings are written as they are.
+      const jsonString = !plain && op.name === 'FILTER_STATE';
+      /** The string a whole JSON string literal (as `quote` writes it) stands for. */
+      const readJsonString = (raw: string): string | undefined => {
+        if (!jsonString || raw.charCodeAt(0) !== 0x22) return undefined;
+        try {
+          const v: unknown = JSON.parse(raw);
+          return typeof v === 'string' && quote(v) === raw ? v : undefined;
+        } catch {
+          return undefined;
+        }
+      };
       base = (v) =>
         typeof v === 'string'
-          ? plain || style === 'reference'
+          ? plain || (style === 'reference' && !jsonString)
             ? v
-            : stringifyValue(v, style)
+            : jsonString
+              ? quote(v)
+              : stringifyValue(v, style)
           : plainText(v as FieldValue, style);
       typedOf = (v) =>
         typeof v === 'bigint'
@@ -339,12 +354,14 @@ export function operatorRuntime(op: EnvoyOperator, ctx: ValueContext): OperatorR
           : v instanceof Date
             ? quote(v.toISOString())
             : stringifyValue(v as FieldValue, style);
-      convert = plain ? str : (raw) => parseStructured(raw, style);
+      convert = plain ? str : (raw) => readJsonString(raw) ?? parseStructured(raw, style);
       if (!plain) {
         // While splitting a line, text that starts like JSON must be whole JSON: metadata written
         // in the reference style contains spaces, the most common anchor.
         // In the protobuf style the text is always JSON (strings quoted).
         strict = (raw) => {
+          const s = readJsonString(raw);
+          if (s !== undefined) return s;
           const v = parseStructured(raw, style);
           const c = raw.charCodeAt(0);
           return typeof v === 'string' && (style === 'protobuf' || c === 0x7b || c === 0x5b || c === 0x22)
