@@ -7,9 +7,9 @@ export type { FileInfo, QueryBackend, SnapshotData, StatusInfo, TargetInfo } fro
 export { createLogtallyClient, type LogtallyClient } from './client.ts';
 export { MAX_N, toDimension, toFilter, toN, toOrder, toWindow } from './requests.ts';
 export {
+  bearerAccepted,
   loadSecurity,
   type RpcSecurity,
-  requireToken,
   type SecurityFlags,
   sendToken,
   usesTls,

@@ -6,7 +6,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import type { Interceptor } from '@connectrpc/connect';
 import { LogtallyError } from '../format/errors.ts';
 
 export interface SecurityFlags {
@@ -60,22 +60,19 @@ export function usesTls(s: RpcSecurity | undefined): boolean {
 }
 
 /**
- * Server side: rejects calls without the bearer token (UNAUTHENTICATED), health checks excepted.
- * The scheme name is case-insensitive (RFC 7235 §2.1): `Bearer`, `bearer` and `BEARER` all do.
+ * Server side: whether an `authorization` header carries the bearer token (compared in constant
+ * time). The scheme name is case-insensitive (RFC 7235 §2.1): `Bearer`, `bearer` and `BEARER`
+ * all do.
  */
-export function requireToken(token: string): Interceptor {
+export function bearerAccepted(token: string, authorization: string | undefined): boolean {
   const want = Buffer.from(token);
-  return (next) => async (req) => {
-    // Health probes (Kubernetes, load balancers) send no credentials; the status is no secret.
-    if (req.service.typeName === 'grpc.health.v1.Health') return next(req);
-    const m = /^([^ ]+) +(.*)$/s.exec(req.header.get('authorization') ?? '');
-    const got = Buffer.from(m?.[2] ?? '');
-    if (m?.[1]?.toLowerCase() !== 'bearer' || got.length !== want.length || !timingSafeEqual(got, want)) {
-      throw new ConnectError('missing or invalid bearer token', Code.Unauthenticated);
-    }
-    return next(req);
-  };
+  const m = /^([^ ]+) +(.*)$/s.exec(authorization ?? '');
+  const got = Buffer.from(m?.[2] ?? '');
+  return m?.[1]?.toLowerCase() === 'bearer' && got.length === want.length && timingSafeEqual(got, want);
 }
+
+/** What a call refused for its token is told. */
+export const TOKEN_REFUSED = 'missing or invalid bearer token';
 
 /** Client side: sends the bearer token with every call. */
 export function sendToken(token: string): Interceptor {

@@ -32,7 +32,7 @@ import { HealthState, healthRoutes } from './health.ts';
 import { MAX_MESSAGE_BYTES, snapshotParts, topNEntryBytes } from './message-size.ts';
 import { reflectionRoutes } from './reflection.ts';
 import { toDimension, toFilter, toN, toOrder, toRange, toWindow } from './requests.ts';
-import { type RpcSecurity, requireToken } from './security.ts';
+import { bearerAccepted, type RpcSecurity, TOKEN_REFUSED } from './security.ts';
 
 function target(t: TargetInfo) {
   return create(TargetSchema, {
@@ -179,6 +179,42 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
   };
 }
 
+/**
+ * Answers UNAUTHENTICATED in the caller's protocol without reading the request body: gRPC and
+ * gRPC-Web as a trailers-only response, a Connect stream as its end-of-stream message, Connect
+ * unary as HTTP 401 with the JSON error. An HTTP/1.1 connection is closed after it (its unread
+ * body is not read to keep the connection).
+ */
+function refuseUnauthenticated(
+  req: IncomingMessage | http2.Http2ServerRequest,
+  response: ServerResponse | http2.Http2ServerResponse,
+): void {
+  // Both response kinds have these two methods with these arguments.
+  const res = response as ServerResponse;
+  const type = String(req.headers['content-type'] ?? '');
+  const close = req.httpVersionMajor === 1 ? { connection: 'close' } : {};
+  if (type.startsWith('application/grpc')) {
+    res.writeHead(200, {
+      ...close,
+      'content-type': type.startsWith('application/grpc-web') ? type : 'application/grpc',
+      'grpc-status': '16',
+      'grpc-message': encodeURIComponent(TOKEN_REFUSED),
+    });
+    res.end();
+  } else if (type.startsWith('application/connect+')) {
+    const json = Buffer.from(JSON.stringify({ error: { code: 'unauthenticated', message: TOKEN_REFUSED } }));
+    const frame = Buffer.alloc(5 + json.length);
+    frame[0] = 0b10; // end of stream
+    frame.writeUInt32BE(json.length, 1);
+    json.copy(frame, 5);
+    res.writeHead(200, { ...close, 'content-type': type });
+    res.end(frame);
+  } else {
+    res.writeHead(401, { ...close, 'content-type': 'application/json' });
+    res.end(JSON.stringify({ code: 'unauthenticated', message: TOKEN_REFUSED }));
+  }
+}
+
 /** The largest request message the service accepts (a TopN with every filter at its limits is < 4 KiB). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
@@ -228,7 +264,6 @@ export async function startRpcServer(
     // Every request of the service is small: a larger one is refused (RESOURCE_EXHAUSTED) from
     // its length prefix, before it is buffered.
     readMaxBytes: MAX_REQUEST_BYTES,
-    ...(security?.token ? { interceptors: [requireToken(security.token)] } : {}),
   });
   // A connection with no traffic for this long is closed (a StreamSnapshots stream sends a
   // snapshot every minute, so it is never idle that long).
@@ -249,6 +284,17 @@ export async function startRpcServer(
         busy.delete(socket);
         if (closing) socket.destroy();
       });
+    }
+    // The token is checked on the headers, before a byte of the body is read (health probes
+    // send none: the serving status is no secret).
+    const token = security?.token;
+    if (
+      token !== undefined &&
+      !req.url?.startsWith('/grpc.health.v1.Health/') &&
+      !bearerAccepted(token, req.headers.authorization)
+    ) {
+      refuseUnauthenticated(req, res);
+      return;
     }
     handler(req, res);
   };
