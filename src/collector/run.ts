@@ -141,6 +141,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       const meta = { positions: tailer?.positions() ?? [] };
       const r = full ? keeper.snapshot(meta) : keeper.checkpoint(meta);
       saving.lastOk = Date.now();
+      saving.lastError = '';
       saving.bytes = keeper.bytes;
       if (failedSince > 0) o.log(`${keeper.path}: saving again after ${failedSince} failed attempt(s)`);
       failedSince = 0;
@@ -283,6 +284,10 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       get syslogLines() {
         return syslog?.stats().lines ?? 0;
       },
+      state: () =>
+        keeper
+          ? { saveFailures: saving.failures, lastError: saving.lastError, lastSaved: saving.lastOk / 1000 }
+          : undefined,
     },
     history,
   );

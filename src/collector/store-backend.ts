@@ -12,6 +12,8 @@ export interface IngestCounters {
   parseErrors: number;
   syslogDatagrams: number;
   syslogLines: number;
+  /** The state file's saves (with --state-file). */
+  state?(): { saveFailures: number; lastError: string; lastSaved: number } | undefined;
 }
 
 export class StoreBackend extends BucketStoreBackend<Store> {
@@ -47,6 +49,11 @@ export class StoreBackend extends BucketStoreBackend<Store> {
       syslogDatagrams: this.ingest.syslogDatagrams,
       syslogLines: this.ingest.syslogLines,
       ...(this.history ? { history: this.history.stats() } : {}),
+      ...(() => {
+        const state = this.ingest.state?.();
+        return state ? { state } : {};
+      })(),
+      linesTooOld: st.tooOld,
     };
   }
 }

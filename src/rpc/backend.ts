@@ -61,6 +61,10 @@ export interface StatusInfo {
   readonly syslogLines: number;
   /** The history sink's state, when there is one. */
   readonly history?: HistoryStats;
+  /** The state file's saves, when there is one. */
+  readonly state?: { readonly saveFailures: number; readonly lastError: string; readonly lastSaved: number };
+  /** Lines older than the rings (in linesRead, in no window). */
+  readonly linesTooOld?: number;
 }
 
 /** Long-range queries (7d, 30d, from/to), answered from a history sink. */

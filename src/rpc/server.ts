@@ -173,6 +173,14 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
                 historyWrittenMinutes: s.history.writtenMinutes,
               }
             : {}),
+          ...(s.state
+            ? {
+                stateSaveFailures: s.state.saveFailures,
+                stateSaveError: s.state.lastError,
+                stateLastSaved: s.state.lastSaved,
+              }
+            : {}),
+          linesTooOld: s.linesTooOld ?? 0,
         };
       },
     });

@@ -214,7 +214,14 @@ export class StateKeeper {
     frame.writeUInt32LE(payload.length);
     const crc = Buffer.alloc(4);
     crc.writeUInt32LE(crc32(payload));
-    const fd = openSync(this.journalPath, 'r+');
+    let fd: number;
+    try {
+      fd = openSync(this.journalPath, 'r+');
+    } catch (e) {
+      // The journal is gone (or unreachable): the next checkpoint writes everything anew.
+      this.#needSnapshot = true;
+      throw e;
+    }
     try {
       const before = fstatSync(fd).size;
       try {

@@ -1,0 +1,68 @@
+// A failed checkpoint of --state-file is reported in Status (and /metrics) and retried.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogtallyClient } from '../rpc/client.ts';
+import { startCollector } from './run.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'logtally-state-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('collector: failed state saves', () => {
+  it('are counted in Status with the error, retried every interval, and cleared by the next save', async () => {
+    const log = join(dir, 'access.log');
+    writeFileSync(log, '');
+    const stateDir = join(dir, 'state');
+    mkdirSync(stateDir);
+    const lines: string[] = [];
+    const c = await startCollector({
+      listen: '127.0.0.1:0',
+      logs: log,
+      format: { dialect: 'nginx', format: 'logtail' },
+      v4prefix: 24,
+      v6prefix: 48,
+      metricsListen: '',
+      version: 'test',
+      log: (l) => lines.push(l),
+      stateFile: join(stateDir, 'collector.state'),
+      checkpointIntervalMs: 200,
+    });
+    try {
+      const client = createLogtallyClient(`127.0.0.1:${c.rpc.address.port}`);
+      const first = await client.status({});
+      assert.equal(first.stateSaveFailures, 0);
+      assert.ok(first.stateLastSaved > 0);
+      // The state's directory goes away: every checkpoint fails.
+      rmSync(stateDir, { recursive: true });
+      const failing = await until('failures reported', async () => {
+        const s = await client.status({});
+        return s.stateSaveFailures >= 2 ? s : undefined;
+      });
+      assert.match(failing.stateSaveError, /ENOENT/);
+      // Back: the next checkpoint (a full snapshot) succeeds and clears the error.
+      mkdirSync(stateDir);
+      const ok = await until('a save after the failures', async () => {
+        const s = await client.status({});
+        return s.stateSaveError === '' && s.stateLastSaved > failing.stateLastSaved ? s : undefined;
+      });
+      assert.ok(ok.stateSaveFailures >= 2);
+      assert.ok(lines.some((l) => /cannot save \(attempt 1; retried every interval\)/.test(l)));
+      assert.ok(lines.some((l) => /saving again after \d+ failed attempt/.test(l)));
+    } finally {
+      await c.stop();
+    }
+  });
+});
