@@ -2,22 +2,16 @@
  * Compiles the parser half of an nginx format: line → typed fields. The parser is derived from
  * the format itself: the literal text between variables anchors each field, escaping decides
  * which anchors can occur inside a value, and each variable's type decides what it may contain.
- * A fast scanner takes the first occurrence of each anchor; when that split is not valid (a
- * value contains its own anchor, two variables touch), a backtracking regular expression built
- * from the same format finds the split nginx must have written.
+ * This module builds the layout (converters, validators, JSON anchors); the shared compiler
+ * (`../scanner.ts`) builds the fast scanner, the bounded split search and the explanations.
  * @module
  */
 
-import { LineParseError } from '../errors.ts';
-import { scanCost, searchBudget } from '../search-budget.ts';
+import { type CompiledScanner, type Converter, compileScanner, type ScanField } from '../scanner.ts';
 import { type EscapeMode, unescaperFor } from './escape.ts';
 import { parseTimeIso, parseTimeLocal } from './time.ts';
 import type { Segment } from './tokenize.ts';
-import type { Fields, FieldValue } from './types.ts';
 import { nginxVariable, type VariableType } from './variables.ts';
-
-/** Converts the escaped text of one field; `undefined` means the text is not valid for the type. */
-type Converter = (raw: string) => FieldValue | undefined;
 
 function parseUint(s: string): number | undefined {
   const n = s.length;
@@ -182,249 +176,36 @@ function findJsonAnchor(line: string, anchor: string, from: number): number {
   return -1;
 }
 
-function show(s: string): string {
-  return JSON.stringify(s);
-}
-
-export interface CompiledParser {
-  parse(line: string): Fields | LineParseError;
-  split(line: string): string[] | LineParseError;
-}
-
 /** Builds `parse(line)` and `split(line)` for tokenized segments. */
-export function compileParser(segments: readonly Segment[], escape: EscapeMode): CompiledParser {
+export function compileParser(segments: readonly Segment[], escape: EscapeMode): CompiledScanner {
   let prefix = '';
-  const names: string[] = [];
+  const fields: ScanField[] = [];
   const anchors: string[] = [];
-  const converters: Converter[] = [];
-  const validators: ((raw: string) => boolean)[] = [];
-  const greedy: boolean[] = [];
-  const maxLength: number[] = [];
+  const types: VariableType[] = [];
+  const names: string[] = [];
   for (const seg of segments) {
     if (seg.kind === 'literal') {
       if (names.length === 0) prefix += seg.text;
       else anchors[names.length - 1] += seg.text;
     } else {
-      const type = nginxVariable(seg.name).type;
       names.push(seg.name);
+      types.push(nginxVariable(seg.name).type);
       anchors.push('');
-      const convert = converterFor(type, escape);
-      converters.push(convert);
-      validators.push(validatorFor(type, escape, convert));
-      greedy.push(type !== 'string' && type !== 'list_string');
-      maxLength.push(MAX_TYPED_LENGTH[type] ?? Number.MAX_SAFE_INTEGER);
     }
   }
-  const n = names.length;
-  const scannable = anchors.every((a, i) => a !== '' || i === n - 1);
-  const find =
-    escape === 'json'
-      ? findJsonAnchor
-      : (line: string, anchor: string, from: number) => line.indexOf(anchor, from);
-
-  /**
-   * The split nginx must have written when first-occurrence anchors do not give one: a
-   * depth-first search trying each field's candidate ends shortest first (the order a lazy
-   * regular expression would), remembering (field, position) pairs that failed so no state is
-   * explored twice, and giving up when its work passes `searchBudget` — a crafted line can never
-   * stall the caller (a backtracking regular expression took seconds on 1 KB lines).
-   */
-  function search(line: string): string[] | 'nomatch' | 'budget' {
-    if (!line.startsWith(prefix)) return 'nomatch';
-    const failed = new Set<number>();
-    const width = line.length + 1;
-    const ends: number[] = new Array(n);
-    let budget = searchBudget(line.length);
-    const at = (i: number, pos: number): boolean | 'budget' => {
-      if (i === n) return pos === line.length;
-      if (failed.has(i * width + pos)) return false;
-      const anchor = anchors[i] as string;
-      const valid = validators[i] as (raw: string) => boolean;
-      const tryEnd = (end: number): boolean | 'budget' => {
-        budget -= 16 + end - pos; // the work of slicing and validating this candidate
-        if (budget < 0) return 'budget';
-        if (!valid(line.slice(pos, end))) return false;
-        ends[i] = end;
-        return at(i + 1, end + anchor.length);
-      };
-      let r: boolean | 'budget' = false;
-      if (i === n - 1) {
-        const end = line.length - anchor.length;
-        r = end >= pos && line.endsWith(anchor) ? tryEnd(end) : false;
-      } else if (anchor === '') {
-        // Touching variables: a typed value takes as much as it can (as `\d+` would), text as little.
-        if (greedy[i]) {
-          for (
-            let end = Math.min(line.length, pos + (maxLength[i] as number));
-            end >= pos && r === false;
-            end--
-          ) {
-            r = tryEnd(end);
-          }
-        } else for (let end = pos; end <= line.length && r === false; end++) r = tryEnd(end);
-      } else {
-        // Each anchor search is charged for the characters it looks at.
-        let end = find(line, anchor, pos);
-        budget -= scanCost(end, pos, line.length);
-        while (end !== -1 && r === false && budget >= 0) {
-          r = tryEnd(end);
-          const from = end + 1;
-          end = find(line, anchor, from);
-          budget -= scanCost(end, from, line.length);
-        }
-        if (r === false && budget < 0) r = 'budget';
-      }
-      if (r === false) failed.add(i * width + pos);
-      return r;
-    };
-    const r = at(0, prefix.length);
-    if (r !== true) return r === 'budget' ? 'budget' : 'nomatch';
-    const out: string[] = new Array(n);
-    let pos = prefix.length;
-    for (let i = 0; i < n; i++) {
-      out[i] = line.slice(pos, ends[i]);
-      pos = (ends[i] as number) + (anchors[i] as string).length;
-    }
-    return out;
-  }
-
-  function searchOrExplain(line: string): string[] | LineParseError {
-    const r = search(line);
-    if (r === 'budget') {
-      return new LineParseError('ambiguous line: gave up searching for a split that matches the format', 1);
-    }
-    return r === 'nomatch' ? explain(line) : r;
-  }
-
-  /** Fills `out` with raw field texts using first-occurrence anchors; returns -1 or the failing column. */
-  function scan(line: string, out: string[], starts: number[]): number {
-    if (!line.startsWith(prefix)) return 1;
-    let pos = prefix.length;
-    for (let i = 0; i < n; i++) {
-      const anchor = anchors[i] as string;
-      let end: number;
-      if (i === n - 1) {
-        end = line.length - anchor.length;
-        if (end < pos || !line.endsWith(anchor)) return line.length + 1;
-      } else {
-        end = find(line, anchor, pos);
-        if (end === -1) return pos + 1;
-      }
-      starts[i] = pos;
-      out[i] = line.slice(pos, end);
-      pos = end + anchor.length;
-    }
-    return -1;
-  }
-
-  function explain(line: string): LineParseError {
-    if (!line.startsWith(prefix)) {
-      return new LineParseError(`expected ${show(prefix)} at the start of the line`, 1);
-    }
-    let pos = prefix.length;
-    for (let i = 0; i < n; i++) {
-      const anchor = anchors[i] as string;
-      const last = i === n - 1;
-      const end = last ? line.length - anchor.length : find(line, anchor, pos);
-      if (end < pos || (last && !line.endsWith(anchor))) {
-        return new LineParseError(
-          last && anchor === ''
-            ? `unexpected end of line in $${names[i]}`
-            : `expected ${show(anchor)} after $${names[i]}`,
-          last ? Math.max(pos, end) + 1 : pos + 1,
-        );
-      }
-      const raw = line.slice(pos, end);
-      if ((converters[i] as Converter)(raw) === undefined) {
-        return new LineParseError(`invalid value ${show(raw)} for $${names[i]}`, pos + 1);
-      }
-      pos = end + anchor.length;
-    }
-    return new LineParseError('line does not match the format', 1);
-  }
-
-  function splitAll(line: string): string[] | LineParseError {
-    if (n === 0) return line === prefix ? [] : explain(line);
-    if (scannable) {
-      const raw: string[] = new Array(n);
-      if (scan(line, raw, new Array(n)) === -1) {
-        let ok = true;
-        for (let i = 0; i < n; i++) {
-          if ((converters[i] as Converter)(raw[i] as string) === undefined) {
-            ok = false;
-            break;
-          }
-        }
-        if (ok) return raw;
-      }
-    }
-    return searchOrExplain(line);
-  }
-
-  function slowParse(line: string): Fields | LineParseError {
-    const out: Fields = {};
-    if (n === 0) return line === prefix ? out : explain(line);
-    const m = searchOrExplain(line);
-    if (m instanceof LineParseError) return m;
-    for (let i = 0; i < n; i++) {
-      const v = (converters[i] as Converter)(m[i] as string);
-      if (v === undefined) return explain(line);
-      out[names[i] as string] = v;
-    }
-    return out;
-  }
-
-  const parse =
-    scannable && n > 0
-      ? generateScanner(prefix, names, anchors, converters, escape === 'json' ? find : null, slowParse)
-      : slowParse;
-  return { parse, split: splitAll };
-}
-
-type Find = (line: string, anchor: string, from: number) => number;
-
-/**
- * Generates the scanner for one format as straight-line code: one `indexOf` per anchor, one
- * converter call per field, and one object literal, so every parsed record has the same shape
- * and no per-field loop or keyed store runs. Only variable names (`[a-z0-9_]+`, quoted with
- * JSON.stringify) enter the source; anchors and converters are passed in as values.
- */
-function generateScanner(
-  prefix: string,
-  names: readonly string[],
-  anchors: readonly string[],
-  converters: readonly Converter[],
-  /** The anchor finder when it is not plain `indexOf` (JSON escaping). */
-  find: Find | null,
-  slow: (line: string) => Fields | LineParseError,
-): (line: string) => Fields | LineParseError {
-  const n = names.length;
-  const lastIndex = new Map<string, number>();
   names.forEach((name, i) => {
-    lastIndex.set(name, i);
+    const type = types[i] as VariableType;
+    const convert = converterFor(type, escape);
+    fields.push({
+      name,
+      label: `$${name}`,
+      anchor: anchors[i] as string,
+      convert,
+      validate: validatorFor(type, escape, convert),
+      // Touching variables: a typed value takes as much as it can (as `\d+` would), text as little.
+      greedy: type !== 'string' && type !== 'list_string',
+      maxLength: MAX_TYPED_LENGTH[type],
+    });
   });
-  const viaIndexOf = find === null;
-  let body = `if (!line.startsWith(P)) return slow(line);\nlet pos = ${prefix.length}, end = 0;\n`;
-  for (let i = 0; i < n; i++) {
-    const anchor = anchors[i] as string;
-    if (i === n - 1) {
-      body += `end = line.length - ${anchor.length};\n`;
-      body +=
-        anchor === ''
-          ? 'if (end < pos) return slow(line);\n'
-          : `if (end < pos || !line.endsWith(A[${i}])) return slow(line);\n`;
-    } else {
-      body += viaIndexOf ? `end = line.indexOf(A[${i}], pos);\n` : `end = find(line, A[${i}], pos);\n`;
-      body += 'if (end === -1) return slow(line);\n';
-    }
-    body += `const v${i} = C${i}(line.slice(pos, end));\nif (v${i} === undefined) return slow(line);\n`;
-    if (i < n - 1) body += `pos = end + ${anchor.length};\n`;
-  }
-  const props = [...lastIndex].map(([name, i]) => `${JSON.stringify(name)}: v${i}`).join(', ');
-  body += `return { ${props} };`;
-  const params = ['P', 'A', 'find', 'slow', ...converters.map((_, i) => `C${i}`)];
-  const factory = new Function(...params, `return function parse(line) {\n${body}\n};`) as (
-    ...args: unknown[]
-  ) => (line: string) => Fields | LineParseError;
-  return factory(prefix, anchors, find, slow, ...converters);
+  return compileScanner({ prefix, fields, find: escape === 'json' ? findJsonAnchor : undefined });
 }
