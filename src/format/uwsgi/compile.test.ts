@@ -122,6 +122,20 @@ describe('compileUwsgi', () => {
     assert.deepEqual(parsed(f.parse('a 1 b 200 3')), { uagent: 'a 1 b', status: 200, msecs: 3 });
   });
 
+  it('an empty time text is not a time, also before the first time was read', () => {
+    // The converter remembers the last time text it read; it started as '' and took '' for 0.
+    const line = '0404 -012 [] [10/Oct/2000:13:55:36 -0700] -';
+    const f = compileUwsgi('%(status)%(size) %(msecs)%(uri) [%(ltime)] %(uagent)');
+    assert.deepEqual(f.parse(line), {
+      status: 0,
+      size: 404,
+      msecs: null,
+      uri: '012 []',
+      ltime: 971211336,
+      uagent: null,
+    });
+  });
+
   it('parses the built-in request line (uwsgi-default), as uWSGI 2.0.21 wrote it', () => {
     const f = compileUwsgiPreset('uwsgi-default', { utcOffset: 0 });
     const lines = [

@@ -73,7 +73,7 @@ function cachedTime(parse: (s: string) => number, empty: string): FieldParser {
   const cache: TextCache = { text: '', value: 0 };
   const convert: Converter = (s) => {
     if (s === empty) return null;
-    if (s === cache.text) return cache.value;
+    if (s === cache.text && s !== '') return cache.value;
     const v = parse(s);
     if (Number.isNaN(v)) return undefined;
     cache.text = s;
