@@ -81,7 +81,8 @@ export interface ScanOptions {
   readonly fast?: 'scanner' | 'matcher' | 'search';
   /**
    * Converter sets the search tries in turn on one budget (strictness levels); the first that
-   * splits the line wins. Default: each field's `convert`. Explain always uses `convert`.
+   * splits the line wins. Default: each field's `convert` (with its `validate` in the search).
+   * Explain always uses `convert`; the generated fast path uses `convert` (or `set`).
    */
   readonly levels?: readonly (readonly Converter[])[];
 }

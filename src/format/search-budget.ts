@@ -1,6 +1,6 @@
 /**
- * The work bound of every dialect's fallback split search (used when the first occurrences of
- * the anchors do not give a split that converts): one unit per character sliced, converted or
+ * The work bound of the fallback split search of the parser compiler (`scanner.ts`, every
+ * dialect; used when the first occurrences of the anchors do not give a split that converts): one unit per character sliced, converted or
  * scanned while looking for an anchor, plus 16 per candidate tried. A line may cost at most
  * 65 536 + 256 units per byte, and never more than 4 000 000 (a few tens of milliseconds); past
  * that it is refused as ambiguous. So a crafted line costs in proportion to its length, and
