@@ -30,7 +30,15 @@ import { crc32 } from 'node:zlib';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import type { Interner } from './interner.ts';
-import { type BucketHeader, ENTRY_BYTES, head, readState, type SavedState, saveState } from './persist.ts';
+import {
+  type BucketHeader,
+  ColumnReader,
+  ENTRY_BYTES,
+  head,
+  readState,
+  type SavedState,
+  saveState,
+} from './persist.ts';
 import type { Store } from './store.ts';
 
 const MAGIC = 'LTJRNL01';
@@ -319,20 +327,8 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     const all = [...h.buckets, h.live];
     if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - 4 - jl)
       return 'a checkpoint of the wrong size';
-    let at = 4 + jl;
-    const take = (bytes: number) => {
-      const copy = new Uint8Array(bytes);
-      copy.set(p.subarray(at, at + bytes));
-      at += bytes;
-      return copy.buffer;
-    };
-    const read = (b: BucketHeader): Bucket => ({
-      ...b,
-      ids: new Uint32Array(take(b.size * D * 4)),
-      requests: Uint32Array.from(new Float64Array(take(b.size * 8))),
-      bytes: new Float64Array(take(b.size * 8)),
-      time: new Float64Array(take(b.size * 8)),
-    });
+    const columns = new ColumnReader(p, 4 + jl, () => new Error('a checkpoint of the wrong size'));
+    const read = (b: BucketHeader) => columns.bucket(b);
     h.values.forEach((list, d) => {
       const table = state.values[d] as string[];
       for (const [jid, v] of list) {

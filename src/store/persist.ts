@@ -206,20 +206,8 @@ export function readState(path: string): SavedState {
     }
     values.push(vs);
   }
-  const take = (bytes: number) => {
-    if (off + bytes > buf.length) throw new Error(`${path}: truncated state file`);
-    const copy = new Uint8Array(bytes);
-    copy.set(buf.subarray(off, off + bytes));
-    off += bytes;
-    return copy.buffer;
-  };
-  const bucket = (h: BucketHeader): Bucket => ({
-    ...h,
-    ids: new Uint32Array(take(h.size * D * 4)),
-    requests: Uint32Array.from(new Float64Array(take(h.size * 8))),
-    bytes: new Float64Array(take(h.size * 8)),
-    time: new Float64Array(take(h.size * 8)),
-  });
+  const columns = new ColumnReader(buf, off, () => new Error(`${path}: truncated state file`));
+  const bucket = (h: BucketHeader) => columns.bucket(h);
   const fine = header.fine.map(bucket);
   const coarse = header.coarse.map(bucket);
   const live = bucket(header.live);
@@ -232,4 +220,34 @@ export function readState(path: string): SavedState {
     ...(typeof header.generation === 'string' ? { generation: header.generation } : {}),
     ...(header.meta === undefined ? {} : { meta: header.meta }),
   };
+}
+
+/** Reads buckets' columns (ids u32×6, requests, bytes and time as f64, little-endian) in turn. */
+export class ColumnReader {
+  readonly #buf: Uint8Array;
+  readonly #short: () => Error;
+  at: number;
+  constructor(buf: Uint8Array, at: number, short: () => Error) {
+    this.#buf = buf;
+    this.at = at;
+    this.#short = short;
+  }
+
+  #take(bytes: number): ArrayBuffer {
+    if (this.at + bytes > this.#buf.length) throw this.#short();
+    const copy = new Uint8Array(bytes);
+    copy.set(this.#buf.subarray(this.at, this.at + bytes));
+    this.at += bytes;
+    return copy.buffer;
+  }
+
+  bucket(h: BucketHeader): Bucket {
+    return {
+      ...h,
+      ids: new Uint32Array(this.#take(h.size * D * 4)),
+      requests: Uint32Array.from(new Float64Array(this.#take(h.size * 8))),
+      bytes: new Float64Array(this.#take(h.size * 8)),
+      time: new Float64Array(this.#take(h.size * 8)),
+    };
+  }
 }
