@@ -36,7 +36,8 @@
  * Idempotency: ClickHouse has no transaction over several inserts, so each table's rows of a
  * write are acknowledged on their own: the keys, then the ledger row (source, minute, seq,
  * 'keys'), then the totals and their ledger row ('totals'). A retry skips each part whose ledger
- * row is there, so a write that failed half way is completed, not doubled. Only a lost
+ * row is there, so a write that failed half way is completed, not doubled (and, as every sink,
+ * a seal of a minute whose changes were written before it: see `unwritten`). Only a lost
  * acknowledgement between a part and its ledger row can still double that part: on a current
  * server use `insert_deduplication_token` with `non_replicated_deduplication_window` instead.
  * @module
@@ -54,6 +55,7 @@ import {
   type MinuteWrite,
   SCHEMA_VERSION,
   type TimeRange,
+  unwritten,
 } from './sink.ts';
 import { type Bind, COLUMN, filterIsEmpty, whereClause } from './sql.ts';
 
@@ -228,13 +230,9 @@ export class ClickHouseSink implements HistorySink {
   async write(batch: readonly MinuteWrite[]): Promise<void> {
     if (batch.length === 0) return;
     const minutes = batch.map((w) => w.minute);
-    const held = new Set(
-      (
-        await this.#rows<{ source: string; m: number; seq: string; part: string }>(
-          `SELECT source, toUInt32(minute) AS m, seq, part FROM ${this.#t('minute_writes')}
-           WHERE minute >= toDateTime(${Math.min(...minutes)}) AND minute <= toDateTime(${Math.max(...minutes)})`,
-        )
-      ).map((r) => `${r.source}\n${r.m}\n${r.seq}\n${r.part}`),
+    const ledger = await this.#rows<{ source: string; m: number; seq: string; part: string }>(
+      `SELECT source, toUInt32(minute) AS m, seq, part FROM ${this.#t('minute_writes')}
+       WHERE minute >= toDateTime(${Math.min(...minutes)}) AND minute <= toDateTime(${Math.max(...minutes)})`,
     );
     const parts: [string, string, (ws: readonly MinuteWrite[]) => Record<string, string | number>[]][] = [
       ['keys', 'minute_keys', keyRows],
@@ -251,7 +249,14 @@ export class ClickHouseSink implements HistorySink {
       ],
     ];
     for (const [part, table, rows] of parts) {
-      const fresh = batch.filter((w) => !held.has(`${w.source}\n${w.minute}\n${w.seq}\n${part}`));
+      // Each part on its own ledger rows: a write that stored its keys but not its totals is
+      // completed, whatever else of its minute is there.
+      const fresh = unwritten(
+        batch,
+        ledger
+          .filter((r) => r.part === part)
+          .map((r) => ({ source: r.source, minute: Number(r.m), seq: Number(r.seq) })),
+      );
       if (fresh.length === 0) continue;
       const values = rows(fresh);
       if (values.length > 0)

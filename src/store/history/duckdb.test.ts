@@ -131,6 +131,37 @@ describe('DuckDB history sink', () => {
     await again.close();
   });
 
+  it('a batch holding a write twice stores it once; a minute written as changes only is not sealed again', async () => {
+    const path = join(dir, 'twice.duckdb');
+    const sink = await DuckDBSink.open(path);
+    const write = (minute: number, seq: number, requests: number) => ({
+      source: 'agg',
+      minute,
+      seq,
+      entries: [
+        { labels: ['a.test', '192.0.2.0/24', '/', '200', '', 'GET'], requests, bytes: requests, time: 0 },
+      ],
+      totals: { requests, bytes: requests, time: 0 },
+    });
+    // The same seal twice in one batch (it was refused whole before, and retried for ever).
+    await sink.write([write(T0, 0, 3), write(T0, 0, 3)]);
+    // Minute T0+60 had nothing when published: its lines came as a change; an aggregator
+    // restarted re-takes the minute whole and seals it (the change with it).
+    await sink.write([write(T0 + 60, 4000, 2)]);
+    await sink.write([write(T0 + 60, 0, 2)]);
+    assert.deepEqual(
+      (await sink.trend({ range: range(T0, T0 + 120), filter: {}, span: 60 })).map((p) => [
+        p.start,
+        p.requests,
+      ]),
+      [
+        [T0, 3],
+        [T0 + 60, 2],
+      ],
+    );
+    await sink.close();
+  });
+
   it('refuses a file from a newer logtally, or a foreign one, with a clear message', async () => {
     const path = join(dir, 'b.duckdb');
     const { DuckDBInstance } = await import('@duckdb/node-api');

@@ -25,6 +25,7 @@ import {
   type HistoryTrendQuery,
   type MinuteWrite,
   SCHEMA_VERSION,
+  unwritten,
 } from './sink.ts';
 import { type Bind, COLUMN, filterIsEmpty, whereClause } from './sql.ts';
 
@@ -128,7 +129,6 @@ export class DuckDBSink implements HistorySink {
       await c.run('BEGIN');
       try {
         // Which of these writes the file already holds (a retry after a failed commit report).
-        const held = new Set<string>();
         const minutes = batch.map((w) => w.minute);
         const rows = (
           await c.runAndReadAll(
@@ -136,8 +136,10 @@ export class DuckDBSink implements HistorySink {
             [Math.min(...minutes), Math.max(...minutes)],
           )
         ).getRowObjectsJS();
-        for (const r of rows) held.add(`${r.source}\n${r.minute}\n${r.seq}`);
-        const fresh = batch.filter((w) => !held.has(`${w.source}\n${w.minute}\n${w.seq}`));
+        const fresh = unwritten(
+          batch,
+          rows.map((r) => ({ source: String(r.source), minute: Number(r.minute), seq: Number(r.seq) })),
+        );
         if (fresh.length > 0) {
           const now = BigInt(Math.floor(Date.now() / 1000));
           const writes = await c.createAppender('minute_writes');

@@ -7,7 +7,8 @@
  * an aggregator's amendment or withdrawal) as additional delta rows (`seq` 1, 2, …; counts may
  * be negative). Readers always sum, so a minute's value is the sum of its writes. `(source,
  * minute, seq)` identifies a write: a sink skips a write it already holds, so a retry after a
- * timeout does not double it (where the engine allows; see each sink).
+ * timeout does not double it (where the engine allows; see each sink), and a seal of a minute
+ * whose changes its source wrote first is skipped (see `unwritten`).
  * @module
  */
 import { LogtallyError } from '../../format/errors.ts';
@@ -32,6 +33,40 @@ export interface MinuteWrite {
   readonly entries: readonly HistoryEntry[];
   /** Totals over everything the minute saw (kept keys or not). */
   readonly totals: { readonly requests: number; readonly bytes: number; readonly time: number };
+}
+
+/** A write a sink already holds (a row of its ledger). */
+export interface LedgerRow {
+  readonly source: string;
+  readonly minute: number;
+  readonly seq: number;
+}
+
+/**
+ * The writes of `batch` a sink must store, in order, given the ledger rows it holds for the
+ * batch's minutes: not a write it holds or that comes earlier in the batch (a retry, or the same
+ * write queued twice), and not a sealed minute (seq 0) of a source that has written changes to
+ * that minute before its seal. A minute that had nothing when it was first published (or was
+ * published behind a later one) reaches the sink as changes only; a restarted aggregator re-takes
+ * it whole from its collectors and seals it again, and that seal would count those changes twice.
+ */
+export function unwritten<W extends MinuteWrite>(batch: readonly W[], held: Iterable<LedgerRow>): W[] {
+  const done = new Set<string>();
+  const changed = new Set<string>();
+  for (const r of held) {
+    done.add(`${r.source}\n${r.minute}\n${r.seq}`);
+    if (r.seq !== 0) changed.add(`${r.source}\n${r.minute}`);
+  }
+  const out: W[] = [];
+  for (const w of batch) {
+    const key = `${w.source}\n${w.minute}\n${w.seq}`;
+    const minute = `${w.source}\n${w.minute}`;
+    if (done.has(key) || (w.seq === 0 && changed.has(minute))) continue;
+    done.add(key);
+    if (w.seq !== 0) changed.add(minute);
+    out.push(w);
+  }
+  return out;
 }
 
 /** A half-open time range [from, to), epoch seconds, aligned to minutes. */
