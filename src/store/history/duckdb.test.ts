@@ -138,6 +138,7 @@ describe('DuckDB history sink', () => {
       source: 'agg',
       minute,
       seq,
+      ...(seq === 0 ? { at: 70_000 } : {}),
       entries: [
         { labels: ['a.test', '192.0.2.0/24', '/', '200', '', 'GET'], requests, bytes: requests, time: 0 },
       ],

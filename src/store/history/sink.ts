@@ -30,6 +30,11 @@ export interface MinuteWrite {
   /** Minute start, epoch seconds. */
   readonly minute: number;
   readonly seq: number;
+  /**
+   * A seal's time, in milliseconds after the minute's start (a change's seq is the same measure):
+   * orders it among the changes of its minute. Absent in writes queued by an older logtally.
+   */
+  readonly at?: number;
   readonly entries: readonly HistoryEntry[];
   /** Totals over everything the minute saw (kept keys or not). */
   readonly totals: { readonly requests: number; readonly bytes: number; readonly time: number };
@@ -45,25 +50,31 @@ export interface LedgerRow {
 /**
  * The writes of `batch` a sink must store, in order, given the ledger rows it holds for the
  * batch's minutes: not a write it holds or that comes earlier in the batch (a retry, or the same
- * write queued twice), and not a sealed minute (seq 0) of a source that has written changes to
- * that minute before its seal. A minute that had nothing when it was first published (or was
- * published behind a later one) reaches the sink as changes only; a restarted aggregator re-takes
- * it whole from its collectors and seals it again, and that seal would count those changes twice.
+ * write queued twice), and not a seal (seq 0) of a minute its source changed before sealing it:
+ * one with a change in the ledger, or in the batch from before the seal's time. A minute that had
+ * nothing when it was first published (or was published behind a later one) reaches the sink as
+ * changes only; a restarted aggregator re-takes it whole from its collectors and seals it again,
+ * and that seal would count those changes twice. (A seal is always written before its own
+ * changes; a queue on disk sorts a minute's writes by seq, so order in the batch says nothing.)
  */
 export function unwritten<W extends MinuteWrite>(batch: readonly W[], held: Iterable<LedgerRow>): W[] {
   const done = new Set<string>();
-  const changed = new Set<string>();
+  // Per source and minute: the earliest change known (-Infinity: one is written already).
+  const changed = new Map<string, number>();
+  const change = (minute: string, seq: number) => {
+    changed.set(minute, Math.min(changed.get(minute) ?? Infinity, seq));
+  };
   for (const r of held) {
     done.add(`${r.source}\n${r.minute}\n${r.seq}`);
-    if (r.seq !== 0) changed.add(`${r.source}\n${r.minute}`);
+    if (r.seq !== 0) change(`${r.source}\n${r.minute}`, -Infinity);
   }
+  for (const w of batch) if (w.seq !== 0) change(`${w.source}\n${w.minute}`, w.seq);
   const out: W[] = [];
   for (const w of batch) {
     const key = `${w.source}\n${w.minute}\n${w.seq}`;
-    const minute = `${w.source}\n${w.minute}`;
-    if (done.has(key) || (w.seq === 0 && changed.has(minute))) continue;
+    if (done.has(key)) continue;
+    if (w.seq === 0 && (changed.get(`${w.source}\n${w.minute}`) ?? Infinity) < (w.at ?? 0)) continue;
     done.add(key);
-    if (w.seq !== 0) changed.add(minute);
     out.push(w);
   }
   return out;

@@ -161,7 +161,14 @@ export class HistoryWriter {
       const horizon = minute - 2 * 86_400;
       for (const m of this.#seq.keys()) if (m < horizon) this.#seq.delete(m);
     }
-    const w: MinuteWrite = { source: this.#o.source, minute, seq, entries, totals };
+    const w: MinuteWrite = {
+      source: this.#o.source,
+      minute,
+      seq,
+      ...(seal ? { at: Math.round(Date.now() - minute * 1000) } : {}),
+      entries,
+      totals,
+    };
     // While the sink fails, or older minutes wait on disk: to disk (written in order later).
     if (this.#disk && (this.#stats.lastError !== '' || this.#disk.count > 0)) {
       this.#disk.push(w);
