@@ -125,9 +125,17 @@ export class ClickHouseSink implements HistorySink {
     this.#cluster = cluster;
   }
 
+  /**
+   * Opens the sink and creates its schema. A server that does not answer (refused, unreachable,
+   * timed out) does not stop the start: with `log`, that is said and the schema is created
+   * before the first write or query that reaches it (until then they fail, and the writer queues
+   * the minutes); a server that answers and refuses (a schema of a newer logtally, no such
+   * cluster, bad credentials) is an error.
+   */
   static async open(
     u: Extract<HistoryUrl, { kind: 'clickhouse' }>,
     cluster?: string,
+    log?: (line: string) => void,
   ): Promise<ClickHouseSink> {
     if (cluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(cluster))
       throw new HistoryError(`--history-cluster: a cluster name (letters, digits, _), got "${cluster}"`);
@@ -143,13 +151,35 @@ export class ClickHouseSink implements HistorySink {
     });
     const sink = new ClickHouseSink(description, client, u.database, cluster);
     try {
-      await sink.#prepare();
+      await sink.#ready();
     } catch (e) {
+      if (log && !(e instanceof HistoryError) && unreachable(e)) {
+        log(
+          `history ${description}: the server does not answer (${(e as Error).message}); starting without it: completed minutes are queued and written (the schema created first) once it answers`,
+        );
+        return sink;
+      }
       await client.close();
       if (e instanceof HistoryError) throw e;
       throw new HistoryError(`--history ${description}: ${(e as Error).message}`);
     }
     return sink;
+  }
+
+  /** The schema is in place (checked and created once per process). */
+  #prepared = false;
+  #preparing: Promise<void> | undefined;
+
+  async #ready(): Promise<void> {
+    if (this.#prepared) return;
+    this.#preparing ??= this.#prepare()
+      .then(() => {
+        this.#prepared = true;
+      })
+      .finally(() => {
+        this.#preparing = undefined;
+      });
+    await this.#preparing;
   }
 
   #t(table: string): string {
@@ -229,6 +259,7 @@ export class ClickHouseSink implements HistorySink {
 
   async write(batch: readonly MinuteWrite[]): Promise<void> {
     if (batch.length === 0) return;
+    await this.#ready();
     const minutes = batch.map((w) => w.minute);
     const ledger = await this.#rows<{ source: string; m: number; seq: string; part: string }>(
       `SELECT source, toUInt32(minute) AS m, seq, part FROM ${this.#t('minute_writes')}
@@ -300,6 +331,7 @@ export class ClickHouseSink implements HistorySink {
   }
 
   async topN(q: HistoryTopNQuery): Promise<TopEntry[]> {
+    await this.#ready();
     const col = COLUMN[q.groupBy];
     const inner = this.#source(
       q.range,
@@ -321,6 +353,7 @@ export class ClickHouseSink implements HistorySink {
   }
 
   async trend(q: HistoryTrendQuery): Promise<TrendPoint[]> {
+    await this.#ready();
     const span = Math.trunc(q.span);
     const keys = !filterIsEmpty(q.filter);
     const inner = this.#source(
@@ -343,6 +376,7 @@ export class ClickHouseSink implements HistorySink {
 
   /** Drops the whole days before the day of `before` (partitions; works without TTL). */
   async expire(before: number): Promise<void> {
+    await this.#ready();
     const day = Number(new Date(before * 1000).toISOString().slice(0, 10).replaceAll('-', ''));
     const parts = await this.#rows<{ table: string; partition: string }>(
       `SELECT DISTINCT table, partition FROM system.parts WHERE database = ${literal(this.#db)} AND active
@@ -358,6 +392,12 @@ export class ClickHouseSink implements HistorySink {
   async close(): Promise<void> {
     await this.#client.close();
   }
+}
+
+/** A failure to reach the server at all (as opposed to an answer refusing the request). */
+function unreachable(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || /timeout/i.test((e as Error).message);
 }
 
 function keyRows(writes: readonly MinuteWrite[]): Record<string, string | number>[] {

@@ -25,7 +25,7 @@ export async function openHistorySink(url: string, o: OpenHistoryOptions = {}): 
     return DuckDBSink.open(u.path);
   }
   const { ClickHouseSink } = await import('./clickhouse.ts');
-  return ClickHouseSink.open(u, o.cluster);
+  return ClickHouseSink.open(u, o.cluster, o.log);
 }
 
 export interface StartHistoryOptions extends OpenHistoryOptions {
