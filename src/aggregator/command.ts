@@ -8,9 +8,8 @@ import { daemonLog, runUntilSignal } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { parseHostPortList } from '../rpc/address.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
-import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
+import type { SecurityFlags } from '../rpc/security.ts';
 import { addHistoryFlags, type HistoryFlags, historyOptions } from '../store/history/flags.ts';
-import { startAggregator } from './run.ts';
 
 interface Flags extends SecurityFlags, HistoryFlags {
   listen: string;
@@ -53,6 +52,10 @@ Examples:
     if (collectors.length === 0) {
       throw new LogtallyError('ERR_FORMAT_OPTION', 'aggregator: --collectors is required (host:port,…)');
     }
+    const [{ loadSecurity }, { startAggregator }] = await Promise.all([
+      import('../rpc/security.ts'),
+      import('./run.ts'),
+    ]);
     const log = daemonLog;
     const security = loadSecurity(f);
     const a = await startAggregator({

@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { aggregatorCommand } from '../aggregator/command.ts';
 import { collectorCommand } from '../collector/command.ts';
 import { LogtallyError } from '../format/errors.ts';
-import { frontendCommand } from '../frontend/index.ts';
+import { frontendCommand } from '../frontend/command.ts';
 import { gatewayCommand } from '../gateway/command.ts';
 import { formatCommand, type Io } from './format-command.ts';
 import { Output } from './output.ts';

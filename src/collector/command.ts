@@ -9,9 +9,8 @@ import { LogtallyError } from '../format/errors.ts';
 import { DIALECTS } from '../format/registry.ts';
 import type { Dialect } from '../format/types.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
-import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
+import type { SecurityFlags } from '../rpc/security.ts';
 import { addHistoryFlags, type HistoryFlags, historyOptions } from '../store/history/flags.ts';
-import { startCollector } from './run.ts';
 
 function intIn(min: number, max: number) {
   return (v: string) => {
@@ -134,6 +133,10 @@ Examples:
         'collector: give at least one of --logs, --logs-file, --nginx-conf or --syslog-listen',
       );
     }
+    const [{ loadSecurity }, { startCollector }] = await Promise.all([
+      import('../rpc/security.ts'),
+      import('./run.ts'),
+    ]);
     const log = daemonLog;
     const c = await startCollector({
       listen: f.listen,

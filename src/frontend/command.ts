@@ -6,8 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { daemonLog, runUntilSignal } from '../daemon.ts';
 import { parseHostPortList } from '../rpc/address.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
-import { loadSecurity, type SecurityFlags } from '../rpc/security.ts';
-import { startFrontend } from './server.ts';
+import type { SecurityFlags } from '../rpc/security.ts';
 import { MAX_ROWS_HTML } from './state.ts';
 
 interface Flags extends SecurityFlags {
@@ -64,6 +63,10 @@ Examples:
   curl -s 'http://localhost:8080/?f_status=429&by=prefix&w=1m&raw=1' | jq '.entries[0]'`,
       ),
   ).action(async (f: Flags) => {
+    const [{ loadSecurity }, { startFrontend }] = await Promise.all([
+      import('../rpc/security.ts'),
+      import('./server.ts'),
+    ]);
     const log = daemonLog;
     const running = await startFrontend({
       listen: f.listen,

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { daemonLog } from '../daemon.ts';
 import { ConfError } from '../format/errors.ts';
-import { Gateway, prepare } from './server.ts';
+import type { Gateway } from './server.ts';
 
 interface Flags {
   c: string;
@@ -69,6 +69,7 @@ Examples:
     )
     .action(async (f: { config: string; test?: boolean; prefix?: string }) => {
       const path = resolve(f.config);
+      const { Gateway, prepare } = await import('./server.ts');
       if (f.test) {
         try {
           const { runtime } = await prepare(path, f.prefix, () => {});

@@ -11,16 +11,7 @@ import type { Dimension } from '../../store/dimensions.ts';
 import type { Filter } from '../../store/filter.ts';
 import { compileClientRegex } from '../../store/regex.ts';
 import type { Io } from '../format-command.ts';
-import { clientsFor, describeError } from './fanout.ts';
-import {
-  addFilterOptions,
-  addTargetOptions,
-  type FilterFlags,
-  parseEndpoints,
-  parseFilter,
-  parseGroupBy,
-  type TargetFlags,
-} from './options.ts';
+import { addFilterOptions, addTargetOptions, type FilterFlags, type TargetFlags } from './flags.ts';
 import { escapeLabel, formatCount, isoTime } from './text.ts';
 
 /** What one snapshot prints, as JSON (keys as in the reference) and in the text line. */
@@ -145,6 +136,7 @@ interface Follow {
   groupBy: Dimension;
   matches: (e: SnapshotEntry) => boolean;
   backoffMs: number;
+  describeError: (e: unknown) => string;
   signal: AbortSignal;
   stop: () => void;
 }
@@ -174,7 +166,7 @@ async function follow(client: LogtallyClient, target: string, o: Follow): Promis
       }
       problem = 'the server ended the stream';
     } catch (e) {
-      problem = describeError(e);
+      problem = o.describeError(e);
     }
     if (o.signal.aborted) return;
     if (problem !== lastError) {
@@ -223,6 +215,10 @@ Examples:
   logtally stream --target agg:9091 --status 429 --group-by prefix --json`,
   );
   cmd.action(async (f: Flags) => {
+    const [{ parseEndpoints, parseFilter, parseGroupBy }, { clientsFor, describeError }] = await Promise.all([
+      import('./options.ts'),
+      import('./fanout.ts'),
+    ]);
     const groupBy = parseGroupBy(f.groupBy);
     const { filter } = parseFilter(f);
     const ep = parseEndpoints(f);
@@ -244,6 +240,7 @@ Examples:
         groupBy,
         matches: snapshotMatcher(filter),
         backoffMs: options.backoffMs ?? 5000,
+        describeError,
         signal: ac.signal,
         stop,
       };

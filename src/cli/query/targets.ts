@@ -6,8 +6,7 @@
 import { Command } from 'commander';
 import type { Target } from '../../gen/logtally/v1/logtally_pb.ts';
 import type { Io } from '../format-command.ts';
-import { fanOut, printOutcomes } from './fanout.ts';
-import { addTargetOptions, parseEndpoints, type TargetFlags } from './options.ts';
+import { addTargetOptions, type TargetFlags } from './flags.ts';
 import { escapeLabel, formatCount, isoTime, joinColumns, leftAlign, rightAlign } from './text.ts';
 
 export interface TargetsAnswer {
@@ -67,6 +66,10 @@ Examples:
   logtally targets --target agg:9091 --json | jq '.targets[] | select(.state == "degraded")'`,
   );
   cmd.action(async (f: TargetFlags) => {
+    const [{ parseEndpoints }, { fanOut, printOutcomes }] = await Promise.all([
+      import('./options.ts'),
+      import('./fanout.ts'),
+    ]);
     const ep = parseEndpoints(f);
     const outcomes = await fanOut(
       ep.targets,

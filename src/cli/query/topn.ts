@@ -6,21 +6,14 @@ import { Command } from 'commander';
 import type { TopNEntry, TopNResponse } from '../../gen/logtally/v1/logtally_pb.ts';
 import type { Order } from '../../store/dimensions.ts';
 import type { Io } from '../format-command.ts';
-import { fanOut, printOutcomes } from './fanout.ts';
 import {
   addFilterOptions,
   addTargetOptions,
   addWindowOptions,
   type FilterFlags,
-  parseEndpoints,
-  parseFilter,
-  parseGroupBy,
-  parseN,
-  parseOrderBy,
-  parseRange,
   type RangeFlags,
   type TargetFlags,
-} from './options.ts';
+} from './flags.ts';
 import { escapeLabel, formatCount, joinColumns, rightAlign } from './text.ts';
 
 /** Rounds a sum of seconds to microseconds (float sums carry noise like 0.30000000000000004). */
@@ -111,6 +104,10 @@ Windows up to 24h are answered from memory (the current minute included); 7d, 30
 sink refuses them ("keeps no history beyond its 24-hour rings").`,
   );
   cmd.action(async (f: Flags) => {
+    const [
+      { parseN, parseRange, parseGroupBy, parseOrderBy, parseFilter, parseEndpoints },
+      { fanOut, printOutcomes },
+    ] = await Promise.all([import('./options.ts'), import('./fanout.ts')]);
     const n = parseN(f.n);
     const range = parseRange(f);
     const groupBy = parseGroupBy(f.groupBy);

@@ -6,18 +6,14 @@
 import { Command } from 'commander';
 import type { TrendPoint, TrendResponse } from '../../gen/logtally/v1/logtally_pb.ts';
 import type { Io } from '../format-command.ts';
-import { fanOut, printOutcomes } from './fanout.ts';
 import {
   addFilterOptions,
   addTargetOptions,
   addWindowOptions,
   type FilterFlags,
-  parseEndpoints,
-  parseFilter,
-  parseRange,
   type RangeFlags,
   type TargetFlags,
-} from './options.ts';
+} from './flags.ts';
 import { formatCount, isoTime, joinColumns, leftAlign, rightAlign, sparkline } from './text.ts';
 import { roundTime } from './topn.ts';
 
@@ -94,6 +90,10 @@ From the history sink (7d, 30d, --from/--to) points are minutes for ranges up to
 5 minutes up to 2 days and hours beyond; only completed minutes are in history.`,
   );
   cmd.action(async (f: Flags) => {
+    const [{ parseRange, parseFilter, parseEndpoints }, { fanOut, printOutcomes }] = await Promise.all([
+      import('./options.ts'),
+      import('./fanout.ts'),
+    ]);
     const range = parseRange(f);
     const { message: filter } = parseFilter(f);
     const ep = parseEndpoints(f);
