@@ -399,3 +399,41 @@ describe('frontend app against a real gRPC endpoint', () => {
     );
   });
 });
+
+describe('frontend default dimension for a log without a host', () => {
+  const store = new Store({ now: () => T0 + 5 });
+  const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
+  let server: RpcServer;
+  let app: Hono;
+
+  before(async () => {
+    // nginx's combined: no $host, so every line has the empty website.
+    for (let i = 0; i < 7; i++) store.add('', '192.0.2.7', '/a', 200, '', 'GET', 10, 0.01);
+    for (let i = 0; i < 3; i++) store.add('', '2001:db8:5::9', '/b', 200, '', 'GET', 10, 0.01);
+    server = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'web1', '9.9.9', ingest));
+    app = createFrontendApp({
+      target: `127.0.0.1:${server.address.port}`,
+      version: '9.9.9',
+      timeoutMs: 5000,
+      now: () => T0 + 100,
+    });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('opens on client prefixes instead of one "(none)" website row', async () => {
+    const body = await (await app.request('/')).text();
+    assert.match(body, /<title>prefix · 5m · web1 · logtally<\/title>/);
+    assert.deepEqual(
+      [...body.matchAll(/<td class="label"><a [^>]*>([^<]*)</g)].map((m) => m[1]),
+      ['192.0.2.0/24', '2001:db8:5::/48'],
+    );
+  });
+
+  it('keeps website when the URL asks for it, and shows the empty label as (none)', async () => {
+    const body = await (await app.request('/?by=website')).text();
+    assert.match(body, /<title>website · 5m · web1 · logtally<\/title>/);
+    assert.match(body, /<span class="blank">\(none\)<\/span>/);
+  });
+});

@@ -190,17 +190,19 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
     if (!filters.ok) {
       return fail(c, raw, { status: 400, heading: 'Bad filter', detail: filters.errors.join('; ') }, target);
     }
-    const state: ViewState = { ...base, filters: filters.value };
+    let state: ViewState = { ...base, filters: filters.value };
     const client = clientFor(chosen.target);
     const filter = filterMessage(state.filters);
     const call = { timeoutMs };
     try {
-      const topReq = { filter, groupBy: state.by, window: state.window, n: state.n, orderBy: state.order };
       const cacheKey = (what: string, req: unknown) =>
         `${chosen.target}\u0000${what}\u0000${JSON.stringify(req)}`;
-      const topN = () => answers.get(cacheKey('topN', topReq), () => client.topN(topReq, call));
+      const topN = (v: ViewState) => {
+        const req = { filter, groupBy: v.by, window: v.window, n: v.n, orderBy: v.order };
+        return answers.get(cacheKey('topN', req), () => client.topN(req, call));
+      };
       if (raw) {
-        const r = await topN();
+        const r = await topN(state);
         return c.json({
           source: r.source,
           target: chosen.target,
@@ -208,12 +210,23 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
         });
       }
       const trendReq = { filter, window: state.window };
-      const [top, trend, status] = await Promise.all([
-        topN(),
+      let [top, trend, status] = await Promise.all([
+        topN(state),
         answers.get(cacheKey('trend', trendReq), () => client.trend(trendReq, call)),
         // Whether the target keeps a history sink (the 7d and 30d windows are offered then).
         answers.get(cacheKey('status', {}), () => client.status({}, call)),
       ]);
+      // A log without a host (nginx's combined, most uWSGI layouts) has one website: "(none)". When
+      // the page was opened without choosing a dimension, start on client prefixes instead.
+      if (
+        q.get('by') === null &&
+        state.by === 'website' &&
+        top.entries.length === 1 &&
+        top.entries[0]?.label === ''
+      ) {
+        state = { ...state, by: 'prefix' };
+        top = await topN(state);
+      }
       const body = dashboardBody({
         state,
         defaultN: defaults.n,

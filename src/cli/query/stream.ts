@@ -12,7 +12,7 @@ import type { Filter } from '../../store/filter.ts';
 import { compileClientRegex } from '../../store/regex.ts';
 import type { Io } from '../format-command.ts';
 import { addFilterOptions, addTargetOptions, type FilterFlags, type TargetFlags } from './flags.ts';
-import { escapeLabel, formatCount, isoTime } from './text.ts';
+import { escapeLabel, formatCount, isoTime, shownLabel } from './text.ts';
 
 /** What one snapshot prints, as JSON (keys as in the reference) and in the text line. */
 export interface StreamSummary {
@@ -100,7 +100,7 @@ export function summarize(
 /** `2026-03-14T19:23:00Z  col-1 (nginx1:9090)  823 entries  18 432 requests  top 10 000 example.com` */
 export function streamLine(s: StreamSummary & { requests: number }): string {
   const who = s.source === '' ? escapeLabel(s.target) : `${escapeLabel(s.source)} (${escapeLabel(s.target)})`;
-  const top = s.total_entries > 0 ? `  top ${formatCount(s.top_count)} ${escapeLabel(s.top_label)}` : '';
+  const top = s.total_entries > 0 ? `  top ${formatCount(s.top_count)} ${shownLabel(s.top_label)}` : '';
   return `${isoTime(s.ts)}  ${who}  ${formatCount(s.total_entries)} entries  ${formatCount(s.requests)} requests${top}`;
 }
 

@@ -2,11 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { LogtallyError } from '../../format/errors.ts';
-import { SnapshotEntrySchema, SnapshotSchema, TrendPointSchema } from '../../gen/logtally/v1/logtally_pb.ts';
+import {
+  SnapshotEntrySchema,
+  SnapshotSchema,
+  TopNEntrySchema,
+  TrendPointSchema,
+} from '../../gen/logtally/v1/logtally_pb.ts';
 import { plainFilter } from '../../rpc/filter-message.ts';
 import { parseFilter, parseN, parseTargets, parseTimeout, parseWindow } from './options.ts';
 import { formatDelay, snapshotMatcher, streamLine, summarize } from './stream.ts';
 import { escapeLabel, formatCount, isoTime, sparkline } from './text.ts';
+import { topnTable } from './topn.ts';
 import { trendSparkline, trendTable } from './trend.ts';
 
 describe('query text helpers', () => {
@@ -151,5 +157,17 @@ describe('query text helpers', () => {
       (e: unknown) =>
         e instanceof LogtallyError && e.message.startsWith('--website-re: invalid regular expression'),
     );
+  });
+
+  it('prints an absent label as (none), as the dashboard does', () => {
+    const entries = [
+      create(TopNEntrySchema, { label: '', count: 7 }),
+      create(TopNEntrySchema, { label: 'example.com', count: 3 }),
+    ];
+    assert.deepEqual(topnTable(entries), [
+      'RANK  COUNT  LABEL',
+      '   1      7  (none)',
+      '   2      3  example.com',
+    ]);
   });
 });

@@ -32,6 +32,11 @@ function hexByte(b: number): string {
  */
 const UNSAFE = /[\p{C}\p{Zl}\p{Zp}\\]/gu;
 
+/** A label as a table shows it: escaped, and `(none)` for the empty label (a log without that field), as the dashboard does. */
+export function shownLabel(label: string): string {
+  return label === '' ? '(none)' : escapeLabel(label);
+}
+
 /**
  * Makes an attacker-controlled label safe to print in a table: `\` becomes `\\`; ASCII controls
  * and DEL become `\xNN` (as nginx escapes them: ESC → `\x1B`, newline → `\x0A`); lone surrogates

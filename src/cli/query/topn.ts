@@ -14,7 +14,7 @@ import {
   type RangeFlags,
   type TargetFlags,
 } from './flags.ts';
-import { escapeLabel, formatCount, joinColumns, rightAlign } from './text.ts';
+import { formatCount, joinColumns, rightAlign, shownLabel } from './text.ts';
 
 /** Rounds a sum of seconds to microseconds (float sums carry noise like 0.30000000000000004). */
 export function roundTime(t: number): number {
@@ -31,7 +31,7 @@ export function topnTable(entries: readonly TopNEntry[], orderBy: Order = 'reque
   const columns = [rightAlign(rank), rightAlign(count)];
   if (orderBy === 'bytes') columns.push(rightAlign(['BYTES', ...entries.map((e) => formatCount(e.bytes))]));
   if (orderBy === 'time') columns.push(rightAlign(['TIME', ...entries.map((e) => formatCount(e.time, 3))]));
-  columns.push(['LABEL', ...entries.map((e) => escapeLabel(e.label))]);
+  columns.push(['LABEL', ...entries.map((e) => shownLabel(e.label))]);
   return joinColumns(columns);
 }
 
