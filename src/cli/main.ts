@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { aggregatorCommand } from '../aggregator/command.ts';
 import { collectorCommand } from '../collector/command.ts';
+import { demoCommand } from '../demo/command.ts';
 import { LogtallyError } from '../format/errors.ts';
 import { frontendCommand } from '../frontend/command.ts';
 import { gatewayCommand } from '../gateway/command.ts';
@@ -38,6 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const c of queryCommands(io, result)) program.addCommand(c);
   program.addCommand(frontendCommand(version(), result));
   program.addCommand(gatewayCommand(result));
+  program.addCommand(demoCommand(result));
   program.commands.forEach((c) => {
     c.exitOverride();
     c.commands.forEach((s) => {
@@ -48,6 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     'after',
     `
 Examples:
+  logtally demo                  (the whole system on generated traffic; npm start)
   logtally format list --nginx-conf /etc/nginx/nginx.conf
   logtally format parse --preset combined /var/log/nginx/access.log
   logtally collector --nginx-conf /etc/nginx/nginx.conf --source web1
