@@ -35,7 +35,7 @@ export function demoCommand(result: { code: number }): Command {
     )
     .option(
       '--port-base <port>',
-      'use 14 consecutive ports from this one (default: free ports chosen by the system)',
+      'use 11 consecutive ports from this one (default: free ports chosen by the system)',
       portBase,
     )
     .option(
