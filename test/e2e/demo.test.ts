@@ -5,10 +5,8 @@
  * holds more than the last hour; afterwards every process it started is gone and every port it
  * printed is free again.
  *
- * The aggregator merges sealed minutes. The demo's history (24 h of generated lines, read with
- * --from-start) reaches it at once only when collectors file each line in the minute of its own
- * timestamp (issue 13 §1); until then the history is all in the collectors' current minute, and
- * the aggregator and the 24h checks are marked TODO when the collectors show that.
+ * The history (24 h of generated lines, read with --from-start) is filed by the lines' own
+ * timestamps, so it reaches the aggregator (which merges sealed minutes) at once.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -71,7 +69,6 @@ describe('logtally demo', { timeout: 240_000 }, () => {
   let exited: Promise<[number | null, string | null]>;
   const ports = new Map<string, number>();
   let children: number[] = [];
-  let ownClock = false;
 
   before(async () => {
     demo = spawn(process.execPath, [BIN, 'demo', '--duration', '25s'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -102,16 +99,6 @@ describe('logtally demo', { timeout: 240_000 }, () => {
       ports.set(name, Number(m[1]));
     }
     children = childrenOf(demo.pid as number);
-    const trend = await runCli([
-      'trend',
-      '--target',
-      `127.0.0.1:${ports.get('web1')}`,
-      '--window',
-      '24h',
-      '--json',
-    ]);
-    const points = (JSON.parse(trend.stdout.toString()) as { points: { count: number }[] }).points;
-    ownClock = points.filter((p) => p.count > 0).length > 1;
   });
 
   after(() => {
@@ -149,11 +136,7 @@ describe('logtally demo', { timeout: 240_000 }, () => {
     assert.equal(top429[0]?.label, BURST_PREFIX);
   });
 
-  it('the aggregator (CLI) and the dashboard (raw=1) answer in every dimension; the burst prefix leads the 429s', async (t) => {
-    if (!ownClock)
-      t.todo(
-        'collectors file lines by arrival time (issue 13 §1): history reaches the aggregator at the next minute boundary',
-      );
+  it('the aggregator (CLI) and the dashboard (raw=1) answer in every dimension; the burst prefix leads the 429s', async () => {
     const agg = `127.0.0.1:${ports.get('aggregator')}`;
     for (const by of DIMENSIONS) {
       const es = await until(
@@ -180,11 +163,7 @@ describe('logtally demo', { timeout: 240_000 }, () => {
     assert.equal(top429[0]?.label, BURST_PREFIX);
   });
 
-  it('the 24h window holds more than the last hour', async (t) => {
-    if (!ownClock)
-      t.todo(
-        'collectors file lines by arrival time (issue 13 §1): every history line is in the current minute',
-      );
+  it('the 24h window holds more than the last hour', async () => {
     const target = `127.0.0.1:${ports.get('web1')}`;
     const day = total(await topn(target, ['--group-by', 'status', '--window', '24h', '--n', '1000']));
     const hour = total(await topn(target, ['--group-by', 'status', '--window', '60m', '--n', '1000']));
