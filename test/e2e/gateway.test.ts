@@ -416,10 +416,15 @@ http {
   });
 
   it('if= with the reference map logs only failed contacts; if!= only the others', async () => {
-    const failures = rows(join(gw.dir, 'failures.log'));
-    const others = rows(join(gw.dir, 'not-failures.log'));
     const all = upstreamLog();
     assert.ok(all.length > 0);
+    // The three logs are written one after another: the last contact's line may reach
+    // upstream.log (which the previous test waited on) before the other two.
+    const [failures, others] = await until('every contact in failures.log or not-failures.log', () => {
+      const f = rows(join(gw.dir, 'failures.log'));
+      const o = rows(join(gw.dir, 'not-failures.log'));
+      return f.length + o.length >= all.length ? [f, o] : undefined;
+    });
     // The map looks at $upstream_status when each line is written: a line is "loggable" when no
     // contact so far has a 2xx/3xx status.
     const loggable = (r: Row) => !/(?:^|:\s|,\s)[23][0-9]{2}/.test(r.lists?.split('|')[1] ?? '');
