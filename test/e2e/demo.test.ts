@@ -121,8 +121,13 @@ async function probe(ports: Map<string, number>): Promise<Probes> {
     );
   }
   const [collector429, aggregator429, day, hour] = await Promise.all([
-    rpcTop(api1, { groupBy: 'prefix', window: '5m', n: 10, filter: filterMessage({ status: '429' }) }),
-    topn(agg, ['--group-by', 'prefix', '--status', '429', '--window', '24h']),
+    // The live burst begins 2 s after the banner: wait for its first lines.
+    nonEmpty('api1 429s', () =>
+      rpcTop(api1, { groupBy: 'prefix', window: '5m', n: 10, filter: filterMessage({ status: '429' }) }),
+    ),
+    nonEmpty('aggregator 429s', () =>
+      topn(agg, ['--group-by', 'prefix', '--status', '429', '--window', '24h']),
+    ),
     rpcTop(web1, { groupBy: 'status', window: '24h', n: 1000 }).then(total),
     rpcTop(web1, { groupBy: 'status', window: '60m', n: 1000 }).then(total),
     ...jobs,
