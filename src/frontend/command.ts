@@ -7,7 +7,7 @@ import { daemonLog, runUntilSignal } from '../daemon.ts';
 import { parseHostPortList } from '../rpc/address.ts';
 import { addSecurityFlags } from '../rpc/flags.ts';
 import type { SecurityFlags } from '../rpc/security.ts';
-import { MAX_ROWS_HTML } from './state.ts';
+import { MAX_ROWS_HTML } from './limits.ts';
 
 interface Flags extends SecurityFlags {
   listen: string;

@@ -82,9 +82,7 @@ export interface StateDefaults {
 
 export const DEFAULTS: StateDefaults = { n: 25, window: '5m', by: 'website' };
 
-/** Rows an HTML page shows at most; `raw=1` allows up to the service's own limit. */
-export const MAX_ROWS_HTML = 1000;
-export const MAX_ROWS_RAW = 100_000;
+export { MAX_ROWS_HTML, MAX_ROWS_RAW } from './limits.ts';
 /** Longest accepted parameter value (labels are URIs; nginx caps request lines near 8 KiB). */
 export const MAX_VALUE = 8192;
 

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import type { Snapshot, SnapshotEntry } from '../../gen/logtally/v1/logtally_pb.ts';
 import type { LogtallyClient } from '../../rpc/client.ts';
-import { SnapshotAssembler } from '../../rpc/message-size.ts';
+import type { SnapshotAssembler } from '../../rpc/message-size.ts';
 import type { Dimension } from '../../store/dimensions.ts';
 import type { Filter } from '../../store/filter.ts';
 import { compileClientRegex } from '../../store/regex.ts';
@@ -137,6 +137,8 @@ interface Follow {
   matches: (e: SnapshotEntry) => boolean;
   backoffMs: number;
   describeError: (e: unknown) => string;
+  /** Joins a snapshot sent in parts. */
+  newAssembler: () => SnapshotAssembler;
   signal: AbortSignal;
   stop: () => void;
 }
@@ -147,7 +149,7 @@ async function follow(client: LogtallyClient, target: string, o: Follow): Promis
   while (!o.signal.aborted) {
     let problem: string;
     try {
-      const parts = new SnapshotAssembler();
+      const parts = o.newAssembler();
       for await (const part of client.streamSnapshots({ backfill: false }, { signal: o.signal })) {
         const snap = parts.add(part);
         if (!snap) continue;
@@ -215,9 +217,14 @@ Examples:
   logtally stream --target agg:9091 --status 429 --group-by prefix --json`,
   );
   cmd.action(async (f: Flags) => {
-    const [{ parseEndpoints, parseFilter, parseGroupBy }, { clientsFor, describeError }] = await Promise.all([
+    const [
+      { parseEndpoints, parseFilter, parseGroupBy },
+      { clientsFor, describeError },
+      { SnapshotAssembler },
+    ] = await Promise.all([
       import('./options.ts'),
       import('./fanout.ts'),
+      import('../../rpc/message-size.ts'),
     ]);
     const groupBy = parseGroupBy(f.groupBy);
     const { filter } = parseFilter(f);
@@ -241,6 +248,7 @@ Examples:
         matches: snapshotMatcher(filter),
         backoffMs: options.backoffMs ?? 5000,
         describeError,
+        newAssembler: () => new SnapshotAssembler(),
         signal: ac.signal,
         stop,
       };
