@@ -78,7 +78,7 @@ describe('collector: descriptors for the log files are kept back', {
       await until(
         'the new file to be opened',
         () => (/access\.log: opened \((rotated|reopened)\)/.test(stderr) ? true : undefined),
-        30_000,
+        60_000,
       );
     } finally {
       for (const s of held) s.destroy();
@@ -90,7 +90,7 @@ describe('collector: descriptors for the log files are kept back', {
         const got = r.entries.map((e) => [e.label, e.count]);
         return got.length === 2 ? got : undefined;
       },
-      30_000,
+      60_000,
     );
     assert.deepEqual(top, [
       ['after.test', 25],
