@@ -496,12 +496,7 @@ class TailerImpl implements Tailer {
       return;
     }
     const head = Buffer.alloc(FINGERPRINT_BYTES);
-    let headLen = 0;
-    try {
-      headLen = (await fh.read(head, 0, FINGERPRINT_BYTES, 0)).bytesRead;
-    } catch (err) {
-      this.#error(full, err);
-    }
+    const headLen = await this.#readHead(fh, head, full);
     const verdict = this.#verify(p, head, headLen, Number(fst.size));
     if (verdict !== 'ok' || this.#holderOf(fst.dev, fst.ino)) {
       await fh.close().catch(noop);
@@ -510,29 +505,53 @@ class TailerImpl implements Tailer {
     }
     const entry = this.#entries.get(p.path);
     // Read under the name it had (its lines are that log's), as a file rotated away.
-    const r: Reader = {
-      path: p.path,
-      dir: dirname(p.path),
-      fh,
-      dev: fst.dev,
-      ino: fst.ino,
-      offset: p.offset,
-      head,
-      headLen,
-      splitter: new LineSplitter({ maxLineBytes: this.#maxLine }),
-      counters: entry?.counters ?? newCounters(),
-      lastDataAt: Date.now(),
-      retired: true,
-      closing: false,
-      closed: false,
-      queued: null,
-      tail: Promise.resolve(),
-    };
+    const r = this.#reader(p.path, fh, fst, p.offset, head, headLen, entry?.counters ?? newCounters());
+    r.retired = true;
     this.#retired.add(r);
     this.#emit({ type: 'resumed', path: p.path, inode: Number(fst.ino), offset: p.offset, rotated: true });
     // Saved in the middle of an over-long line being skipped: skip the rest of it.
     if (p.offset > 0) void this.#enqueue(r, () => this.#alignToLine(r));
     void this.#drain(r);
+  }
+
+  /** A reader of the open file `fh` (whose stat is `st`) under `path`, at `offset`. */
+  #reader(
+    path: string,
+    fh: FileHandle,
+    st: BigIntStats,
+    offset: number,
+    head: Buffer,
+    headLen: number,
+    counters: Counters,
+  ): Reader {
+    return {
+      path,
+      dir: dirname(path),
+      fh,
+      dev: st.dev,
+      ino: st.ino,
+      offset,
+      head,
+      headLen,
+      splitter: new LineSplitter({ maxLineBytes: this.#maxLine }),
+      counters,
+      lastDataAt: Date.now(),
+      retired: false,
+      closing: false,
+      closed: false,
+      queued: null,
+      tail: Promise.resolve(),
+    };
+  }
+
+  /** Reads the file's first bytes (its fingerprint) into `head`; returns how many there are. */
+  async #readHead(fh: FileHandle, head: Buffer, path: string): Promise<number> {
+    try {
+      return (await fh.read(head, 0, FINGERPRINT_BYTES, 0)).bytesRead;
+    } catch (err) {
+      this.#error(path, err);
+      return 0;
+    }
   }
 
   // ---- scheduling ------------------------------------------------------------------------------
@@ -870,13 +889,7 @@ class TailerImpl implements Tailer {
     let resumed = false;
     const saved = e.initial ? this.#takeSaved(fst.dev, fst.ino) : undefined;
     if (saved || (e.initial && this.#resumePaths.has(e.path))) offset = 0; // new since the positions
-    if (saved || offset > 0) {
-      try {
-        headLen = (await fh.read(head, 0, FINGERPRINT_BYTES, 0)).bytesRead;
-      } catch (err) {
-        this.#error(e.path, err);
-      }
-    }
+    if (saved || offset > 0) headLen = await this.#readHead(fh, head, e.path);
     if (saved) {
       const verdict = this.#verify(saved, head, headLen, Number(fst.size));
       if (verdict === 'ok') {
@@ -884,24 +897,7 @@ class TailerImpl implements Tailer {
         resumed = true;
       } else this.#emit({ type: 'resume-lost', ...this.#lost(saved, verdict, Number(fst.size)) });
     }
-    const r: Reader = {
-      path: e.path,
-      dir: e.dir,
-      fh,
-      dev: fst.dev,
-      ino: fst.ino,
-      offset,
-      head,
-      headLen,
-      splitter: new LineSplitter({ maxLineBytes: this.#maxLine }),
-      counters: e.counters,
-      lastDataAt: Date.now(),
-      retired: false,
-      closing: false,
-      closed: false,
-      queued: null,
-      tail: Promise.resolve(),
-    };
+    const r = this.#reader(e.path, fh, fst, offset, head, headLen, e.counters);
     const reason = e.initial ? 'startup' : expected ? 'rotated' : e.everOpened ? 'reopened' : 'new';
     e.cur = r;
     e.initial = false;
@@ -1006,24 +1002,9 @@ class TailerImpl implements Tailer {
         buf.copy(r.head, r.headLen, r.headLen - r.offset, end - r.offset);
         r.headLen = end;
       }
-      const lines: string[] = [];
-      const overLong = r.splitter.overLong;
-      r.splitter.push(n === buf.length ? buf : buf.subarray(0, n), lines);
-      this.#pool.release(buf);
       r.offset += n;
       total += n;
-      const c = r.counters;
-      c.bytesRead += n;
-      c.linesRead += lines.length;
-      this.#totals.bytesRead += n;
-      this.#totals.linesRead += lines.length;
-      if (r.splitter.overLong !== overLong) {
-        const count = r.splitter.overLong - overLong;
-        c.overLong += count;
-        this.#totals.overLong += count;
-        this.#emit({ type: 'overlong', path: r.path, count, maxLineBytes: this.#maxLine });
-      }
-      if (lines.length > 0) this.#deliver(lines, r.path);
+      this.#consume(r, buf, n);
       // A short read means we reached the end as it was a moment ago: skip the extra syscall.
       if (n < buf.length) break;
     }
@@ -1122,19 +1103,35 @@ class TailerImpl implements Tailer {
           this.#pool.release(buf);
           break;
         }
-        const lines: string[] = [];
-        r.splitter.push(buf.subarray(0, n), lines);
-        this.#pool.release(buf);
         at += n;
-        r.counters.bytesRead += n;
-        r.counters.linesRead += lines.length;
-        this.#totals.bytesRead += n;
-        this.#totals.linesRead += lines.length;
-        if (lines.length > 0) this.#deliver(lines, r.path);
+        this.#consume(r, buf, n);
       }
     } finally {
       await fh.close().catch(noop);
     }
+  }
+
+  /**
+   * The `n` bytes read into `buf` (a pooled buffer, released here) through `r`'s splitter: the
+   * complete lines are counted and delivered as `r`'s, over-long ones counted and reported.
+   */
+  #consume(r: Reader, buf: Buffer, n: number): void {
+    const lines: string[] = [];
+    const overLong = r.splitter.overLong;
+    r.splitter.push(n === buf.length ? buf : buf.subarray(0, n), lines);
+    this.#pool.release(buf);
+    const c = r.counters;
+    c.bytesRead += n;
+    c.linesRead += lines.length;
+    this.#totals.bytesRead += n;
+    this.#totals.linesRead += lines.length;
+    if (r.splitter.overLong !== overLong) {
+      const count = r.splitter.overLong - overLong;
+      c.overLong += count;
+      this.#totals.overLong += count;
+      this.#emit({ type: 'overlong', path: r.path, count, maxLineBytes: this.#maxLine });
+    }
+    if (lines.length > 0) this.#deliver(lines, r.path);
   }
 
   #deliver(lines: string[], path: string): void {
