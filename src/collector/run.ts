@@ -133,7 +133,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     }
   }
   /** Failed checkpoints (a full disk …), for Status and /metrics; each is retried at the next interval. */
-  const saving = { failures: 0, lastError: '', lastOk: 0, bytes: 0 };
+  const saving = { failures: 0, lastError: '', lastOk: 0 };
   let failedSince = 0;
   const checkpoint = (full: boolean) => {
     if (!keeper) return;
@@ -142,7 +142,6 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       const r = full ? keeper.snapshot(meta) : keeper.checkpoint(meta);
       saving.lastOk = Date.now();
       saving.lastError = '';
-      saving.bytes = keeper.bytes;
       if (failedSince > 0) o.log(`${keeper.path}: saving again after ${failedSince} failed attempt(s)`);
       failedSince = 0;
       if (full) o.log(`${keeper.path}: saved ${(r.bytes / 1048576).toFixed(1)} MB`);

@@ -23,7 +23,6 @@ import {
   openSync,
   readFileSync,
   renameSync,
-  statSync,
   writeSync,
 } from 'node:fs';
 import { crc32 } from 'node:zlib';
@@ -95,7 +94,7 @@ class JournalIds {
     const vals = this.#vals[d] as string[];
     const ids = this.#ids[d] as number[];
     if (vals[id] === value && ids[id] !== undefined) return ids[id] as number;
-    const jid = (this.#next[d] as number) + 0;
+    const jid = this.#next[d] as number;
     this.#next[d] = jid + 1;
     vals[id] = value;
     ids[id] = jid;
@@ -119,7 +118,6 @@ export class StateKeeper {
   readonly #store: Store;
   readonly #ids = new JournalIds();
   readonly #minBytes: number;
-  #generation = '';
   #snapshotBytes = 0;
   #journalBytes = 0;
   /** Set when the files on disk cannot be extended (none yet, a failed write): snapshot next. */
@@ -170,7 +168,6 @@ export class StateKeeper {
       throw e;
     }
     renameSync(tmp, this.journalPath);
-    this.#generation = generation;
     this.#journalBytes = 12 + header.length;
     this.#needSnapshot = false;
     return { kind: 'snapshot', bytes };
@@ -252,21 +249,6 @@ export class StateKeeper {
     const bytes = 12 + payload.length;
     this.#journalBytes += bytes;
     return { kind: 'journal', bytes };
-  }
-
-  /** Bytes on disk now (snapshot + journal). */
-  get bytes(): number {
-    let j = 0;
-    try {
-      j = statSync(this.journalPath).size;
-    } catch {
-      // none
-    }
-    return this.#snapshotBytes + j;
-  }
-
-  get generation(): string {
-    return this.#generation;
   }
 }
 
