@@ -14,12 +14,13 @@ import { HealthState } from '../rpc/health.ts';
 import { SnapshotAssembler } from '../rpc/message-size.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import { type RpcServer, startRpcServer } from '../rpc/server.ts';
-import { type HistoryWriter, startHistory } from '../store/history/index.ts';
+import { type HistoryFlagOptions, type HistoryWriter, historyFromFlags } from '../store/history/index.ts';
 import { MergedStore, type MergeOutcome } from '../store/merged-store.ts';
 import { RemoteDictionary } from '../store/remote-dictionary.ts';
 import { type Member, MergedBackend, newMember } from './merged-backend.ts';
 
-export interface AggregatorOptions {
+/** With `history`, every published minute (and later changes to it) goes to the sink. */
+export interface AggregatorOptions extends HistoryFlagOptions {
   listen: string;
   collectors: readonly string[];
   source?: string;
@@ -37,13 +38,6 @@ export interface AggregatorOptions {
   settleMs?: number;
   /** Values a collector's stream dictionary may hold before the stream is renewed. */
   dictionaryLimit?: number;
-  /** `--history`: keep every published minute (and later changes to it) in this sink. */
-  history?: string;
-  historyRetentionSeconds?: number;
-  historyCluster?: string;
-  /** `--history-queue` directory and `--history-queue-max` bytes. */
-  historyQueue?: string;
-  historyQueueMaxBytes?: number;
   /** How often a connected collector's Status (lines read, files) is asked for again (ms, default 10 000). */
   statusRefreshMs?: number;
 }
@@ -71,16 +65,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     graceMs: o.minuteGraceMs ?? 15_000,
     ...(o.settleMs !== undefined ? { settleMs: o.settleMs } : {}),
   });
-  const history = o.history
-    ? await startHistory(o.history, {
-        source,
-        log: o.log,
-        ...(o.historyRetentionSeconds ? { retentionSeconds: o.historyRetentionSeconds } : {}),
-        ...(o.historyCluster ? { cluster: o.historyCluster } : {}),
-        ...(o.historyQueue ? { queueDir: o.historyQueue } : {}),
-        ...(o.historyQueueMaxBytes ? { maxQueueBytes: o.historyQueueMaxBytes } : {}),
-      })
-    : undefined;
+  const history = await historyFromFlags(o, { source, log: o.log });
   // Published minutes (and amendments to them: late data, withdrawn members) go to the sink.
   history?.follow(store);
   const backend = new MergedBackend(source, o.version, members, store, history);

@@ -15,7 +15,7 @@ import { HealthState } from '../rpc/health.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import type { RpcServer } from '../rpc/server.ts';
 import { startRpcServer } from '../rpc/server.ts';
-import { type HistoryWriter, startHistory } from '../store/history/index.ts';
+import { type HistoryFlagOptions, type HistoryWriter, historyFromFlags } from '../store/history/index.ts';
 import { StateKeeper } from '../store/journal.ts';
 import { Store } from '../store/store.ts';
 import { registerHistoryMetrics } from './history-metrics.ts';
@@ -24,7 +24,7 @@ import { CollectorMetrics } from './metrics.ts';
 import { Pipeline, type SourceFormat } from './pipeline.ts';
 import { StoreBackend } from './store-backend.ts';
 
-export interface CollectorOptions {
+export interface CollectorOptions extends HistoryFlagOptions {
   listen: string;
   logs?: string;
   logsFile?: string;
@@ -55,15 +55,6 @@ export interface CollectorOptions {
   security?: RpcSecurity;
   /** Injected clock (tests). */
   now?: () => number;
-  /** `--history`: keep every sealed minute in this sink (duckdb:PATH or clickhouse://…). */
-  history?: string;
-  /** `--history-retention`, seconds (default 30 days). */
-  historyRetentionSeconds?: number;
-  /** `--history-cluster`: ClickHouse cluster name. */
-  historyCluster?: string;
-  /** `--history-queue` directory and `--history-queue-max` bytes. */
-  historyQueue?: string;
-  historyQueueMaxBytes?: number;
 }
 
 export interface RunningCollector {
@@ -96,17 +87,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   const source = o.source || hostname();
   const store = new Store({ v4prefix: o.v4prefix, v6prefix: o.v6prefix, ...(o.now ? { now: o.now } : {}) });
   // The sink first: a history that cannot be opened stops the start, before any file is read.
-  const history = o.history
-    ? await startHistory(o.history, {
-        source,
-        log: o.log,
-        ...(o.historyRetentionSeconds ? { retentionSeconds: o.historyRetentionSeconds } : {}),
-        ...(o.historyCluster ? { cluster: o.historyCluster } : {}),
-        ...(o.historyQueue ? { queueDir: o.historyQueue } : {}),
-        ...(o.historyQueueMaxBytes ? { maxQueueBytes: o.historyQueueMaxBytes } : {}),
-        now: store.now,
-      })
-    : undefined;
+  const history = await historyFromFlags(o, { source, log: o.log, now: store.now });
   const keeper = o.stateFile ? new StateKeeper(store, o.stateFile) : undefined;
   let resume: FilePosition[] | undefined;
   if (keeper) {

@@ -54,3 +54,31 @@ export async function startHistory(url: string, o: StartHistoryOptions): Promise
     ...(o.maxQueueBytes ? { maxQueueBytes: o.maxQueueBytes } : {}),
   });
 }
+
+/** The history flags a program's options carry (`--history`, `--history-retention`, …). */
+export interface HistoryFlagOptions {
+  /** `--history`: keep every sealed minute in this sink (duckdb:PATH or clickhouse://…). */
+  history?: string;
+  /** `--history-retention`, seconds (default 30 days). */
+  historyRetentionSeconds?: number;
+  /** `--history-cluster`: ClickHouse cluster name. */
+  historyCluster?: string;
+  /** `--history-queue` directory and `--history-queue-max` bytes. */
+  historyQueue?: string;
+  historyQueueMaxBytes?: number;
+}
+
+/** The history the flags ask for (see `startHistory`), or undefined without `--history`. */
+export async function historyFromFlags(
+  o: HistoryFlagOptions,
+  base: Pick<StartHistoryOptions, 'source' | 'log' | 'now'>,
+): Promise<HistoryWriter | undefined> {
+  if (!o.history) return undefined;
+  return startHistory(o.history, {
+    ...base,
+    ...(o.historyRetentionSeconds ? { retentionSeconds: o.historyRetentionSeconds } : {}),
+    ...(o.historyCluster ? { cluster: o.historyCluster } : {}),
+    ...(o.historyQueue ? { queueDir: o.historyQueue } : {}),
+    ...(o.historyQueueMaxBytes ? { maxQueueBytes: o.historyQueueMaxBytes } : {}),
+  });
+}
