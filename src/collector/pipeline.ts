@@ -5,6 +5,7 @@
  */
 import { LineParseError } from '../format/errors.ts';
 import type { CompiledFormat } from '../format/types.ts';
+import type { LineBatch } from '../ingest/line-batch.ts';
 import type { Store } from '../store/store.ts';
 import { type Extractor, type KeyParts, makeExtractor } from './extract.ts';
 
@@ -80,17 +81,17 @@ export class Pipeline {
   }
 
   /** Counts a batch of lines from one source. */
-  feed(lines: readonly string[], source: string, src: SourceFormat): void {
+  feed(batch: LineBatch, source: string, src: SourceFormat): void {
     const c = this.counter(source);
     const extract = this.#extractor(src);
     const format = src.format;
     const o = this.#parts;
     const store = this.store;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i] as string;
+    for (let i = 0; i < batch.count; i++) {
       c.lines++;
       this.linesRead++;
-      if (line === '') continue;
+      if (batch.start(i) === batch.end(i)) continue;
+      const line = batch.text(i);
       const f = format.parse(line);
       if (f instanceof LineParseError) {
         c.parseErrors++;

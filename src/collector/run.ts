@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { connectionsPerListener } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
 import type { FormatSpec } from '../format/registry.ts';
+import type { LineBatch } from '../ingest/line-batch.ts';
 import { createSyslogListener, type SyslogListener } from '../ingest/syslog-listener.ts';
 import { createTailer, type FilePosition, type Tailer } from '../ingest/tailer.ts';
 import { HealthState } from '../rpc/health.ts';
@@ -163,14 +164,14 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   };
   // A bug triggered by one batch of lines must never stop the daemon: report it and go on.
   let internalErrors = 0;
-  const feed = (lines: string[], source: string, src: SourceFormat) => {
+  const feed = (batch: LineBatch, source: string, src: SourceFormat) => {
     try {
-      pipeline.feed(lines, source, src);
+      pipeline.feed(batch, source, src);
     } catch (e) {
       internalErrors++;
       if (internalErrors <= 5)
         o.log(
-          `${source}: internal error on a batch of ${lines.length} line(s), skipped: ${(e as Error).stack ?? e}`,
+          `${source}: internal error on a batch of ${batch.count} line(s), skipped: ${(e as Error).stack ?? e}`,
         );
     }
   };
@@ -183,9 +184,9 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}),
       ...(o.fromStart ? { startAt: 'beginning' as const } : {}),
       ...(resume ? { resume } : {}),
-      onLines(lines, file) {
+      onLines(batch, file) {
         const input = match(file);
-        if (input) feed(lines, file, input.source);
+        if (input) feed(batch, file, input.source);
       },
       onEvent(e) {
         if (e.type === 'opened' && e.reason !== 'startup') o.log(`${e.path}: opened (${e.reason})`);
@@ -227,10 +228,10 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   if (o.syslogListen) {
     syslog = createSyslogListener({
       address: o.syslogListen,
-      onLines(lines, from) {
+      onLines(batch, from) {
         const src =
           (from.tag !== undefined ? inputs.syslogByTag.get(from.tag) : undefined) ?? inputs.syslogDefault;
-        feed(lines, `syslog:${from.tag ?? from.address}`, src);
+        feed(batch, `syslog:${from.tag ?? from.address}`, src);
       },
     });
     syslogPort = (await syslog.start()).port;

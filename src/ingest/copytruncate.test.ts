@@ -32,8 +32,8 @@ describe('tailer: copytruncate', () => {
     const events: TailEvent[] = [];
     const tailer = createTailer({
       patterns: [f],
-      onLines: (lines) => {
-        for (const l of lines) seen.set(l, (seen.get(l) ?? 0) + 1);
+      onLines: (batch) => {
+        for (const l of batch.lines()) seen.set(l, (seen.get(l) ?? 0) + 1);
       },
       onEvent: (e) => events.push(e),
       pollIntervalMs: 50,

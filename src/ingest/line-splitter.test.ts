@@ -5,7 +5,8 @@ import { LineSplitter } from './line-splitter.ts';
 
 function feed(s: LineSplitter, ...chunks: (string | Buffer)[]): string[] {
   const out: string[] = [];
-  for (const c of chunks) s.push(typeof c === 'string' ? Buffer.from(c, 'latin1') : c, out);
+  for (const c of chunks)
+    s.push(typeof c === 'string' ? Buffer.from(c, 'latin1') : c, (b) => out.push(...b.lines()));
   return out;
 }
 
@@ -98,7 +99,8 @@ describe('LineSplitter', () => {
     for (const chunkSize of [1, 3, 7, input.length]) {
       const s = new LineSplitter();
       const got: string[] = [];
-      for (let at = 0; at < input.length; at += chunkSize) s.push(input.subarray(at, at + chunkSize), got);
+      for (let at = 0; at < input.length; at += chunkSize)
+        s.push(input.subarray(at, at + chunkSize), (b) => got.push(...b.lines()));
       assert.deepEqual(
         got,
         lines.map((l) => decodeBytes(l)),
@@ -136,7 +138,7 @@ describe('LineSplitter', () => {
       let at = 0;
       while (at < input.length) {
         const step = 1 + rand(40);
-        s.push(input.subarray(at, at + step), got);
+        s.push(input.subarray(at, at + step), (b) => got.push(...b.lines()));
         at += step;
       }
       assert.deepEqual(got, want.lines, `round ${round}`);

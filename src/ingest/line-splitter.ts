@@ -10,30 +10,20 @@
  * - A line longer than `maxLineBytes` (not counting `\r\n`/`\n`) is counted in
  *   {@link LineSplitter.overLong} and skipped through its newline. It is never buffered beyond the
  *   cap: once the cap is passed the splitter discards bytes until the next `\n`.
- * - Each line is decoded as {@link decodeBytes} decodes it (lossless: invalid UTF-8 bytes survive).
- * - Fast path: complete lines are decoded straight out of the chunk; nothing is concatenated
- *   unless a line straddles two chunks. Whether the chunk's complete lines are all ASCII is checked
- *   once per chunk with the native `buffer.isAscii`; ASCII lines are then decoded with
- *   `toString('latin1')`, which is exactly what `decodeBytes` does for ASCII input (its own fast
- *   path), without its per-byte check and per-line Buffer view. Other lines go through `decodeBytes`.
- *   Each line is a string of its own, never a slice of a larger one, so keeping a line (or a
- *   field of it) does not keep a whole chunk alive.
+ * - Lines are not decoded here: each chunk's complete lines go out as one {@link LineBatch} (the
+ *   chunk and each line's bounds), with whether they are all ASCII checked once per chunk with the
+ *   native `buffer.isAscii`; nothing is copied unless a line straddles two chunks. The consumer
+ *   parses the bytes, or decodes a line losslessly with `LineBatch.text`.
  * @module
  */
 import { isAscii } from 'node:buffer';
-import { decodeBytes } from '../format/bytes.ts';
+import { LineBatch } from './line-batch.ts';
 
 /** Default cap on one line: 64 KiB. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
 const NL = 0x0a;
 const CR = 0x0d;
-
-/** `decodeBytes` of `b[start, end)`, skipping its per-byte ASCII scan when the line is ASCII. */
-function decodeLine(b: Buffer, start: number, end: number): string {
-  const line = b.subarray(start, end);
-  return isAscii(line) ? b.toString('latin1', start, end) : decodeBytes(line);
-}
 
 /** Options of {@link LineSplitter}. */
 export interface LineSplitterOptions {
@@ -46,8 +36,8 @@ export interface LineSplitterOptions {
  * @example
  * const s = new LineSplitter();
  * const out: string[] = [];
- * s.push(Buffer.from('a\nb'), out); // out = ['a'], partial 'b'
- * s.push(Buffer.from('c\n'), out); // out = ['a', 'bc']
+ * s.push(Buffer.from('a\nb'), (b) => out.push(...b.lines())); // out = ['a'], partial 'b'
+ * s.push(Buffer.from('c\n'), (b) => out.push(...b.lines())); // out = ['a', 'bc']
  */
 export class LineSplitter {
   /** Longest line kept, in bytes. */
@@ -55,6 +45,7 @@ export class LineSplitter {
   /** Lines skipped because they were longer than {@link maxLineBytes}. */
   overLong = 0;
   #carry: Buffer | null = null;
+  readonly #batch = new LineBatch();
   #carryLen = 0;
   #skipping = false;
 
@@ -75,13 +66,16 @@ export class LineSplitter {
   }
 
   /**
-   * Feeds one chunk; appends every line it completes to `out`.
-   * @returns the number of lines appended.
+   * Feeds one chunk; hands the lines it completes to `deliver` as batches over the bytes (a line
+   * that straddled chunks comes first, in a batch of its own over the carried copy). The batches
+   * and their bytes are valid only during the call.
+   * @returns the number of lines delivered.
    */
-  push(chunk: Buffer, out: string[]): number {
+  push(chunk: Buffer, deliver: (batch: LineBatch) => void): number {
     const n = chunk.length;
     const max = this.maxLineBytes;
-    const before = out.length;
+    const batch = this.#batch;
+    let delivered = 0;
     let start = 0;
     if (this.#skipping) {
       const nl = chunk.indexOf(NL);
@@ -101,26 +95,34 @@ export class LineSplitter {
       } else {
         const carry = this.#append(chunk, start, nl);
         if (len > 0 && carry[len - 1] === CR) len--;
-        if (len > max) this.overLong++;
-        else out.push(decodeLine(carry, 0, len));
         this.#carryLen = 0;
+        if (len > max) this.overLong++;
+        else {
+          batch.reset(carry, isAscii(carry.subarray(0, len)));
+          batch.push(0, len);
+          deliver(batch);
+          delivered++;
+        }
       }
       start = nl + 1;
     }
     const last = chunk.lastIndexOf(NL);
-    const ascii = last > start && isAscii(chunk.subarray(start, last));
+    batch.reset(chunk, last > start && isAscii(chunk.subarray(start, last)));
     while (start < n) {
       const nl = chunk.indexOf(NL, start);
       if (nl === -1) break;
       let end = nl;
       if (end > start && chunk[end - 1] === CR) end--;
       if (end - start > max) this.overLong++;
-      else if (ascii) out.push(chunk.toString('latin1', start, end));
-      else out.push(decodeLine(chunk, start, end));
+      else batch.push(start, end);
       start = nl + 1;
     }
     if (start < n) this.#append(chunk, start, n);
-    return out.length - before;
+    if (batch.count > 0) {
+      delivered += batch.count;
+      deliver(batch);
+    }
+    return delivered;
   }
 
   /** Discards the partial line (and any over-long line being skipped); returns its size. */

@@ -27,7 +27,8 @@ async function run(patterns: string[], want: number, extra: Partial<TailerOption
   const events: TailEvent[] = [];
   const t = createTailer({
     patterns,
-    onLines: (l, file) => {
+    onLines: (batch, file) => {
+      const l = batch.lines();
       lines.push(...l);
       byFile[file] = [...(byFile[file] ?? []), ...l];
     },

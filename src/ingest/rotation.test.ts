@@ -127,8 +127,8 @@ async function run(
   const events: TailEvent[] = [];
   const tailer: Tailer = createTailer({
     patterns: [opts.glob ? join(dir, '*.log') : path],
-    onLines: (lines) => {
-      for (const line of lines) {
+    onLines: (batch) => {
+      for (const line of batch.lines()) {
         const m = LINE.exec(line);
         const n = m ? Number(m[1]) : -1;
         if (!m || n >= opts.total || (m[2] as string).length !== n % 61) {

@@ -11,6 +11,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIPv6 } from 'node:net';
+import { encodeLine } from '../format/bytes.ts';
+import { LineBatch } from './line-batch.ts';
 import { parseSyslogDatagram } from './syslog-frame.ts';
 
 /** Where a batch of lines came from. */
@@ -33,7 +35,8 @@ export type SyslogEvent =
 export interface SyslogListenerOptions {
   /** `:PORT`, `HOST:PORT` or `[V6]:PORT`. */
   address: string;
-  onLines(lines: string[], from: SyslogSource): void;
+  /** Receives the lines of one datagram that share a header, as a batch (valid only during the call). */
+  onLines(batch: LineBatch, from: SyslogSource): void;
   onEvent?(event: SyslogEvent): void;
   /** Kernel receive buffer wanted, in bytes (capped by net.core.rmem_max). Default 4 MiB. */
   recvBufferBytes?: number;
@@ -182,7 +185,7 @@ class SyslogListenerImpl implements SyslogListener {
       if (b.hostname !== undefined) src.hostname = b.hostname;
       if (b.tag !== undefined) src.tag = b.tag;
       try {
-        this.#opts.onLines(b.lines, src);
+        this.#opts.onLines(LineBatch.of(b.lines.map(encodeLine)), src);
       } catch (err) {
         this.#emit({
           type: 'error',
@@ -205,7 +208,7 @@ class SyslogListenerImpl implements SyslogListener {
 /**
  * Creates a UDP syslog listener; call `start()` to bind.
  * @example
- * const l = createSyslogListener({ address: ':5514', onLines: (lines, from) => count(lines, from.hostname) });
+ * const l = createSyslogListener({ address: ':5514', onLines: (batch, from) => count(batch, from.hostname) });
  * await l.start();
  */
 export function createSyslogListener(options: SyslogListenerOptions): SyslogListener {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { LineBatch } from './line-batch.ts';
 import { parseSyslogDatagram, parseSyslogFrame } from './syslog-frame.ts';
 import { createSyslogListener, parseListenAddress, type SyslogSource } from './syslog-listener.ts';
 
@@ -198,7 +199,10 @@ async function send(family: 'udp4' | 'udp6', host: string, port: number, payload
 describe('createSyslogListener', () => {
   it('receives datagrams over IPv4 and IPv6 on one dual-stack socket (:PORT)', async (t) => {
     const got: { lines: string[]; from: SyslogSource }[] = [];
-    const l = createSyslogListener({ address: ':0', onLines: (lines, from) => got.push({ lines, from }) });
+    const l = createSyslogListener({
+      address: ':0',
+      onLines: (batch, from) => got.push({ lines: batch.lines(), from }),
+    });
     const { port } = await l.start();
     t.after(() => l.stop());
     await send('udp4', '127.0.0.1', port, [
@@ -233,7 +237,7 @@ describe('createSyslogListener', () => {
     const lines: string[] = [];
     const l = createSyslogListener({
       address: ipv6Available() ? '[::1]:0' : '127.0.0.1:0',
-      onLines: (ls) => lines.push(...ls),
+      onLines: (batch) => lines.push(...batch.lines()),
       onEvent: (e) => events.push(e.type === 'malformed' ? `${e.type}:${e.reason}` : e.type),
     });
     const a = await l.start();
@@ -280,8 +284,8 @@ describe('nginx access_log syslog:', { skip: findNginx() ? false : 'nginx not in
 
   it('delivers every request line, with and without hostname', async (t) => {
     const got: { line: string; from: SyslogSource }[] = [];
-    const onLines = (lines: string[], from: SyslogSource): void => {
-      for (const line of lines) got.push({ line, from });
+    const onLines = (batch: LineBatch, from: SyslogSource): void => {
+      for (const line of batch.lines()) got.push({ line, from });
     };
     const a = createSyslogListener({ address: '127.0.0.1:0', onLines });
     const bl = createSyslogListener({ address: '127.0.0.1:0', onLines });

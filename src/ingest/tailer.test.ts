@@ -61,7 +61,8 @@ async function tail(
   };
   h.tailer = createTailer({
     patterns,
-    onLines: (lines, file) => {
+    onLines: (batch, file) => {
+      const lines = batch.lines();
       h.lines.push(...lines);
       const list = h.byFile.get(file) ?? [];
       list.push(...lines);
@@ -345,7 +346,7 @@ describe('tailer', () => {
         const { createTailer } = await import(${JSON.stringify(url)});
         const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
         const t = createTailer({ patterns: [${JSON.stringify(join(locked, '*.log'))}], pollIntervalMs: 100,
-          reopenBackoff: { initialMs: 10, maxMs: 100 }, onLines: (lines) => out({ lines }), onEvent: (event) => out({ event }) });
+          reopenBackoff: { initialMs: 10, maxMs: 100 }, onLines: (batch) => out({ lines: batch.lines() }), onEvent: (event) => out({ event }) });
         await t.start();
         out({ started: true });
         process.on('SIGTERM', () => t.stop().then(() => process.exit(0)));`;

@@ -44,6 +44,7 @@ import { crc32 } from 'node:zlib';
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { DirWatchers } from './dir-watchers.ts';
+import type { LineBatch } from './line-batch.ts';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './line-splitter.ts';
 import {
   compilePattern,
@@ -57,8 +58,11 @@ import {
 export interface TailerOptions {
   /** Paths or globs; relative ones are resolved against `cwd`. */
   patterns: readonly string[];
-  /** Receives the complete lines of one read (a batch), in file order, with the path they came from. */
-  onLines(lines: string[], file: string): void;
+  /**
+   * Receives the complete lines of one read (a batch over the read buffer, valid only during the
+   * call), in file order, with the path they came from.
+   */
+  onLines(batch: LineBatch, file: string): void;
   /** Rotation, truncation, new files, problems: for logs and metrics. */
   onEvent?(event: TailEvent): void;
   /** Longest line kept, without its `\n`; longer lines are counted and skipped. Default 64 KiB. */
@@ -1116,27 +1120,28 @@ class TailerImpl implements Tailer {
    * complete lines are counted and delivered as `r`'s, over-long ones counted and reported.
    */
   #consume(r: Reader, buf: Buffer, n: number): void {
-    const lines: string[] = [];
     const overLong = r.splitter.overLong;
-    r.splitter.push(n === buf.length ? buf : buf.subarray(0, n), lines);
+    const path = r.path;
+    const count = r.splitter.push(n === buf.length ? buf : buf.subarray(0, n), (batch) =>
+      this.#deliver(batch, path),
+    );
     this.#pool.release(buf);
     const c = r.counters;
     c.bytesRead += n;
-    c.linesRead += lines.length;
+    c.linesRead += count;
     this.#totals.bytesRead += n;
-    this.#totals.linesRead += lines.length;
+    this.#totals.linesRead += count;
     if (r.splitter.overLong !== overLong) {
-      const count = r.splitter.overLong - overLong;
-      c.overLong += count;
-      this.#totals.overLong += count;
-      this.#emit({ type: 'overlong', path: r.path, count, maxLineBytes: this.#maxLine });
+      const over = r.splitter.overLong - overLong;
+      c.overLong += over;
+      this.#totals.overLong += over;
+      this.#emit({ type: 'overlong', path, count: over, maxLineBytes: this.#maxLine });
     }
-    if (lines.length > 0) this.#deliver(lines, r.path);
   }
 
-  #deliver(lines: string[], path: string): void {
+  #deliver(batch: LineBatch, path: string): void {
     try {
-      this.#opts.onLines(lines, path);
+      this.#opts.onLines(batch, path);
     } catch (err) {
       this.#error(path, err);
     }
@@ -1177,7 +1182,7 @@ class TailerImpl implements Tailer {
  *   from the old offset (the inotify event makes that window milliseconds wide).
  * - A partial line is delivered only with its newline; see the module doc for when it is dropped.
  * @example
- * const t = createTailer({ patterns: ['/var/log/nginx/*.log'], onLines: (lines, file) => count(lines, file) });
+ * const t = createTailer({ patterns: ['/var/log/nginx/*.log'], onLines: (batch, file) => count(batch, file) });
  * await t.start();
  */
 export function createTailer(options: TailerOptions): Tailer {
