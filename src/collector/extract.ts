@@ -4,9 +4,12 @@
  * the canonical record mapping.
  * @module
  */
+import { bytesEqual, readDecimal, readUint } from '../format/bytes.ts';
 import { toRecord } from '../format/record/index.ts';
 import { splitRequestLine } from '../format/record/record.ts';
+import { type Converter, compileProjection, type ScanField } from '../format/scanner.ts';
 import type { CompiledFormat, Fields, FieldValue } from '../format/types.ts';
+import type { ByteParts } from '../store/store.ts';
 
 export interface KeyParts {
   website: string;
@@ -80,6 +83,276 @@ export function makeExtractor(format: CompiledFormat, website = ''): Extractor {
     o.bytes = r.bodyBytes ?? r.responseBytes ?? 0;
     o.time = r.duration ?? 0;
     o.at = r.time ?? r.startTime ?? Number.NaN;
+    return true;
+  };
+}
+
+/**
+ * Fills `out` from the ASCII line `b[start, end)`; false when the line needs its text parsed (it
+ * does not split as the fast parser splits it, a value is escaped, null or invalid where the
+ * string path would decide otherwise): the caller then parses the text, which also reports errors.
+ * The values are exactly those `makeExtractor` gives for the parsed line.
+ */
+export type ByteExtractor = (b: Uint8Array, start: number, end: number, out: ByteParts) => boolean;
+
+const NO = -2;
+const NUL = -1;
+
+/**
+ * The byte extractor of a format, or undefined when it has none (JSON dictionaries, and for now
+ * uWSGI and Envoy formats, whose key parts come through the canonical record: they parse the text).
+ * nginx formats with `$request_uri` and `$request_method`, or `$request`, have one.
+ */
+export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExtractor | undefined {
+  const layout = format.layout;
+  if (format.dialect !== 'nginx' || layout === undefined) return undefined;
+  const fields = layout.fields;
+  const index = new Map<string, number>();
+  fields.forEach((f, i) => {
+    index.set(f.name, i);
+  });
+  /** The indices of the named fields present, each of the given kind (undefined: one is of another kind). */
+  const present = (names: readonly string[], kind: ScanField['bytes'] | 'any'): number[] | undefined => {
+    const out: number[] = [];
+    for (const name of names) {
+      const i = index.get(name);
+      if (i === undefined) continue;
+      if (kind !== 'any' && fields[i]?.bytes !== kind) return undefined;
+      out.push(i);
+    }
+    return out;
+  };
+  const websites = present(['host', 'http_host', 'server_name'], 'text');
+  const addrs = present(['remote_addr', 'realip_remote_addr'], 'text');
+  const statuses = present(['status', 'upstream_last_status', 'upstream_log_status'], 'uint');
+  const sizes = present(['body_bytes_sent', 'bytes_sent'], 'uint');
+  const times = present(
+    ['request_time', 'upstream_last_response_time', 'upstream_log_response_time'],
+    'decimal',
+  );
+  const upstreamList = present(['upstream_addr'], 'any');
+  const upstreams = present(['upstream_last_addr', 'upstream_log_addr'], 'text');
+  const uriField = index.get('request_uri');
+  const methodField = index.get('request_method');
+  const requestField = index.get('request');
+  const msec = present(['msec'], 'decimal');
+  const clocks = present(['time_local', 'time_iso8601'], 'any');
+  if (
+    websites === undefined ||
+    addrs === undefined ||
+    statuses === undefined ||
+    sizes === undefined ||
+    times === undefined ||
+    upstreamList === undefined ||
+    upstreams === undefined ||
+    msec === undefined ||
+    clocks === undefined ||
+    addrs.length === 0 ||
+    statuses.length === 0
+  )
+    return undefined;
+  const textField = (i: number | undefined) => i !== undefined && fields[i]?.bytes === 'text';
+  // Where uri and method come from: `$request_uri` and `$request_method`, or the request line,
+  // or (an upstream log) the first of `$uri`, `$upstream_uri` and `$upstream_method`.
+  const direct = textField(uriField) && textField(methodField);
+  const fromRequest =
+    !direct && textField(requestField) && uriField === undefined && methodField === undefined;
+  const upstreamUris = present(['uri', 'upstream_uri'], 'text');
+  const upstreamMethods = present(['upstream_method'], 'text');
+  if (
+    !direct &&
+    !fromRequest &&
+    (uriField !== undefined ||
+      methodField !== undefined ||
+      requestField !== undefined ||
+      upstreamUris === undefined ||
+      upstreamMethods === undefined)
+  )
+    return undefined;
+  const others =
+    direct || fromRequest
+      ? { uris: [], methods: [] }
+      : { uris: upstreamUris ?? [], methods: upstreamMethods ?? [] };
+  const consumed = new Set<number>([
+    ...websites,
+    ...addrs,
+    ...statuses,
+    ...sizes,
+    ...times,
+    ...upstreamList,
+    ...upstreams,
+    ...msec,
+    ...clocks,
+    ...(direct ? [uriField as number, methodField as number] : fromRequest ? [requestField as number] : []),
+    ...others.uris,
+    ...others.methods,
+  ]);
+  const project = compileProjection(layout, consumed);
+  if (project === undefined) return undefined;
+  const nulls = fields.map((f) => f.nulls ?? []);
+  const converters = fields.map((f) => f.convert);
+  const escape = layout.escape ?? -1;
+  const at = new Int32Array(fields.length * 2);
+  /** Each clock field's last text and value: a repeated time text is not converted again. */
+  const clockText = clocks.map(() => '\u0100'); // matches no bytes
+  const clockValue = clocks.map(() => Number.NaN);
+
+  const isNull = (b: Uint8Array, i: number): boolean => {
+    const s = at[2 * i] as number;
+    const e = at[2 * i + 1] as number;
+    for (const t of nulls[i] as readonly string[]) if (bytesEqual(b, s, e, t)) return true;
+    return false;
+  };
+  /** Field i's text as its own value: NUL when null, NO when escaped (its value differs), else its start. */
+  const text = (b: Uint8Array, i: number): number => {
+    if (isNull(b, i)) return NUL;
+    const s = at[2 * i] as number;
+    const e = at[2 * i + 1] as number;
+    if (escape >= 0) for (let k = s; k < e; k++) if (b[k] === escape) return NO;
+    return s;
+  };
+  /** The first of the fields that is a number (NaN: all null; NO: one is invalid). */
+  const number = (b: Uint8Array, list: readonly number[], dec: boolean): number => {
+    for (const i of list) {
+      if (isNull(b, i)) continue;
+      const s = at[2 * i] as number;
+      const e = at[2 * i + 1] as number;
+      const v = dec ? readDecimal(b, s, e) : readUint(b, s, e);
+      return v >= 0 ? v : NO;
+    }
+    return Number.NaN;
+  };
+
+  return (b, start, end, out) => {
+    if (!project(b, start, end, at)) return false;
+    // Website: the first host that is not null, else the fallback.
+    out.website = -1;
+    out.fallbackWebsite = website;
+    for (const i of websites) {
+      const s = text(b, i);
+      if (s === NO) return false;
+      if (s === NUL) continue;
+      out.website = s;
+      out.websiteEnd = at[2 * i + 1] as number;
+      break;
+    }
+    let found = false;
+    for (const i of addrs) {
+      const s = text(b, i);
+      if (s === NO) return false;
+      if (s === NUL) continue;
+      out.addr = s;
+      out.addrEnd = at[2 * i + 1] as number;
+      found = true;
+      break;
+    }
+    const status = number(b, statuses, false);
+    if (!found || !(status >= 0)) return false; // the text path reports it
+    out.status = status;
+    if (direct) {
+      const u = text(b, uriField as number);
+      const m = text(b, methodField as number);
+      if (u < 0 || m < 0) return false;
+      out.uri = u;
+      out.uriEnd = at[2 * (uriField as number) + 1] as number;
+      out.method = m;
+      out.methodEnd = at[2 * (methodField as number) + 1] as number;
+    } else if (!fromRequest) {
+      // The first text that is not null, else empty (no field: an empty text at the line's start).
+      out.uri = out.uriEnd = out.method = out.methodEnd = start;
+      for (const i of others.uris) {
+        const s = text(b, i);
+        if (s === NO) return false;
+        if (s === NUL) continue;
+        out.uri = s;
+        out.uriEnd = at[2 * i + 1] as number;
+        break;
+      }
+      for (const i of others.methods) {
+        const s = text(b, i);
+        if (s === NO) return false;
+        if (s === NUL) continue;
+        out.method = s;
+        out.methodEnd = at[2 * i + 1] as number;
+        break;
+      }
+    } else {
+      // `$request`: METHOD SP URI [SP HTTP/x] (as splitRequestLine).
+      const r = requestField as number;
+      const s = text(b, r);
+      if (s < 0) return false;
+      const e = at[2 * r + 1] as number;
+      let sp = s;
+      while (sp < e && b[sp] !== 0x20) sp++;
+      if (sp === s || sp === e) return false;
+      let last = e - 1;
+      while (b[last] !== 0x20) last--;
+      out.method = s;
+      out.methodEnd = sp;
+      out.uri = sp + 1;
+      out.uriEnd = last > sp && e - last > 5 && bytesEqual(b, last + 1, last + 6, 'HTTP/') ? last : e;
+    }
+    out.upstream = -1;
+    for (const i of upstreamList) {
+      // `$upstream_addr`: the last address of the last group (`a, b : c`); null texts and `-` skip.
+      const s = text(b, i);
+      if (s === NO) return false;
+      const e = at[2 * i + 1] as number;
+      if (e === s || (e - s === 1 && b[s] === 0x2d)) continue;
+      // Groups end at each ` : ` found from the left (as String.split finds them, never overlapping).
+      let from = s;
+      for (let k = s; k + 3 <= e; k++) {
+        if (b[k] === 0x20 && b[k + 1] === 0x3a && b[k + 2] === 0x20) {
+          from = k + 3;
+          k += 2;
+        }
+      }
+      for (let k = e - 2; k >= from; k--) {
+        if (b[k] === 0x2c && b[k + 1] === 0x20) {
+          from = k + 2;
+          break;
+        }
+      }
+      if (e - from === 1 && b[from] === 0x2d) continue;
+      out.upstream = from;
+      out.upstreamEnd = e;
+      break;
+    }
+    if (out.upstream < 0) {
+      for (const i of upstreams) {
+        const s = text(b, i);
+        if (s === NO) return false;
+        if (s === NUL) continue;
+        out.upstream = s;
+        out.upstreamEnd = at[2 * i + 1] as number;
+        break;
+      }
+    }
+    const size = number(b, sizes, false);
+    if (size === NO) return false;
+    out.bytes = Number.isNaN(size) ? 0 : size;
+    const time = number(b, times, true);
+    if (time === NO) return false;
+    out.time = Number.isNaN(time) ? 0 : time;
+    let t = number(b, msec, true);
+    if (t === NO) return false;
+    for (let c = 0; c < clocks.length && Number.isNaN(t); c++) {
+      const i = clocks[c] as number;
+      const s = at[2 * i] as number;
+      const e = at[2 * i + 1] as number;
+      if (bytesEqual(b, s, e, clockText[c] as string)) {
+        t = clockValue[c] as number;
+        continue;
+      }
+      const raw = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
+      const v = (converters[i] as Converter)(raw);
+      if (v === undefined) return false;
+      const n = typeof v === 'number' ? v : Number.NaN;
+      clockText[c] = raw;
+      clockValue[c] = n;
+      t = n;
+    }
+    out.at = t;
     return true;
   };
 }

@@ -3,11 +3,18 @@
  * and skipped; the first few per source are reported with their line number.
  * @module
  */
+import { isAscii } from 'node:buffer';
 import { LineParseError } from '../format/errors.ts';
 import type { CompiledFormat } from '../format/types.ts';
 import type { LineBatch } from '../ingest/line-batch.ts';
-import type { Store } from '../store/store.ts';
-import { type Extractor, type KeyParts, makeExtractor } from './extract.ts';
+import { type AddResult, ByteParts, type Store } from '../store/store.ts';
+import {
+  type ByteExtractor,
+  type Extractor,
+  type KeyParts,
+  makeByteExtractor,
+  makeExtractor,
+} from './extract.ts';
 
 /** Where lines come from and how to read them. */
 export interface SourceFormat {
@@ -34,11 +41,19 @@ export interface PipelineReport {
 
 const REPORT_FIRST = 5;
 
+/** A counted request: its key's ids in the store (website, prefix, uri, status, upstream, method). */
+export type Observer = (key: Uint32Array, status: number, bytes: number, time: number) => void;
+
+interface Extractors {
+  readonly text: Extractor;
+  readonly bytes: ByteExtractor | undefined;
+}
+
 export class Pipeline {
   readonly store: Store;
   readonly #report: (r: PipelineReport) => void;
   readonly counters = new Map<string, SourceCounters>();
-  readonly #extractors = new Map<CompiledFormat, Extractor>();
+  readonly #extractors = new Map<CompiledFormat, Extractors>();
   readonly #parts: KeyParts = {
     website: '',
     addr: '',
@@ -50,22 +65,26 @@ export class Pipeline {
     time: 0,
     at: Number.NaN,
   };
+  readonly #byteParts = new ByteParts();
   linesRead = 0;
   parseErrors = 0;
 
   /** Called for every counted request (metrics). */
-  readonly #observe: ((o: KeyParts) => void) | undefined;
+  readonly #observe: Observer | undefined;
 
-  constructor(store: Store, report: (r: PipelineReport) => void, observe?: (o: KeyParts) => void) {
+  constructor(store: Store, report: (r: PipelineReport) => void, observe?: Observer) {
     this.store = store;
     this.#report = report;
     this.#observe = observe;
   }
 
-  #extractor(src: SourceFormat): Extractor {
+  #extractor(src: SourceFormat): Extractors {
     let e = this.#extractors.get(src.format);
     if (!e) {
-      e = makeExtractor(src.format, src.website ?? '');
+      e = {
+        text: makeExtractor(src.format, src.website ?? ''),
+        bytes: makeByteExtractor(src.format, src.website ?? ''),
+      };
       this.#extractors.set(src.format, e);
     }
     return e;
@@ -80,48 +99,46 @@ export class Pipeline {
     return c;
   }
 
-  /** Counts a batch of lines from one source. */
+  /**
+   * Counts a batch of lines from one source. An ASCII line of a format with a byte extractor is
+   * counted from its bytes; any other line (and one the byte extractor leaves to the text: escaped,
+   * unusual or invalid) is decoded and parsed, which also explains errors.
+   */
   feed(batch: LineBatch, source: string, src: SourceFormat): void {
     const c = this.counter(source);
-    const extract = this.#extractor(src);
-    const format = src.format;
-    const o = this.#parts;
+    const ex = this.#extractor(src);
+    const byteExtract = ex.bytes;
+    const bytes = batch.bytes;
+    const bp = this.#byteParts;
     const store = this.store;
     for (let i = 0; i < batch.count; i++) {
       c.lines++;
       this.linesRead++;
-      if (batch.start(i) === batch.end(i)) continue;
-      const line = batch.text(i);
-      const f = format.parse(line);
-      if (f instanceof LineParseError) {
-        c.parseErrors++;
-        this.parseErrors++;
-        if (c.parseErrors <= REPORT_FIRST) {
-          this.#report({
-            source,
-            line: c.lines,
-            message: `${f.reason} at column ${f.column} (format ${src.name})`,
-          });
+      const s = batch.start(i);
+      const e = batch.end(i);
+      if (s === e) continue;
+      let r: AddResult;
+      let counted: { status: number; bytes: number; time: number };
+      if (
+        byteExtract !== undefined &&
+        (batch.ascii || isAscii(bytes.subarray(s, e))) &&
+        byteExtract(bytes, s, e, bp)
+      ) {
+        r = store.addBytes(bytes, bp);
+        if (r === 'malformed') {
+          this.#malformed(c, source, bytes.toString('latin1', bp.addr, bp.addrEnd), bp.status);
+          continue;
         }
-        continue;
-      }
-      if (!extract(f, o)) {
-        c.malformed++;
-        if (c.malformed <= REPORT_FIRST)
-          this.#report({ source, line: c.lines, message: 'no status or client address' });
-        continue;
-      }
-      const r = store.add(o.website, o.addr, o.uri, o.status, o.upstream, o.method, o.bytes, o.time, o.at);
-      if (r === 'malformed') {
-        c.malformed++;
-        if (c.malformed <= REPORT_FIRST) {
-          this.#report({
-            source,
-            line: c.lines,
-            message: `invalid client address or status (${JSON.stringify(o.addr)}, ${o.status})`,
-          });
+        counted = bp;
+      } else {
+        const o = this.#parse(batch.text(i), c, source, src, ex.text);
+        if (o === undefined) continue;
+        r = store.add(o.website, o.addr, o.uri, o.status, o.upstream, o.method, o.bytes, o.time, o.at);
+        if (r === 'malformed') {
+          this.#malformed(c, source, o.addr, o.status);
+          continue;
         }
-        continue;
+        counted = o;
       }
       if (r === 'old') {
         c.tooOld++;
@@ -133,7 +150,49 @@ export class Pipeline {
           });
         }
       }
-      this.#observe?.(o);
+      this.#observe?.(store.lastKey, counted.status, counted.bytes, counted.time);
+    }
+  }
+
+  /** The key parts of a line's text, or undefined (a parse error or a malformed line, counted and reported). */
+  #parse(
+    line: string,
+    c: SourceCounters,
+    source: string,
+    src: SourceFormat,
+    extract: Extractor,
+  ): KeyParts | undefined {
+    const f = src.format.parse(line);
+    if (f instanceof LineParseError) {
+      c.parseErrors++;
+      this.parseErrors++;
+      if (c.parseErrors <= REPORT_FIRST) {
+        this.#report({
+          source,
+          line: c.lines,
+          message: `${f.reason} at column ${f.column} (format ${src.name})`,
+        });
+      }
+      return undefined;
+    }
+    const o = this.#parts;
+    if (!extract(f, o)) {
+      c.malformed++;
+      if (c.malformed <= REPORT_FIRST)
+        this.#report({ source, line: c.lines, message: 'no status or client address' });
+      return undefined;
+    }
+    return o;
+  }
+
+  #malformed(c: SourceCounters, source: string, addr: string, status: number): void {
+    c.malformed++;
+    if (c.malformed <= REPORT_FIRST) {
+      this.#report({
+        source,
+        line: c.lines,
+        message: `invalid client address or status (${JSON.stringify(addr)}, ${status})`,
+      });
     }
   }
 }

@@ -16,7 +16,9 @@ import { HealthState } from '../rpc/health.ts';
 import type { RpcSecurity } from '../rpc/security.ts';
 import type { RpcServer } from '../rpc/server.ts';
 import { startRpcServer } from '../rpc/server.ts';
+import { DIM } from '../store/dimensions.ts';
 import { type HistoryFlagOptions, type HistoryWriter, historyFromFlags } from '../store/history/index.ts';
+import type { Interner } from '../store/interner.ts';
 import { StateKeeper } from '../store/journal.ts';
 import { Store } from '../store/store.ts';
 import { registerHistoryMetrics } from './history-metrics.ts';
@@ -155,7 +157,17 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   const pipeline = new Pipeline(
     store,
     (r) => o.log(`${r.source}: line ${r.line}: ${r.message}`),
-    (k) => metrics.observe(k.website, k.method, k.status, k.bytes, k.time, k.upstream),
+    (key, status, bytes, time) => {
+      const it = store.interners;
+      metrics.observe(
+        (it[DIM.website] as Interner).value(key[DIM.website] as number),
+        (it[DIM.method] as Interner).value(key[DIM.method] as number),
+        status,
+        bytes,
+        time,
+        (it[DIM.upstream] as Interner).value(key[DIM.upstream] as number),
+      );
+    },
   );
   const sum = (f: (c: { malformed: number }) => number) => {
     let n = 0;

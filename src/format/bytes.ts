@@ -116,3 +116,49 @@ export function encodeLine(line: string): Buffer {
   if (!LONE.test(line)) return Buffer.from(line, 'utf8');
   return Buffer.from(encodeString(line));
 }
+
+/**
+ * `b[s, e)` as an unsigned C integer: 1–15 ASCII digits (leading zeros allowed), else -1. The
+ * byte form of the parsers' `parseUint`.
+ */
+export function readUint(b: Uint8Array, s: number, e: number): number {
+  if (e <= s || e - s > 15) return -1;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const c = (b[i] as number) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * `b[s, e)` as a decimal (`123`, `0.456`: digits with at most one `.` between digits), else NaN;
+ * rounded exactly as `Number(text)` (an exact integer divided once by an exact power of ten). The
+ * byte form of the parsers' `parseDecimal`.
+ */
+export function readDecimal(b: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n <= 0) return Number.NaN;
+  let v = 0;
+  let dot = -1;
+  for (let i = s; i < e; i++) {
+    const c = b[i] as number;
+    if (c === 0x2e && dot === -1 && i > s && i < e - 1) dot = i - s;
+    else if (c < 0x30 || c > 0x39) return Number.NaN;
+    else v = v * 10 + (c - 0x30);
+  }
+  if (dot === -1) return n <= 15 ? v : +Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1');
+  return n <= 16
+    ? v / (POW10[n - 1 - dot] as number)
+    : +Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1');
+}
+
+/** Whether `b[s, e)` is the ASCII text `t`. */
+export function bytesEqual(b: Uint8Array, s: number, e: number, t: string): boolean {
+  if (e - s !== t.length) return false;
+  for (let i = 0; i < t.length; i++) if (b[s + i] !== t.charCodeAt(i)) return false;
+  return true;
+}

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { bytesEqual, readDecimal, readUint } from './bytes.ts';
 import { LineParseError } from './errors.ts';
 import { scanCost, searchBudget } from './search-budget.ts';
 import type { Fields, FieldValue } from './types.ts';
@@ -65,6 +66,14 @@ export interface ScanField {
   readonly cache?: TextCache;
   /** A regular expression for every valid non-null text (for the matcher). */
   readonly pattern?: string;
+  /**
+   * What the field's converter does, for the byte projection (must agree with `convert`):
+   * `text`: every text is valid, and is its own value unless it is one of `nulls` or holds the
+   * layout's `escape` byte; `uint`: one of `nulls` or 1–15 digits (a C unsigned integer, leading
+   * zeros allowed); `decimal`: one of `nulls` or digits with at most one inner `.`, as
+   * `parseDecimal`; absent: only `convert` knows (the projection decodes the text to check it).
+   */
+  readonly bytes?: 'text' | 'uint' | 'decimal';
 }
 
 export interface ScanLayout {
@@ -72,8 +81,13 @@ export interface ScanLayout {
   readonly fields: readonly ScanField[];
   /** The record's properties: name → field index (default: each name's last field). */
   readonly record?: readonly (readonly [string, number])[];
-  /** The anchor finder when it is not `indexOf` (nginx JSON escaping). */
-  readonly find?: Find;
+  /**
+   * An anchor preceded by an odd run of `\\` is inside a value (nginx JSON escaping): the first
+   * occurrence of an anchor is the first one not escaped.
+   */
+  readonly escapedAnchors?: boolean;
+  /** The byte that starts an escape sequence in a value (`\\`): a text holding it is not its own value. */
+  readonly escape?: number;
 }
 
 export interface ScanOptions {
@@ -88,6 +102,7 @@ export interface ScanOptions {
 }
 
 export interface CompiledScanner {
+  readonly layout: ScanLayout;
   parse(line: string): Fields | LineParseError;
   /** The raw text of each field. */
   split(line: string): string[] | LineParseError;
@@ -114,6 +129,18 @@ function lastIndexRecord(fields: readonly ScanField[]): [string, number][] {
   return [...m];
 }
 
+/** Index of `anchor` at or after `from` that is not inside an escape (preceded by an odd run of `\\`). */
+function findUnescaped(line: string, anchor: string, from: number): number {
+  let at = line.indexOf(anchor, from);
+  while (at !== -1) {
+    let k = at - 1;
+    while (k >= from && line.charCodeAt(k) === 0x5c) k--;
+    if ((at - 1 - k) % 2 === 0) return at;
+    at = line.indexOf(anchor, at + 1);
+  }
+  return -1;
+}
+
 /** Builds `parse(line)` and `split(line)` for a layout. */
 export function compileScanner(layout: ScanLayout, opts: ScanOptions = {}): CompiledScanner {
   const { prefix, fields } = layout;
@@ -123,7 +150,9 @@ export function compileScanner(layout: ScanLayout, opts: ScanOptions = {}): Comp
   const record = layout.record ?? lastIndexRecord(fields);
   const limits = fields.map((f) => f.maxLength ?? Number.POSITIVE_INFINITY);
   const greedy = fields.map((f) => f.greedy === true);
-  const find: Find = layout.find ?? ((line, anchor, from) => line.indexOf(anchor, from));
+  const find: Find = layout.escapedAnchors
+    ? findUnescaped
+    : (line, anchor, from) => line.indexOf(anchor, from);
   const levels = opts.levels ?? [converters];
   const accepts: ((raw: string) => boolean)[][] = levels.map((conv) =>
     conv.map((c, i) => {
@@ -295,7 +324,7 @@ export function compileScanner(layout: ScanLayout, opts: ScanOptions = {}): Comp
       : mode === 'matcher'
         ? generateMatcher(layout, record, slowParse)
         : generateScanner(layout, record, slowParse);
-  return { parse, split };
+  return { layout, parse, split };
 }
 
 /**
@@ -349,7 +378,7 @@ function generateScanner(
 ): (line: string) => Fields | LineParseError {
   const { prefix, fields } = layout;
   const n = fields.length;
-  const viaIndexOf = layout.find === undefined;
+  const viaIndexOf = layout.escapedAnchors !== true;
   let body = `${prefix === '' ? '' : `if (!(${textAt(prefix, '0')})) return slow(line);\n`}const len = line.length;\nlet pos = ${prefix.length}, end = 0, c = 0, s = '';\n`;
   for (let i = 0; i < n; i++) {
     const f = fields[i] as ScanField;
@@ -418,7 +447,7 @@ function generateScanner(
     ...args: unknown[]
   ) => (line: string) => Fields | LineParseError;
   return factory(
-    layout.find,
+    findUnescaped,
     slow,
     ...fields.map((f) => (f.set !== undefined ? f.set : f.convert)),
     ...fields.map((f) => f.cache),
@@ -480,4 +509,97 @@ function generateMatcher(
     ...args: unknown[]
   ) => (line: string) => Fields | LineParseError;
   return factory(re, slow, ...fields.map((f) => f.convert));
+}
+
+/**
+ * Splits a line's bytes `b[start, end)` as the fast parser splits its text (the first occurrence
+ * of each anchor) and writes each field's bounds to `at` (`at[2i]`, `at[2i + 1]`); false when the
+ * parser would not take that split (an anchor missing, a field outside `consumed` whose text its
+ * converter refuses): the caller then parses the line's text. The line must be ASCII. Fields in
+ * `consumed` are not checked: the caller converts them and parses the text when it cannot.
+ */
+export type Projection = (b: Uint8Array, start: number, end: number, at: Int32Array) => boolean;
+
+/**
+ * The projection of a layout (see {@link Projection}), or undefined when the layout cannot be
+ * split on bytes (a literal that is not ASCII, two fields touching).
+ */
+export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<number>): Projection | undefined {
+  const { prefix, fields } = layout;
+  const n = fields.length;
+  const ascii = (t: string) => /^[\x00-\x7f]*$/.test(t);
+  if (n === 0 || !ascii(prefix) || fields.some((f, i) => !ascii(f.anchor) || (f.anchor === '' && i < n - 1)))
+    return undefined;
+  const pre = Buffer.from(prefix, 'latin1');
+  const anchors = fields.map((f) => Buffer.from(f.anchor, 'latin1'));
+  const escaped = layout.escapedAnchors === true;
+  /** Per field: 0 not checked, 1 uint, 2 decimal, 3 convert the text. */
+  const check = new Uint8Array(n);
+  const nulls: (readonly string[])[] = [];
+  fields.forEach((f, i) => {
+    nulls.push(f.nulls ?? []);
+    if (consumed.has(i) || f.bytes === 'text') check[i] = 0;
+    else check[i] = f.bytes === 'uint' ? 1 : f.bytes === 'decimal' ? 2 : 3;
+  });
+  const converters = fields.map((f) => f.convert);
+
+  /** Index of anchor `a` in `b[from, limit)` (its first byte at most `limit - a.length`), or -1. */
+  function find(b: Uint8Array, a: Uint8Array, from: number, limit: number): number {
+    const a0 = a[0] as number;
+    const m = a.length;
+    const last = limit - m;
+    for (let i = from; i <= last; i++) {
+      if (b[i] !== a0) continue;
+      let k = 1;
+      while (k < m && b[i + k] === a[k]) k++;
+      if (k < m) continue;
+      if (escaped) {
+        let j = i - 1;
+        while (j >= from && b[j] === 0x5c) j--;
+        if ((i - 1 - j) % 2 === 1) continue;
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  function isNull(b: Uint8Array, s: number, e: number, texts: readonly string[]): boolean {
+    for (const t of texts) if (bytesEqual(b, s, e, t)) return true;
+    return false;
+  }
+
+  return (b, start, end, at) => {
+    if (end - start < pre.length) return false;
+    for (let k = 0; k < pre.length; k++) if (b[start + k] !== pre[k]) return false;
+    let pos = start + pre.length;
+    for (let i = 0; i < n; i++) {
+      const a = anchors[i] as Uint8Array;
+      let e: number;
+      if (i === n - 1) {
+        e = end - a.length;
+        if (e < pos) return false;
+        for (let k = 0; k < a.length; k++) if (b[e + k] !== a[k]) return false;
+      } else {
+        e = find(b, a, pos, end);
+        if (e === -1) return false;
+      }
+      at[2 * i] = pos;
+      at[2 * i + 1] = e;
+      const c = check[i] as number;
+      if (c !== 0 && !isNull(b, pos, e, nulls[i] as readonly string[])) {
+        if (c === 1) {
+          if (readUint(b, pos, e) < 0) return false;
+        } else if (c === 2) {
+          if (Number.isNaN(readDecimal(b, pos, e))) return false;
+        } else if (
+          (converters[i] as Converter)(
+            Buffer.from(b.buffer, b.byteOffset + pos, e - pos).toString('latin1'),
+          ) === undefined
+        )
+          return false;
+      }
+      pos = e + a.length;
+    }
+    return true;
+  };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { LineParseError } from './errors.ts';
+import type { ScanLayout } from './scanner.ts';
 
 /** The dialects logtally speaks. */
 export type Dialect = 'nginx' | 'uwsgi' | 'envoy';
@@ -48,4 +49,6 @@ export interface CompiledFormat {
   render(vars: RenderSource): string;
   /** Parses one line (without its newline) into typed fields, or returns why it does not match. */
   parse(line: string): Fields | LineParseError;
+  /** The layout `parse` was compiled from (text formats): for a projection on bytes (../scanner.ts). */
+  readonly layout?: ScanLayout;
 }

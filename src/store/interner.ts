@@ -58,7 +58,36 @@ export class Interner {
     if (found >= 0) return found;
     // A value sliced from a log line would keep the whole line alive for as long as it is
     // interned: keep a copy of just the value.
-    const v = flat(value);
+    return this.#add(flat(value), h);
+  }
+
+  /**
+   * The id of the ASCII text `b[s, e)`, allocating one if needed (with no reference yet): the
+   * same id `intern` gives its text, found without making a string (one is made for a new value).
+   */
+  internBytes(b: Uint8Array, s: number, e: number): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+    h ^= h >>> 16;
+    const table = this.#table;
+    const mask = table.length - 1;
+    const hashes = this.#hashes;
+    const values = this.#values;
+    const n = e - s;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const id = table[slot] as number;
+      if (id === EMPTY) break;
+      if (id < 0 || hashes[id] !== h) continue;
+      const v = values[id] as string;
+      if (v.length !== n) continue;
+      let k = 0;
+      while (k < n && v.charCodeAt(k) === b[s + k]) k++;
+      if (k === n) return id;
+    }
+    return this.#add(Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1'), h);
+  }
+
+  #add(v: string, h: number): number {
     const id = this.#free.pop() ?? this.#values.length;
     if (id === this.#values.length) this.#values.push(v);
     else this.#values[id] = v;

@@ -32,6 +32,29 @@ export function parseIPv4(s: string, from = 0, to = s.length): number {
   return value * 256 + part;
 }
 
+/** As {@link parseIPv4}, for the ASCII bytes `b[from, to)` (the collector's byte path). */
+export function parseIPv4Bytes(b: Uint8Array, from: number, to: number): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = from; i < to; i++) {
+    const c = b[i] as number;
+    if (c === 0x2e) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 0x30 && c <= 0x39 && !(digits > 0 && part === 0)) {
+      part = part * 10 + (c - 0x30);
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  return dots !== 3 || digits === 0 ? -1 : value * 256 + part;
+}
+
 /** Parses IPv6 text into 8 16-bit groups; returns false when invalid. Accepts embedded IPv4. */
 export function parseIPv6(s: string, out: Uint16Array): boolean {
   out.fill(0);
@@ -149,6 +172,12 @@ export class PrefixMasker {
    * The masked IPv4 network as a number (>= 0) for IPv4 and IPv4-mapped addresses, -1 for
    * IPv6, -2 for invalid input. Cheap: use it as a cache key before building labels.
    */
+  /** The masked network of a dotted-quad IPv4 address in ASCII bytes, or -1 (any other text). */
+  v4NetworkBytes(b: Uint8Array, from: number, to: number): number {
+    const v4 = parseIPv4Bytes(b, from, to);
+    return v4 >= 0 ? (v4 & this.#v4mask) >>> 0 : -1;
+  }
+
   v4Network(addr: string): number {
     const v4 = parseIPv4(addr);
     if (v4 >= 0) return (v4 & this.#v4mask) >>> 0;

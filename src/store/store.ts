@@ -56,6 +56,31 @@ interface LateTable {
 /** Past buckets receiving late lines at once (a backfill in log order needs one). */
 const LATE_TABLES = 4;
 
+/**
+ * Key parts found in a line's bytes: where each text is (start, end; -1 when the format has none:
+ * the fallback website, no upstream) and the numbers converted. Filled by the collector's byte extractor;
+ * counted by `Store.addBytes`.
+ */
+export class ByteParts {
+  website = -1;
+  websiteEnd = -1;
+  addr = 0;
+  addrEnd = 0;
+  uri = 0;
+  uriEnd = 0;
+  method = 0;
+  methodEnd = 0;
+  upstream = -1;
+  upstreamEnd = -1;
+  status = 0;
+  bytes = 0;
+  time = 0;
+  /** The line's own time, epoch seconds; NaN when the format carries none. */
+  at = Number.NaN;
+  /** The fallback website (the format has no host, or it is empty/null on this line). */
+  fallbackWebsite = '';
+}
+
 /** What `exportState` returns and `importState` takes. */
 export interface StoreState {
   liveStart: number;
@@ -203,13 +228,55 @@ export class Store {
     const q = uri.indexOf('?');
     const path = q === -1 ? uri : uri.slice(0, q);
     const k = this.#key;
-    const it = this.interners;
     k[0] = this.#cachedId(0, website);
     k[1] = prefix;
-    k[2] = (it[2] as Interner).intern(path);
+    k[2] = (this.interners[2] as Interner).intern(path);
     k[3] = statusId;
     k[4] = this.#cachedId(4, upstream);
     k[5] = this.#cachedId(5, method);
+    return this.#addKey(bytes, time, at);
+  }
+
+  /**
+   * Counts one request whose key parts are ASCII texts in `b` (see {@link ByteParts}), as `add`
+   * counts the same texts, without a string per line: each value is found by its bytes, and a
+   * string is made only for a value not interned yet.
+   */
+  addBytes(b: Uint8Array, p: ByteParts): AddResult {
+    if (!(p.at < this.#liveStart + MINUTE)) this.tick();
+    const statusId = this.#statusId(p.status);
+    const n = this.masker.v4NetworkBytes(b, p.addr, p.addrEnd);
+    const prefix =
+      n >= 0
+        ? this.#v4PrefixId(n)
+        : this.#prefixId(Buffer.from(b.buffer, b.byteOffset + p.addr, p.addrEnd - p.addr).toString('latin1'));
+    if (statusId < 0 || prefix < 0) {
+      this.#stats.malformed++;
+      return 'malformed';
+    }
+    let q = p.uri;
+    while (q < p.uriEnd && b[q] !== 0x3f) q++;
+    const k = this.#key;
+    k[0] =
+      p.website < 0
+        ? this.#cachedId(0, p.fallbackWebsite)
+        : this.#cachedIdBytes(0, b, p.website, p.websiteEnd);
+    k[1] = prefix;
+    k[2] = (this.interners[2] as Interner).internBytes(b, p.uri, q);
+    k[3] = statusId;
+    k[4] = p.upstream < 0 ? this.#cachedId(4, '') : this.#cachedIdBytes(4, b, p.upstream, p.upstreamEnd);
+    k[5] = this.#cachedIdBytes(5, b, p.method, p.methodEnd);
+    return this.#addKey(p.bytes, p.time, p.at);
+  }
+
+  /** The ids of the key counted last (website, prefix, uri, status, upstream, method). */
+  get lastKey(): Uint32Array {
+    return this.#key;
+  }
+
+  /** Counts the key in `#key` with its measures at its time. */
+  #addKey(bytes: number, time: number, at: number): AddResult {
+    const k = this.#key;
     const b = Number.isFinite(bytes) && bytes > 0 ? bytes : 0;
     const t = Number.isFinite(time) && time > 0 ? time : 0;
     if (at < this.#liveStart) return this.#addLate(k, b, t, at);
@@ -417,6 +484,22 @@ export class Store {
     return id;
   }
 
+  /** As `#cachedId`, for the ASCII text `b[s, e)`. */
+  #cachedIdBytes(d: number, b: Uint8Array, s: number, e: number): number {
+    const it = this.interners[d] as Interner;
+    const last = this.#lastValue[d] as string;
+    if (it.drops === this.#lastDrops[d] && last.length === e - s) {
+      let k = 0;
+      while (k < last.length && last.charCodeAt(k) === b[s + k]) k++;
+      if (k === last.length) return this.#lastId[d] as number;
+    }
+    const id = it.internBytes(b, s, e);
+    this.#lastValue[d] = it.value(id);
+    this.#lastId[d] = id;
+    this.#lastDrops[d] = it.drops;
+    return id;
+  }
+
   /** Drops every per-value cache: ids may have been freed. */
   #forgetCaches(): void {
     this.#lastValue.fill('');
@@ -438,25 +521,12 @@ export class Store {
   #prefixDrops = 0;
 
   #prefixId(addr: string): number {
-    const interner = this.interners[DIM.prefix] as Interner;
-    if (interner.drops !== this.#prefixDrops) {
-      // A prefix id was freed (a flush or an eviction mid-minute): cached ids may be reused.
-      this.#prefixDrops = interner.drops;
-      this.#lastAddr = undefined;
-      this.#v4Ids.clear();
-      this.#v6Ids.clear();
-    }
+    const interner = this.#prefixInterner();
     if (addr === this.#lastAddr) return this.#lastPrefixId;
     let id: number;
     const n = this.masker.v4Network(addr);
     if (n >= 0) {
-      const cached = this.#v4Ids.get(n);
-      if (cached !== undefined) id = cached;
-      else {
-        id = interner.intern(this.masker.v4Label(n));
-        if (this.#v4Ids.size > 1 << 20) this.#v4Ids.clear();
-        this.#v4Ids.set(n, id);
-      }
+      id = this.#v4PrefixId(n);
     } else if (n === -2) {
       id = -1;
     } else {
@@ -476,6 +546,31 @@ export class Store {
     }
     this.#lastAddr = addr;
     this.#lastPrefixId = id;
+    return id;
+  }
+
+  /** The prefix interner, with the prefix caches emptied if a prefix id was freed since they were filled. */
+  #prefixInterner(): Interner {
+    const interner = this.interners[DIM.prefix] as Interner;
+    if (interner.drops !== this.#prefixDrops) {
+      // A prefix id was freed (a flush or an eviction mid-minute): cached ids may be reused.
+      this.#prefixDrops = interner.drops;
+      this.#lastAddr = undefined;
+      this.#v4Ids.clear();
+      this.#v6Ids.clear();
+    }
+    return interner;
+  }
+
+  /** The prefix id of a masked IPv4 network. */
+  #v4PrefixId(n: number): number {
+    const interner = this.#prefixInterner();
+    let id = this.#v4Ids.get(n);
+    if (id === undefined) {
+      id = interner.intern(this.masker.v4Label(n));
+      if (this.#v4Ids.size > 1 << 20) this.#v4Ids.clear();
+      this.#v4Ids.set(n, id);
+    }
     return id;
   }
 

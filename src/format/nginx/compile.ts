@@ -40,8 +40,8 @@ export function compileNginx(format: string, opts: NginxCompileOptions = {}): Co
     }
   }
   const render = compileRenderer(segments, escape, opts.utcOffset ?? 'local');
-  const { parse, split } = compileParser(segments, escape);
-  return { dialect: 'nginx', format, escape, segments, variables, render, parse, split };
+  const { parse, split, layout } = compileParser(segments, escape);
+  return { dialect: 'nginx', format, escape, segments, variables, render, parse, split, layout };
 }
 
 /**

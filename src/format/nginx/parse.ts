@@ -105,6 +105,14 @@ function converterFor(type: VariableType, escape: EscapeMode): Converter {
   }
 }
 
+/** What `converterFor` does with each type, for the byte projection (see ScanField.bytes). */
+const BYTE_KIND: Partial<Record<VariableType, 'text' | 'uint' | 'decimal'>> = {
+  string: 'text',
+  int: 'uint',
+  status: 'uint',
+  seconds: 'decimal',
+};
+
 /** Longest text of a typed value (lists are unbounded). */
 const MAX_TYPED_LENGTH: Partial<Record<VariableType, number>> = {
   status: 3,
@@ -164,18 +172,6 @@ function hexVal(c: number): number {
   return -1;
 }
 
-/** Index of `anchor` at or after `from` that is not inside a JSON escape (preceded by an odd run of `\`). */
-function findJsonAnchor(line: string, anchor: string, from: number): number {
-  let at = line.indexOf(anchor, from);
-  while (at !== -1) {
-    let k = at - 1;
-    while (k >= from && line.charCodeAt(k) === 0x5c) k--;
-    if ((at - 1 - k) % 2 === 0) return at;
-    at = line.indexOf(anchor, at + 1);
-  }
-  return -1;
-}
-
 /** Builds `parse(line)` and `split(line)` for tokenized segments. */
 export function compileParser(segments: readonly Segment[], escape: EscapeMode): CompiledScanner {
   let prefix = '';
@@ -196,16 +192,36 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
   names.forEach((name, i) => {
     const type = types[i] as VariableType;
     const convert = converterFor(type, escape);
+    const kind = BYTE_KIND[type];
     fields.push({
       name,
       label: `$${name}`,
       anchor: anchors[i] as string,
       convert,
+      ...(kind === undefined
+        ? {}
+        : {
+            bytes: kind,
+            // The texts `converterFor` maps to null.
+            nulls:
+              kind === 'text'
+                ? escape === 'default'
+                  ? ['-']
+                  : []
+                : escape === 'default'
+                  ? ['-']
+                  : ['-', ''],
+          }),
       validate: validatorFor(type, escape, convert),
       // Touching variables: a typed value takes as much as it can (as `\d+` would), text as little.
       greedy: type !== 'string' && type !== 'list_string',
       maxLength: MAX_TYPED_LENGTH[type],
     });
   });
-  return compileScanner({ prefix, fields, find: escape === 'json' ? findJsonAnchor : undefined });
+  return compileScanner({
+    prefix,
+    fields,
+    escapedAnchors: escape === 'json',
+    ...(escape === 'none' ? {} : { escape: 0x5c }),
+  });
 }
