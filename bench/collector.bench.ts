@@ -16,13 +16,14 @@
  * - combined, combined-narrow (20 addresses, 5 paths);
  * - distinct: every line a new path and address (full caps: the peak RSS figure).
  *
- *   LINES=1000000 RUNS=3 [SPAN=1200] node bench/collector.bench.ts [file ...]
+ *   LINES=1000000 RUNS=3 [SPAN=1200] [PROGRAM=installed|checkout] node bench/collector.bench.ts [file ...]
  *   LINES=3000000 SPAN=3600 node bench/collector.bench.ts distinct     # full caps: peak RSS
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileNginx } from '../src/format/nginx/compile.ts';
 import { NGINX_COMBINED, NGINX_LOGTAIL } from '../src/format/nginx/presets.ts';
@@ -30,13 +31,21 @@ import type { Fields } from '../src/format/nginx/types.ts';
 import { createLogtallyClient } from '../src/rpc/client.ts';
 import { freePort } from '../test/support/listening.ts';
 import { records } from './generate.ts';
-import { median } from './harness.ts';
+import { installPackage, median } from './harness.ts';
 
 const LINES = Number(process.env.LINES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 3);
 /** Seconds of log time the lines cover (ending now); 3600 with 3 M distinct lines fills every minute's table. */
 const SPAN = Number(process.env.SPAN ?? 1200);
-const BIN = fileURLToPath(new URL('../bin/logtally', import.meta.url));
+/**
+ * The program run: `installed` (default: this checkout packed and installed, the compiled `dist/`
+ * as users run it) or `checkout` (bin/logtally on the TypeScript sources, types stripped at start).
+ */
+const PROGRAM = process.env.PROGRAM ?? 'installed';
+const BIN =
+  PROGRAM === 'checkout'
+    ? fileURLToPath(new URL('../bin/logtally', import.meta.url))
+    : installPackage(mkdtempSync(join(tmpdir(), 'logtally-bench-')));
 const dataDir = fileURLToPath(new URL('./data/', import.meta.url));
 mkdirSync(dataDir, { recursive: true });
 
@@ -210,7 +219,7 @@ const hasGoaccess = spawnSync('goaccess', ['--version']).status === 0;
 const only = process.argv.slice(2);
 const end = Math.floor(Date.now() / 1000);
 console.log(
-  `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${LINES} lines a file, median of ${RUNS} runs`,
+  `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${LINES} lines a file, median of ${RUNS} runs, program: ${PROGRAM} (${BIN})`,
 );
 for (const [name, spec] of Object.entries(SPECS)) {
   if (only.length > 0 && !only.includes(name)) continue;

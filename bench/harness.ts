@@ -1,7 +1,39 @@
 /**
- * What every throughput benchmark shares: the median of several runs, measured in one process.
+ * What every throughput benchmark shares: the median of several runs, measured in one process;
+ * and the program as a user installs it.
  * @module
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Packs this checkout (`npm pack`, which builds `dist/`) and installs the tarball under `dir`
+ * (`npm install -g --prefix`), as a user installs logtally; returns the installed `logtally`.
+ */
+export function installPackage(dir: string): string {
+  const env = { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}` };
+  const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+  });
+  if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
+  const tarball = join(
+    dir,
+    (JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as [{ filename: string }])[0].filename,
+  );
+  const prefix = join(dir, 'prefix');
+  const install = spawnSync(
+    'npm',
+    ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball],
+    { cwd: dir, env, encoding: 'utf8' },
+  );
+  if (install.status !== 0) throw new Error(`npm install failed: ${install.stderr}`);
+  return join(prefix, 'bin', 'logtally');
+}
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

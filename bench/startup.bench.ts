@@ -11,13 +11,13 @@
  *   npm run bench:startup            RUNS=41 npm run bench:startup
  * @module
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { median } from './harness.ts';
+import { installPackage, median } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.RUNS ?? 21);
@@ -62,25 +62,7 @@ async function once_(args: readonly string[]): Promise<Sample> {
 }
 
 // The installed package.
-const env = { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}` };
-const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', dir], {
-  cwd: ROOT,
-  env,
-  encoding: 'utf8',
-});
-if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
-const tarball = join(
-  dir,
-  (JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as [{ filename: string }])[0].filename,
-);
-const prefix = join(dir, 'prefix');
-const install = spawnSync(
-  'npm',
-  ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball],
-  { cwd: dir, env, encoding: 'utf8' },
-);
-if (install.status !== 0) throw new Error(`npm install failed: ${install.stderr}`);
-const installed = join(prefix, 'bin', 'logtally');
+const installed = installPackage(dir);
 const checkout = join(ROOT, 'bin', 'logtally');
 
 const cases: [string, string[]][] = [

@@ -543,63 +543,67 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
   });
   const converters = fields.map((f) => f.convert);
 
-  /** Index of anchor `a` in `b[from, limit)` (its first byte at most `limit - a.length`), or -1. */
-  function find(b: Uint8Array, a: Uint8Array, from: number, limit: number): number {
-    const a0 = a[0] as number;
+  // Generated straight-line code, as the text scanner: per field an inline search for its anchor
+  // (its bytes are numbers in the source), the bounds stored, and the check of its kind.
+  const byte = (at: string, c: number) => `b[${at}] === ${c}`;
+  let body = `if (end - start < ${pre.length}) return false;\n`;
+  pre.forEach((c, k) => {
+    body += `if (!(${byte(`start + ${k}`, c)})) return false;\n`;
+  });
+  body += `let pos = start + ${pre.length}, e = 0;\n`;
+  for (let i = 0; i < n; i++) {
+    const a = anchors[i] as Uint8Array;
     const m = a.length;
-    const last = limit - m;
-    for (let i = from; i <= last; i++) {
-      if (b[i] !== a0) continue;
-      let k = 1;
-      while (k < m && b[i + k] === a[k]) k++;
-      if (k < m) continue;
-      if (escaped) {
-        let j = i - 1;
-        while (j >= from && b[j] === 0x5c) j--;
-        if ((i - 1 - j) % 2 === 1) continue;
-      }
-      return i;
+    if (i === n - 1) {
+      body += `e = end - ${m};\nif (e < pos) return false;\n`;
+      a.forEach((c, k) => {
+        body += `if (!(${byte(`e + ${k}`, c)})) return false;\n`;
+      });
+    } else {
+      // The first occurrence at or after pos (not escaped, when values escape anchors).
+      const rest = [...a].slice(1).map((c, k) => byte(`e + ${k + 1}`, c));
+      body += `e = pos;\nfor (;; e++) {\n`;
+      body += `  while (e <= end - ${m} && b[e] !== ${a[0]}) e++;\n  if (e > end - ${m}) return false;\n`;
+      if (rest.length > 0) body += `  if (!(${rest.join(' && ')})) continue;\n`;
+      if (escaped)
+        body +=
+          '  let j = e - 1;\n  while (j >= pos && b[j] === 92) j--;\n  if ((e - 1 - j) % 2 === 1) continue;\n';
+      body += '  break;\n}\n';
     }
-    return -1;
-  }
-
-  function isNull(b: Uint8Array, s: number, e: number, texts: readonly string[]): boolean {
-    for (const t of texts) if (bytesEqual(b, s, e, t)) return true;
-    return false;
-  }
-
-  return (b, start, end, at) => {
-    if (end - start < pre.length) return false;
-    for (let k = 0; k < pre.length; k++) if (b[start + k] !== pre[k]) return false;
-    let pos = start + pre.length;
-    for (let i = 0; i < n; i++) {
-      const a = anchors[i] as Uint8Array;
-      let e: number;
-      if (i === n - 1) {
-        e = end - a.length;
-        if (e < pos) return false;
-        for (let k = 0; k < a.length; k++) if (b[e + k] !== a[k]) return false;
-      } else {
-        e = find(b, a, pos, end);
-        if (e === -1) return false;
-      }
-      at[2 * i] = pos;
-      at[2 * i + 1] = e;
-      const c = check[i] as number;
-      if (c !== 0 && !isNull(b, pos, e, nulls[i] as readonly string[])) {
-        if (c === 1) {
-          if (readUint(b, pos, e) < 0) return false;
-        } else if (c === 2) {
-          if (Number.isNaN(readDecimal(b, pos, e))) return false;
-        } else if (
-          (converters[i] as Converter)(
-            Buffer.from(b.buffer, b.byteOffset + pos, e - pos).toString('latin1'),
-          ) === undefined
-        )
-          return false;
-      }
-      pos = e + a.length;
+    body += `at[${2 * i}] = pos;\nat[${2 * i + 1}] = e;\n`;
+    const c = check[i] as number;
+    if (c !== 0) {
+      const nullTest = (nulls[i] as readonly string[]).map((_, k) => `isNull(b, pos, e, N${i}, ${k})`);
+      const valid =
+        c === 1
+          ? 'readUint(b, pos, e) >= 0'
+          : c === 2
+            ? '!Number.isNaN(readDecimal(b, pos, e))'
+            : `C${i}(latin1(b, pos, e)) !== undefined`;
+      body += `if (!(${[...nullTest, valid].join(' || ')})) return false;\n`;
     }
-    return true;
-  };
+    if (i < n - 1) body += `pos = e + ${m};\n`;
+  }
+  body += 'return true;';
+  const params = [
+    'readUint',
+    'readDecimal',
+    'latin1',
+    'isNull',
+    ...fields.map((_, i) => `C${i}`),
+    ...fields.map((_, i) => `N${i}`),
+  ];
+  const factory = new Function(...params, `return function project(b, start, end, at) {\n${body}\n};`) as (
+    ...args: unknown[]
+  ) => Projection;
+  return factory(
+    readUint,
+    readDecimal,
+    (b: Uint8Array, s: number, e: number) =>
+      Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'),
+    (b: Uint8Array, s: number, e: number, texts: readonly string[], k: number) =>
+      bytesEqual(b, s, e, texts[k] as string),
+    ...converters,
+    ...nulls,
+  );
 }
