@@ -128,3 +128,30 @@ describe('Store: lines counted in the minute of their own time', () => {
     assert.deepEqual(perBucket(r, '60m'), { [T0]: 1, [T0 + 60]: 1 });
   });
 });
+
+describe('Store.absorb: the counts of a store that counted other lines', () => {
+  it('two stores, each counting half of a three-hour log, merged equal one store that counted it all', () => {
+    const now = T0 + 3 * 3600 + 20;
+    const whole = store(now).s;
+    const first = store(now).s;
+    const second = store(now).s;
+    const topOf = (s: Store) =>
+      s.topN({ groupBy: 'uri', window: '24h', n: 50 }).map((e) => [e.label, e.requests, e.bytes]);
+    let i = 0;
+    // Three hours of lines (older than the fine ring, and within it) and a few in the current minute.
+    for (let t = T0; t < now; t += 7) {
+      const uri = `/u${t % 13}`;
+      const addr = `192.0.2.${t % 5}`;
+      whole.add('a.example', addr, uri, 200 + (t % 3), '', 'GET', 10, 0.5, t);
+      (i++ % 2 === 0 ? first : second).add('a.example', addr, uri, 200 + (t % 3), '', 'GET', 10, 0.5, t);
+    }
+    // The second half read from another place: its stats are added too.
+    second.add('a.example', 'not an address', '/x', 200, '', 'GET', 1, 0, now);
+    first.absorb(second.exportState(), second.stats());
+    assert.deepEqual(perBucket(first, '60m'), perBucket(whole, '60m'));
+    assert.deepEqual(perBucket(first, '24h'), perBucket(whole, '24h'));
+    assert.deepEqual(topOf(first), topOf(whole));
+    assert.equal(first.stats().added, whole.stats().added);
+    assert.equal(first.stats().malformed, 1);
+  });
+});

@@ -49,6 +49,11 @@ export type AddResult = 'counted' | 'malformed' | 'old';
 interface LateTable {
   start: number;
   span: number;
+  /**
+   * Whether a minute's lines also go to its five-minute bucket when that was folded already
+   * (false: the five-minute bucket has them: see `absorb`).
+   */
+  coarse: boolean;
   readonly table: TupleTable;
   readonly totals: { requests: number; bytes: number; time: number };
 }
@@ -284,7 +289,7 @@ export class Store {
     this.#liveTotals.bytes += b;
     this.#liveTotals.time += t;
     this.#stats.added++;
-    this.#count(this.#live, k, b, t);
+    this.#count(this.#live, k, 1, b, t);
     return 'counted';
   }
 
@@ -296,14 +301,14 @@ export class Store {
    * flood of distinct keys is never locked out, and any key's count is over-estimated by at most
    * the smallest count in the table (`stats().maxOverestimate`). Totals stay exact.
    */
-  #count(table: TupleTable, k: Uint32Array, b: number, t: number): void {
+  #count(table: TupleTable, k: Uint32Array, n: number, b: number, t: number): void {
     const it = this.interners;
-    const e = table.add(k, 0, 1, b, t, this.#isNew);
+    const e = table.add(k, 0, n, b, t, this.#isNew);
     if (e >= 0) {
       if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
       return;
     }
-    table.replaceMin(k, 0, 1, b, t, this.#evicted);
+    table.replaceMin(k, 0, n, b, t, this.#evicted);
     this.#stats.droppedKeys++;
     if (table.maxReplaced > this.#stats.maxOverestimate) this.#stats.maxOverestimate = table.maxReplaced;
     // The new key's values first: a value both keys share must not be freed in between.
@@ -330,8 +335,86 @@ export class Store {
     late.totals.time += t;
     this.#stats.added++;
     this.#stats.late++;
-    this.#count(late.table, k, b, t);
+    this.#count(late.table, k, 1, b, t);
     return 'counted';
+  }
+
+  /**
+   * Adds the counts of another store (a worker thread's, with the same options and clock, that
+   * counted other lines) as if its lines had been counted here: each of its minutes and
+   * five-minute buckets is merged into the bucket of the same start through the late-line path
+   * (versions moved, amendments sent), its current minute into the current minute (or the minute
+   * it now is). A minute whose five minutes it folded already goes to the minute only: its
+   * five-minute bucket, merged too, has those lines. Its drops and errors are added to `stats()`.
+   */
+  absorb(
+    state: StoreState,
+    stats: Pick<StoreStats, 'added' | 'late' | 'malformed' | 'tooOld' | 'droppedKeys' | 'maxOverestimate'>,
+  ): void {
+    this.tick();
+    this.flushLate();
+    // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
+    const ids = state.values.map((v) => ({
+      id: new Int32Array(v.length),
+      drops: new Float64Array(v.length).fill(-1),
+    }));
+    const folded = new Set(state.coarse.filter((b) => b.totalRequests > 0).map((b) => b.start));
+    for (const b of state.coarse) this.#absorbBucket(b, state.values, ids, COARSE, true);
+    for (const b of state.fine)
+      this.#absorbBucket(b, state.values, ids, MINUTE, !folded.has(Math.floor(b.start / COARSE) * COARSE));
+    this.#absorbBucket(state.live, state.values, ids, MINUTE, true);
+    this.#stats.added += stats.added;
+    this.#stats.late += stats.late;
+    this.#stats.malformed += stats.malformed;
+    this.#stats.tooOld += stats.tooOld;
+    this.#stats.droppedKeys += stats.droppedKeys;
+    this.#stats.maxOverestimate = Math.max(this.#stats.maxOverestimate, stats.maxOverestimate);
+  }
+
+  /** Counts bucket `b` of another store (its ids are indices into `values`; `ids` maps them here). */
+  #absorbBucket(
+    b: BucketView,
+    values: readonly (readonly string[])[],
+    ids: readonly { id: Int32Array; drops: Float64Array }[],
+    span: number,
+    coarse: boolean,
+  ): void {
+    if (b.totalRequests === 0 && b.size === 0) return;
+    const live = span === MINUTE && b.start >= this.#liveStart;
+    let late: LateTable | undefined;
+    if (!live) {
+      if (span === COARSE && b.start < this.#coarseFrontier() - COARSE_SLOTS * COARSE) {
+        this.#stats.tooOld += b.totalRequests;
+        return;
+      }
+      late = this.#lateTable(b.start, span);
+      late.coarse = coarse;
+    }
+    const table = late ? late.table : this.#live;
+    const totals = late ? late.totals : this.#liveTotals;
+    totals.requests += b.totalRequests;
+    totals.bytes += b.totalBytes;
+    totals.time += b.totalTime;
+    const k = this.#key;
+    for (let e = 0; e < b.size; e++) {
+      for (let d = 0; d < D; d++) {
+        const w = b.ids[e * D + d] as number;
+        const map = ids[d] as { id: Int32Array; drops: Float64Array };
+        const it = this.interners[d] as Interner;
+        if (map.drops[w] !== it.drops) {
+          // Unreferenced until the key is counted (#count acquires it): no sweep runs in between.
+          map.id[w] = it.intern((values[d] as readonly string[])[w] ?? '');
+          map.drops[w] = it.drops;
+        }
+        k[d] = map.id[w] as number;
+      }
+      this.#count(table, k, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
+    }
+    // Merged now: the next bucket may be another span of the same start, or not coarse.
+    if (late) {
+      this.#late.splice(this.#late.indexOf(late), 1);
+      this.#flushLate(late);
+    }
   }
 
   /** The end of the last completed five-minute period (the coarse ring ends there). */
@@ -353,7 +436,7 @@ export class Store {
     }
     if (open.length >= LATE_TABLES) this.#flushLate(open.shift() as LateTable);
     const table = this.#spareLate.pop() ?? new TupleTable(this.liveCap, 4096);
-    const l: LateTable = { start, span, table, totals: { requests: 0, bytes: 0, time: 0 } };
+    const l: LateTable = { start, span, coarse: true, table, totals: { requests: 0, bytes: 0, time: 0 } };
     open.push(l);
     return l;
   }
@@ -372,9 +455,9 @@ export class Store {
       this.#versions.set(start, ++this.#changes);
       // A completed five-minute period was folded already: its coarse bucket takes the lines too.
       const period = Math.floor(start / COARSE) * COARSE;
-      if (period + COARSE <= this.#coarseFrontier()) this.#mergeCoarse(period, table, totals);
+      if (l.coarse && period + COARSE <= this.#coarseFrontier()) this.#mergeCoarse(period, table, totals);
       this.#emitAmendment(start, MINUTE, table, totals);
-    } else {
+    } else if (l.coarse) {
       const period = Math.floor(start / COARSE) * COARSE;
       if (period >= this.#coarseFrontier() - COARSE_SLOTS * COARSE) {
         this.#mergeCoarse(period, table, totals);
