@@ -2,7 +2,7 @@
  * `logtally collector`: flags and process lifecycle.
  * @module
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { daemonLog, runUntilSignal } from '../daemon.ts';
 import { LogtallyError } from '../format/errors.ts';
@@ -39,6 +39,7 @@ interface Flags extends SecurityFlags, HistoryFlags {
   fromStart?: boolean;
   stateFile?: string;
   checkpointInterval: number;
+  threads: number;
 }
 
 export function collectorCommand(version: string, result: { code: number }): Command {
@@ -86,6 +87,12 @@ export function collectorCommand(version: string, result: { code: number }): Com
         'read files that exist at start-up (and that --state-file does not know) from their beginning instead of their end',
       )
       .option(
+        '--threads <n>',
+        'threads that count a large unread part of a log at start (32 MiB or more in one file: --from-start, or a --state-file position far behind) in parallel; live tailing uses one',
+        intIn(1, 64),
+        Math.min(availableParallelism(), 8),
+      )
+      .option(
         '--state-file <path>',
         "keep the counts and every file's read position here (and in <path>.journal); at start restore them and read each file on from its position, so a restart loses and doubles no line",
       )
@@ -109,6 +116,10 @@ A line is counted in the minute of its own time when its format has one ($msec, 
 $time_iso8601, uWSGI's times, Envoy's START_TIME), so a backfill (--from-start) or lines read late
 land in their minutes; a line older than 24 hours is counted in the totals only. A format without
 a time counts lines when they are read.
+
+With --threads N (default: the CPUs, at most 8), a file with 32 MiB or more to read at start
+(--from-start, or a --state-file position far behind) is counted in N parts by worker threads,
+merged, then tailed on one thread; the state file is saved only after the merge.
 
 With --history, every completed minute (its top 50 000 keys and its exact totals) is also written
 to a history sink, in batches (every 10 s), retried with backoff while the sink is down, queued
@@ -152,6 +163,7 @@ Examples:
       metricsListen: f.metricsListen,
       maxLineBytes: f.maxLineBytes,
       ...(f.fromStart ? { fromStart: true } : {}),
+      threads: f.threads,
       ...(f.stateFile ? { stateFile: f.stateFile } : {}),
       checkpointIntervalMs: f.checkpointInterval * 1000,
       security: loadSecurity(f),

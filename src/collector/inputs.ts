@@ -11,7 +11,8 @@ import { LogtallyError } from '../format/errors.ts';
 import { compileNginx } from '../format/nginx/compile.ts';
 import { readNginxConf } from '../format/nginx-conf/index.ts';
 import { compileFormat, type FormatSpec } from '../format/registry.ts';
-import type { SourceFormat } from './pipeline.ts';
+import type { CompiledFormat } from '../format/types.ts';
+import type { FormatRecipe, SourceFormat } from './pipeline.ts';
 
 export interface FileInput {
   /** Absolute path or glob. */
@@ -85,6 +86,7 @@ export function resolveInputs(flags: InputFlags): CollectorInputs {
   const defaultFormat: SourceFormat = {
     format: compileFormat(flags.format),
     name: flags.format.format.length > 40 ? '--format' : flags.format.format,
+    recipe: { spec: flags.format },
   };
   const files: FileInput[] = [];
   const plan: string[] = [];
@@ -119,8 +121,9 @@ export function resolveInputs(flags: InputFlags): CollectorInputs {
       let fmt = compiled.get(key);
       if (!fmt) {
         fmt = {
-          format: compileNginx(log.format.format, { escape: log.format.escape }),
+          format: compileRecipe({ nginx: log.format.format, escape: log.format.escape }),
           name: log.format.name,
+          recipe: { nginx: log.format.format, escape: log.format.escape },
         };
         compiled.set(key, fmt);
       }
@@ -153,6 +156,11 @@ export function resolveInputs(flags: InputFlags): CollectorInputs {
   if (flags.syslogListen)
     plan.push(`syslog on ${flags.syslogListen}: untagged or unknown tags as ${defaultFormat.name}`);
   return { files, syslogDefault: defaultFormat, syslogByTag, warnings, plan };
+}
+
+/** Compiles a format from its recipe (as the inputs were compiled). */
+export function compileRecipe(r: FormatRecipe): CompiledFormat {
+  return 'spec' in r ? compileFormat(r.spec) : compileNginx(r.nginx, { escape: r.escape });
 }
 
 /** Finds the input a tailed file belongs to (first matching pattern). */

@@ -1,9 +1,7 @@
 /**
  * Prometheus metrics of the collector. prom-client holds the registry, the counters and the
  * process metrics; the hot path never calls it: lines are counted into plain maps and arrays
- * (cheap per line), and prom-client reads them at scrape time. Label cardinality is bounded:
- * hosts and upstreams beyond the first 500 distinct values are reported as `other` (both are
- * attacker-influenced), methods outside the standard set as `OTHER`.
+ * (`RequestCounts`, cheap per line), and prom-client reads them at scrape time.
  * @module
  */
 import { once } from 'node:events';
@@ -11,70 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { parseHostPort } from '../rpc/address.ts';
-
-const MAX_LABEL_VALUES = 500;
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
-const BYTE_BUCKETS = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
-const TIME_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-
-class Hist {
-  readonly bounds: readonly number[];
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-  constructor(bounds: readonly number[]) {
-    this.bounds = bounds;
-    this.counts = new Float64Array(bounds.length);
-  }
-  observe(v: number): void {
-    const b = this.bounds;
-    let i = 0;
-    while (i < b.length && v > (b[i] as number)) i++;
-    if (i < b.length) this.counts[i] = (this.counts[i] as number) + 1;
-    this.sum += v;
-    this.count++;
-  }
-  text(name: string, help: string): string {
-    let out = `# HELP ${name} ${help}\n# TYPE ${name} histogram\n`;
-    let cum = 0;
-    this.bounds.forEach((le, i) => {
-      cum += this.counts[i] as number;
-      out += `${name}_bucket{le="${le}"} ${cum}\n`;
-    });
-    out += `${name}_bucket{le="+Inf"} ${this.count}\n${name}_sum ${this.sum}\n${name}_count ${this.count}\n`;
-    return out;
-  }
-}
-
-/**
- * Bounded label values as small integers: the first MAX distinct values keep their name, later
- * ones are `other`. The last value looked up is remembered (consecutive lines share a host).
- */
-class LabelIds {
-  readonly #ids = new Map<string, number>();
-  readonly names: string[] = ['other'];
-  #last = '';
-  #lastId = -1;
-  id(v: string): number {
-    if (v === this.#last && this.#lastId >= 0) return this.#lastId;
-    let id = this.#ids.get(v);
-    if (id === undefined) {
-      if (this.names.length > MAX_LABEL_VALUES) return 0;
-      id = this.names.length;
-      this.names.push(v);
-      this.#ids.set(v, id);
-    }
-    this.#last = v;
-    this.#lastId = id;
-    return id;
-  }
-}
-
-const METHOD_NAMES = [...METHODS, 'OTHER'];
-const METHOD_INDEX = new Map(METHOD_NAMES.map((m, i) => [m, i]));
-const OTHER_METHOD = METHOD_NAMES.length - 1;
-/** Request counters are keyed by ((host id × methods) + method) × 1000 + status. */
-const STATUSES = 1000;
+import { METHOD_NAMES, RequestCounts, STATUSES } from './request-counts.ts';
 
 export interface IngestTotals {
   linesRead(): number;
@@ -94,19 +29,11 @@ export interface IngestTotals {
 
 export class CollectorMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Map<number, number>();
-  readonly #upstreams = new Map<number, number>();
-  readonly #hosts = new LabelIds();
-  readonly #ups = new LabelIds();
-  readonly #bytes = new Hist(BYTE_BUCKETS);
-  readonly #duration = new Hist(TIME_BUCKETS);
-  readonly #upstreamDuration = new Hist(TIME_BUCKETS);
+  /** What the counters and histograms report (the pipeline counts into it). */
+  readonly counts = new RequestCounts();
 
   constructor(totals: IngestTotals) {
-    const requests = this.#requests;
-    const upstreams = this.#upstreams;
-    const hosts = this.#hosts;
-    const ups = this.#ups;
+    const { requests, upstreams, hosts, ups } = this.counts;
     // Tabs never reach a label (escape=none logs may have them in a host).
     const clean = (v: string) => (v.includes('\t') ? v.replaceAll('\t', ' ') : v);
     collectDefaultMetrics({ register: this.registry, prefix: 'logtally_' });
@@ -197,28 +124,13 @@ export class CollectorMetrics {
     });
   }
 
-  /** Counts one request (hot path: an integer key and three histogram updates; labels at scrape time). */
-  observe(host: string, method: string, status: number, bytes: number, time: number, upstream: string): void {
-    const m = METHOD_INDEX.get(method) ?? OTHER_METHOD;
-    const st = status >= 0 && status < STATUSES ? status : 0;
-    const key = (this.#hosts.id(host) * METHOD_NAMES.length + m) * STATUSES + st;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
-    this.#bytes.observe(bytes);
-    this.#duration.observe(time);
-    if (upstream !== '') {
-      const uk = this.#ups.id(upstream) * STATUSES + st;
-      this.#upstreams.set(uk, (this.#upstreams.get(uk) ?? 0) + 1);
-      this.#upstreamDuration.observe(time);
-    }
-  }
-
   /** The exposition text. */
   async text(): Promise<string> {
     return (
       (await this.registry.metrics()) +
-      this.#bytes.text('logtally_response_bytes', 'Response body bytes per request.') +
-      this.#duration.text('logtally_request_duration_seconds', 'Request time per request, seconds.') +
-      this.#upstreamDuration.text(
+      this.counts.bytes.text('logtally_response_bytes', 'Response body bytes per request.') +
+      this.counts.duration.text('logtally_request_duration_seconds', 'Request time per request, seconds.') +
+      this.counts.upstreamDuration.text(
         'logtally_upstream_duration_seconds',
         'Request time of requests that reached an upstream, seconds.',
       )

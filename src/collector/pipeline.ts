@@ -5,8 +5,11 @@
  */
 import { isAscii } from 'node:buffer';
 import { LineParseError } from '../format/errors.ts';
+import type { FormatSpec } from '../format/registry.ts';
 import type { CompiledFormat } from '../format/types.ts';
 import type { LineBatch } from '../ingest/line-batch.ts';
+import { DIM } from '../store/dimensions.ts';
+import type { Interner } from '../store/interner.ts';
 import { type AddResult, ByteParts, type Store } from '../store/store.ts';
 import {
   type ByteExtractor,
@@ -15,6 +18,7 @@ import {
   makeByteExtractor,
   makeExtractor,
 } from './extract.ts';
+import type { RequestCounts } from './request-counts.ts';
 
 /** Where lines come from and how to read them. */
 export interface SourceFormat {
@@ -23,7 +27,14 @@ export interface SourceFormat {
   readonly name: string;
   /** Fallback website when the format has no host. */
   readonly website?: string;
+  /** How `format` was compiled, for a worker thread to compile it again (see ./backfill.ts). */
+  readonly recipe?: FormatRecipe;
 }
+
+/** A format as given: a `--format`/`--dialect` spec, or an nginx.conf `log_format` (compiled as written). */
+export type FormatRecipe =
+  | { readonly spec: FormatSpec }
+  | { readonly nginx: string; readonly escape: 'default' | 'json' | 'none' };
 
 export interface SourceCounters {
   lines: number;
@@ -43,6 +54,23 @@ const REPORT_FIRST = 5;
 
 /** A counted request: its key's ids in the store (website, prefix, uri, status, upstream, method). */
 export type Observer = (key: Uint32Array, status: number, bytes: number, time: number) => void;
+
+/** The observer that counts each request into `counts` (the Prometheus metrics), labelled by the store's values. */
+export function countInto(counts: RequestCounts, store: Store): Observer {
+  const it = store.interners;
+  const website = it[DIM.website] as Interner;
+  const method = it[DIM.method] as Interner;
+  const upstream = it[DIM.upstream] as Interner;
+  return (key, status, bytes, time) =>
+    counts.observe(
+      website.value(key[DIM.website] as number),
+      method.value(key[DIM.method] as number),
+      status,
+      bytes,
+      time,
+      upstream.value(key[DIM.upstream] as number),
+    );
+}
 
 interface Extractors {
   readonly text: Extractor;
@@ -88,6 +116,17 @@ export class Pipeline {
       this.#extractors.set(src.format, e);
     }
     return e;
+  }
+
+  /** Adds the counters of lines another pipeline (a worker thread's) counted from `source`. */
+  absorb(source: string, other: SourceCounters): void {
+    const c = this.counter(source);
+    c.lines += other.lines;
+    c.parseErrors += other.parseErrors;
+    c.malformed += other.malformed;
+    c.tooOld += other.tooOld;
+    this.linesRead += other.lines;
+    this.parseErrors += other.parseErrors;
   }
 
   counter(source: string): SourceCounters {

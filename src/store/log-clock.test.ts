@@ -134,7 +134,8 @@ describe('Store.absorb: the counts of a store that counted other lines', () => {
     const now = T0 + 3 * 3600 + 20;
     const whole = store(now).s;
     const first = store(now).s;
-    const second = store(now).s;
+    // A worker's store: lines of a minute in one bucket only.
+    const second = new Store({ now: () => now, fold: false });
     const topOf = (s: Store) =>
       s.topN({ groupBy: 'uri', window: '24h', n: 50 }).map((e) => [e.label, e.requests, e.bytes]);
     let i = 0;
@@ -153,5 +154,31 @@ describe('Store.absorb: the counts of a store that counted other lines', () => {
     assert.deepEqual(topOf(first), topOf(whole));
     assert.equal(first.stats().added, whole.stats().added);
     assert.equal(first.stats().malformed, 1);
+  });
+});
+
+describe('Store({ fold: false }): each line in one bucket', () => {
+  it('a minute leaving the fine ring goes to its five-minute bucket; absorbed, it counts once', () => {
+    const c = { t: T0 + 20 };
+    const worker = new Store({ now: () => c.t, fold: false });
+    const whole = new Store({ now: () => c.t });
+    for (let i = 0; i < 30; i++) {
+      line(worker, Number.NaN, `/u${i % 4}`);
+      line(whole, Number.NaN, `/u${i % 4}`);
+    }
+    // 90 minutes later, minute by minute: the first minute left the worker's fine ring.
+    for (let m = 1; m <= 90; m++) {
+      c.t = T0 + 20 + m * MIN;
+      worker.tick();
+      whole.tick();
+    }
+    const main = new Store({ now: () => c.t });
+    main.absorb(worker.exportState(), worker.stats());
+    assert.deepEqual(perBucket(main, '24h'), perBucket(whole, '24h'));
+    assert.deepEqual(perBucket(main, '24h'), { [T0]: 30 });
+    assert.deepEqual(
+      main.topN({ groupBy: 'uri', window: '24h', n: 10 }).map((e) => [e.label, e.requests]),
+      whole.topN({ groupBy: 'uri', window: '24h', n: 10 }).map((e) => [e.label, e.requests]),
+    );
   });
 });

@@ -26,6 +26,13 @@ export interface StoreOptions {
   liveCap?: number;
   /** Keys kept per fine (1-minute) bucket; default 50 000. */
   fineKeep?: number;
+  /**
+   * Default true: each completed five minutes are folded into a five-minute bucket, which also
+   * takes late lines of its minutes. False (a worker thread's store, merged by `absorb`): a
+   * five-minute bucket holds only the lines of minutes no longer in the fine ring, so each line
+   * is in one bucket.
+   */
+  fold?: boolean;
   /** Keys kept per coarse (5-minute) bucket; default 5 000. */
   coarseKeep?: number;
   v4prefix?: number;
@@ -49,11 +56,6 @@ export type AddResult = 'counted' | 'malformed' | 'old';
 interface LateTable {
   start: number;
   span: number;
-  /**
-   * Whether a minute's lines also go to its five-minute bucket when that was folded already
-   * (false: the five-minute bucket has them: see `absorb`).
-   */
-  coarse: boolean;
   readonly table: TupleTable;
   readonly totals: { requests: number; bytes: number; time: number };
 }
@@ -120,6 +122,7 @@ export class Store {
   readonly fineKeep: number;
   readonly coarseKeep: number;
   readonly now: () => number;
+  readonly #folding: boolean;
   #live: TupleTable;
   #liveStart: number;
   #liveTotals = { requests: 0, bytes: 0, time: 0 };
@@ -151,6 +154,7 @@ export class Store {
     this.coarseKeep = opts.coarseKeep ?? 5_000;
     this.masker = new PrefixMasker(opts.v4prefix ?? 24, opts.v6prefix ?? 48);
     this.now = opts.now ?? (() => Date.now() / 1000);
+    this.#folding = opts.fold ?? true;
     this.#live = new TupleTable(this.liveCap, 4096);
     // Folding five minutes, or merging a minute's late table (up to liveCap keys) into its bucket.
     this.#scratch = new TupleTable(
@@ -340,12 +344,12 @@ export class Store {
   }
 
   /**
-   * Adds the counts of another store (a worker thread's, with the same options and clock, that
-   * counted other lines) as if its lines had been counted here: each of its minutes and
-   * five-minute buckets is merged into the bucket of the same start through the late-line path
-   * (versions moved, amendments sent), its current minute into the current minute (or the minute
-   * it now is). A minute whose five minutes it folded already goes to the minute only: its
-   * five-minute bucket, merged too, has those lines. Its drops and errors are added to `stats()`.
+   * Adds the counts of another store (a worker thread's, made with `fold: false`, the same other
+   * options and clock, that counted other lines) as if its lines had been counted here: each of
+   * its minutes, five-minute buckets (lines of minutes no longer in its fine ring) and its
+   * current minute is counted into the bucket of the same start through the late-line path
+   * (versions moved, amendments sent; the current minute into the current minute, or the minute
+   * it now is). Its drops and errors are added to `stats()`.
    */
   absorb(
     state: StoreState,
@@ -354,15 +358,23 @@ export class Store {
     this.tick();
     this.flushLate();
     // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
-    const ids = state.values.map((v) => ({
+    const maps = state.values.map((v) => ({
       id: new Int32Array(v.length),
       drops: new Float64Array(v.length).fill(-1),
     }));
-    const folded = new Set(state.coarse.filter((b) => b.totalRequests > 0).map((b) => b.start));
-    for (const b of state.coarse) this.#absorbBucket(b, state.values, ids, COARSE, true);
-    for (const b of state.fine)
-      this.#absorbBucket(b, state.values, ids, MINUTE, !folded.has(Math.floor(b.start / COARSE) * COARSE));
-    this.#absorbBucket(state.live, state.values, ids, MINUTE, true);
+    const idOf = (d: number, w: number): number => {
+      const map = maps[d] as { id: Int32Array; drops: Float64Array };
+      const it = this.interners[d] as Interner;
+      if (map.drops[w] !== it.drops) {
+        // Unreferenced until the key is counted (#count acquires it): no sweep runs in between.
+        map.id[w] = it.intern((state.values[d] as readonly string[])[w] ?? '');
+        map.drops[w] = it.drops;
+      }
+      return map.id[w] as number;
+    };
+    for (const b of state.coarse) this.#countBucket(b, b.start, COARSE, idOf);
+    for (const b of [...state.fine, state.live]) this.#countBucket(b, b.start, MINUTE, idOf);
+    this.flushLate();
     this.#stats.added += stats.added;
     this.#stats.late += stats.late;
     this.#stats.malformed += stats.malformed;
@@ -371,49 +383,30 @@ export class Store {
     this.#stats.maxOverestimate = Math.max(this.#stats.maxOverestimate, stats.maxOverestimate);
   }
 
-  /** Counts bucket `b` of another store (its ids are indices into `values`; `ids` maps them here). */
-  #absorbBucket(
-    b: BucketView,
-    values: readonly (readonly string[])[],
-    ids: readonly { id: Int32Array; drops: Float64Array }[],
-    span: number,
-    coarse: boolean,
-  ): void {
+  /**
+   * Counts the keys of bucket `b` (its ids mapped to ours by `idOf(dimension, id)`) and its totals
+   * into (start, span): the current minute, or the late table of that bucket.
+   */
+  #countBucket(b: BucketView, start: number, span: number, idOf: (d: number, id: number) => number): void {
     if (b.totalRequests === 0 && b.size === 0) return;
-    const live = span === MINUTE && b.start >= this.#liveStart;
-    let late: LateTable | undefined;
-    if (!live) {
-      if (span === COARSE && b.start < this.#coarseFrontier() - COARSE_SLOTS * COARSE) {
+    let table = this.#live;
+    let totals = this.#liveTotals;
+    if (span !== MINUTE || start < this.#liveStart) {
+      if (span === COARSE && start < this.#coarseFrontier() - COARSE_SLOTS * COARSE) {
         this.#stats.tooOld += b.totalRequests;
         return;
       }
-      late = this.#lateTable(b.start, span);
-      late.coarse = coarse;
+      const late = this.#lateTable(start, span);
+      table = late.table;
+      totals = late.totals;
     }
-    const table = late ? late.table : this.#live;
-    const totals = late ? late.totals : this.#liveTotals;
     totals.requests += b.totalRequests;
     totals.bytes += b.totalBytes;
     totals.time += b.totalTime;
     const k = this.#key;
     for (let e = 0; e < b.size; e++) {
-      for (let d = 0; d < D; d++) {
-        const w = b.ids[e * D + d] as number;
-        const map = ids[d] as { id: Int32Array; drops: Float64Array };
-        const it = this.interners[d] as Interner;
-        if (map.drops[w] !== it.drops) {
-          // Unreferenced until the key is counted (#count acquires it): no sweep runs in between.
-          map.id[w] = it.intern((values[d] as readonly string[])[w] ?? '');
-          map.drops[w] = it.drops;
-        }
-        k[d] = map.id[w] as number;
-      }
+      for (let d = 0; d < D; d++) k[d] = idOf(d, b.ids[e * D + d] as number);
       this.#count(table, k, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
-    }
-    // Merged now: the next bucket may be another span of the same start, or not coarse.
-    if (late) {
-      this.#late.splice(this.#late.indexOf(late), 1);
-      this.#flushLate(late);
     }
   }
 
@@ -436,7 +429,7 @@ export class Store {
     }
     if (open.length >= LATE_TABLES) this.#flushLate(open.shift() as LateTable);
     const table = this.#spareLate.pop() ?? new TupleTable(this.liveCap, 4096);
-    const l: LateTable = { start, span, coarse: true, table, totals: { requests: 0, bytes: 0, time: 0 } };
+    const l: LateTable = { start, span, table, totals: { requests: 0, bytes: 0, time: 0 } };
     open.push(l);
     return l;
   }
@@ -455,9 +448,10 @@ export class Store {
       this.#versions.set(start, ++this.#changes);
       // A completed five-minute period was folded already: its coarse bucket takes the lines too.
       const period = Math.floor(start / COARSE) * COARSE;
-      if (l.coarse && period + COARSE <= this.#coarseFrontier()) this.#mergeCoarse(period, table, totals);
+      if (this.#folding && period + COARSE <= this.#coarseFrontier())
+        this.#mergeCoarse(period, table, totals);
       this.#emitAmendment(start, MINUTE, table, totals);
-    } else if (l.coarse) {
+    } else {
       const period = Math.floor(start / COARSE) * COARSE;
       if (period >= this.#coarseFrontier() - COARSE_SLOTS * COARSE) {
         this.#mergeCoarse(period, table, totals);
@@ -715,10 +709,13 @@ export class Store {
     if (this.#fine.length > FINE_SLOTS) {
       const old = this.#fine.shift() as Bucket;
       this.#versions.delete(old.start);
+      // Not folded: its lines go to its five-minute bucket now.
+      if (!this.#folding)
+        this.#countBucket(old, Math.floor(old.start / COARSE) * COARSE, COARSE, (_, id) => id);
       this.#evict(old, this.#finePool);
     }
     for (const l of this.#listeners) l(bucket);
-    if ((bucket.start + MINUTE) % COARSE === 0) {
+    if (this.#folding && (bucket.start + MINUTE) % COARSE === 0) {
       const start = bucket.start + MINUTE - COARSE;
       this.#fold(start);
     }
