@@ -16,7 +16,7 @@
  * - combined, combined-narrow (20 addresses, 5 paths);
  * - distinct: every line a new path and address (full caps: the peak RSS figure).
  *
- *   LINES=1000000 RUNS=3 [SPAN=1200] [PROGRAM=installed|checkout] node bench/collector.bench.ts [file ...]
+ *   LINES=1000000 RUNS=3 [SPAN=1200] [THREADS=1,2] [PROGRAM=installed|checkout] node bench/collector.bench.ts [file ...]
  *   LINES=3000000 SPAN=3600 node bench/collector.bench.ts distinct     # full caps: peak RSS
  * @module
  */
@@ -37,6 +37,8 @@ const LINES = Number(process.env.LINES ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 3);
 /** Seconds of log time the lines cover (ending now); 3600 with 3 M distinct lines fills every minute's table. */
 const SPAN = Number(process.env.SPAN ?? 1200);
+/** The collector's --threads values run on each file (the first is the base of the speed-up). */
+const THREADS = (process.env.THREADS ?? '1,2').split(',').map(Number);
 /**
  * The program run: `installed` (default: this checkout packed and installed, the compiled `dist/`
  * as users run it) or `checkout` (bin/logtally on the TypeScript sources, types stripped at start).
@@ -134,6 +136,7 @@ async function collector(
   path: string,
   layout: string,
   perMinute: Map<number, number>,
+  threads: number,
 ): Promise<CollectorRun> {
   const port = await freePort();
   const t0 = performance.now();
@@ -147,6 +150,8 @@ async function collector(
       '--format',
       layout,
       '--from-start',
+      '--threads',
+      String(threads),
       '--listen',
       `127.0.0.1:${port}`,
       '--metrics-listen',
@@ -229,36 +234,46 @@ for (const [name, spec] of Object.entries(SPECS)) {
     spec.layout === 'logtail'
       ? ['-F\t', '{c[$1 FS $6]++} END {for (k in c) n++; print n}', path]
       : ['{c[$1 FS $9]++} END {for (k in c) n++; print n}', path];
-  const runs: CollectorRun[] = [];
+  /** Per thread count, the runs (interleaved with the peers). */
+  const runs = new Map<number, CollectorRun[]>(THREADS.map((t) => [t, []]));
   const mawk: number[] = [];
   const ga: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    runs.push(await collector(path, spec.layout, perMinute));
+    for (const t of THREADS) runs.get(t)?.push(await collector(path, spec.layout, perMinute, t));
     mawk.push(timed('mawk', awk));
     if (hasGoaccess && spec.layout === 'combined')
       ga.push(
         timed('goaccess', [path, '--log-format=COMBINED', '-o', `${dataDir}goaccess.json`, '--no-progress']),
       );
   }
-  const s = median(runs.map((x) => x.seconds));
-  const ratios = runs.map((x, i) => (mawk[i] as number) / x.seconds);
   const rate = (sec: number) => `${Math.round(LINES / sec / 1000)} k lines/s`;
-  console.log(
-    `\n${name} (${mb.toFixed(0)} MB): collector ${rate(s)} (${s.toFixed(2)} s wall, ${median(runs.map((x) => x.cpu)).toFixed(2)} s CPU, ` +
-      `peak RSS ${median(runs.map((x) => x.peakMiB)).toFixed(0)} MiB, dropped keys ${median(runs.map((x) => x.dropped))}, ` +
-      `minutes ${runs.every((x) => x.minutesExact) ? 'exact' : `NOT exact: ${runs.find((x) => x.mismatch)?.mismatch}`})`,
-  );
-  console.log(
-    `  mawk two-field count ${rate(median(mawk))}; collector/mawk ${median(ratios).toFixed(2)}x (per run: ${ratios.map((x) => x.toFixed(2)).join(', ')})`,
-  );
-  if (ga.length > 0) {
-    const gr = runs.map((x, i) => (ga[i] as number) / x.seconds);
-    console.log(`  goaccess ${rate(median(ga))}; collector/goaccess ${median(gr).toFixed(2)}x`);
+  console.log(`\n${name} (${mb.toFixed(0)} MB):`);
+  const one = runs.get(THREADS[0] as number) ?? [];
+  for (const [t, rs] of runs) {
+    const s = median(rs.map((x) => x.seconds));
+    const ratios = rs.map((x, i) => (mawk[i] as number) / x.seconds);
+    const speedup = rs.map((x, i) => (one[i] as CollectorRun).seconds / x.seconds);
+    console.log(
+      `  collector --threads ${t}: ${rate(s)} (${s.toFixed(2)} s wall, ${median(rs.map((x) => x.cpu)).toFixed(2)} s CPU, ` +
+        `peak RSS ${median(rs.map((x) => x.peakMiB)).toFixed(0)} MiB, dropped keys ${median(rs.map((x) => x.dropped))}, ` +
+        `minutes ${rs.every((x) => x.minutesExact) ? 'exact' : `NOT exact: ${rs.find((x) => x.mismatch)?.mismatch}`}); ` +
+        `/mawk ${median(ratios).toFixed(2)}x (per run: ${ratios.map((x) => x.toFixed(2)).join(', ')})` +
+        (t === THREADS[0]
+          ? ''
+          : `; vs --threads ${THREADS[0]}: ${median(speedup).toFixed(2)}x (per run: ${speedup.map((x) => x.toFixed(2)).join(', ')})`),
+    );
+    if (ga.length > 0) {
+      const gr = rs.map((x, i) => (ga[i] as number) / x.seconds);
+      console.log(`    /goaccess ${median(gr).toFixed(2)}x`);
+    }
+    const q = rs.at(-1)?.topnP99 ?? {};
+    console.log(
+      `    TopN p99 (50 queries, n=10): ${Object.entries(q)
+        .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
+        .join(', ')}`,
+    );
   }
-  const q = runs.at(-1)?.topnP99 ?? {};
   console.log(
-    `  TopN p99 (50 queries, n=10): ${Object.entries(q)
-      .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
-      .join(', ')}`,
+    `  mawk two-field count ${rate(median(mawk))}${ga.length > 0 ? `; goaccess ${rate(median(ga))}` : ''}`,
   );
 }

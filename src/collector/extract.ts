@@ -197,10 +197,14 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
   const clockText = clocks.map(() => '\u0100'); // matches no bytes
   const clockValue = clocks.map(() => Number.NaN);
 
+  /** Per field, the longest null text (-1: none): a longer text is not null, without comparing. */
+  const nullMax = Int32Array.from(nulls, (ts) => ts.reduce((m, t) => Math.max(m, t.length), -1));
   const isNull = (b: Uint8Array, i: number): boolean => {
     const s = at[2 * i] as number;
     const e = at[2 * i + 1] as number;
-    for (const t of nulls[i] as readonly string[]) if (bytesEqual(b, s, e, t)) return true;
+    if (e - s > (nullMax[i] as number)) return false;
+    const ts = nulls[i] as readonly string[];
+    for (let k = 0; k < ts.length; k++) if (bytesEqual(b, s, e, ts[k] as string)) return true;
     return false;
   };
   /** Field i's text as its own value: NUL when null, NO when escaped (its value differs), else its start. */
@@ -213,7 +217,8 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
   };
   /** The first of the fields that is a number (NaN: all null; NO: one is invalid). */
   const number = (b: Uint8Array, list: readonly number[], dec: boolean): number => {
-    for (const i of list) {
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k] as number;
       if (isNull(b, i)) continue;
       const s = at[2 * i] as number;
       const e = at[2 * i + 1] as number;
