@@ -65,21 +65,4 @@ export class LineBatch {
     for (let i = 0; i < this.count; i++) out[i] = this.text(i);
     return out;
   }
-
-  /** A batch of the given lines' bytes (encoded losslessly), for callers that hold text. */
-  static of(lines: readonly Uint8Array[]): LineBatch {
-    let size = 0;
-    for (const l of lines) size += l.length + 1;
-    const bytes = Buffer.allocUnsafe(size);
-    const b = new LineBatch().reset(bytes, false);
-    let at = 0;
-    for (const l of lines) {
-      bytes.set(l, at);
-      b.push(at, at + l.length);
-      at += l.length;
-      bytes[at++] = 0x0a;
-    }
-    b.ascii = isAscii(bytes);
-    return b;
-  }
 }

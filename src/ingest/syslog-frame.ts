@@ -21,7 +21,9 @@
  * datagram with no non-empty line at all.
  * @module
  */
+import { isAscii } from 'node:buffer';
 import { decodeBytes } from '../format/bytes.ts';
+import { LineBatch } from './line-batch.ts';
 
 /** One parsed frame. */
 export interface SyslogFrame {
@@ -48,8 +50,12 @@ export interface SyslogMalformed {
 export interface SyslogBatch {
   hostname?: string;
   tag?: string;
-  lines: string[];
+  /** The messages, as bounds in the datagram's bytes. */
+  lines: LineBatch;
 }
+
+/** A frame whose message is `buf[start, end)` of the bytes it was parsed from (not decoded). */
+type FrameBounds = Omit<SyslogFrame, 'message'> & { start: number; end: number };
 
 /** What {@link parseSyslogDatagram} found. */
 export interface SyslogDatagram {
@@ -125,10 +131,18 @@ function malformed(reason: string): SyslogMalformed {
  * //   hostname: 'web1', tag: 'nginx', message: 'GET /' }
  */
 export function parseSyslogFrame(buf: Uint8Array): SyslogFrame | SyslogMalformed {
+  const f = frameBounds(buf);
+  if (f.kind === 'malformed') return f;
+  const { start, end, ...frame } = f;
+  return { ...frame, message: decodeBytes(buf.subarray(start, end)) };
+}
+
+/** As {@link parseSyslogFrame}, with the message's bounds instead of its text. */
+function frameBounds(buf: Uint8Array): FrameBounds | SyslogMalformed {
   let n = buf.length;
   while (n > 0 && (buf[n - 1] === NL || buf[n - 1] === CR)) n--;
   if (n === 0) return malformed('empty frame');
-  if (buf[0] !== LT || !isDigit(buf[1])) return { kind: 'bare', message: decodeBytes(buf.subarray(0, n)) };
+  if (buf[0] !== LT || !isDigit(buf[1])) return { kind: 'bare', start: 0, end: n };
   let i = 1;
   let pri = 0;
   while (i < n && i <= 4 && isDigit(buf[i])) pri = pri * 10 + ((buf[i++] as number) - 0x30);
@@ -151,7 +165,7 @@ export function parseSyslogFrame(buf: Uint8Array): SyslogFrame | SyslogMalformed
     } else {
       // No timestamp: the rest is the message (RFC 3164 §4.3.2).
       if (i >= n) return malformed('empty message');
-      return { kind: 'rfc3164', ...head, message: decodeBytes(buf.subarray(i, n)) };
+      return { kind: 'rfc3164', ...head, start: i, end: n };
     }
   }
   let hostname: string | undefined;
@@ -173,12 +187,7 @@ export function parseSyslogFrame(buf: Uint8Array): SyslogFrame | SyslogMalformed
     }
   }
   if (i >= n) return malformed('empty message');
-  const frame: SyslogFrame = {
-    kind: 'rfc3164',
-    ...head,
-    timestamp,
-    message: decodeBytes(buf.subarray(i, n)),
-  };
+  const frame: FrameBounds = { kind: 'rfc3164', ...head, timestamp, start: i, end: n };
   if (hostname !== undefined && hostname !== '') frame.hostname = hostname;
   if (tag !== undefined && tag !== '') frame.tag = tag;
   return frame;
@@ -189,7 +198,7 @@ function parse5424(
   i: number,
   n: number,
   head: { pri: number; facility: number; severity: number },
-): SyslogFrame | SyslogMalformed {
+): FrameBounds | SyslogMalformed {
   const fields: string[] = [];
   for (let k = 0; k < 5; k++) {
     const sp = indexOfByte(b, SP, i, n);
@@ -223,7 +232,7 @@ function parse5424(
   if (b[i] === 0xef && b[i + 1] === 0xbb && b[i + 2] === 0xbf) i += 3;
   if (i >= n) return malformed('empty message');
   const [timestamp, hostname, app] = fields as [string, string, string, string, string];
-  const frame: SyslogFrame = { kind: 'rfc5424', ...head, message: decodeBytes(b.subarray(i, n)) };
+  const frame: FrameBounds = { kind: 'rfc5424', ...head, start: i, end: n };
   if (timestamp !== '-') frame.timestamp = timestamp;
   if (hostname !== '-') frame.hostname = hostname;
   if (app !== '-') frame.tag = app;
@@ -234,7 +243,7 @@ function parse5424(
  * Splits one datagram into lines and parses them (see the module doc for the rules).
  * @example
  * parseSyslogDatagram(Buffer.from('<190>Nov  2 17:37:36 web1 nginx: a\nb\n'))
- * // { batches: [{ hostname: 'web1', tag: 'nginx', lines: ['a', 'b'] }], lines: 2, malformed: 0 }
+ * // { batches: [{ hostname: 'web1', tag: 'nginx', lines: LineBatch ['a', 'b'] }], lines: 2, malformed: 0 }
  */
 export function parseSyslogDatagram(buf: Buffer): SyslogDatagram {
   const out: SyslogDatagram = { batches: [], lines: 0, malformed: 0 };
@@ -242,6 +251,7 @@ export function parseSyslogDatagram(buf: Buffer): SyslogDatagram {
   let hasHeader = false;
   let any = false;
   const n = buf.length;
+  const ascii = isAscii(buf);
   let start = 0;
   while (start < n) {
     let nl = buf.indexOf(NL, start);
@@ -252,13 +262,12 @@ export function parseSyslogDatagram(buf: Buffer): SyslogDatagram {
     start = nl + 1;
     if (end === from) continue;
     any = true;
-    const line = buf.subarray(from, end);
-    if (hasHeader && batch && !(line[0] === LT && isDigit(line[1]))) {
-      batch.lines.push(decodeBytes(line));
+    if (hasHeader && batch && !(buf[from] === LT && isDigit(buf[from + 1]))) {
+      batch.lines.push(from, end);
       out.lines++;
       continue;
     }
-    const f = parseSyslogFrame(line);
+    const f = frameBounds(buf.subarray(from, end));
     if (f.kind === 'malformed') {
       out.malformed++;
       out.reason ??= f.reason;
@@ -266,12 +275,12 @@ export function parseSyslogDatagram(buf: Buffer): SyslogDatagram {
     }
     hasHeader = true;
     if (!batch || batch.hostname !== f.hostname || batch.tag !== f.tag) {
-      batch = { lines: [] };
+      batch = { lines: new LineBatch().reset(buf, ascii) };
       if (f.hostname !== undefined) batch.hostname = f.hostname;
       if (f.tag !== undefined) batch.tag = f.tag;
       out.batches.push(batch);
     }
-    batch.lines.push(f.message);
+    batch.lines.push(from + f.start, from + f.end);
     out.lines++;
   }
   if (!any) {

@@ -11,8 +11,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIPv6 } from 'node:net';
-import { encodeLine } from '../format/bytes.ts';
-import { LineBatch } from './line-batch.ts';
+import type { LineBatch } from './line-batch.ts';
 import { parseSyslogDatagram } from './syslog-frame.ts';
 
 /** Where a batch of lines came from. */
@@ -185,7 +184,7 @@ class SyslogListenerImpl implements SyslogListener {
       if (b.hostname !== undefined) src.hostname = b.hostname;
       if (b.tag !== undefined) src.tag = b.tag;
       try {
-        this.#opts.onLines(LineBatch.of(b.lines.map(encodeLine)), src);
+        this.#opts.onLines(b.lines, src);
       } catch (err) {
         this.#emit({
           type: 'error',

@@ -127,9 +127,14 @@ describe('parseSyslogFrame', () => {
   });
 });
 
+/** The datagram's batches with their lines as text. */
+function texts(d: ReturnType<typeof parseSyslogDatagram>) {
+  return { ...d, batches: d.batches.map((x) => ({ ...x, lines: x.lines.lines() })) };
+}
+
 describe('parseSyslogDatagram', () => {
   it('splits several lines under one header', () => {
-    assert.deepEqual(parseSyslogDatagram(b('<190>Nov  2 17:37:36 web1 nginx: a\nb\r\nc\n')), {
+    assert.deepEqual(texts(parseSyslogDatagram(b('<190>Nov  2 17:37:36 web1 nginx: a\nb\r\nc\n'))), {
       batches: [{ hostname: 'web1', tag: 'nginx', lines: ['a', 'b', 'c'] }],
       lines: 3,
       malformed: 0,
@@ -137,9 +142,11 @@ describe('parseSyslogDatagram', () => {
   });
 
   it('splits lines that each repeat the header, grouping by hostname and tag', () => {
-    const d = parseSyslogDatagram(
-      b(
-        '<190>Nov  2 17:37:36 web1 nginx: a\n<190>Nov  2 17:37:36 web1 nginx: b\n<133>Nov  2 17:37:37 api: c\nd',
+    const d = texts(
+      parseSyslogDatagram(
+        b(
+          '<190>Nov  2 17:37:36 web1 nginx: a\n<190>Nov  2 17:37:36 web1 nginx: b\n<133>Nov  2 17:37:37 api: c\nd',
+        ),
       ),
     );
     assert.deepEqual(d.batches, [
@@ -150,7 +157,7 @@ describe('parseSyslogDatagram', () => {
   });
 
   it('counts malformed frames and empty datagrams, keeping the good lines', () => {
-    const d = parseSyslogDatagram(b('<999>Nov  2 17:37:36 h t: x\n<190>Nov  2 17:37:36 h t: ok\n'));
+    const d = texts(parseSyslogDatagram(b('<999>Nov  2 17:37:36 h t: x\n<190>Nov  2 17:37:36 h t: ok\n')));
     assert.equal(d.malformed, 1);
     assert.deepEqual(d.batches, [{ hostname: 'h', tag: 't', lines: ['ok'] }]);
     assert.equal(parseSyslogDatagram(b('')).malformed, 1);
@@ -158,7 +165,14 @@ describe('parseSyslogDatagram', () => {
   });
 
   it('accepts bare multi-line datagrams', () => {
-    assert.deepEqual(parseSyslogDatagram(b('l1\nl2\n')).batches, [{ lines: ['l1', 'l2'] }]);
+    assert.deepEqual(texts(parseSyslogDatagram(b('l1\nl2\n'))).batches, [{ lines: ['l1', 'l2'] }]);
+  });
+
+  it('keeps raw bytes of a message (non-ASCII, invalid UTF-8) losslessly', () => {
+    const d = parseSyslogDatagram(
+      Buffer.concat([Buffer.from('<190>Nov  2 17:37:36 h t: é ', 'utf8'), Buffer.from([0xff, 0x0a])]),
+    );
+    assert.deepEqual(texts(d).batches[0]?.lines, ['é \udcff']);
   });
 });
 
