@@ -4,7 +4,7 @@
  * state, its stats, the line counters, the first reports and the Prometheus counts.
  * @module
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LineSplitter } from '../ingest/line-splitter.ts';
 import { Store } from '../store/store.ts';
@@ -31,17 +31,13 @@ function run(job: BackfillJob): BackfillResult {
     countInto(counts, store),
   );
   const splitter = new LineSplitter({ maxLineBytes: job.maxLineBytes });
-  const fd = openSync(job.path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let pos = job.from; pos < job.to; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, job.to - pos), pos);
-      if (n === 0) break;
-      splitter.push(buf.subarray(0, n), (batch) => pipeline.feed(batch, job.path, src));
-      pos += n;
-    }
-  } finally {
-    closeSync(fd);
+  // The collector's descriptor (threads share them): the file it planned, even if renamed since.
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let pos = job.from; pos < job.to; ) {
+    const n = readSync(job.fd, buf, 0, Math.min(buf.length, job.to - pos), pos);
+    if (n === 0) return { ok: false, error: `the file ended at byte ${pos} (truncated?)` };
+    splitter.push(buf.subarray(0, n), (batch) => pipeline.feed(batch, job.path, src));
+    pos += n;
   }
   return {
     ok: true,

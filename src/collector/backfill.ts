@@ -1,20 +1,27 @@
 /**
- * Reading a large unread part of a log on every core (`--threads`): at start, a file read from its
- * start (`--from-start`) or from a saved position far behind has its unread bytes, up to its last
- * complete line, split at line boundaries into one part per thread. Each worker thread parses and
- * counts its part into a store of its own (./backfill-worker.ts); when every part is done, their
- * counts are merged into the collector's store (`Store.absorb`, through the late-line path: every
+ * Reading a large unread part of a log on every core (`--threads N`): at start, a file read from
+ * its start (`--from-start`) or from a saved position far behind has its unread bytes, up to its
+ * last complete line, split at line boundaries into N parts. The collector's own thread reads the
+ * first part into its store, as the tailer would (asynchronously: it keeps answering); N - 1
+ * worker threads count the others into stores of their own (./backfill-worker.ts), reading the
+ * same open file (so a rotation meanwhile cannot swap it). When all are done their counts are
+ * merged into the collector's store at once (`Store.absorb`, through the late-line path: every
  * line in the minute of its own time), with their line counters and Prometheus counts, and the
- * tailer goes on from the end of the parts. Nothing is merged unless every part succeeded (the
- * tailer then reads the file itself), so a crash or a stop before the merge loses nothing: the
- * saved state still says where to read from.
+ * tailer goes on from the end of the last part.
+ *
+ * The position of each file (`positions()`) always matches the counts: during the first part the
+ * end of its last line counted, then the end of the parts once merged. A checkpoint at any moment
+ * is exact; a worker that fails (or a stop) leaves the rest of the file to the tailer.
  *
  * Live tailing stays on one thread: a server writes far fewer lines a second than one core counts.
  * @module
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
+import type { LineBatch } from '../ingest/line-batch.ts';
+import { LineSplitter } from '../ingest/line-splitter.ts';
 import { compilePattern, globFiles } from '../ingest/patterns.ts';
 import { FINGERPRINT_BYTES, type FilePosition } from '../ingest/tailer.ts';
 import type { Store, StoreOptions, StoreState, StoreStats } from '../store/store.ts';
@@ -24,6 +31,8 @@ import type { RequestCounts, RequestCountsData } from './request-counts.ts';
 
 /** What one worker is asked to count. */
 export interface BackfillJob {
+  /** The file, open in the collector (worker threads share its descriptors). */
+  fd: number;
   path: string;
   from: number;
   to: number;
@@ -60,13 +69,30 @@ export interface BackfillOptions {
   readonly store: Store;
   readonly pipeline: Pipeline;
   readonly counts: RequestCounts;
+  /** Counts the collector's own lines (the tailer's path: batches of one file). */
+  readonly feed: (batch: LineBatch, path: string, input: FileInput) => void;
   readonly log: (line: string) => void;
 }
+
+/** A parallel read in progress. */
+export interface Backfill {
+  /** Whether there is anything to read in parallel (else `done` is resolved). */
+  readonly active: boolean;
+  /** Resolves with the positions the tailer starts from, once done (or stopped). */
+  readonly done: Promise<readonly FilePosition[] | undefined>;
+  /** The positions that match the counts now (for a checkpoint during the read). */
+  positions(): readonly FilePosition[] | undefined;
+  /** Stops reading (workers terminated, nothing more merged); `done` then resolves. */
+  stop(): Promise<void>;
+}
+
+const readAt = promisify(read);
 
 /** Default of `minBytes`: smaller backlogs are read faster than worker threads start. */
 export const BACKFILL_MIN_BYTES = 32 * 1024 * 1024;
 
 interface Plan {
+  fd: number;
   path: string;
   input: FileInput;
   dev: bigint;
@@ -168,36 +194,32 @@ function split(fd: number, from: number, to: number, parts: number): [number, nu
   return out;
 }
 
-function runWorker(job: BackfillJob): Promise<BackfillResult> {
+/** Runs one worker; `workers` holds it while it runs (to terminate it on stop). */
+function runWorker(job: BackfillJob, workers: Set<Worker>): Promise<BackfillResult> {
   const url = new URL(
     import.meta.url.endsWith('.ts') ? './backfill-worker.ts' : './backfill-worker.js',
     import.meta.url,
   );
   return new Promise((resolve) => {
     const w = new Worker(url, { workerData: job });
+    workers.add(w);
     let done = false;
-    w.once('message', (r: BackfillResult) => {
+    const finish = (r: BackfillResult) => {
+      if (done) return;
       done = true;
+      workers.delete(w);
       resolve(r);
-    });
-    w.once('error', (e) => {
-      done = true;
-      resolve({ ok: false, error: e.message });
-    });
-    w.once('exit', (code) => {
-      if (!done) resolve({ ok: false, error: `worker exited with code ${code}` });
-    });
+    };
+    w.once('message', finish);
+    w.once('error', (e) => finish({ ok: false, error: e.message }));
+    w.once('exit', (code) => finish({ ok: false, error: `worker exited with code ${code}` }));
   });
 }
 
-/**
- * Counts the unread part of every large file in parallel (see the module doc) and returns the
- * positions the tailer starts from: `resume` with each file read here at the end of its parts.
- * Returns `resume` unchanged when no file qualifies or `threads` < 2.
- */
-export async function backfill(o: BackfillOptions): Promise<readonly FilePosition[] | undefined> {
-  if (o.threads < 2) return o.resume;
+/** Finds the files worth reading in parallel; their descriptors stay open (closed by the caller). */
+async function plan(o: BackfillOptions): Promise<Plan[]> {
   const plans: Plan[] = [];
+  const seen = new Set<string>();
   for (const [path, input] of await currentFiles(o.files)) {
     if (input.source.recipe === undefined) continue;
     let fd: number;
@@ -206,80 +228,147 @@ export async function backfill(o: BackfillOptions): Promise<readonly FilePositio
     } catch {
       continue; // the tailer reports it
     }
+    let keep = false;
     try {
-      const st = statSync(path, { bigint: true });
-      if (!st.isFile()) continue;
+      const st = fstatSync(fd, { bigint: true });
+      // Two names of one file (hard links) are one file, as for the tailer.
+      const id = `${st.dev}:${st.ino}`;
+      if (!st.isFile() || seen.has(id)) continue;
+      seen.add(id);
       const size = Number(st.size);
-      const from = startOf(path, st.dev, st.ino, size, fd, o);
+      let from = startOf(path, st.dev, st.ino, size, fd, o);
       if (from === undefined || size - from < o.minBytes) continue;
+      // A saved position inside a line (an over-long line was being skipped): on from the next line.
+      if (from > 0 && head(fd, from).at(-1) !== 0x0a) from = lineEndAfter(fd, from, size);
+      if (from === -1) continue;
       const to = lastLineEnd(fd, from, size);
       if (to - from < o.minBytes) continue;
-      plans.push({ path, input, dev: st.dev, ino: st.ino, size, from, to });
+      plans.push({ fd, path, input, dev: st.dev, ino: st.ino, size, from, to });
+      keep = true;
+    } catch {
+      // The tailer reads it and reports what is wrong.
     } finally {
-      closeSync(fd);
+      if (!keep) closeSync(fd);
     }
   }
-  if (plans.length === 0) return o.resume;
-  const positions = [...(o.resume ?? [])];
-  for (const p of plans) {
-    const fd = openSync(p.path, 'r');
-    let ranges: [number, number][];
-    let fingerprint: Buffer;
-    try {
-      ranges = split(fd, p.from, p.to, o.threads);
-      fingerprint = head(fd, Math.min(p.size, FINGERPRINT_BYTES));
-    } finally {
-      closeSync(fd);
-    }
-    const t0 = performance.now();
-    o.log(
-      `${p.path}: reading bytes ${p.from}–${p.to} (${((p.to - p.from) / 1048576).toFixed(0)} MB) in ${ranges.length} parts on ${ranges.length} threads`,
-    );
-    const src = p.input.source;
-    const results = await Promise.all(
-      ranges.map(([from, to]) =>
-        runWorker({
-          path: p.path,
-          from,
-          to,
-          recipe: src.recipe as FormatRecipe,
-          name: src.name,
-          ...(src.website === undefined ? {} : { website: src.website }),
-          store: o.storeOptions,
-          maxLineBytes: o.maxLineBytes,
-        }),
-      ),
-    );
-    const failed = results.find((r) => !r.ok);
-    if (failed && !failed.ok) {
-      o.log(`${p.path}: parallel read failed (${failed.error}); reading it on one thread`);
-      continue;
-    }
-    let lines = 0;
-    results.forEach((r, k) => {
-      if (!r.ok) return;
-      o.store.absorb(r.state, r.stats);
-      o.pipeline.absorb(p.path, r.counters);
-      o.counts.absorb(r.counts);
-      lines += r.counters.lines;
-      for (const rep of r.reports)
-        o.log(`${p.path}: line ${rep.line} of the part from byte ${ranges[k]?.[0]}: ${rep.message}`);
-      if (r.overLong > 0)
-        o.log(`${p.path}: ${r.overLong} line(s) longer than ${o.maxLineBytes} bytes skipped`);
-    });
-    const at = positions.findIndex((q) => q.dev === String(p.dev) && q.ino === String(p.ino));
+  return plans;
+}
+
+/**
+ * Finds the large unread parts and starts counting them in parallel (see the module doc). Without
+ * such a file, or with `threads` < 2, the backfill is not `active` and `done` is `resume`.
+ */
+export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
+  const positions = o.resume === undefined ? undefined : [...o.resume];
+  let current: FilePosition[] | undefined = positions;
+  const workers = new Set<Worker>();
+  let stopping = false;
+  const setPosition = (p: Plan, offset: number, fp: Buffer) => {
+    current ??= [];
     const pos: FilePosition = {
       path: p.path,
       dev: String(p.dev),
       ino: String(p.ino),
-      offset: p.to,
-      fpLen: fingerprint.length,
-      fp: crc32(fingerprint),
+      offset,
+      fpLen: fp.length,
+      fp: crc32(fp),
     };
-    if (at === -1) positions.push(pos);
-    else positions[at] = pos;
-    const s = (performance.now() - t0) / 1000;
-    o.log(`${p.path}: ${lines} line(s) counted in ${s.toFixed(1)} s (${Math.round(lines / s)} lines/s)`);
-  }
-  return positions;
+    const at = current.findIndex((q) => q.dev === pos.dev && q.ino === pos.ino);
+    if (at === -1) current.push(pos);
+    else current[at] = pos;
+  };
+
+  /** Reads `[from, to)` of the plan's file here, as the tailer would; returns the end of the last line counted. */
+  const readHere = async (p: Plan, from: number, to: number, fp: Buffer): Promise<number> => {
+    const splitter = new LineSplitter({ maxLineBytes: o.maxLineBytes });
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let pos = from;
+    while (pos < to && !stopping) {
+      // The planned descriptor: the same file even if it was renamed since.
+      const { bytesRead } = await readAt(p.fd, buf, 0, Math.min(buf.length, to - pos), pos);
+      if (bytesRead === 0) break;
+      splitter.push(buf.subarray(0, bytesRead), (batch) => o.feed(batch, p.path, p.input));
+      pos += bytesRead;
+      setPosition(p, pos - splitter.partialBytes, fp);
+    }
+    if (splitter.overLong > 0)
+      o.log(`${p.path}: ${splitter.overLong} line(s) longer than ${o.maxLineBytes} bytes skipped`);
+    return pos - splitter.partialBytes;
+  };
+
+  const plans = o.threads < 2 ? [] : await plan(o);
+  const run = async (): Promise<readonly FilePosition[] | undefined> => {
+    try {
+      for (const p of plans) {
+        if (stopping) break;
+        const ranges = split(p.fd, p.from, p.to, o.threads);
+        const fp = head(p.fd, Math.min(p.size, FINGERPRINT_BYTES));
+        const t0 = performance.now();
+        o.log(
+          `${p.path}: reading bytes ${p.from}–${p.to} (${((p.to - p.from) / 1048576).toFixed(0)} MB) in ${ranges.length} parts on ${ranges.length} threads`,
+        );
+        const src = p.input.source;
+        const linesBefore = o.pipeline.counter(p.path).lines;
+        const results = Promise.all(
+          ranges.slice(1).map(([from, to]) =>
+            runWorker(
+              {
+                fd: p.fd,
+                path: p.path,
+                from,
+                to,
+                recipe: src.recipe as FormatRecipe,
+                name: src.name,
+                ...(src.website === undefined ? {} : { website: src.website }),
+                store: o.storeOptions,
+                maxLineBytes: o.maxLineBytes,
+              },
+              workers,
+            ),
+          ),
+        );
+        const [first] = ranges as [[number, number]];
+        const end = await readHere(p, first[0], first[1], fp);
+        const done = await results;
+        const failed = done.find((r) => !r.ok);
+        if (stopping || end !== first[1] || (failed && !failed.ok)) {
+          if (!stopping)
+            o.log(
+              `${p.path}: parallel read failed (${failed && !failed.ok ? failed.error : 'the file changed'}); the rest is read on one thread`,
+            );
+          continue;
+        }
+        done.forEach((r, k) => {
+          if (!r.ok) return;
+          o.store.absorb(r.state, r.stats);
+          o.pipeline.absorb(p.path, r.counters);
+          o.counts.absorb(r.counts);
+          for (const rep of r.reports)
+            o.log(`${p.path}: line ${rep.line} of the part from byte ${ranges[k + 1]?.[0]}: ${rep.message}`);
+          if (r.overLong > 0)
+            o.log(`${p.path}: ${r.overLong} line(s) longer than ${o.maxLineBytes} bytes skipped`);
+        });
+        setPosition(p, p.to, fp);
+        const lines = o.pipeline.counter(p.path).lines - linesBefore;
+        const sec = (performance.now() - t0) / 1000;
+        o.log(
+          `${p.path}: ${lines} line(s) counted in ${sec.toFixed(1)} s (${Math.round(lines / sec)} lines/s)`,
+        );
+      }
+    } finally {
+      for (const p of plans) closeSync(p.fd);
+    }
+    return current;
+  };
+  const done = plans.length === 0 ? Promise.resolve(positions) : run();
+  return {
+    active: plans.length > 0,
+    done,
+    positions: () => current,
+    async stop() {
+      stopping = true;
+      await Promise.all([...workers].map((w) => w.terminate()));
+      await done.catch(() => undefined);
+    },
+  };
 }

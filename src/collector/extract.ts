@@ -173,15 +173,14 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
     direct || fromRequest
       ? { uris: [], methods: [] }
       : { uris: upstreamUris ?? [], methods: upstreamMethods ?? [] };
+  // Fields the projection need not check: texts (never invalid), `$upstream_addr` (a list of
+  // texts, never invalid) and the clocks (each converted below, every line). Numbers are checked
+  // there, every one of them: the first that is not null is read again here.
   const consumed = new Set<number>([
     ...websites,
     ...addrs,
-    ...statuses,
-    ...sizes,
-    ...times,
     ...upstreamList,
     ...upstreams,
-    ...msec,
     ...clocks,
     ...(direct ? [uriField as number, methodField as number] : fromRequest ? [requestField as number] : []),
     ...others.uris,
@@ -341,21 +340,23 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
     out.time = Number.isNaN(time) ? 0 : time;
     let t = number(b, msec, true);
     if (t === NO) return false;
-    for (let c = 0; c < clocks.length && Number.isNaN(t); c++) {
+    // Every clock is converted (the text parser refuses the line if one is invalid); the first
+    // that is a time counts when `$msec` is absent or null.
+    for (let c = 0; c < clocks.length; c++) {
       const i = clocks[c] as number;
       const s = at[2 * i] as number;
       const e = at[2 * i + 1] as number;
-      if (bytesEqual(b, s, e, clockText[c] as string)) {
-        t = clockValue[c] as number;
-        continue;
+      let n: number;
+      if (bytesEqual(b, s, e, clockText[c] as string)) n = clockValue[c] as number;
+      else {
+        const raw = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
+        const v = (converters[i] as Converter)(raw);
+        if (v === undefined) return false;
+        n = typeof v === 'number' ? v : Number.NaN;
+        clockText[c] = raw;
+        clockValue[c] = n;
       }
-      const raw = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
-      const v = (converters[i] as Converter)(raw);
-      if (v === undefined) return false;
-      const n = typeof v === 'number' ? v : Number.NaN;
-      clockText[c] = raw;
-      clockValue[c] = n;
-      t = n;
+      if (Number.isNaN(t)) t = n;
     }
     out.at = t;
     return true;

@@ -120,12 +120,14 @@ export class RequestCounts {
   /** Adds counts another RequestCounts exported. */
   absorb(d: RequestCountsData): void {
     const per = METHOD_NAMES.length * STATUSES;
+    // Id 0 is `other` on both sides (not a name in the map).
+    const id = (ids: LabelIds, names: readonly string[], i: number) => (i === 0 ? 0 : ids.id(names[i] ?? ''));
     for (const [k, v] of d.requests) {
-      const host = this.hosts.id(d.hosts[Math.floor(k / per)] ?? 'other');
+      const host = id(this.hosts, d.hosts, Math.floor(k / per));
       this.#add(this.requests, host * per + (k % per), v);
     }
     for (const [k, v] of d.upstreams) {
-      const up = this.ups.id(d.upstreamNames[Math.floor(k / STATUSES)] ?? 'other');
+      const up = id(this.ups, d.upstreamNames, Math.floor(k / STATUSES));
       this.#add(this.upstreams, up * STATUSES + (k % STATUSES), v);
     }
     [this.bytes, this.duration, this.upstreamDuration].forEach((x, i) => {

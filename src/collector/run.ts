@@ -20,7 +20,7 @@ import { startRpcServer } from '../rpc/server.ts';
 import { type HistoryFlagOptions, type HistoryWriter, historyFromFlags } from '../store/history/index.ts';
 import { StateKeeper } from '../store/journal.ts';
 import { Store } from '../store/store.ts';
-import { BACKFILL_MIN_BYTES, backfill } from './backfill.ts';
+import { BACKFILL_MIN_BYTES, type Backfill, startBackfill } from './backfill.ts';
 import { registerHistoryMetrics } from './history-metrics.ts';
 import { type CollectorInputs, inputMatcher, resolveInputs } from './inputs.ts';
 import { CollectorMetrics } from './metrics.ts';
@@ -129,7 +129,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   const checkpoint = (full: boolean) => {
     if (!keeper) return;
     try {
-      const meta = { positions: tailer?.positions() ?? [] };
+      const meta = { positions: tailer?.positions() ?? backfill?.positions() ?? resume ?? [] };
       const r = full ? keeper.snapshot(meta) : keeper.checkpoint(meta);
       saving.lastOk = Date.now();
       saving.lastError = '';
@@ -187,25 +187,13 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   const match = inputMatcher(inputs.files);
   /** A rotation since the last checkpoint: the next tick checkpoints (the positions moved). */
   let rotatedSinceCheckpoint = false;
+  /** The parallel read of large unread parts of logs, before tailing (see ./backfill.ts). */
+  let backfill: Backfill | undefined;
+  let stopping = false;
   const startTailing = async () => {
     if (inputs.files.length === 0) return;
-    // A large unread part of a log on every core first; the tailer goes on from where it ended.
-    // (Not with an injected clock: the worker threads count by the wall clock.)
-    const from = o.now
-      ? resume
-      : await backfill({
-          files: inputs.files,
-          resume,
-          fromStart: o.fromStart === true,
-          threads: o.threads ?? 1,
-          minBytes: o.parallelMinBytes ?? BACKFILL_MIN_BYTES,
-          maxLineBytes: o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-          storeOptions: { v4prefix: o.v4prefix, v6prefix: o.v6prefix },
-          store,
-          pipeline,
-          counts: metrics.counts,
-          log: o.log,
-        });
+    const from = await (backfill?.done ?? resume);
+    if (stopping) return;
     tailer = createTailer({
       patterns: inputs.files.map((f) => f.pattern),
       ...(o.maxLineBytes ? { maxLineBytes: o.maxLineBytes } : {}),
@@ -319,8 +307,35 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     await history?.close();
     throw e;
   }
+  let tailing: Promise<void> | undefined;
   try {
-    await startTailing();
+    // A large unread part of a log on every core first (not with an injected clock: the worker
+    // threads count by the wall clock); the tailer goes on from where it ended.
+    if (inputs.files.length > 0 && !o.now && (o.threads ?? 1) > 1) {
+      backfill = await startBackfill({
+        files: inputs.files,
+        resume,
+        fromStart: o.fromStart === true,
+        threads: o.threads ?? 1,
+        minBytes: o.parallelMinBytes ?? BACKFILL_MIN_BYTES,
+        maxLineBytes: o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+        storeOptions: { v4prefix: o.v4prefix, v6prefix: o.v6prefix },
+        store,
+        pipeline,
+        counts: metrics.counts,
+        feed: (batch, path, input) => feed(batch, path, input.source),
+        log: o.log,
+      });
+    }
+    if (backfill?.active) {
+      // Answering meanwhile (NOT_SERVING until the tailer runs); a stop ends the read.
+      tailing = startTailing().then(
+        () => {
+          if (!stopping) health.set(true);
+        },
+        (e: Error) => o.log(`cannot start tailing after the parallel read: ${e.message}`),
+      );
+    } else await startTailing();
   } catch (e) {
     await Promise.all([tailer?.stop(), syslog?.stop(), rpc.close()]);
     metricsServer?.server.closeAllConnections();
@@ -342,7 +357,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   checkpoint(true);
   const saver = keeper ? setInterval(() => checkpoint(false), o.checkpointIntervalMs ?? 10_000) : undefined;
   saver?.unref();
-  health.set(true);
+  if (!tailing) health.set(true);
   return {
     store,
     rpc,
@@ -353,8 +368,12 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     ...(syslogPort === undefined ? {} : { syslogPort }),
     async stop() {
       health.set(false);
+      stopping = true;
       clearInterval(ticker);
       if (saver) clearInterval(saver);
+      // A parallel read stops where its positions match its counts (its first part's progress).
+      await backfill?.stop();
+      await tailing;
       await Promise.all([tailer?.stop(), syslog?.stop()]);
       checkpoint(true);
       await rpc.close();

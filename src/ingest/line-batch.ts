@@ -15,7 +15,11 @@ export class LineBatch {
   /** The bytes holding the lines. */
   bytes: Buffer = NO_BYTES;
   /** Line `i` is `bytes[bounds[2i], bounds[2i + 1])`, without its `\n` (or `\r\n`). */
-  bounds: Int32Array = new Int32Array(512);
+  bounds: Int32Array;
+  /** Room for `lines` lines before the bounds grow (a syslog datagram holds one or a few). */
+  constructor(lines = 256) {
+    this.bounds = new Int32Array(2 * lines);
+  }
   /** Number of lines. */
   count = 0;
   /** Every line is ASCII (checked once for the batch). */

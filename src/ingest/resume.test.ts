@@ -1,6 +1,14 @@
 // Resuming from saved positions: the log file is the write-ahead log of the counts.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  linkSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -67,6 +75,20 @@ describe('tailer: resume from saved positions', () => {
     const b = await run([f], 15, { startAt: 'beginning', resume: a.positions });
     assert.deepEqual(b.lines, names(10, 25));
     assert.ok(b.events.some((e) => e.type === 'resumed' && e.offset === numbered(0, 10).length));
+  });
+
+  it('two names of one file (hard links), the position saved under one: read once, from the position', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'a.log'), numbered(0, 10));
+    linkSync(join(d, 'a.log'), join(d, 'b.log'));
+    const a = await run([join(d, '*.log')], 10, { startAt: 'beginning' });
+    assert.deepEqual(a.lines, names(0, 10));
+    appendFileSync(join(d, 'a.log'), numbered(10, 14));
+    // Both names are opened at once at start; the saved position is the file's, whichever name.
+    for (const p of a.positions) {
+      const b = await run([join(d, '*.log')], 4, { startAt: 'beginning', resume: [p] });
+      assert.deepEqual(b.lines, names(10, 14));
+    }
   });
 
   it('a held partial line is not in the position: it is read whole after the restart', async () => {

@@ -275,7 +275,7 @@ export function parseSyslogDatagram(buf: Buffer): SyslogDatagram {
     }
     hasHeader = true;
     if (!batch || batch.hostname !== f.hostname || batch.tag !== f.tag) {
-      batch = { lines: new LineBatch().reset(buf, ascii) };
+      batch = { lines: new LineBatch(2).reset(buf, ascii) };
       if (f.hostname !== undefined) batch.hostname = f.hostname;
       if (f.tag !== undefined) batch.tag = f.tag;
       out.batches.push(batch);

@@ -887,6 +887,39 @@ class TailerImpl implements Tailer {
       if (this.#live(e)) this.#adopt(e, holder);
       return;
     }
+    // Two names of one file opened at once (hard links): the first to get here reads it (and
+    // takes its saved position); the other waits for its reader and shares it.
+    const key = `${fst.dev}:${fst.ino}`;
+    const opening = this.#opening.get(key);
+    if (opening) {
+      await fh.close().catch(noop);
+      await opening;
+      if (!this.#live(e)) return;
+      const h = this.#holderOf(fst.dev, fst.ino);
+      if (h) this.#adopt(e, h);
+      else void this.#schedule(e);
+      return;
+    }
+    let opened = noop;
+    this.#opening.set(
+      key,
+      new Promise<void>((r) => {
+        opened = r;
+      }),
+    );
+    try {
+      await this.#openReader(e, expected, fh, fst);
+    } finally {
+      this.#opening.delete(key);
+      opened();
+    }
+  }
+
+  /** Files being opened, by "dev:ino" (see `#open`). */
+  readonly #opening = new Map<string, Promise<void>>();
+
+  /** Opens the reader of a file no reader holds: where to start, then reading. */
+  async #openReader(e: Entry, expected: Reader | null, fh: FileHandle, fst: BigIntStats): Promise<void> {
     const head = Buffer.alloc(FINGERPRINT_BYTES);
     let headLen = 0;
     let offset = e.initial && this.#opts.startAt !== 'beginning' ? Number(fst.size) : 0;

@@ -182,3 +182,21 @@ describe('Store({ fold: false }): each line in one bucket', () => {
     );
   });
 });
+
+describe('Store({ fold: false }) over time', () => {
+  it('takes a five-minute bucket after the end of its ring (its clock moved on)', () => {
+    const c = { t: T0 + 10 };
+    const s = new Store({ now: () => c.t, fold: false });
+    line(s, T0 - 7200);
+    s.flushLate();
+    c.t = T0 + 10 + 70 * MIN;
+    line(s, c.t - 65 * MIN);
+    s.flushLate();
+    const main = new Store({ now: () => c.t });
+    main.absorb(s.exportState(), s.stats());
+    assert.deepEqual(perBucket(main, '24h'), {
+      [Math.floor((T0 - 7200) / 300) * 300]: 1,
+      [Math.floor((c.t - 65 * MIN) / 300) * 300]: 1,
+    });
+  });
+});

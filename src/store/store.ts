@@ -333,13 +333,24 @@ export class Store {
         return 'old';
       }
     }
-    const late = this.#lateTable(start, span);
+    const last = this.#late.at(-1);
+    let late: LateTable;
+    let held = false;
+    if (last !== undefined && last.start === start && last.span === span) late = last;
+    else {
+      // Opening a table may merge another one, which frees the ids only it held: the key's own
+      // ids (looked up already) are held meanwhile, so none of them is freed and reused.
+      for (let d = 0; d < D; d++) (this.interners[d] as Interner).acquire(k[d] as number);
+      held = true;
+      late = this.#lateTable(start, span);
+    }
     late.totals.requests++;
     late.totals.bytes += b;
     late.totals.time += t;
     this.#stats.added++;
     this.#stats.late++;
     this.#count(late.table, k, 1, b, t);
+    if (held) for (let d = 0; d < D; d++) (this.interners[d] as Interner).release(k[d] as number);
     return 'counted';
   }
 
@@ -525,6 +536,11 @@ export class Store {
       const add: Bucket[] = [];
       for (let s = period; s < first; s += COARSE) add.push(emptyBucket(s, COARSE));
       ring.unshift(...add);
+    }
+    // A store that does not fold (`fold: false`) grows its ring here only: up to the period too.
+    if (!this.#folding) {
+      for (let s = (ring.at(-1)?.start ?? period - COARSE) + COARSE; s <= period; s += COARSE)
+        ring.push(emptyBucket(s, COARSE));
     }
     return (period - (ring[0] as Bucket).start) / COARSE;
   }
