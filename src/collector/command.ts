@@ -118,8 +118,9 @@ land in their minutes; a line older than 24 hours is counted in the totals only.
 a time counts lines when they are read.
 
 With --threads N (default: the CPUs, at most 8), a file with 32 MiB or more to read at start
-(--from-start, or a --state-file position far behind) is counted in N parts by worker threads,
-merged, then tailed on one thread; the state file is saved only after the merge.
+(--from-start, or a --state-file position far behind) is counted in N parts, the first by the
+collector itself and the others by worker threads, merged at once, then tailed on one thread; the
+saved position always matches the counts.
 
 With --history, every completed minute (its top 50 000 keys and its exact totals) is also written
 to a history sink, in batches (every 10 s), retried with backoff while the sink is down, queued

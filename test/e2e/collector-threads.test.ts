@@ -113,6 +113,44 @@ describe('collector --threads: a backlog read in parallel counts as one thread c
       assert.equal(count, times.filter((t) => t >= start && t < start + span).length, `${start}`);
   });
 
+  it('stopped during the parallel read, then restarted: every line counted once', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { text, times, bad } = generate(now, 3000, 0);
+    const path = join(dir, 'stopped.log');
+    // A larger backlog: the stop comes while it is being read.
+    writeFileSync(path, text.repeat(8));
+    const stateFile = join(dir, 'stopped.state');
+    const log: string[] = [];
+    const c = await startCollector({
+      listen: '127.0.0.1:0',
+      logs: path,
+      format: { dialect: 'nginx', format: 'combined' },
+      v4prefix: 24,
+      v6prefix: 48,
+      metricsListen: '',
+      version: 'test',
+      fromStart: true,
+      threads: 2,
+      parallelMinBytes: 1,
+      stateFile,
+      log: (l) => log.push(l),
+    });
+    await c.stop();
+    const total = (times.length + bad) * 8;
+    const read = log.some((l) => l.includes(' line(s) counted in '));
+    const b = await run({ logs: path, threads: 2, parallelMinBytes: 1, stateFile }, read ? 0 : 1);
+    await until('every line counted', async () => {
+      const points = (
+        await createLogtallyClient(`127.0.0.1:${b.c.rpc.address.port}`).trend({ window: '24h' })
+      ).points;
+      return points.reduce((n, p) => n + Number(p.count), 0) === times.length * 8 ? true : undefined;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}\n${log.join('\n')}\n${b.log.join('\n')}`);
+    });
+    await b.c.stop();
+    assert.ok(total > 0);
+  });
+
   it('with a state file, a restart after the parallel read goes on from its end', async () => {
     const now = Math.floor(Date.now() / 1000);
     const first = generate(now, 3600, 120);
