@@ -338,6 +338,7 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
             );
           continue;
         }
+        const t1 = performance.now();
         done.forEach((r, k) => {
           if (!r.ok) return;
           o.store.absorb(r.state, r.stats);
@@ -352,7 +353,7 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
         const lines = o.pipeline.counter(p.path).lines - linesBefore;
         const sec = (performance.now() - t0) / 1000;
         o.log(
-          `${p.path}: ${lines} line(s) counted in ${sec.toFixed(1)} s (${Math.round(lines / sec)} lines/s)`,
+          `${p.path}: ${lines} line(s) counted in ${sec.toFixed(1)} s (${Math.round(lines / sec)} lines/s; merging the parts ${((performance.now() - t1) / 1000).toFixed(2)} s)`,
         );
       }
     } finally {
