@@ -12,18 +12,11 @@ import { after, describe, it } from 'node:test';
 import { createLogtallyClient } from '../../src/rpc/client.ts';
 import { BIN } from '../support/cli.ts';
 import { freePort } from '../support/listening.ts';
+import { timeLocal } from '../support/time-local.ts';
 import { until } from '../support/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'logtally-backfill-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-/** nginx's $time_local in UTC. */
-function timeLocal(t: number): string {
-  const d = new Date(t * 1000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
 
 describe('collector: a backfill lands in the minutes of its lines', () => {
   for (const layout of ['logtail', 'combined'] as const) {

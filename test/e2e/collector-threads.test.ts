@@ -11,17 +11,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type CollectorOptions, startCollector } from '../../src/collector/run.ts';
 import { createLogtallyClient } from '../../src/rpc/client.ts';
+import { timeLocal } from '../support/time-local.ts';
 import { until } from '../support/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'logtally-threads-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-function timeLocal(t: number): string {
-  const d = new Date(t * 1000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
 
 /** Two hours of combined lines up to `now`, with some the byte path leaves to the text parser. */
 function generate(now: number, from: number, to: number): { text: string; times: number[]; bad: number } {
