@@ -132,6 +132,15 @@ export function readUint(b: Uint8Array, s: number, e: number): number {
   return v;
 }
 
+/**
+ * `b[s, e)` as a C unsigned integer as printf writes it: 1–15 ASCII digits without a leading zero
+ * (`0` itself is one), else -1. Longer texts are -1 too (the caller leaves them to the text parser).
+ */
+export function readCUint(b: Uint8Array, s: number, e: number): number {
+  if (e - s > 1 && b[s] === 0x30) return -1;
+  return readUint(b, s, e);
+}
+
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**

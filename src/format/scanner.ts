@@ -19,7 +19,7 @@
  * @module
  */
 
-import { bytesEqual, readDecimal, readUint } from './bytes.ts';
+import { bytesEqual, readCUint, readDecimal, readUint } from './bytes.ts';
 import { LineParseError } from './errors.ts';
 import { scanCost, searchBudget } from './search-budget.ts';
 import type { Fields, FieldValue } from './types.ts';
@@ -67,13 +67,17 @@ export interface ScanField {
   /** A regular expression for every valid non-null text (for the matcher). */
   readonly pattern?: string;
   /**
-   * What the field's converter does, for the byte projection (must agree with `convert`):
+   * What the generated fast parser does with the field's text (`set` when given, else `convert`),
+   * for the byte projection; it must agree exactly (a kind may refuse more, never accept more):
    * `text`: every text is valid, and is its own value unless it is one of `nulls` or holds the
-   * layout's `escape` byte; `uint`: one of `nulls` or 1–15 digits (a C unsigned integer, leading
-   * zeros allowed); `decimal`: one of `nulls` or digits with at most one inner `.`, as
-   * `parseDecimal`; absent: only `convert` knows (the projection decodes the text to check it).
+   * layout's `escape` byte; `nonempty`: as `text`, but the empty text is not valid (unless null);
+   * `token`: as `text`, but a text holding a space, tab, CR or LF is not valid; `uint`: one of
+   * `nulls` or 1–15 digits (leading zeros allowed); `cuint`: one of `nulls` or a C unsigned
+   * integer of 1–15 digits without a leading zero (`0` itself is one; longer texts are left to the
+   * text); `decimal`: one of `nulls` or digits with at most one inner `.`, as `parseDecimal`;
+   * absent: only the converter knows (the projection decodes the text to check it).
    */
-  readonly bytes?: 'text' | 'uint' | 'decimal';
+  readonly bytes?: 'text' | 'nonempty' | 'token' | 'uint' | 'cuint' | 'decimal';
 }
 
 export interface ScanLayout {
@@ -514,9 +518,10 @@ function generateMatcher(
 /**
  * Splits a line's bytes `b[start, end)` as the fast parser splits its text (the first occurrence
  * of each anchor) and writes each field's bounds to `at` (`at[2i]`, `at[2i + 1]`); false when the
- * parser would not take that split (an anchor missing, a field outside `consumed` whose text its
- * converter refuses): the caller then parses the line's text. The line must be ASCII. Fields in
- * `consumed` are not checked: the caller converts them and parses the text when it cannot.
+ * parser would not take that split (an anchor missing, a field outside `consumed` whose text the
+ * fast parser refuses, a text longer than its field's `maxLength`, which the search would not
+ * take): the caller then parses the line's text. The line must be ASCII. Fields in `consumed` are
+ * not checked: the caller converts them and parses the text when it cannot.
  */
 export type Projection = (b: Uint8Array, start: number, end: number, at: Int32Array) => boolean;
 
@@ -533,15 +538,19 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
   const pre = Buffer.from(prefix, 'latin1');
   const anchors = fields.map((f) => Buffer.from(f.anchor, 'latin1'));
   const escaped = layout.escapedAnchors === true;
-  /** Per field: 0 not checked, 1 uint, 2 decimal, 3 convert the text. */
+  /** Per field: 0 not checked, else what checks its text (a null text is always valid). */
   const check = new Uint8Array(n);
+  const CHECKS = { text: 0, uint: 1, decimal: 2, convert: 3, cuint: 4, nonempty: 5, token: 6 } as const;
   const nulls: (readonly string[])[] = [];
   fields.forEach((f, i) => {
     nulls.push(f.nulls ?? []);
-    if (consumed.has(i) || f.bytes === 'text') check[i] = 0;
-    else check[i] = f.bytes === 'uint' ? 1 : f.bytes === 'decimal' ? 2 : 3;
+    check[i] = consumed.has(i) ? 0 : CHECKS[f.bytes ?? 'convert'];
   });
-  const converters = fields.map((f) => f.convert);
+  // The converter the generated parser calls: `set` (null: every text is its own value), else `convert`.
+  const converters = fields.map((f): Converter => {
+    const set = f.set;
+    return set === undefined ? f.convert : set === null ? (raw) => raw : set;
+  });
 
   // Generated straight-line code, as the text scanner: per field an inline search for its anchor
   // (its bytes are numbers in the source), the bounds stored, and the check of its kind.
@@ -571,15 +580,20 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
       body += '  break;\n}\n';
     }
     body += `at[${2 * i}] = pos;\nat[${2 * i + 1}] = e;\n`;
+    const max = fields[i]?.maxLength ?? Number.POSITIVE_INFINITY;
+    if (Number.isFinite(max)) body += `if (e - pos > ${max}) return false;\n`;
     const c = check[i] as number;
     if (c !== 0) {
       const nullTest = (nulls[i] as readonly string[]).map((_, k) => `isNull(b, pos, e, N${i}, ${k})`);
-      const valid =
-        c === 1
-          ? 'readUint(b, pos, e) >= 0'
-          : c === 2
-            ? '!Number.isNaN(readDecimal(b, pos, e))'
-            : `C${i}(latin1(b, pos, e)) !== undefined`;
+      const valid = [
+        '',
+        'readUint(b, pos, e) >= 0',
+        '!Number.isNaN(readDecimal(b, pos, e))',
+        `C${i}(latin1(b, pos, e)) !== undefined`,
+        'readCUint(b, pos, e) >= 0',
+        'e > pos',
+        'isToken(b, pos, e)',
+      ][c] as string;
       body += `if (!(${[...nullTest, valid].join(' || ')})) return false;\n`;
     }
     if (i < n - 1) body += `pos = e + ${m};\n`;
@@ -588,6 +602,8 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
   const params = [
     'readUint',
     'readDecimal',
+    'readCUint',
+    'isToken',
     'latin1',
     'isNull',
     ...fields.map((_, i) => `C${i}`),
@@ -599,6 +615,8 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
   return factory(
     readUint,
     readDecimal,
+    readCUint,
+    isTokenBytes,
     (b: Uint8Array, s: number, e: number) =>
       Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'),
     (b: Uint8Array, s: number, e: number, texts: readonly string[], k: number) =>
@@ -606,4 +624,13 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
     ...converters,
     ...nulls,
   );
+}
+
+/** Whether `b[s, e)` holds no space, tab, CR or LF (a `token` field's text). */
+export function isTokenBytes(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = b[i] as number;
+    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) return false;
+  }
+  return true;
 }
