@@ -78,6 +78,7 @@ export function compileEnvoy(format: string, opts: EnvoyCompileOptions = {}): Co
   }
   const unset = omit ? '' : '-';
   const operators = segments.flatMap((s) => (s.kind === 'operator' ? [s.op] : []));
+  const { parse, layout } = compileTextParser(body, runtimes, unset);
   return {
     dialect: 'envoy',
     kind: 'text',
@@ -89,7 +90,8 @@ export function compileEnvoy(format: string, opts: EnvoyCompileOptions = {}): Co
     variables: variablesOf(operators),
     segments: body,
     render: compileTextRenderer(body, runtimes, unset),
-    parse: compileTextParser(body, runtimes, unset),
+    parse,
+    layout,
   };
 }
 

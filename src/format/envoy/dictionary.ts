@@ -157,7 +157,7 @@ export function compileEnvoyJson(dict: object | string, opts: EnvoyJsonOptions):
     }
     // Anything else is a string, in which an unset operator is `-` (or nothing with omit).
     const render = compileTextRenderer(segments, runtimes, unsetInText);
-    const parse = compileTextParser(segments, runtimes, unsetInText);
+    const parse = compileTextParser(segments, runtimes, unsetInText).parse;
     const tops = [...runtimes.values()].map((rt) => rt.op);
     return {
       steps: [{ kind: 'mixed', render: (src) => quote(render(src)), parse, ops: tops }],

@@ -9,9 +9,8 @@
  * @module
  */
 
-import type { LineParseError } from '../errors.ts';
-import { compileScanner, type ScanField } from '../scanner.ts';
-import type { Fields, RenderSource, RenderValue } from '../types.ts';
+import { type CompiledScanner, compileScanner, type ScanField } from '../scanner.ts';
+import type { RenderSource, RenderValue } from '../types.ts';
 import { type EnvoySegment, fieldWinners } from './tokenize.ts';
 import type { OperatorRuntime, TextConverter } from './values.ts';
 
@@ -81,12 +80,12 @@ export function compileTextRenderer(
   );
 }
 
-/** Builds `parse(text)` for a format's segments; `unset` as for the renderer. */
+/** Builds `parse(text)` (and the layout it comes from) for a format's segments; `unset` as for the renderer. */
 export function compileTextParser(
   segments: readonly EnvoySegment[],
   runtimes: ReadonlyMap<EnvoySegment, OperatorRuntime>,
   unset: string,
-): (line: string) => Fields | LineParseError {
+): CompiledScanner {
   const { prefix, runtimes: rts, anchors } = layout(segments, runtimes);
   const record = [...fieldWinners(rts.map((r) => r.op))].map(
     ([name, op]) => [name, rts.findIndex((r) => r.op === op)] as const,
@@ -98,6 +97,7 @@ export function compileTextParser(
     convert: rt.converter(unset),
     nulls: [unset, ...(rt.textUnset !== null && rt.textUnset !== unset ? [rt.textUnset] : [])],
     set: rt.convertSet ?? null,
+    bytes: byteKind(rt),
   }));
   /** Converters per level (strict, medium, lenient), unset text mapped to null: one search budget for all. */
   const levels: TextConverter[][] = [0, 1, 2].map((level) =>
@@ -107,5 +107,27 @@ export function compileTextParser(
       return (raw: string) => (raw === unset || raw === u ? null : set(raw));
     }),
   );
-  return compileScanner({ prefix, fields, record }, { levels }).parse;
+  return compileScanner({ prefix, fields, record }, { levels });
+}
+
+/**
+ * What the fast parser does with an operator's text (its strict converter, `set`), for the byte
+ * projection (see ScanField.bytes): plain strings are every text, integers (`RESPONSE_CODE`,
+ * `DURATION`, ports) C integers without leading zeros, tokens (`UPSTREAM_HOST`, addresses) texts
+ * without whitespace; the others (times, flags, metadata, `PROTOCOL`) only their converter knows.
+ */
+function byteKind(rt: OperatorRuntime): ScanField['bytes'] {
+  const op = rt.op;
+  if (rt.convertSet === undefined) return rt.textUnset === null ? 'text' : undefined;
+  switch (op.type) {
+    case 'int':
+    case 'duration':
+    case 'port':
+      return 'cuint';
+    case 'token':
+    case 'grpc_status':
+      return op.name === 'PROTOCOL' ? undefined : 'token';
+    default:
+      return undefined;
+  }
 }

@@ -54,7 +54,7 @@ export function compileUwsgi(format: string, opts: UwsgiCompileOptions = {}): Co
     }
   }
   const render = compileRenderer(prefix, names, types, texts, ctx);
-  const { parse, split } = compileParser(prefix, names, types, texts, ctx);
+  const { parse, split, layout, projectable } = compileParser(prefix, names, types, texts, ctx);
   return {
     dialect: 'uwsgi',
     format,
@@ -65,6 +65,7 @@ export function compileUwsgi(format: string, opts: UwsgiCompileOptions = {}): Co
     render,
     parse,
     split,
+    ...(projectable ? { layout } : {}),
   };
 }
 

@@ -153,7 +153,10 @@ export function compileParser(
   ctx: RenderContext,
   /** Which parser to generate; `auto` picks by the format (tests compare them). */
   strategy: 'auto' | 'scanner' | 'matcher' | 'search' = 'auto',
-): CompiledScanner {
+): CompiledScanner & {
+  /** Whether the layout's byte projection splits lines as `parse` does (see ../scanner.ts). */
+  readonly projectable: boolean;
+} {
   const n = names.length;
   // What uWSGI writes for an empty value: `-` in a logformat, nothing in the built-in line.
   const empty = ctx.builtin ? '' : '-';
@@ -167,7 +170,9 @@ export function compileParser(
       anchor,
       convert,
       maxLength: maxLength(type),
-      nulls: [empty],
+      // The texts the converter maps to null (`via`: ` `, the response went out normally).
+      nulls: type === 'via' ? [' '] : [empty],
+      bytes: byteKind(type, ctx.builtin),
       integer: INTEGER.has(type) ? (type === 'signed' ? 'signed' : 'unsigned') : undefined,
       // ` `: the response went out normally.
       quickNull: type === 'via' ? ' ' : undefined,
@@ -188,7 +193,42 @@ export function compileParser(
   // linear-time regular expression; text-heavy ones (Apache-combined) through the scanner.
   const typed = types.filter((t) => INTEGER.has(t) || t === 'ltime' || t === 'ctime').length;
   const pick = strategy === 'auto' ? (typed > n - typed ? 'matcher' : 'scanner') : strategy;
-  return compileScanner({ prefix, fields }, { fast: pick });
+  const scanner = compileScanner({ prefix, fields }, { fast: pick });
+  return { ...scanner, projectable: pick !== 'matcher' || matchesFirst(fields) };
+}
+
+/**
+ * What each type's converter does, for the byte projection (see ScanField.bytes): strings are
+ * every text but `''` (a logformat never writes it; the built-in line's null), C integers are
+ * `cuint`; the others only their converter knows.
+ */
+function byteKind(type: UwsgiLogvarType, builtin: boolean): ScanField['bytes'] {
+  switch (type) {
+    case 'string':
+      return builtin ? 'text' : 'nonempty';
+    case 'int':
+    case 'epoch':
+    case 'epoch_ms':
+    case 'epoch_us':
+      return 'cuint';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Whether the matcher's split is the first-occurrence split whenever the latter is valid (so a
+ * projection of the layout, which takes the first occurrence, splits as the parser does). The
+ * matcher reads a field with a pattern by its pattern, not up to its anchor; a valid text ends at
+ * the anchor's first occurrence, and no other text of the pattern (or null) can end at a later
+ * occurrence, because the anchor cannot continue a pattern text (the matcher only uses patterns
+ * before anchors that start with no digit or `-`, and integers and times end in digits) — unless
+ * the null text is empty and the anchor could start a time (`ctime`: a letter).
+ */
+function matchesFirst(fields: readonly ScanField[]): boolean {
+  return fields.every(
+    (f) => f.pattern === undefined || !(f.nulls ?? []).includes('') || !/^[A-Za-z]/.test(f.anchor),
+  );
 }
 
 /** Characters a valid `ltime`/`ctime` text may hold: an anchor starting with none of them ends it. */
