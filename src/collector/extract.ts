@@ -4,11 +4,17 @@
  * the canonical record mapping.
  * @module
  */
-import { bytesEqual, readDecimal, readUint } from '../format/bytes.ts';
-import { toRecord } from '../format/record/index.ts';
+import { bytesEqual, readCUint, readDecimal, readUint } from '../format/bytes.ts';
+import { envoyRequestField, toRecord } from '../format/record/index.ts';
 import { splitRequestLine } from '../format/record/record.ts';
-import { type Converter, compileProjection, type ScanField } from '../format/scanner.ts';
-import type { CompiledFormat, Fields, FieldValue } from '../format/types.ts';
+import {
+  type Converter,
+  compileProjection,
+  isTokenBytes,
+  type ScanField,
+  type ScanLayout,
+} from '../format/scanner.ts';
+import type { CompiledFormat, Dialect, Fields, FieldValue } from '../format/types.ts';
 import type { ByteParts } from '../store/store.ts';
 
 export interface KeyParts {
@@ -99,13 +105,16 @@ const NO = -2;
 const NUL = -1;
 
 /**
- * The byte extractor of a format, or undefined when it has none (JSON dictionaries, and for now
- * uWSGI and Envoy formats, whose key parts come through the canonical record: they parse the text).
- * nginx formats with `$request_uri` and `$request_method`, or `$request`, have one.
+ * The byte extractor of a format, or undefined when it has none (JSON dictionaries, text formats
+ * without a layout that splits as their parser does, formats whose key parts come from fields
+ * the byte path cannot read exactly): such lines parse their text. nginx formats with
+ * `$request_uri` and `$request_method`, or `$request`, have one; uWSGI and Envoy text formats
+ * with a status and a client address (see {@link recordByteExtractor}).
  */
 export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExtractor | undefined {
   const layout = format.layout;
-  if (format.dialect !== 'nginx' || layout === undefined) return undefined;
+  if (layout === undefined) return undefined;
+  if (format.dialect !== 'nginx') return recordByteExtractor(format.dialect, layout, website);
   const fields = layout.fields;
   const index = new Map<string, number>();
   fields.forEach((f, i) => {
@@ -361,4 +370,306 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
     out.at = t;
     return true;
   };
+}
+
+/** A number read from a field, divided by `divisor` (`micros` → seconds). */
+type Scaled = readonly [field: number, divisor: number];
+
+/**
+ * Where the key parts of a uWSGI or Envoy line come from, as the canonical record mapping takes
+ * them (field indices, the record's field for each name): each list in order of preference, the
+ * first field that has a value wins (nulls are skipped).
+ */
+interface RecordPlan {
+  readonly websites: readonly number[];
+  /** Client addresses: a field, and whether its text may end in a port (`1.2.3.4:80`, `[::1]:80`). */
+  readonly addrs: readonly (readonly [field: number, port: boolean])[];
+  /** When no address: the first entry of an X-Forwarded-For text (Envoy's default format). */
+  readonly xffs: readonly number[];
+  readonly methods: readonly number[];
+  readonly uris: readonly number[];
+  readonly upstreams: readonly number[];
+  readonly status: number | undefined;
+  readonly sizes: readonly Scaled[];
+  readonly times: readonly Scaled[];
+  readonly clocks: readonly Scaled[];
+}
+
+/** The plan of uwsgiToRecord (../format/record/uwsgi.ts). */
+function uwsgiPlan(index: ReadonlyMap<string, number>): RecordPlan {
+  const list = (...names: string[]) => names.flatMap((n) => (index.has(n) ? [index.get(n) as number] : []));
+  const scaled = (...pairs: [string, number][]): Scaled[] =>
+    pairs.flatMap(([n, d]) => (index.has(n) ? [[index.get(n) as number, d] as const] : []));
+  return {
+    websites: list('host', 'var.HTTP_HOST'),
+    addrs: list('addr', 'var.REMOTE_ADDR').map((i) => [i, false] as const),
+    xffs: [],
+    methods: list('method', 'var.REQUEST_METHOD'),
+    uris: list('uri', 'var.REQUEST_URI'),
+    upstreams: [],
+    status: index.get('status'),
+    sizes: scaled(['rsize', 1], ['size', 1]),
+    times: scaled(['micros', 1e6], ['msecs', 1000], ['secs', 1]),
+    // `time` (epoch) is the record's time, the others its start time: time ?? startTime.
+    clocks: scaled(
+      ['epoch', 1],
+      ['tmicros', 1e6],
+      ['tmsecs', 1000],
+      ['time', 1],
+      ['ltime', 1],
+      ['ctime', 1],
+      ['ftime', 1],
+    ),
+  };
+}
+
+/** The plan of envoyToRecord (../format/record/envoy.ts). */
+function envoyPlan(index: ReadonlyMap<string, number>): RecordPlan {
+  const one = (name: string) => (index.has(name) ? [index.get(name) as number] : []);
+  // Request headers: each field that has a value overwrites the last, in the record's order.
+  const hosts: number[] = [];
+  const methods: number[] = [];
+  const uris: number[] = [];
+  const xffs: number[] = [];
+  for (const [name, i] of index) {
+    const req = envoyRequestField(name);
+    if (req?.role === 'host') hosts.unshift(i);
+    else if (req?.role === 'method') methods.unshift(i);
+    else if (req?.role === 'uri') uris.unshift(i);
+    if (req?.header === 'x-forwarded-for') xffs.unshift(i);
+  }
+  return {
+    websites: hosts,
+    addrs: [
+      ...one('DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT').map((i) => [i, false] as const),
+      ...one('DOWNSTREAM_REMOTE_ADDRESS').map((i) => [i, true] as const),
+    ],
+    xffs,
+    methods,
+    uris,
+    upstreams: one('UPSTREAM_HOST'),
+    status: index.get('RESPONSE_CODE'),
+    sizes: one('BYTES_SENT').map((i) => [i, 1] as const),
+    times: one('DURATION').map((i) => [i, 1000] as const),
+    clocks: one('START_TIME').map((i) => [i, 1] as const),
+  };
+}
+
+/** A field read as text: its start (its end is its bound), or one of these. */
+const NONE = -1;
+const INVALID = -2;
+
+/**
+ * The byte extractor of a uWSGI or Envoy text format: the layout's projection (the parser's
+ * first-occurrence split; uWSGI's matcher and search, and Envoy's strictness levels, agree with
+ * it on every line it takes, see the layouts), then the key parts the canonical record gives
+ * (toRecord, then makeExtractor): texts by their bounds, C integers read in place, other values
+ * (times) by the field's converter, a repeated text not converted again. Undefined when a key
+ * part's field is of a kind the byte path cannot read exactly (then every line parses its text).
+ */
+function recordByteExtractor(
+  dialect: Dialect,
+  layout: ScanLayout,
+  website: string,
+): ByteExtractor | undefined {
+  const fields = layout.fields;
+  const index = new Map<string, number>(layout.record ?? fields.map((f, i) => [f.name, i] as const));
+  const plan = dialect === 'uwsgi' ? uwsgiPlan(index) : envoyPlan(index);
+  const kinds = fields.map((f) => f.bytes);
+  const isText = (i: number) => kinds[i] === 'text' || kinds[i] === 'nonempty' || kinds[i] === 'token';
+  const texts = [
+    ...plan.websites,
+    ...plan.addrs.map(([i]) => i),
+    ...plan.xffs,
+    ...plan.methods,
+    ...plan.uris,
+    ...plan.upstreams,
+  ];
+  const numbers = [...plan.sizes, ...plan.times, ...plan.clocks].map(([i]) => i);
+  const status = plan.status;
+  if (
+    status === undefined ||
+    kinds[status] !== 'cuint' ||
+    (plan.addrs.length === 0 && plan.xffs.length === 0) ||
+    !texts.every(isText) ||
+    // Numbers: C integers, or values only the converter knows (texts are read as not numbers).
+    !numbers.every((i) => kinds[i] === 'cuint' || kinds[i] === undefined || isText(i)) ||
+    layout.escape !== undefined
+  )
+    return undefined;
+  // The fields read on every line (the first of each list) are checked here, not by the projection.
+  const consumed = new Set<number>(
+    [
+      plan.websites[0],
+      plan.addrs[0]?.[0],
+      plan.methods[0],
+      plan.uris[0],
+      plan.upstreams[0],
+      status,
+      plan.sizes[0]?.[0],
+      plan.times[0]?.[0],
+      plan.clocks[0]?.[0],
+    ].filter((i) => i !== undefined),
+  );
+  const project = compileProjection(layout, consumed);
+  if (project === undefined) return undefined;
+  const at = new Int32Array(fields.length * 2);
+  const nulls = fields.map((f) => f.nulls ?? []);
+  // The converter the fast parser calls (as the projection does): `set` (null: the text), else `convert`.
+  const converters = fields.map((f): Converter => {
+    const set = f.set;
+    return set === undefined ? f.convert : set === null ? (raw) => raw : set;
+  });
+  /** Per field, its last converted text and value (a repeated time is not converted again). */
+  const lastText = fields.map(() => '\u0100'); // matches no bytes
+  const lastValue = fields.map(() => Number.NaN);
+
+  const isNull = (b: Uint8Array, i: number): boolean => {
+    const ts = nulls[i] as readonly string[];
+    for (let k = 0; k < ts.length; k++)
+      if (bytesEqual(b, at[2 * i] as number, at[2 * i + 1] as number, ts[k] as string)) return true;
+    return false;
+  };
+  /** Field i's text as its own value: NONE when null, INVALID when the parser refuses it, else its start. */
+  const text = (b: Uint8Array, i: number): number => {
+    if (isNull(b, i)) return NONE;
+    const s = at[2 * i] as number;
+    const e = at[2 * i + 1] as number;
+    const kind = kinds[i];
+    if (kind === 'nonempty' ? e === s : kind === 'token' && !isTokenBytes(b, s, e)) return INVALID;
+    return s;
+  };
+  /** The first field of a list with a text: its index, NONE when all are null, INVALID when one is invalid. */
+  const firstText = (b: Uint8Array, list: readonly number[]): number => {
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k] as number;
+      const s = text(b, i);
+      if (s === INVALID) return INVALID;
+      if (s !== NONE) return i;
+    }
+    return NONE;
+  };
+  /** Field i as a number: NaN when null or not a number, -Infinity when the parser refuses its text. */
+  const number = (b: Uint8Array, i: number): number => {
+    if (isText(i)) return text(b, i) === INVALID ? Number.NEGATIVE_INFINITY : Number.NaN;
+    if (isNull(b, i)) return Number.NaN;
+    const s = at[2 * i] as number;
+    const e = at[2 * i + 1] as number;
+    if (kinds[i] === 'cuint') {
+      const v = readCUint(b, s, e);
+      return v >= 0 ? v : Number.NEGATIVE_INFINITY;
+    }
+    if (bytesEqual(b, s, e, lastText[i] as string)) return lastValue[i] as number;
+    const raw = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
+    const v = (converters[i] as Converter)(raw);
+    if (v === undefined) return Number.NEGATIVE_INFINITY;
+    const n = typeof v === 'number' ? v : Number.NaN;
+    lastText[i] = raw;
+    lastValue[i] = n;
+    return n;
+  };
+  /** The first number of a list, scaled: NaN when none, -Infinity when a field is invalid. */
+  const firstNumber = (b: Uint8Array, list: readonly Scaled[]): number => {
+    for (let k = 0; k < list.length; k++) {
+      const [i, d] = list[k] as Scaled;
+      const v = number(b, i);
+      if (v === Number.NEGATIVE_INFINITY) return v;
+      if (!Number.isNaN(v)) return v / d;
+    }
+    return Number.NaN;
+  };
+  const { websites, addrs, xffs, methods, uris, upstreams, sizes, times, clocks } = plan;
+
+  return (b, start, end, out) => {
+    if (!project(b, start, end, at)) return false;
+    const st = number(b, status);
+    if (!(st >= 0)) return false; // null or invalid: the text path reports it
+    out.status = st;
+    let i = firstText(b, websites);
+    if (i === INVALID) return false;
+    out.fallbackWebsite = website;
+    out.website = i === NONE ? -1 : (at[2 * i] as number);
+    out.websiteEnd = i === NONE ? -1 : (at[2 * i + 1] as number);
+    // The client address: the first address field with a value (`addr` of `addr:port`), else the
+    // first entry of X-Forwarded-For (trimmed), else none (the text path reports the line).
+    let found = false;
+    for (let k = 0; k < addrs.length && !found; k++) {
+      const [f, port] = addrs[k] as readonly [number, boolean];
+      const s = text(b, f);
+      if (s === INVALID) return false;
+      if (s === NONE) continue;
+      const e = at[2 * f + 1] as number;
+      out.addr = s;
+      out.addrEnd = port ? addressEnd(b, s, e, out) : e;
+      found = true;
+    }
+    if (!found) {
+      i = firstText(b, xffs);
+      if (i === INVALID) return false;
+      if (i === NONE) return false;
+      let s = at[2 * i] as number;
+      let e = s;
+      const to = at[2 * i + 1] as number;
+      if (s === to) return false; // an empty header is no address
+      while (e < to && b[e] !== 0x2c) e++;
+      while (s < e && isSpace(b[s] as number)) s++;
+      while (e > s && isSpace(b[e - 1] as number)) e--;
+      if (e === s) return false;
+      out.addr = s;
+      out.addrEnd = e;
+    }
+    i = firstText(b, methods);
+    if (i === INVALID) return false;
+    out.method = i === NONE ? start : (at[2 * i] as number);
+    out.methodEnd = i === NONE ? start : (at[2 * i + 1] as number);
+    i = firstText(b, uris);
+    if (i === INVALID) return false;
+    out.uri = i === NONE ? start : (at[2 * i] as number);
+    out.uriEnd = i === NONE ? start : (at[2 * i + 1] as number);
+    i = firstText(b, upstreams);
+    if (i === INVALID) return false;
+    out.upstream = i === NONE ? -1 : (at[2 * i] as number);
+    out.upstreamEnd = i === NONE ? -1 : (at[2 * i + 1] as number);
+    const size = firstNumber(b, sizes);
+    const time = firstNumber(b, times);
+    const t = firstNumber(b, clocks);
+    if (
+      size === Number.NEGATIVE_INFINITY ||
+      time === Number.NEGATIVE_INFINITY ||
+      t === Number.NEGATIVE_INFINITY
+    )
+      return false;
+    out.bytes = Number.isNaN(size) ? 0 : size;
+    out.time = Number.isNaN(time) ? 0 : time;
+    out.at = t;
+    return true;
+  };
+}
+
+/** What String.prototype.trim removes from an ASCII text: tab, LF, VT, FF, CR, space. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * The end of the address in `b[s, e)` as the record's splitAddress finds it: `[A]:PORT` → `A`
+ * (moving the start past `[`: `out.addr`), `A:PORT` → `A` (A without `:`), else the whole text.
+ * PORT is one or more digits; the bracketed address holds no CR or LF (`.` in /^\[(.*)\]:(\d+)$/).
+ */
+function addressEnd(b: Uint8Array, s: number, e: number, out: ByteParts): number {
+  let d = e;
+  while (d > s && (b[d - 1] as number) >= 0x30 && (b[d - 1] as number) <= 0x39) d--;
+  if (d === e || d - s < 1 || b[d - 1] !== 0x3a) return e; // no `:PORT` at the end
+  const colon = d - 1;
+  if (b[s] === 0x5b && colon - s >= 2 && b[colon - 1] === 0x5d) {
+    let ok = true;
+    for (let k = s + 1; k < colon - 1 && ok; k++) ok = b[k] !== 0x0a && b[k] !== 0x0d;
+    if (ok) {
+      out.addr = s + 1;
+      return colon - 1;
+    }
+  }
+  // `^([^:]*):(\d+)$`: the first `:` is the one before the port.
+  for (let k = s; k < colon; k++) if (b[k] === 0x3a) return e;
+  return colon;
 }

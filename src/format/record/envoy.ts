@@ -26,6 +26,34 @@ function splitAddress(a: string): { addr: string; port?: number } {
   return m ? { addr: m[1] as string, port: Number(m[2]) } : { addr: a };
 }
 
+/** What a `REQ(…)` field gives the record. */
+export interface EnvoyRequestField {
+  /** The record property its text sets (the last such field with a value wins). */
+  readonly role: 'method' | 'uri' | 'host' | 'userAgent' | 'referer' | undefined;
+  /** The request header (lower case) it also sets, for a field of a header that is not a pseudo-header or path. */
+  readonly header: string | undefined;
+}
+
+/** What a field (an operator key) gives the record as a request header; undefined when it is no `REQ(…)`. */
+export function envoyRequestField(key: string): EnvoyRequestField | undefined {
+  const req = headerArgs(key, 'REQ');
+  if (!req) return undefined;
+  const h = req[0] as string;
+  const role =
+    h === ':method'
+      ? 'method'
+      : req.every((x) => URI_HEADERS.includes(x))
+        ? 'uri'
+        : h === ':authority' || h === 'host'
+          ? 'host'
+          : h === 'user-agent'
+            ? 'userAgent'
+            : h === 'referer'
+              ? 'referer'
+              : undefined;
+  return { role, header: !h.startsWith(':') && !URI_HEADERS.includes(h) ? h : undefined };
+}
+
 /** Builds the record from parsed Envoy fields. */
 export function envoyToRecord(f: Fields): RequestRecord {
   const r: RequestRecord = {};
@@ -53,17 +81,12 @@ export function envoyToRecord(f: Fields): RequestRecord {
   if (dport !== undefined) r.clientPort = dport;
   for (const [k, v] of Object.entries(f)) {
     if (typeof v !== 'string') continue;
-    const req = headerArgs(k, 'REQ');
+    const req = envoyRequestField(k);
     if (req) {
-      const h = req[0] as string;
-      if (h === ':method') r.method = v;
-      else if (req.every((x) => URI_HEADERS.includes(x))) r.uri = v;
-      else if (h === ':authority' || h === 'host') r.host = v;
-      else if (h === 'user-agent') r.userAgent = v;
-      else if (h === 'referer') r.referer = v;
-      if (!h.startsWith(':') && !URI_HEADERS.includes(h)) {
+      if (req.role !== undefined) r[req.role] = v;
+      if (req.header !== undefined) {
         r.requestHeaders ??= {};
-        r.requestHeaders[h] = v;
+        r.requestHeaders[req.header] = v;
       }
       continue;
     }

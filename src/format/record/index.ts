@@ -8,6 +8,9 @@
 import { LineParseError } from '../errors.ts';
 import type { CompiledFormat, Dialect, Fields, RenderValue } from '../types.ts';
 import { envoyFromRecord, envoyToRecord } from './envoy.ts';
+
+export { type EnvoyRequestField, envoyRequestField } from './envoy.ts';
+
 import { nginxFromRecord, nginxToRecord } from './nginx.ts';
 import type { RequestRecord } from './record.ts';
 import { uwsgiFromRecord, uwsgiToRecord } from './uwsgi.ts';
