@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { prng } from '../../test/support/prng.ts';
 import { compileEnvoy, compileEnvoyPreset } from '../format/envoy/compile.ts';
 import { compileEnvoyJson } from '../format/envoy/dictionary.ts';
 import { parseEnvoyDictionary } from '../format/envoy/yaml.ts';
@@ -9,19 +10,7 @@ import type { CompiledFormat } from '../format/types.ts';
 import { compileUwsgi, compileUwsgiPreset } from '../format/uwsgi/compile.ts';
 import { UWSGI_PRESETS } from '../format/uwsgi/presets.ts';
 import { ByteParts } from '../store/store.ts';
-import { type KeyParts, makeByteExtractor, makeExtractor } from './extract.ts';
-
-/** A small deterministic generator (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { emptyKeyParts, type KeyParts, makeByteExtractor, makeExtractor } from './extract.ts';
 
 /** What the byte path gives, as the text path's key parts. */
 function fromBytes(b: Buffer, p: ByteParts): KeyParts {
@@ -298,17 +287,7 @@ describe('byte extractor', () => {
         if (edits === 0) plainTaken++;
         taken++;
         const parsed = f.parse(line);
-        const o: KeyParts = {
-          website: '',
-          addr: '',
-          uri: '',
-          status: 0,
-          upstream: '',
-          method: '',
-          bytes: 0,
-          time: 0,
-          at: Number.NaN,
-        };
+        const o = emptyKeyParts();
         assert.ok(!(parsed instanceof Error), `parsed by text: ${JSON.stringify(line)}`);
         assert.ok(viaText(parsed, o), `text path extracts: ${JSON.stringify(line)}`);
         assert.deepEqual(fromBytes(b, p), o, JSON.stringify(line));

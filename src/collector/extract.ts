@@ -32,6 +32,21 @@ export interface KeyParts {
 
 export type Extractor = (fields: Fields, out: KeyParts) => boolean;
 
+/** Key parts to fill (the same object is filled line after line). */
+export function emptyKeyParts(): KeyParts {
+  return {
+    website: '',
+    addr: '',
+    uri: '',
+    status: 0,
+    upstream: '',
+    method: '',
+    bytes: 0,
+    time: 0,
+    at: Number.NaN,
+  };
+}
+
 const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: FieldValue | undefined): number | undefined => (typeof v === 'number' ? v : undefined);
 
@@ -101,8 +116,123 @@ export function makeExtractor(format: CompiledFormat, website = ''): Extractor {
  */
 export type ByteExtractor = (b: Uint8Array, start: number, end: number, out: ByteParts) => boolean;
 
-const NO = -2;
-const NUL = -1;
+/** A field read as text: its start (its end is its bound), or one of these. */
+const NONE = -1;
+const INVALID = -2;
+
+/** A number read from a field, divided by `divisor` (`micros` → seconds). */
+type Scaled = readonly [field: number, divisor: number];
+
+/**
+ * Reads the fields of a line split by a projection (`at`: each field's bounds) as the text
+ * parser's converters read their texts, for every dialect: null texts, texts that are their own
+ * value (unless escaped, or refused by their kind), numbers in place, other values by the
+ * converter the fast parser calls (a repeated text is not converted again).
+ */
+class FieldReader {
+  readonly at: Int32Array;
+  readonly #kinds: readonly ScanField['bytes'][];
+  readonly #nulls: readonly (readonly string[])[];
+  /** Per field, the longest null text (-1: none): a longer text is not null, without comparing. */
+  readonly #nullMax: Int32Array;
+  readonly #escape: number;
+  readonly #converters: readonly Converter[];
+  readonly #lastText: string[];
+  readonly #lastValue: number[];
+
+  constructor(layout: ScanLayout) {
+    const fields = layout.fields;
+    this.at = new Int32Array(fields.length * 2);
+    this.#kinds = fields.map((f) => f.bytes);
+    this.#nulls = fields.map((f) => f.nulls ?? []);
+    this.#nullMax = Int32Array.from(this.#nulls, (ts) => ts.reduce((m, t) => Math.max(m, t.length), -1));
+    this.#escape = layout.escape ?? -1;
+    this.#converters = fields.map((f): Converter => {
+      const set = f.set;
+      return set === undefined ? f.convert : set === null ? (raw) => raw : set;
+    });
+    this.#lastText = fields.map(() => '\u0100'); // matches no bytes
+    this.#lastValue = fields.map(() => Number.NaN);
+  }
+
+  isText(i: number): boolean {
+    const k = this.#kinds[i];
+    return k === 'text' || k === 'nonempty' || k === 'token';
+  }
+
+  isNull(b: Uint8Array, i: number): boolean {
+    const s = this.at[2 * i] as number;
+    const e = this.at[2 * i + 1] as number;
+    if (e - s > (this.#nullMax[i] as number)) return false;
+    const ts = this.#nulls[i] as readonly string[];
+    for (let k = 0; k < ts.length; k++) if (bytesEqual(b, s, e, ts[k] as string)) return true;
+    return false;
+  }
+
+  /** Field i's text as its own value: its start, NONE when null, INVALID when escaped or refused. */
+  text(b: Uint8Array, i: number): number {
+    if (this.isNull(b, i)) return NONE;
+    const s = this.at[2 * i] as number;
+    const e = this.at[2 * i + 1] as number;
+    const esc = this.#escape;
+    if (esc >= 0) for (let k = s; k < e; k++) if (b[k] === esc) return INVALID;
+    const kind = this.#kinds[i];
+    if (kind === 'nonempty' ? e === s : kind === 'token' && !isTokenBytes(b, s, e)) return INVALID;
+    return s;
+  }
+
+  /** The first field of a list with a text: its index, NONE when all are null, INVALID when one is refused. */
+  firstText(b: Uint8Array, list: readonly number[]): number {
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k] as number;
+      const s = this.text(b, i);
+      if (s === INVALID) return INVALID;
+      if (s !== NONE) return i;
+    }
+    return NONE;
+  }
+
+  /** Field i as a number: NaN when null or not a number, -Infinity when the parser refuses its text. */
+  number(b: Uint8Array, i: number): number {
+    if (this.isText(i)) return this.text(b, i) === INVALID ? Number.NEGATIVE_INFINITY : Number.NaN;
+    if (this.isNull(b, i)) return Number.NaN;
+    const s = this.at[2 * i] as number;
+    const e = this.at[2 * i + 1] as number;
+    const kind = this.#kinds[i];
+    if (kind === 'uint' || kind === 'cuint') {
+      const v = kind === 'uint' ? readUint(b, s, e) : readCUint(b, s, e);
+      return v >= 0 ? v : Number.NEGATIVE_INFINITY;
+    }
+    if (kind === 'decimal') {
+      const v = readDecimal(b, s, e);
+      return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
+    }
+    if (bytesEqual(b, s, e, this.#lastText[i] as string)) return this.#lastValue[i] as number;
+    const raw = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
+    const v = (this.#converters[i] as Converter)(raw);
+    if (v === undefined) return Number.NEGATIVE_INFINITY;
+    const n = typeof v === 'number' ? v : Number.NaN;
+    this.#lastText[i] = raw;
+    this.#lastValue[i] = n;
+    return n;
+  }
+
+  /** The first number of a list, scaled: NaN when none, -Infinity when a field is refused. */
+  firstNumber(b: Uint8Array, list: readonly Scaled[]): number {
+    for (let k = 0; k < list.length; k++) {
+      const [i, d] = list[k] as Scaled;
+      const v = this.number(b, i);
+      if (v === Number.NEGATIVE_INFINITY) return v;
+      if (!Number.isNaN(v)) return v / d;
+    }
+    return Number.NaN;
+  }
+
+  /** Sets `[s, e]` of `out` to field i's bounds, or to `none` when i is NONE. */
+  bounds(i: number, none: number): [number, number] {
+    return i === NONE ? [none, none] : [this.at[2 * i] as number, this.at[2 * i + 1] as number];
+  }
+}
 
 /**
  * The byte extractor of a format, or undefined when it has none (JSON dictionaries, text formats
@@ -197,104 +327,44 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
   ]);
   const project = compileProjection(layout, consumed);
   if (project === undefined) return undefined;
-  const nulls = fields.map((f) => f.nulls ?? []);
-  const converters = fields.map((f) => f.convert);
-  const escape = layout.escape ?? -1;
-  const at = new Int32Array(fields.length * 2);
-  /** Each clock field's last text and value: a repeated time text is not converted again. */
-  const clockText = clocks.map(() => '\u0100'); // matches no bytes
-  const clockValue = clocks.map(() => Number.NaN);
-
-  /** Per field, the longest null text (-1: none): a longer text is not null, without comparing. */
-  const nullMax = Int32Array.from(nulls, (ts) => ts.reduce((m, t) => Math.max(m, t.length), -1));
-  const isNull = (b: Uint8Array, i: number): boolean => {
-    const s = at[2 * i] as number;
-    const e = at[2 * i + 1] as number;
-    if (e - s > (nullMax[i] as number)) return false;
-    const ts = nulls[i] as readonly string[];
-    for (let k = 0; k < ts.length; k++) if (bytesEqual(b, s, e, ts[k] as string)) return true;
-    return false;
-  };
-  /** Field i's text as its own value: NUL when null, NO when escaped (its value differs), else its start. */
-  const text = (b: Uint8Array, i: number): number => {
-    if (isNull(b, i)) return NUL;
-    const s = at[2 * i] as number;
-    const e = at[2 * i + 1] as number;
-    if (escape >= 0) for (let k = s; k < e; k++) if (b[k] === escape) return NO;
-    return s;
-  };
-  /** The first of the fields that is a number (NaN: all null; NO: one is invalid). */
-  const number = (b: Uint8Array, list: readonly number[], dec: boolean): number => {
-    for (let k = 0; k < list.length; k++) {
-      const i = list[k] as number;
-      if (isNull(b, i)) continue;
-      const s = at[2 * i] as number;
-      const e = at[2 * i + 1] as number;
-      const v = dec ? readDecimal(b, s, e) : readUint(b, s, e);
-      return v >= 0 ? v : NO;
-    }
-    return Number.NaN;
-  };
+  const r = new FieldReader(layout);
+  const at = r.at;
+  const one = (list: readonly number[]): Scaled[] => list.map((i) => [i, 1] as const);
+  const [statusList, sizeList, timeList, msecList] = [one(statuses), one(sizes), one(times), one(msec)];
 
   return (b, start, end, out) => {
     if (!project(b, start, end, at)) return false;
     // Website: the first host that is not null, else the fallback.
-    out.website = -1;
+    let i = r.firstText(b, websites);
+    if (i === INVALID) return false;
     out.fallbackWebsite = website;
-    for (const i of websites) {
-      const s = text(b, i);
-      if (s === NO) return false;
-      if (s === NUL) continue;
-      out.website = s;
-      out.websiteEnd = at[2 * i + 1] as number;
-      break;
-    }
-    let found = false;
-    for (const i of addrs) {
-      const s = text(b, i);
-      if (s === NO) return false;
-      if (s === NUL) continue;
-      out.addr = s;
-      out.addrEnd = at[2 * i + 1] as number;
-      found = true;
-      break;
-    }
-    const status = number(b, statuses, false);
-    if (!found || !(status >= 0)) return false; // the text path reports it
+    [out.website, out.websiteEnd] = r.bounds(i, -1);
+    i = r.firstText(b, addrs);
+    if (i < 0) return false; // no address, or escaped: the text path decides and reports
+    [out.addr, out.addrEnd] = r.bounds(i, -1);
+    const status = r.firstNumber(b, statusList);
+    if (!(status >= 0)) return false;
     out.status = status;
     if (direct) {
-      const u = text(b, uriField as number);
-      const m = text(b, methodField as number);
+      const u = r.text(b, uriField as number);
+      const m = r.text(b, methodField as number);
       if (u < 0 || m < 0) return false;
-      out.uri = u;
-      out.uriEnd = at[2 * (uriField as number) + 1] as number;
-      out.method = m;
-      out.methodEnd = at[2 * (methodField as number) + 1] as number;
+      [out.uri, out.uriEnd] = r.bounds(uriField as number, start);
+      [out.method, out.methodEnd] = r.bounds(methodField as number, start);
     } else if (!fromRequest) {
       // The first text that is not null, else empty (no field: an empty text at the line's start).
-      out.uri = out.uriEnd = out.method = out.methodEnd = start;
-      for (const i of others.uris) {
-        const s = text(b, i);
-        if (s === NO) return false;
-        if (s === NUL) continue;
-        out.uri = s;
-        out.uriEnd = at[2 * i + 1] as number;
-        break;
-      }
-      for (const i of others.methods) {
-        const s = text(b, i);
-        if (s === NO) return false;
-        if (s === NUL) continue;
-        out.method = s;
-        out.methodEnd = at[2 * i + 1] as number;
-        break;
-      }
+      i = r.firstText(b, others.uris);
+      if (i === INVALID) return false;
+      [out.uri, out.uriEnd] = r.bounds(i, start);
+      i = r.firstText(b, others.methods);
+      if (i === INVALID) return false;
+      [out.method, out.methodEnd] = r.bounds(i, start);
     } else {
       // `$request`: METHOD SP URI [SP HTTP/x] (as splitRequestLine).
-      const r = requestField as number;
-      const s = text(b, r);
+      const q = requestField as number;
+      const s = r.text(b, q);
       if (s < 0) return false;
-      const e = at[2 * r + 1] as number;
+      const e = at[2 * q + 1] as number;
       let sp = s;
       while (sp < e && b[sp] !== 0x20) sp++;
       if (sp === s || sp === e) return false;
@@ -306,12 +376,12 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
       out.uriEnd = last > sp && e - last > 5 && bytesEqual(b, last + 1, last + 6, 'HTTP/') ? last : e;
     }
     out.upstream = -1;
-    for (const i of upstreamList) {
+    for (const u of upstreamList) {
       // `$upstream_addr`: the last address of the last group (`a, b : c`); null texts and `-` skip.
-      const s = text(b, i);
-      if (s === NO) return false;
-      const e = at[2 * i + 1] as number;
-      if (e === s || (e - s === 1 && b[s] === 0x2d)) continue;
+      const s = r.text(b, u);
+      if (s === INVALID) return false;
+      const e = at[2 * u + 1] as number;
+      if (s === NONE || e === s || (e - s === 1 && b[s] === 0x2d)) continue;
       // Groups end at each ` : ` found from the left (as String.split finds them, never overlapping).
       let from = s;
       for (let k = s; k + 3 <= e; k++) {
@@ -332,48 +402,32 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
       break;
     }
     if (out.upstream < 0) {
-      for (const i of upstreams) {
-        const s = text(b, i);
-        if (s === NO) return false;
-        if (s === NUL) continue;
-        out.upstream = s;
-        out.upstreamEnd = at[2 * i + 1] as number;
-        break;
-      }
+      i = r.firstText(b, upstreams);
+      if (i === INVALID) return false;
+      [out.upstream, out.upstreamEnd] = r.bounds(i, -1);
     }
-    const size = number(b, sizes, false);
-    if (size === NO) return false;
+    const size = r.firstNumber(b, sizeList);
+    const time = r.firstNumber(b, timeList);
+    let t = r.firstNumber(b, msecList);
+    if (
+      size === Number.NEGATIVE_INFINITY ||
+      time === Number.NEGATIVE_INFINITY ||
+      t === Number.NEGATIVE_INFINITY
+    )
+      return false;
     out.bytes = Number.isNaN(size) ? 0 : size;
-    const time = number(b, times, true);
-    if (time === NO) return false;
     out.time = Number.isNaN(time) ? 0 : time;
-    let t = number(b, msec, true);
-    if (t === NO) return false;
     // Every clock is converted (the text parser refuses the line if one is invalid); the first
     // that is a time counts when `$msec` is absent or null.
-    for (let c = 0; c < clocks.length; c++) {
-      const i = clocks[c] as number;
-      const s = at[2 * i] as number;
-      const e = at[2 * i + 1] as number;
-      let n: number;
-      if (bytesEqual(b, s, e, clockText[c] as string)) n = clockValue[c] as number;
-      else {
-        const raw = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
-        const v = (converters[i] as Converter)(raw);
-        if (v === undefined) return false;
-        n = typeof v === 'number' ? v : Number.NaN;
-        clockText[c] = raw;
-        clockValue[c] = n;
-      }
-      if (Number.isNaN(t)) t = n;
+    for (const c of clocks) {
+      const v = r.number(b, c);
+      if (v === Number.NEGATIVE_INFINITY) return false;
+      if (Number.isNaN(t)) t = v;
     }
     out.at = t;
     return true;
   };
 }
-
-/** A number read from a field, divided by `divisor` (`micros` → seconds). */
-type Scaled = readonly [field: number, divisor: number];
 
 /**
  * Where the key parts of a uWSGI or Envoy line come from, as the canonical record mapping takes
@@ -455,10 +509,6 @@ function envoyPlan(index: ReadonlyMap<string, number>): RecordPlan {
   };
 }
 
-/** A field read as text: its start (its end is its bound), or one of these. */
-const NONE = -1;
-const INVALID = -2;
-
 /**
  * The byte extractor of a uWSGI or Envoy text format: the layout's projection (the parser's
  * first-occurrence split; uWSGI's matcher and search, and Envoy's strictness levels, agree with
@@ -513,79 +563,16 @@ function recordByteExtractor(
   );
   const project = compileProjection(layout, consumed);
   if (project === undefined) return undefined;
-  const at = new Int32Array(fields.length * 2);
-  const nulls = fields.map((f) => f.nulls ?? []);
-  // The converter the fast parser calls (as the projection does): `set` (null: the text), else `convert`.
-  const converters = fields.map((f): Converter => {
-    const set = f.set;
-    return set === undefined ? f.convert : set === null ? (raw) => raw : set;
-  });
-  /** Per field, its last converted text and value (a repeated time is not converted again). */
-  const lastText = fields.map(() => '\u0100'); // matches no bytes
-  const lastValue = fields.map(() => Number.NaN);
-
-  const isNull = (b: Uint8Array, i: number): boolean => {
-    const ts = nulls[i] as readonly string[];
-    for (let k = 0; k < ts.length; k++)
-      if (bytesEqual(b, at[2 * i] as number, at[2 * i + 1] as number, ts[k] as string)) return true;
-    return false;
-  };
-  /** Field i's text as its own value: NONE when null, INVALID when the parser refuses it, else its start. */
-  const text = (b: Uint8Array, i: number): number => {
-    if (isNull(b, i)) return NONE;
-    const s = at[2 * i] as number;
-    const e = at[2 * i + 1] as number;
-    const kind = kinds[i];
-    if (kind === 'nonempty' ? e === s : kind === 'token' && !isTokenBytes(b, s, e)) return INVALID;
-    return s;
-  };
-  /** The first field of a list with a text: its index, NONE when all are null, INVALID when one is invalid. */
-  const firstText = (b: Uint8Array, list: readonly number[]): number => {
-    for (let k = 0; k < list.length; k++) {
-      const i = list[k] as number;
-      const s = text(b, i);
-      if (s === INVALID) return INVALID;
-      if (s !== NONE) return i;
-    }
-    return NONE;
-  };
-  /** Field i as a number: NaN when null or not a number, -Infinity when the parser refuses its text. */
-  const number = (b: Uint8Array, i: number): number => {
-    if (isText(i)) return text(b, i) === INVALID ? Number.NEGATIVE_INFINITY : Number.NaN;
-    if (isNull(b, i)) return Number.NaN;
-    const s = at[2 * i] as number;
-    const e = at[2 * i + 1] as number;
-    if (kinds[i] === 'cuint') {
-      const v = readCUint(b, s, e);
-      return v >= 0 ? v : Number.NEGATIVE_INFINITY;
-    }
-    if (bytesEqual(b, s, e, lastText[i] as string)) return lastValue[i] as number;
-    const raw = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
-    const v = (converters[i] as Converter)(raw);
-    if (v === undefined) return Number.NEGATIVE_INFINITY;
-    const n = typeof v === 'number' ? v : Number.NaN;
-    lastText[i] = raw;
-    lastValue[i] = n;
-    return n;
-  };
-  /** The first number of a list, scaled: NaN when none, -Infinity when a field is invalid. */
-  const firstNumber = (b: Uint8Array, list: readonly Scaled[]): number => {
-    for (let k = 0; k < list.length; k++) {
-      const [i, d] = list[k] as Scaled;
-      const v = number(b, i);
-      if (v === Number.NEGATIVE_INFINITY) return v;
-      if (!Number.isNaN(v)) return v / d;
-    }
-    return Number.NaN;
-  };
+  const r = new FieldReader(layout);
+  const at = r.at;
   const { websites, addrs, xffs, methods, uris, upstreams, sizes, times, clocks } = plan;
 
   return (b, start, end, out) => {
     if (!project(b, start, end, at)) return false;
-    const st = number(b, status);
+    const st = r.number(b, status);
     if (!(st >= 0)) return false; // null or invalid: the text path reports it
     out.status = st;
-    let i = firstText(b, websites);
+    let i = r.firstText(b, websites);
     if (i === INVALID) return false;
     out.fallbackWebsite = website;
     out.website = i === NONE ? -1 : (at[2 * i] as number);
@@ -595,7 +582,7 @@ function recordByteExtractor(
     let found = false;
     for (let k = 0; k < addrs.length && !found; k++) {
       const [f, port] = addrs[k] as readonly [number, boolean];
-      const s = text(b, f);
+      const s = r.text(b, f);
       if (s === INVALID) return false;
       if (s === NONE) continue;
       const e = at[2 * f + 1] as number;
@@ -604,7 +591,7 @@ function recordByteExtractor(
       found = true;
     }
     if (!found) {
-      i = firstText(b, xffs);
+      i = r.firstText(b, xffs);
       if (i === INVALID) return false;
       if (i === NONE) return false;
       let s = at[2 * i] as number;
@@ -618,21 +605,21 @@ function recordByteExtractor(
       out.addr = s;
       out.addrEnd = e;
     }
-    i = firstText(b, methods);
+    i = r.firstText(b, methods);
     if (i === INVALID) return false;
     out.method = i === NONE ? start : (at[2 * i] as number);
     out.methodEnd = i === NONE ? start : (at[2 * i + 1] as number);
-    i = firstText(b, uris);
+    i = r.firstText(b, uris);
     if (i === INVALID) return false;
     out.uri = i === NONE ? start : (at[2 * i] as number);
     out.uriEnd = i === NONE ? start : (at[2 * i + 1] as number);
-    i = firstText(b, upstreams);
+    i = r.firstText(b, upstreams);
     if (i === INVALID) return false;
     out.upstream = i === NONE ? -1 : (at[2 * i] as number);
     out.upstreamEnd = i === NONE ? -1 : (at[2 * i + 1] as number);
-    const size = firstNumber(b, sizes);
-    const time = firstNumber(b, times);
-    const t = firstNumber(b, clocks);
+    const size = r.firstNumber(b, sizes);
+    const time = r.firstNumber(b, times);
+    const t = r.firstNumber(b, clocks);
     if (
       size === Number.NEGATIVE_INFINITY ||
       time === Number.NEGATIVE_INFINITY ||

@@ -14,6 +14,7 @@ import { type AddResult, ByteParts, type Store } from '../store/store.ts';
 import {
   type ByteExtractor,
   type Extractor,
+  emptyKeyParts,
   type KeyParts,
   makeByteExtractor,
   makeExtractor,
@@ -82,17 +83,7 @@ export class Pipeline {
   readonly #report: (r: PipelineReport) => void;
   readonly counters = new Map<string, SourceCounters>();
   readonly #extractors = new Map<CompiledFormat, Extractors>();
-  readonly #parts: KeyParts = {
-    website: '',
-    addr: '',
-    uri: '',
-    status: 0,
-    upstream: '',
-    method: '',
-    bytes: 0,
-    time: 0,
-    at: Number.NaN,
-  };
+  readonly #parts: KeyParts = emptyKeyParts();
   readonly #byteParts = new ByteParts();
   linesRead = 0;
   parseErrors = 0;
