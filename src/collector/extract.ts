@@ -228,7 +228,17 @@ class FieldReader {
     return Number.NaN;
   }
 
-  /** Sets `[s, e]` of `out` to field i's bounds, or to `none` when i is NONE. */
+  /** The response size and time of a line (0 when none); false when a field is refused. */
+  measures(b: Uint8Array, sizes: readonly Scaled[], times: readonly Scaled[], out: ByteParts): boolean {
+    const size = this.firstNumber(b, sizes);
+    const time = this.firstNumber(b, times);
+    if (size === Number.NEGATIVE_INFINITY || time === Number.NEGATIVE_INFINITY) return false;
+    out.bytes = Number.isNaN(size) ? 0 : size;
+    out.time = Number.isNaN(time) ? 0 : time;
+    return true;
+  }
+
+  /** Field i's bounds, or `[none, none]` when i is NONE. */
   bounds(i: number, none: number): [number, number] {
     return i === NONE ? [none, none] : [this.at[2 * i] as number, this.at[2 * i + 1] as number];
   }
@@ -406,17 +416,8 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
       if (i === INVALID) return false;
       [out.upstream, out.upstreamEnd] = r.bounds(i, -1);
     }
-    const size = r.firstNumber(b, sizeList);
-    const time = r.firstNumber(b, timeList);
     let t = r.firstNumber(b, msecList);
-    if (
-      size === Number.NEGATIVE_INFINITY ||
-      time === Number.NEGATIVE_INFINITY ||
-      t === Number.NEGATIVE_INFINITY
-    )
-      return false;
-    out.bytes = Number.isNaN(size) ? 0 : size;
-    out.time = Number.isNaN(time) ? 0 : time;
+    if (t === Number.NEGATIVE_INFINITY || !r.measures(b, sizeList, timeList, out)) return false;
     // Every clock is converted (the text parser refuses the line if one is invalid); the first
     // that is a time counts when `$msec` is absent or null.
     for (const c of clocks) {
@@ -617,17 +618,8 @@ function recordByteExtractor(
     if (i === INVALID) return false;
     out.upstream = i === NONE ? -1 : (at[2 * i] as number);
     out.upstreamEnd = i === NONE ? -1 : (at[2 * i + 1] as number);
-    const size = r.firstNumber(b, sizes);
-    const time = r.firstNumber(b, times);
     const t = r.firstNumber(b, clocks);
-    if (
-      size === Number.NEGATIVE_INFINITY ||
-      time === Number.NEGATIVE_INFINITY ||
-      t === Number.NEGATIVE_INFINITY
-    )
-      return false;
-    out.bytes = Number.isNaN(size) ? 0 : size;
-    out.time = Number.isNaN(time) ? 0 : time;
+    if (t === Number.NEGATIVE_INFINITY || !r.measures(b, sizes, times, out)) return false;
     out.at = t;
     return true;
   };
