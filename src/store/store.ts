@@ -5,6 +5,7 @@
  * drive minutes and days deterministically.
  * @module
  */
+import { bytesEqual } from '../format/bytes.ts';
 import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
 import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
 import type { Amendment } from './merged-store.ts';
@@ -255,10 +256,7 @@ export class Store {
     if (!(p.at < this.#liveStart + MINUTE)) this.tick();
     const statusId = this.#statusId(p.status);
     const n = this.masker.v4NetworkBytes(b, p.addr, p.addrEnd);
-    const prefix =
-      n >= 0
-        ? this.#v4PrefixId(n)
-        : this.#prefixId(Buffer.from(b.buffer, b.byteOffset + p.addr, p.addrEnd - p.addr).toString('latin1'));
+    const prefix = n >= 0 ? this.#v4PrefixId(n) : this.#prefixIdOfBytes(b, p.addr, p.addrEnd);
     if (statusId < 0 || prefix < 0) {
       this.#stats.malformed++;
       return 'malformed';
@@ -581,11 +579,7 @@ export class Store {
   #cachedIdBytes(d: number, b: Uint8Array, s: number, e: number): number {
     const it = this.interners[d] as Interner;
     const last = this.#lastValue[d] as string;
-    if (it.drops === this.#lastDrops[d] && last.length === e - s) {
-      let k = 0;
-      while (k < last.length && last.charCodeAt(k) === b[s + k]) k++;
-      if (k === last.length) return this.#lastId[d] as number;
-    }
+    if (it.drops === this.#lastDrops[d] && bytesEqual(b, s, e, last)) return this.#lastId[d] as number;
     const id = it.internBytes(b, s, e);
     this.#lastValue[d] = it.value(id);
     this.#lastId[d] = id;
@@ -653,6 +647,14 @@ export class Store {
       this.#v6Ids.clear();
     }
     return interner;
+  }
+
+  /** As `#prefixId` for an address in ASCII bytes (IPv6): the last address is compared in place. */
+  #prefixIdOfBytes(b: Uint8Array, s: number, e: number): number {
+    this.#prefixInterner(); // forgets the last address if a prefix id was freed
+    const last = this.#lastAddr;
+    if (last !== undefined && bytesEqual(b, s, e, last)) return this.#lastPrefixId;
+    return this.#prefixId(Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'));
   }
 
   /** The prefix id of a masked IPv4 network. */
