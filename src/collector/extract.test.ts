@@ -54,6 +54,8 @@ const NGINX_BASE: Record<string, string | number | null> = {
   bytes_sent: 700,
   request_time: 0.25,
   upstream_addr: '10.0.0.1:80, 10.0.0.2:80 : 10.0.0.3:80',
+  upstream_status: '502, 504 : 200',
+  upstream_response_time: '0.010, - : 0.005',
   upstream_last_addr: '10.0.0.9:80',
   upstream_log_addr: '10.0.0.8:80',
   upstream_log_status: 502,
@@ -81,6 +83,16 @@ const NGINX_FORMATS: [string, string, 'default' | 'json' | 'none'][] = [
     'every number and clock of a group',
     '$remote_addr [$time_local] $msec [$time_iso8601] "$request" $status $upstream_log_status $body_bytes_sent $bytes_sent $request_time $upstream_last_response_time',
     'default',
+  ],
+  [
+    'lists of numbers (upstream status and times)',
+    '$remote_addr [$time_local] "$request" $status "$upstream_status" "$upstream_response_time" "$upstream_addr" $request_time',
+    'default',
+  ],
+  [
+    'lists of numbers, escape=none',
+    '$remote_addr|$msec|$request_method|$request_uri|$status|$upstream_status|$upstream_response_time|$upstream_addr',
+    'none',
   ],
   [
     'server name and lists',

@@ -171,3 +171,29 @@ export function bytesEqual(b: Uint8Array, s: number, e: number, t: string): bool
   for (let i = 0; i < t.length; i++) if (b[s + i] !== t.charCodeAt(i)) return false;
   return true;
 }
+
+/**
+ * Whether `b[s, e)` is a list of numbers as nginx writes `$upstream_status` or
+ * `$upstream_response_time`: groups split at each ` : `, their elements at each `, ` (as
+ * `String.split` splits, left to right), every element `-` or a number (`readUint`, or
+ * `readDecimal` when `decimal`). The byte form of the nginx parser's list converters.
+ */
+export function isNumberList(b: Uint8Array, s: number, e: number, decimal: boolean): boolean {
+  let pos = s;
+  for (;;) {
+    let end = pos;
+    while (end < e && !(b[end] === 0x20 && b[end + 1] === 0x3a && b[end + 2] === 0x20 && end + 3 <= e)) end++;
+    // One group [pos, end): its elements.
+    let p = pos;
+    for (;;) {
+      let q = p;
+      while (q < end && !(b[q] === 0x2c && b[q + 1] === 0x20 && q + 2 <= end)) q++;
+      const dash = q - p === 1 && b[p] === 0x2d;
+      if (!dash && (decimal ? Number.isNaN(readDecimal(b, p, q)) : readUint(b, p, q) < 0)) return false;
+      if (q >= end) break;
+      p = q + 2;
+    }
+    if (end >= e) return true;
+    pos = end + 3;
+  }
+}

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { bytesEqual, readCUint, readDecimal, readUint } from './bytes.ts';
+import { bytesEqual, isNumberList, readCUint, readDecimal, readUint } from './bytes.ts';
 import { LineParseError } from './errors.ts';
 import { scanCost, searchBudget } from './search-budget.ts';
 import type { Fields, FieldValue } from './types.ts';
@@ -75,9 +75,11 @@ export interface ScanField {
    * `nulls` or 1–15 digits (leading zeros allowed); `cuint`: one of `nulls` or a C unsigned
    * integer of 1–15 digits without a leading zero (`0` itself is one; longer texts are left to the
    * text); `decimal`: one of `nulls` or digits with at most one inner `.`, as `parseDecimal`;
-   * absent: only the converter knows (the projection decodes the text to check it).
+   * `uints`, `decimals`: one of `nulls` or a list of such numbers (or `-`) as nginx writes
+   * `$upstream_status` (`isNumberList`); absent: only the converter knows (the projection
+   * decodes the text to check it).
    */
-  readonly bytes?: 'text' | 'nonempty' | 'token' | 'uint' | 'cuint' | 'decimal';
+  readonly bytes?: 'text' | 'nonempty' | 'token' | 'uint' | 'cuint' | 'decimal' | 'uints' | 'decimals';
 }
 
 export interface ScanLayout {
@@ -540,7 +542,17 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
   const escaped = layout.escapedAnchors === true;
   /** Per field: 0 not checked, else what checks its text (a null text is always valid). */
   const check = new Uint8Array(n);
-  const CHECKS = { text: 0, uint: 1, decimal: 2, convert: 3, cuint: 4, nonempty: 5, token: 6 } as const;
+  const CHECKS = {
+    text: 0,
+    uint: 1,
+    decimal: 2,
+    convert: 3,
+    cuint: 4,
+    nonempty: 5,
+    token: 6,
+    uints: 7,
+    decimals: 8,
+  } as const;
   const nulls: (readonly string[])[] = [];
   fields.forEach((f, i) => {
     nulls.push(f.nulls ?? []);
@@ -593,6 +605,8 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
         'readCUint(b, pos, e) >= 0',
         'e > pos',
         'isToken(b, pos, e)',
+        'isNumberList(b, pos, e, false)',
+        'isNumberList(b, pos, e, true)',
       ][c] as string;
       body += `if (!(${[...nullTest, valid].join(' || ')})) return false;\n`;
     }
@@ -604,6 +618,7 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
     'readDecimal',
     'readCUint',
     'isToken',
+    'isNumberList',
     'latin1',
     'isNull',
     ...fields.map((_, i) => `C${i}`),
@@ -617,6 +632,7 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
     readDecimal,
     readCUint,
     isTokenBytes,
+    isNumberList,
     (b: Uint8Array, s: number, e: number) =>
       Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'),
     (b: Uint8Array, s: number, e: number, texts: readonly string[], k: number) =>

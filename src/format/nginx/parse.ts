@@ -106,11 +106,13 @@ function converterFor(type: VariableType, escape: EscapeMode): Converter {
 }
 
 /** What `converterFor` does with each type, for the byte projection (see ScanField.bytes). */
-const BYTE_KIND: Partial<Record<VariableType, 'text' | 'uint' | 'decimal'>> = {
+const BYTE_KIND: Partial<Record<VariableType, 'text' | 'uint' | 'decimal' | 'uints' | 'decimals'>> = {
   string: 'text',
   int: 'uint',
   status: 'uint',
   seconds: 'decimal',
+  list_int: 'uints',
+  list_seconds: 'decimals',
 };
 
 /** Longest text of a typed value (lists are unbounded). */
@@ -208,9 +210,13 @@ export function compileParser(segments: readonly Segment[], escape: EscapeMode):
                 ? escape === 'default'
                   ? ['-']
                   : []
-                : escape === 'default'
-                  ? ['-']
-                  : ['-', ''],
+                : kind === 'uints' || kind === 'decimals'
+                  ? escape === 'default'
+                    ? ['', '-']
+                    : ['']
+                  : escape === 'default'
+                    ? ['-']
+                    : ['-', ''],
           }),
       validate: validatorFor(type, escape, convert),
       // Touching variables: a typed value takes as much as it can (as `\d+` would), text as little.
