@@ -4,12 +4,13 @@
  * the canonical record mapping.
  * @module
  */
-import { bytesEqual, readCUint, readDecimal, readUint } from '../format/bytes.ts';
+import { bytesEqual, latin1, readCUint, readDecimal, readUint } from '../format/bytes.ts';
 import { envoyRequestField, toRecord } from '../format/record/index.ts';
 import { splitRequestLine } from '../format/record/record.ts';
 import {
   type Converter,
   compileProjection,
+  fastConverter,
   isTokenBytes,
   type ScanField,
   type ScanLayout,
@@ -147,10 +148,7 @@ class FieldReader {
     this.#nulls = fields.map((f) => f.nulls ?? []);
     this.#nullMax = Int32Array.from(this.#nulls, (ts) => ts.reduce((m, t) => Math.max(m, t.length), -1));
     this.#escape = layout.escape ?? -1;
-    this.#converters = fields.map((f): Converter => {
-      const set = f.set;
-      return set === undefined ? f.convert : set === null ? (raw) => raw : set;
-    });
+    this.#converters = fields.map(fastConverter);
     this.#lastText = fields.map(() => '\u0100'); // matches no bytes
     this.#lastValue = fields.map(() => Number.NaN);
   }
@@ -208,7 +206,7 @@ class FieldReader {
       return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
     }
     if (bytesEqual(b, s, e, this.#lastText[i] as string)) return this.#lastValue[i] as number;
-    const raw = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
+    const raw = latin1(b, s, e);
     const v = (this.#converters[i] as Converter)(raw);
     if (v === undefined) return Number.NEGATIVE_INFINITY;
     const n = typeof v === 'number' ? v : Number.NaN;

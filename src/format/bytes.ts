@@ -117,6 +117,11 @@ export function encodeLine(line: string): Buffer {
   return Buffer.from(encodeString(line));
 }
 
+/** The ASCII (or latin1) text of `b[s, e)`: one string, made for this text only. */
+export function latin1(b: Uint8Array, s: number, e: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
+}
+
 /**
  * `b[s, e)` as an unsigned C integer: 1–15 ASCII digits (leading zeros allowed), else -1. The
  * byte form of the parsers' `parseUint`.
@@ -141,7 +146,8 @@ export function readCUint(b: Uint8Array, s: number, e: number): number {
   return readUint(b, s, e);
 }
 
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+/** Exact powers of ten up to 1e15 (a decimal read as an integer, divided once). */
+export const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**
  * `b[s, e)` as a decimal (`123`, `0.456`: digits with at most one `.` between digits), else NaN;
@@ -159,10 +165,8 @@ export function readDecimal(b: Uint8Array, s: number, e: number): number {
     else if (c < 0x30 || c > 0x39) return Number.NaN;
     else v = v * 10 + (c - 0x30);
   }
-  if (dot === -1) return n <= 15 ? v : +Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1');
-  return n <= 16
-    ? v / (POW10[n - 1 - dot] as number)
-    : +Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1');
+  if (dot === -1) return n <= 15 ? v : +latin1(b, s, e);
+  return n <= 16 ? v / (POW10[n - 1 - dot] as number) : +latin1(b, s, e);
 }
 
 /** Whether `b[s, e)` is the ASCII text `t`. */

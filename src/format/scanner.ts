@@ -19,7 +19,7 @@
  * @module
  */
 
-import { bytesEqual, isNumberList, readCUint, readDecimal, readUint } from './bytes.ts';
+import { bytesEqual, isNumberList, latin1, readCUint, readDecimal, readUint } from './bytes.ts';
 import { LineParseError } from './errors.ts';
 import { scanCost, searchBudget } from './search-budget.ts';
 import type { Fields, FieldValue } from './types.ts';
@@ -517,6 +517,12 @@ function generateMatcher(
   return factory(re, slow, ...fields.map((f) => f.convert));
 }
 
+/** The converter the generated fast parser calls for a field: `set` (null: the text itself), else `convert`. */
+export function fastConverter(f: ScanField): Converter {
+  const set = f.set;
+  return set === undefined ? f.convert : set === null ? (raw) => raw : set;
+}
+
 /**
  * Splits a line's bytes `b[start, end)` as the fast parser splits its text (the first occurrence
  * of each anchor) and writes each field's bounds to `at` (`at[2i]`, `at[2i + 1]`); false when the
@@ -558,11 +564,7 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
     nulls.push(f.nulls ?? []);
     check[i] = consumed.has(i) ? 0 : CHECKS[f.bytes ?? 'convert'];
   });
-  // The converter the generated parser calls: `set` (null: every text is its own value), else `convert`.
-  const converters = fields.map((f): Converter => {
-    const set = f.set;
-    return set === undefined ? f.convert : set === null ? (raw) => raw : set;
-  });
+  const converters = fields.map(fastConverter);
 
   // Generated straight-line code, as the text scanner: per field an inline search for its anchor
   // (its bytes are numbers in the source), the bounds stored, and the check of its kind.
@@ -633,8 +635,7 @@ export function compileProjection(layout: ScanLayout, consumed: ReadonlySet<numb
     readCUint,
     isTokenBytes,
     isNumberList,
-    (b: Uint8Array, s: number, e: number) =>
-      Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'),
+    latin1,
     (b: Uint8Array, s: number, e: number, texts: readonly string[], k: number) =>
       bytesEqual(b, s, e, texts[k] as string),
     ...converters,

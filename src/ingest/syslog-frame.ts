@@ -22,7 +22,7 @@
  * @module
  */
 import { isAscii } from 'node:buffer';
-import { decodeBytes } from '../format/bytes.ts';
+import { decodeBytes, latin1 } from '../format/bytes.ts';
 import { LineBatch } from './line-batch.ts';
 
 /** One parsed frame. */
@@ -78,10 +78,6 @@ function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 0x30 && c <= 0x39;
 }
 
-function ascii(b: Uint8Array, from: number, to: number): string {
-  return Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
-}
-
 function indexOfByte(b: Uint8Array, byte: number, from: number, to: number): number {
   for (let i = from; i < to; i++) if (b[i] === byte) return i;
   return -1;
@@ -90,7 +86,7 @@ function indexOfByte(b: Uint8Array, byte: number, from: number, to: number): num
 /** `Mmm dd hh:mm:ss` at `i` (15 bytes), day space- or zero-padded. */
 function isBsdTimestamp(b: Uint8Array, i: number, n: number): boolean {
   if (i + 15 > n) return false;
-  if (!MONTHS.has(ascii(b, i, i + 3)) || b[i + 3] !== SP) return false;
+  if (!MONTHS.has(latin1(b, i, i + 3)) || b[i + 3] !== SP) return false;
   const d0 = b[i + 4];
   if (!(d0 === SP || isDigit(d0)) || !isDigit(b[i + 5]) || b[i + 6] !== SP) return false;
   return (
@@ -116,7 +112,7 @@ function rfc3339End(b: Uint8Array, i: number, n: number): number {
 /** `nginx[123]` → `nginx`. */
 function tagName(b: Uint8Array, from: number, to: number): string {
   const bracket = indexOfByte(b, 0x5b, from, to);
-  return ascii(b, from, bracket === -1 ? to : bracket);
+  return latin1(b, from, bracket === -1 ? to : bracket);
 }
 
 function malformed(reason: string): SyslogMalformed {
@@ -155,12 +151,12 @@ function frameBounds(buf: Uint8Array): FrameBounds | SyslogMalformed {
   }
   let timestamp: string | undefined;
   if (isBsdTimestamp(buf, i, n) && buf[i + 15] === SP) {
-    timestamp = ascii(buf, i, i + 15);
+    timestamp = latin1(buf, i, i + 15);
     i += 16;
   } else {
     const end = rfc3339End(buf, i, n);
     if (end !== -1) {
-      timestamp = ascii(buf, i, end);
+      timestamp = latin1(buf, i, end);
       i = end + 1;
     } else {
       // No timestamp: the rest is the message (RFC 3164 §4.3.2).
@@ -176,7 +172,7 @@ function frameBounds(buf: Uint8Array): FrameBounds | SyslogMalformed {
     tag = tagName(buf, i, sp1 - 1);
     i = sp1 + 1;
   } else {
-    hostname = ascii(buf, i, sp1);
+    hostname = latin1(buf, i, sp1);
     i = sp1 + 1;
     const sp2 = indexOfByte(buf, SP, i, n);
     if (sp2 > i && buf[sp2 - 1] === COLON) {
@@ -203,7 +199,7 @@ function parse5424(
   for (let k = 0; k < 5; k++) {
     const sp = indexOfByte(b, SP, i, n);
     if (sp === -1 || sp === i) return malformed('RFC 5424 header is missing fields');
-    fields.push(ascii(b, i, sp));
+    fields.push(latin1(b, i, sp));
     i = sp + 1;
   }
   if (b[i] === 0x2d) {

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { bytesEqual, latin1 } from '../format/bytes.ts';
+
 const EMPTY = -1;
 const DELETED = -2;
 
@@ -73,18 +75,12 @@ export class Interner {
     const mask = table.length - 1;
     const hashes = this.#hashes;
     const values = this.#values;
-    const n = e - s;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const id = table[slot] as number;
       if (id === EMPTY) break;
-      if (id < 0 || hashes[id] !== h) continue;
-      const v = values[id] as string;
-      if (v.length !== n) continue;
-      let k = 0;
-      while (k < n && v.charCodeAt(k) === b[s + k]) k++;
-      if (k === n) return id;
+      if (id >= 0 && hashes[id] === h && bytesEqual(b, s, e, values[id] as string)) return id;
     }
-    return this.#add(Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1'), h);
+    return this.#add(latin1(b, s, e), h);
   }
 
   #add(v: string, h: number): number {

@@ -168,16 +168,16 @@ export class PrefixMasker {
     this.#v4mask = v4bits === 0 ? 0 : (0xffffffff << (32 - v4bits)) >>> 0;
   }
 
-  /**
-   * The masked IPv4 network as a number (>= 0) for IPv4 and IPv4-mapped addresses, -1 for
-   * IPv6, -2 for invalid input. Cheap: use it as a cache key before building labels.
-   */
   /** The masked network of a dotted-quad IPv4 address in ASCII bytes, or -1 (any other text). */
   v4NetworkBytes(b: Uint8Array, from: number, to: number): number {
     const v4 = parseIPv4Bytes(b, from, to);
     return v4 >= 0 ? (v4 & this.#v4mask) >>> 0 : -1;
   }
 
+  /**
+   * The masked IPv4 network as a number (>= 0) for IPv4 and IPv4-mapped addresses, -1 for
+   * IPv6, -2 for invalid input. Cheap: use it as a cache key before building labels.
+   */
   v4Network(addr: string): number {
     const v4 = parseIPv4(addr);
     if (v4 >= 0) return (v4 & this.#v4mask) >>> 0;

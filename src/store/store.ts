@@ -5,7 +5,7 @@
  * drive minutes and days deterministically.
  * @module
  */
-import { bytesEqual } from '../format/bytes.ts';
+import { bytesEqual, latin1 } from '../format/bytes.ts';
 import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
 import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
 import type { Amendment } from './merged-store.ts';
@@ -654,7 +654,7 @@ export class Store {
     this.#prefixInterner(); // forgets the last address if a prefix id was freed
     const last = this.#lastAddr;
     if (last !== undefined && bytesEqual(b, s, e, last)) return this.#lastPrefixId;
-    return this.#prefixId(Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'));
+    return this.#prefixId(latin1(b, s, e));
   }
 
   /** The prefix id of a masked IPv4 network. */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { POW10 } from '../bytes.ts';
 import { type CompiledScanner, type Converter, compileScanner, type ScanField } from '../scanner.ts';
 import { type EscapeMode, unescaperFor } from './escape.ts';
 import { parseTimeIso, parseTimeLocal } from './time.ts';
@@ -24,8 +25,6 @@ function parseUint(s: string): number | undefined {
   }
   return v;
 }
-
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**
  * `123.456` → 123.456 in one pass. The digits form an exact integer (up to 15 digits) divided
