@@ -4,7 +4,7 @@
  * the canonical record mapping.
  * @module
  */
-import { bytesEqual, latin1, readCUint, readDecimal, readUint } from '../format/bytes.ts';
+import { bytesEqual, lastListElement, latin1, readCUint, readDecimal, readUint } from '../format/bytes.ts';
 import { envoyRequestField, toRecord } from '../format/record/index.ts';
 import { splitRequestLine } from '../format/record/record.ts';
 import {
@@ -236,9 +236,14 @@ class FieldReader {
     return true;
   }
 
-  /** Field i's bounds, or `[none, none]` when i is NONE. */
-  bounds(i: number, none: number): [number, number] {
-    return i === NONE ? [none, none] : [this.at[2 * i] as number, this.at[2 * i + 1] as number];
+  /** Where field i starts, or `none` when i is NONE. */
+  start(i: number, none: number): number {
+    return i === NONE ? none : (this.at[2 * i] as number);
+  }
+
+  /** Where field i ends, or `none` when i is NONE. */
+  end(i: number, none: number): number {
+    return i === NONE ? none : (this.at[2 * i + 1] as number);
   }
 }
 
@@ -321,14 +326,16 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
       ? { uris: [], methods: [] }
       : { uris: upstreamUris ?? [], methods: upstreamMethods ?? [] };
   // Fields the projection need not check: texts (never invalid), `$upstream_addr` (a list of
-  // texts, never invalid) and the clocks (each converted below, every line). Numbers are checked
-  // there, every one of them: the first that is not null is read again here.
+  // texts, never invalid), the clocks (each converted below, every line) and the first field of
+  // each list of numbers (read below on every line: firstNumber reads it first); the other
+  // numbers are checked by the projection, so none is read twice.
   const consumed = new Set<number>([
     ...websites,
     ...addrs,
     ...upstreamList,
     ...upstreams,
     ...clocks,
+    ...[statuses, sizes, times, msec].flatMap((list) => list.slice(0, 1)),
     ...(direct ? [uriField as number, methodField as number] : fromRequest ? [requestField as number] : []),
     ...others.uris,
     ...others.methods,
@@ -346,10 +353,12 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
     let i = r.firstText(b, websites);
     if (i === INVALID) return false;
     out.fallbackWebsite = website;
-    [out.website, out.websiteEnd] = r.bounds(i, -1);
+    out.website = r.start(i, -1);
+    out.websiteEnd = r.end(i, -1);
     i = r.firstText(b, addrs);
     if (i < 0) return false; // no address, or escaped: the text path decides and reports
-    [out.addr, out.addrEnd] = r.bounds(i, -1);
+    out.addr = r.start(i, -1);
+    out.addrEnd = r.end(i, -1);
     const status = r.firstNumber(b, statusList);
     if (!(status >= 0)) return false;
     out.status = status;
@@ -357,16 +366,20 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
       const u = r.text(b, uriField as number);
       const m = r.text(b, methodField as number);
       if (u < 0 || m < 0) return false;
-      [out.uri, out.uriEnd] = r.bounds(uriField as number, start);
-      [out.method, out.methodEnd] = r.bounds(methodField as number, start);
+      out.uri = r.start(uriField as number, start);
+      out.uriEnd = r.end(uriField as number, start);
+      out.method = r.start(methodField as number, start);
+      out.methodEnd = r.end(methodField as number, start);
     } else if (!fromRequest) {
       // The first text that is not null, else empty (no field: an empty text at the line's start).
       i = r.firstText(b, others.uris);
       if (i === INVALID) return false;
-      [out.uri, out.uriEnd] = r.bounds(i, start);
+      out.uri = r.start(i, start);
+      out.uriEnd = r.end(i, start);
       i = r.firstText(b, others.methods);
       if (i === INVALID) return false;
-      [out.method, out.methodEnd] = r.bounds(i, start);
+      out.method = r.start(i, start);
+      out.methodEnd = r.end(i, start);
     } else {
       // `$request`: METHOD SP URI [SP HTTP/x] (as splitRequestLine).
       const q = requestField as number;
@@ -390,20 +403,7 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
       if (s === INVALID) return false;
       const e = at[2 * u + 1] as number;
       if (s === NONE || e === s || (e - s === 1 && b[s] === 0x2d)) continue;
-      // Groups end at each ` : ` found from the left (as String.split finds them, never overlapping).
-      let from = s;
-      for (let k = s; k + 3 <= e; k++) {
-        if (b[k] === 0x20 && b[k + 1] === 0x3a && b[k + 2] === 0x20) {
-          from = k + 3;
-          k += 2;
-        }
-      }
-      for (let k = e - 2; k >= from; k--) {
-        if (b[k] === 0x2c && b[k + 1] === 0x20) {
-          from = k + 2;
-          break;
-        }
-      }
+      const from = lastListElement(b, s, e);
       if (e - from === 1 && b[from] === 0x2d) continue;
       out.upstream = from;
       out.upstreamEnd = e;
@@ -412,7 +412,8 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
     if (out.upstream < 0) {
       i = r.firstText(b, upstreams);
       if (i === INVALID) return false;
-      [out.upstream, out.upstreamEnd] = r.bounds(i, -1);
+      out.upstream = r.start(i, -1);
+      out.upstreamEnd = r.end(i, -1);
     }
     let t = r.firstNumber(b, msecList);
     if (t === Number.NEGATIVE_INFINITY || !r.measures(b, sizeList, timeList, out)) return false;
@@ -525,7 +526,8 @@ function recordByteExtractor(
   const index = new Map<string, number>(layout.record ?? fields.map((f, i) => [f.name, i] as const));
   const plan = dialect === 'uwsgi' ? uwsgiPlan(index) : envoyPlan(index);
   const kinds = fields.map((f) => f.bytes);
-  const isText = (i: number) => kinds[i] === 'text' || kinds[i] === 'nonempty' || kinds[i] === 'token';
+  const r = new FieldReader(layout);
+  const isText = (i: number) => r.isText(i);
   const texts = [
     ...plan.websites,
     ...plan.addrs.map(([i]) => i),
@@ -562,7 +564,6 @@ function recordByteExtractor(
   );
   const project = compileProjection(layout, consumed);
   if (project === undefined) return undefined;
-  const r = new FieldReader(layout);
   const at = r.at;
   const { websites, addrs, xffs, methods, uris, upstreams, sizes, times, clocks } = plan;
 
@@ -574,8 +575,8 @@ function recordByteExtractor(
     let i = r.firstText(b, websites);
     if (i === INVALID) return false;
     out.fallbackWebsite = website;
-    out.website = i === NONE ? -1 : (at[2 * i] as number);
-    out.websiteEnd = i === NONE ? -1 : (at[2 * i + 1] as number);
+    out.website = r.start(i, -1);
+    out.websiteEnd = r.end(i, -1);
     // The client address: the first address field with a value (`addr` of `addr:port`), else the
     // first entry of X-Forwarded-For (trimmed), else none (the text path reports the line).
     let found = false;
@@ -606,16 +607,16 @@ function recordByteExtractor(
     }
     i = r.firstText(b, methods);
     if (i === INVALID) return false;
-    out.method = i === NONE ? start : (at[2 * i] as number);
-    out.methodEnd = i === NONE ? start : (at[2 * i + 1] as number);
+    out.method = r.start(i, start);
+    out.methodEnd = r.end(i, start);
     i = r.firstText(b, uris);
     if (i === INVALID) return false;
-    out.uri = i === NONE ? start : (at[2 * i] as number);
-    out.uriEnd = i === NONE ? start : (at[2 * i + 1] as number);
+    out.uri = r.start(i, start);
+    out.uriEnd = r.end(i, start);
     i = r.firstText(b, upstreams);
     if (i === INVALID) return false;
-    out.upstream = i === NONE ? -1 : (at[2 * i] as number);
-    out.upstreamEnd = i === NONE ? -1 : (at[2 * i + 1] as number);
+    out.upstream = r.start(i, -1);
+    out.upstreamEnd = r.end(i, -1);
     const t = r.firstNumber(b, clocks);
     if (t === Number.NEGATIVE_INFINITY || !r.measures(b, sizes, times, out)) return false;
     out.at = t;

@@ -176,6 +176,20 @@ export function bytesEqual(b: Uint8Array, s: number, e: number, t: string): bool
   return true;
 }
 
+/** Where the group of an nginx list starting at `pos` ends: at the next ` : ` (or `e`). */
+function listGroupEnd(b: Uint8Array, pos: number, e: number): number {
+  let end = pos;
+  while (end < e && !(end + 3 <= e && b[end] === 0x20 && b[end + 1] === 0x3a && b[end + 2] === 0x20)) end++;
+  return end;
+}
+
+/** Where the list element starting at `p` ends in a group ending at `end`: at the next `, ` (or `end`). */
+function listElementEnd(b: Uint8Array, p: number, end: number): number {
+  let q = p;
+  while (q < end && !(q + 2 <= end && b[q] === 0x2c && b[q + 1] === 0x20)) q++;
+  return q;
+}
+
 /**
  * Whether `b[s, e)` is a list of numbers as nginx writes `$upstream_status` or
  * `$upstream_response_time`: groups split at each ` : `, their elements at each `, ` (as
@@ -183,15 +197,10 @@ export function bytesEqual(b: Uint8Array, s: number, e: number, t: string): bool
  * `readDecimal` when `decimal`). The byte form of the nginx parser's list converters.
  */
 export function isNumberList(b: Uint8Array, s: number, e: number, decimal: boolean): boolean {
-  let pos = s;
-  for (;;) {
-    let end = pos;
-    while (end < e && !(b[end] === 0x20 && b[end + 1] === 0x3a && b[end + 2] === 0x20 && end + 3 <= e)) end++;
-    // One group [pos, end): its elements.
-    let p = pos;
-    for (;;) {
-      let q = p;
-      while (q < end && !(b[q] === 0x2c && b[q + 1] === 0x20 && q + 2 <= end)) q++;
+  for (let pos = s; ; ) {
+    const end = listGroupEnd(b, pos, e);
+    for (let p = pos; ; ) {
+      const q = listElementEnd(b, p, end);
       const dash = q - p === 1 && b[p] === 0x2d;
       if (!dash && (decimal ? Number.isNaN(readDecimal(b, p, q)) : readUint(b, p, q) < 0)) return false;
       if (q >= end) break;
@@ -200,4 +209,12 @@ export function isNumberList(b: Uint8Array, s: number, e: number, decimal: boole
     if (end >= e) return true;
     pos = end + 3;
   }
+}
+
+/** Where the last element of the last group of the nginx list `b[s, e)` starts (`$upstream_addr`). */
+export function lastListElement(b: Uint8Array, s: number, e: number): number {
+  let pos = s;
+  for (let end = listGroupEnd(b, pos, e); end < e; end = listGroupEnd(b, pos, e)) pos = end + 3;
+  for (let q = listElementEnd(b, pos, e); q < e; q = listElementEnd(b, pos, e)) pos = q + 2;
+  return pos;
 }
