@@ -4,16 +4,15 @@
  * state, its stats, the line counters, the first reports and the Prometheus counts.
  * @module
  */
-import { readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { LineSplitter } from '../ingest/line-splitter.ts';
+import { readRange } from '../ingest/read-range.ts';
 import { Store } from '../store/store.ts';
 import type { BackfillJob, BackfillResult } from './backfill.ts';
 import { compileRecipe } from './inputs.ts';
 import { countInto, Pipeline, type PipelineReport } from './pipeline.ts';
 import { RequestCounts } from './request-counts.ts';
 
-function run(job: BackfillJob): BackfillResult {
+async function run(job: BackfillJob): Promise<BackfillResult> {
   const src = {
     format: compileRecipe(job.recipe),
     name: job.name,
@@ -30,15 +29,12 @@ function run(job: BackfillJob): BackfillResult {
     },
     countInto(counts, store),
   );
-  const splitter = new LineSplitter({ maxLineBytes: job.maxLineBytes });
   // The collector's descriptor (threads share them): the file it planned, even if renamed since.
-  const buf = Buffer.allocUnsafe(1 << 20);
-  for (let pos = job.from; pos < job.to; ) {
-    const n = readSync(job.fd, buf, 0, Math.min(buf.length, job.to - pos), pos);
-    if (n === 0) return { ok: false, error: `the file ended at byte ${pos} (truncated?)` };
-    splitter.push(buf.subarray(0, n), (batch) => pipeline.feed(batch, job.path, src));
-    pos += n;
-  }
+  const r = await readRange(job.fd, job.from, job.to, {
+    maxLineBytes: job.maxLineBytes,
+    deliver: (batch) => pipeline.feed(batch, job.path, src),
+  });
+  if (r.end !== job.to) return { ok: false, error: `the file ended before byte ${job.to} (truncated?)` };
   return {
     ok: true,
     state: store.exportState(),
@@ -46,14 +42,11 @@ function run(job: BackfillJob): BackfillResult {
     counters: pipeline.counter(job.path),
     reports,
     counts: counts.export(),
-    overLong: splitter.overLong,
+    overLong: r.overLong,
   };
 }
 
-let result: BackfillResult;
-try {
-  result = run(workerData as BackfillJob);
-} catch (e) {
-  result = { ok: false, error: (e as Error).stack ?? String(e) };
-}
-parentPort?.postMessage(result);
+run(workerData as BackfillJob).then(
+  (result) => parentPort?.postMessage(result),
+  (e: Error) => parentPort?.postMessage({ ok: false, error: e.stack ?? String(e) } satisfies BackfillResult),
+);

@@ -16,14 +16,12 @@
  * Live tailing stays on one thread: a server writes far fewer lines a second than one core counts.
  * @module
  */
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { crc32 } from 'node:zlib';
 import type { LineBatch } from '../ingest/line-batch.ts';
-import { LineSplitter } from '../ingest/line-splitter.ts';
 import { compilePattern, globFiles } from '../ingest/patterns.ts';
-import { FINGERPRINT_BYTES, type FilePosition } from '../ingest/tailer.ts';
+import { readRange } from '../ingest/read-range.ts';
+import { FINGERPRINT_BYTES, type FilePosition, filePosition, verifyPosition } from '../ingest/tailer.ts';
 import type { Store, StoreOptions, StoreState, StoreStats } from '../store/store.ts';
 import type { FileInput } from './inputs.ts';
 import type { FormatRecipe, Pipeline, PipelineReport, SourceCounters } from './pipeline.ts';
@@ -86,8 +84,6 @@ export interface Backfill {
   stop(): Promise<void>;
 }
 
-const readAt = promisify(read);
-
 /** Default of `minBytes`: smaller backlogs are read faster than worker threads start. */
 export const BACKFILL_MIN_BYTES = 32 * 1024 * 1024;
 
@@ -146,12 +142,17 @@ function startOf(
 ): number | undefined {
   const saved = o.resume?.find((p) => p.dev === String(dev) && p.ino === String(ino));
   if (saved) {
-    if (size < saved.offset) return undefined;
     const h = head(fd, saved.fpLen);
-    return h.length === saved.fpLen && crc32(h) === saved.fp ? saved.offset : undefined;
+    return verifyPosition(saved, h, h.length, size) === 'ok' ? saved.offset : undefined;
   }
   if (o.resume?.some((p) => p.path === path)) return 0; // new since the positions
   return o.fromStart ? 0 : undefined;
+}
+
+/** The byte at `at` (-1 past the end). */
+function byteAt(fd: number, at: number): number {
+  const b = Buffer.alloc(1);
+  return readSync(fd, b, 0, 1, at) === 1 ? (b[0] as number) : -1;
 }
 
 /** The offset just after the first `\n` at or after `at` (and before `limit`), or -1. */
@@ -239,7 +240,7 @@ async function plan(o: BackfillOptions): Promise<Plan[]> {
       let from = startOf(path, st.dev, st.ino, size, fd, o);
       if (from === undefined || size - from < o.minBytes) continue;
       // A saved position inside a line (an over-long line was being skipped): on from the next line.
-      if (from > 0 && head(fd, from).at(-1) !== 0x0a) from = lineEndAfter(fd, from, size);
+      if (from > 0 && byteAt(fd, from - 1) !== 0x0a) from = lineEndAfter(fd, from, size);
       if (from === -1) continue;
       const to = lastLineEnd(fd, from, size);
       if (to - from < o.minBytes) continue;
@@ -265,14 +266,7 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
   let stopping = false;
   const setPosition = (p: Plan, offset: number, fp: Buffer) => {
     current ??= [];
-    const pos: FilePosition = {
-      path: p.path,
-      dev: String(p.dev),
-      ino: String(p.ino),
-      offset,
-      fpLen: fp.length,
-      fp: crc32(fp),
-    };
+    const pos = filePosition(p.path, p.dev, p.ino, offset, fp);
     const at = current.findIndex((q) => q.dev === pos.dev && q.ino === pos.ino);
     if (at === -1) current.push(pos);
     else current[at] = pos;
@@ -280,20 +274,15 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
 
   /** Reads `[from, to)` of the plan's file here, as the tailer would; returns the end of the last line counted. */
   const readHere = async (p: Plan, from: number, to: number, fp: Buffer): Promise<number> => {
-    const splitter = new LineSplitter({ maxLineBytes: o.maxLineBytes });
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let pos = from;
-    while (pos < to && !stopping) {
-      // The planned descriptor: the same file even if it was renamed since.
-      const { bytesRead } = await readAt(p.fd, buf, 0, Math.min(buf.length, to - pos), pos);
-      if (bytesRead === 0) break;
-      splitter.push(buf.subarray(0, bytesRead), (batch) => o.feed(batch, p.path, p.input));
-      pos += bytesRead;
-      setPosition(p, pos - splitter.partialBytes, fp);
-    }
-    if (splitter.overLong > 0)
-      o.log(`${p.path}: ${splitter.overLong} line(s) longer than ${o.maxLineBytes} bytes skipped`);
-    return pos - splitter.partialBytes;
+    // The planned descriptor: the same file even if it was renamed since.
+    const r = await readRange(p.fd, from, to, {
+      maxLineBytes: o.maxLineBytes,
+      deliver: (batch) => o.feed(batch, p.path, p.input),
+      progress: (end) => setPosition(p, end, fp),
+      stopped: () => stopping,
+    });
+    if (r.overLong > 0) o.log(`${p.path}: ${r.overLong} line(s) longer than ${o.maxLineBytes} bytes skipped`);
+    return r.end;
   };
 
   const plans = o.threads < 2 ? [] : await plan(o);

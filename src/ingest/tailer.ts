@@ -108,6 +108,33 @@ export interface FilePosition {
 /** Bytes of a file's start that identify it (with its inode). */
 export const FINGERPRINT_BYTES = 1024;
 
+/** The position `offset` in a file, identified by device, inode and `head` (its first bytes, up to FINGERPRINT_BYTES). */
+export function filePosition(
+  path: string,
+  dev: bigint,
+  ino: bigint,
+  offset: number,
+  head: Uint8Array,
+): FilePosition {
+  const fpLen = Math.min(head.length, FINGERPRINT_BYTES);
+  return { path, dev: String(dev), ino: String(ino), offset, fpLen, fp: crc32(head.subarray(0, fpLen)) };
+}
+
+/**
+ * Whether a saved position still holds for the file now there with that inode: `shrank` (it is
+ * shorter than the offset), `replaced` (its first bytes differ: the inode was reused) or `ok`.
+ */
+export function verifyPosition(
+  p: FilePosition,
+  head: Uint8Array,
+  headLen: number,
+  size: number,
+): 'ok' | 'replaced' | 'shrank' {
+  if (size < p.offset) return 'shrank';
+  if (headLen < p.fpLen || crc32(head.subarray(0, p.fpLen)) !== p.fp) return 'replaced';
+  return 'ok';
+}
+
 /** What {@link TailerOptions.onEvent} receives. `inode` is informational (may round above 2^53). */
 export type TailEvent =
   | {
@@ -401,16 +428,10 @@ class TailerImpl implements Tailer {
     const add = (r: Reader) => {
       if (seen.has(r)) return;
       seen.add(r);
-      const fpLen = Math.min(r.headLen, FINGERPRINT_BYTES);
-      out.push({
-        path: r.path,
-        dev: String(r.dev),
-        ino: String(r.ino),
-        // The end of the last line delivered: a held partial line is read again.
-        offset: r.offset - r.splitter.partialBytes,
-        fpLen,
-        fp: crc32(r.head.subarray(0, fpLen)),
-      });
+      // The end of the last line delivered: a held partial line is read again.
+      out.push(
+        filePosition(r.path, r.dev, r.ino, r.offset - r.splitter.partialBytes, r.head.subarray(0, r.headLen)),
+      );
     };
     for (const e of this.#entries.values()) if (e.cur) add(e.cur);
     for (const r of this.#retired) add(r);
@@ -429,12 +450,6 @@ class TailerImpl implements Tailer {
     const p = this.#saved.get(key);
     if (p) this.#saved.delete(key);
     return p;
-  }
-
-  #verify(p: FilePosition, head: Buffer, headLen: number, size: number): 'ok' | 'replaced' | 'shrank' {
-    if (size < p.offset) return 'shrank';
-    if (headLen < p.fpLen || crc32(head.subarray(0, p.fpLen)) !== p.fp) return 'replaced';
-    return 'ok';
   }
 
   #lost(p: FilePosition, reason: 'gone' | 'shrank' | 'replaced', size: number) {
@@ -501,7 +516,7 @@ class TailerImpl implements Tailer {
     }
     const head = Buffer.alloc(FINGERPRINT_BYTES);
     const headLen = await this.#readHead(fh, head, full);
-    const verdict = this.#verify(p, head, headLen, Number(fst.size));
+    const verdict = verifyPosition(p, head, headLen, Number(fst.size));
     if (verdict !== 'ok' || this.#holderOf(fst.dev, fst.ino)) {
       await fh.close().catch(noop);
       if (verdict !== 'ok') this.#emit({ type: 'resume-lost', ...this.#lost(p, verdict, Number(fst.size)) });
@@ -928,7 +943,7 @@ class TailerImpl implements Tailer {
     if (saved || (e.initial && this.#resumePaths.has(e.path))) offset = 0; // new since the positions
     if (saved || offset > 0) headLen = await this.#readHead(fh, head, e.path);
     if (saved) {
-      const verdict = this.#verify(saved, head, headLen, Number(fst.size));
+      const verdict = verifyPosition(saved, head, headLen, Number(fst.size));
       if (verdict === 'ok') {
         offset = saved.offset;
         resumed = true;
