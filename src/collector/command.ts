@@ -110,8 +110,10 @@ At least one of --logs, --logs-file, --nginx-conf or --syslog-listen is required
 Windows cover the completed buckets of the window plus the current minute so far; 1m–60m are
 served from 1-minute buckets (top 50 000 keys each), 6h and 24h from 5-minute buckets (top 5 000).
 A minute counts up to 100 000 distinct keys; past that a new key takes the entry of the lightest
-(Space-Saving), so a heavy key is never locked out by a flood and counts are over-estimated by at
-most the smallest count in the table; totals stay exact.
+(Space-Saving), so a heavy key is never locked out by a flood; its count is low by at most the
+smallest count in the table. A key pushed out, or cut at a bucket's top keys, goes to a residual
+of its website and status ("(other)" grouped by anything else): totals and sums by website and by
+status stay exact in every window.
 A line is counted in the minute of its own time when its format has one ($msec, $time_local,
 $time_iso8601, uWSGI's times, Envoy's START_TIME), so a backfill (--from-start) or lines read late
 land in their minutes; a line older than 24 hours is counted in the totals only. A format without

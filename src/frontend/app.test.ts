@@ -437,3 +437,48 @@ describe('frontend default dimension for a log without a host', () => {
     assert.match(body, /<span class="blank">\(none\)<\/span>/);
   });
 });
+
+describe('frontend: the "(other)" row of keys not kept one by one', () => {
+  // A minute of 3 keys: /k2 … /k9 each push one out; their requests go to the residual.
+  const store = new Store({ now: () => T0 + 5, liveCap: 3 });
+  const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
+  let server: RpcServer;
+  let app: Hono;
+
+  before(async () => {
+    for (let i = 0; i < 5; i++) store.add('site.test', '192.0.2.7', '/heavy', 200, '', 'GET', 10, 0.01);
+    for (let i = 0; i < 10; i++) store.add('site.test', '192.0.2.7', `/k${i}`, 200, '', 'GET', 10, 0.01);
+    server = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'web1', '9.9.9', ingest));
+    app = createFrontendApp({
+      target: `127.0.0.1:${server.address.port}`,
+      version: '9.9.9',
+      timeoutMs: 5000,
+      now: () => T0 + 100,
+    });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('is shown as "(other)", without a drilldown link; by website the sum is exact', async () => {
+    const body = await (await app.request('/?by=uri&w=1m')).text();
+    const rows = [
+      ...body.matchAll(/<td class="num count">([^<]*)<\/td>.*?<td class="label">(.*?)<\/td><\/tr>/g),
+    ].map((m) => [m[1], m[2]]);
+    assert.equal(rows.length, 4);
+    assert.deepEqual(rows[0], [
+      '8',
+      `<span class="blank" title="Requests of keys not kept one by one (a minute's table was full, or past a bucket's top keys)">(other)</span>`,
+    ]);
+    assert.match(rows[1]?.[1] as string, /^<a href="[^"]*" title="[^"]*">\/heavy<\/a>$/);
+    const raw = (await (await app.request('/?by=uri&w=1m&raw=1')).json()) as { entries: unknown[] };
+    assert.deepEqual(raw.entries[0], { label: '', other: true, count: 8, bytes: 80, time: 0.08 });
+    const sites = await (await app.request('/?by=website&w=1m')).text();
+    assert.deepEqual(
+      [...sites.matchAll(/<td class="num count">([^<]*)<\/td>.*?<td class="label"><a [^>]*>([^<]*)</g)].map(
+        (m) => [m[1], m[2]],
+      ),
+      [['15', 'site.test']],
+    );
+  });
+});

@@ -206,7 +206,13 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
         return c.json({
           source: r.source,
           target: chosen.target,
-          entries: r.entries.map((e) => ({ label: e.label, count: e.count, bytes: e.bytes, time: e.time })),
+          entries: r.entries.map((e) => ({
+            label: e.label,
+            ...(e.other ? { other: true } : {}),
+            count: e.count,
+            bytes: e.bytes,
+            time: e.time,
+          })),
         });
       }
       const trendReq = { filter, window: state.window };
@@ -222,7 +228,8 @@ export function createFrontendApp(o: FrontendAppOptions): Hono {
         q.get('by') === null &&
         state.by === 'website' &&
         top.entries.length === 1 &&
-        top.entries[0]?.label === ''
+        top.entries[0]?.label === '' &&
+        !top.entries[0]?.other
       ) {
         state = { ...state, by: 'prefix' };
         top = await topN(state);

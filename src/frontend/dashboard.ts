@@ -27,6 +27,8 @@ import {
 
 export interface Entry {
   readonly label: string;
+  /** The sum of keys not kept one by one (label empty): shown as "(other)", not a link. */
+  readonly other?: boolean;
   readonly count: number;
   readonly bytes: number;
   readonly time: number;
@@ -174,13 +176,15 @@ function table(m: DashboardModel): Html {
       ? html`<tr><td colspan="${extra ? 5 : 4}" class="empty">No requests match in this window.</td></tr>`
       : m.entries.map((e, i) => {
           const share = denominator > 0 ? measure(s.order, e) / denominator : 0;
-          const href = dashboardHref(drill(s, e.label), m.defaultN);
           const title = `Filter on ${s.by} = ${e.label === '' ? '(none)' : visible(e.label)}, then group by ${next}`;
+          const label = e.other
+            ? html`<span class="blank" title="Requests of keys not kept one by one (a minute's table was full, or past a bucket's top keys)">(other)</span>`
+            : html`<a href="${dashboardHref(drill(s, e.label), m.defaultN)}" title="${title}">${labelMarkup(s.by, e.label)}</a>`;
           return html`<tr><td class="rank num">${i + 1}</td><td class="num count">${thousands(e.count)}</td>${
             extra
               ? html`<td class="num measure">${measureText(s.order, measure(s.order, e))}</td>`
               : undefined
-          }<td class="share">${shareBar(share)}</td><td class="label"><a href="${href}" title="${title}">${labelMarkup(s.by, e.label)}</a></td></tr>`;
+          }<td class="share">${shareBar(share)}</td><td class="label">${label}</td></tr>`;
         });
   const filtered = FILTER_KEYS.some((k) => s.filters[k] !== undefined);
   const shown = m.entries.length === 0 ? s.n : m.entries.length;

@@ -25,6 +25,7 @@ import {
   TopNEntrySchema,
   TrendPointSchema,
 } from '../gen/logtally/v1/logtally_pb.ts';
+import { OTHER_TEXT } from '../store/dimensions.ts';
 import { trendSpan } from '../store/history/range.ts';
 import { type HostPort, parseHostPort } from './address.ts';
 import type { QueryBackend, SnapshotData, TargetInfo } from './backend.ts';
@@ -107,11 +108,14 @@ export function logtallyRoutes(backend: QueryBackend): (router: ConnectRouter) =
         }
         return {
           source: backend.source,
-          entries: entries
-            .slice(0, fit)
-            .map((e) =>
-              create(TopNEntrySchema, { label: e.label, count: e.requests, bytes: e.bytes, time: e.time }),
-            ),
+          entries: entries.slice(0, fit).map((e) =>
+            create(TopNEntrySchema, {
+              ...(e.label === OTHER_TEXT ? { other: true } : { label: e.label }),
+              count: e.requests,
+              bytes: e.bytes,
+              time: e.time,
+            }),
+          ),
           truncated: fit < entries.length,
         };
       },

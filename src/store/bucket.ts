@@ -1,11 +1,18 @@
 /**
  * A sealed time bucket: the top keys of one minute (fine ring) or five minutes (coarse ring),
  * stored column-wise in typed arrays (40 bytes per key), plus exact totals of everything the
- * bucket saw, kept or not.
+ * bucket saw, kept or not. The keys not kept are folded into residuals (`isResidual`): per
+ * website and status, so sums by website and by status stay exact at every cut.
  * @module
  */
-import { D } from './dimensions.ts';
-import type { TupleTable } from './tuple-table.ts';
+import { D, isResidual, OTHER, residualKey } from './dimensions.ts';
+import { TupleTable } from './tuple-table.ts';
+
+/**
+ * At most this many residuals in a bucket: past it, all but the heaviest half fold further into
+ * residuals by status alone (website `OTHER`). A bucket holds at most its top K plus this.
+ */
+export const MAX_RESIDUALS = 2048;
 
 export interface Bucket {
   /** Start of the bucket, epoch seconds. */
@@ -71,6 +78,9 @@ export function topIndices(requests: ArrayLike<number>, n: number, k: number): U
   return idx.subarray(0, k);
 }
 
+/** Residuals a pooled column set has room for, beside its top keys (most buckets have a few). */
+const POOLED_RESIDUALS = 256;
+
 /** Column storage for one bucket; pooled so sealing a minute allocates nothing in steady state. */
 export interface Columns {
   readonly ids: Uint32Array;
@@ -87,8 +97,9 @@ export interface Columns {
 export class ColumnPool {
   readonly capacity: number;
   readonly #free: Columns[] = [];
-  constructor(capacity: number) {
-    this.capacity = capacity;
+  /** For buckets of a top `keep` keys and their residuals (a bucket with more takes its own columns). */
+  constructor(keep: number) {
+    this.capacity = keep + POOLED_RESIDUALS;
   }
   take(): Columns {
     return (
@@ -108,7 +119,18 @@ export class ColumnPool {
 /** The pooled columns behind a bucket, if it has any. */
 export const bucketColumns = new WeakMap<Bucket, Columns>();
 
-/** Seals a table into a bucket holding at most `keep` keys (the most requested; none with 0 requests). */
+/** Scratch tables of `sealBucket` (one seal at a time per thread). */
+const residuals = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
+const overflow = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
+const rk = new Uint32Array(D);
+let chosenMark = new Uint8Array(1024);
+let rank = new Float64Array(1024);
+
+/**
+ * Seals a table into a bucket holding its top `keep` keys (the most requested; none with 0
+ * requests), then the residuals: every other key's counts, and the table's own residuals, summed
+ * by website and status (at most `MAX_RESIDUALS` of them, then by status alone).
+ */
 export function sealBucket(
   table: TupleTable,
   start: number,
@@ -117,22 +139,54 @@ export function sealBucket(
   totals: { requests: number; bytes: number; time: number },
   pool?: ColumnPool,
 ): Bucket {
-  let chosen = topIndices(table.requests, table.size, keep);
-  // Keys whose counts were withdrawn (0 requests) are not kept.
-  if (chosen.some((e) => table.requests[e] === 0)) chosen = chosen.filter((e) => table.requests[e] !== 0);
-  const n = chosen.length;
+  const size = table.size;
+  const from = table.ids;
+  // Ranked without the table's residuals (they are kept anyway, outside the top `keep`).
+  if (rank.length < size) rank = new Float64Array(Math.max(size, rank.length * 2));
+  for (let e = 0; e < size; e++) rank[e] = isResidual(from, e * D) ? -1 : (table.requests[e] as number);
+  const chosen = topIndices(rank, size, keep);
+  if (chosenMark.length < size) chosenMark = new Uint8Array(Math.max(size, chosenMark.length * 2));
+  const mark = chosenMark;
+  mark.fill(0, 0, size);
+  // Chosen: the top keys that are not residuals and were not withdrawn (0 requests).
+  let kept = 0;
+  for (let i = 0; i < chosen.length; i++) {
+    const e = chosen[i] as number;
+    if (!((rank[e] as number) > 0)) continue;
+    mark[e] = 1;
+    chosen[kept++] = e;
+  }
+  residuals.clear();
+  for (let e = 0; e < size; e++) {
+    if (mark[e] === 1 || table.requests[e] === 0) continue;
+    residuals.add(
+      residualKey(from, e * D, rk),
+      0,
+      table.requests[e] as number,
+      table.bytes[e] as number,
+      table.time[e] as number,
+    );
+  }
+  const rest = residuals.size > MAX_RESIDUALS ? capResiduals() : residuals;
+  const n = kept + rest.size;
   const cols = n > 0 && pool && pool.capacity >= n ? pool.take() : undefined;
   const ids = cols ? cols.ids.subarray(0, n * D) : new Uint32Array(n * D);
   const requests = cols ? cols.requests.subarray(0, n) : new Uint32Array(n);
   const bytes = cols ? cols.bytes.subarray(0, n) : new Float64Array(n);
   const time = cols ? cols.time.subarray(0, n) : new Float64Array(n);
-  const from = table.ids;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < kept; i++) {
     const e = chosen[i] as number;
     for (let d = 0; d < D; d++) ids[i * D + d] = from[e * D + d] as number;
     requests[i] = table.requests[e] as number;
     bytes[i] = table.bytes[e] as number;
     time[i] = table.time[e] as number;
+  }
+  for (let r = 0; r < rest.size; r++) {
+    const i = kept + r;
+    for (let d = 0; d < D; d++) ids[i * D + d] = rest.ids[r * D + d] as number;
+    requests[i] = rest.requests[r] as number;
+    bytes[i] = rest.bytes[r] as number;
+    time[i] = rest.time[r] as number;
   }
   const bucket: Bucket = {
     start,
@@ -148,6 +202,31 @@ export function sealBucket(
   };
   if (cols) bucketColumns.set(bucket, cols);
   return bucket;
+}
+
+/**
+ * The heaviest half of the residuals as they are, the others by status alone (website `OTHER`);
+ * should that still be more than `MAX_RESIDUALS` (thousands of distinct statuses), the lightest
+ * into one residual of everything (status `OTHER` too).
+ */
+function capResiduals(): TupleTable {
+  foldInto(overflow, residuals, MAX_RESIDUALS >> 1, 0b000001);
+  if (overflow.size <= MAX_RESIDUALS) return overflow;
+  foldInto(residuals, overflow, MAX_RESIDUALS - 1, 0b001001);
+  return residuals;
+}
+
+/** Copies `from`'s top `keep` entries into `to`, and the others with the dimensions in `mask` set to OTHER. */
+function foldInto(to: TupleTable, from: TupleTable, keep: number, mask: number): void {
+  to.clear();
+  const top = topIndices(from.requests, from.size, keep);
+  const mark = new Uint8Array(from.size);
+  for (const e of top) mark[e] = 1;
+  for (let e = 0; e < from.size; e++) {
+    for (let d = 0; d < D; d++)
+      rk[d] = mark[e] === 1 || ((mask >> d) & 1) === 0 ? (from.ids[e * D + d] as number) : OTHER;
+    to.add(rk, 0, from.requests[e] as number, from.bytes[e] as number, from.time[e] as number);
+  }
 }
 
 /**

@@ -26,3 +26,36 @@ export type Order = (typeof ORDERS)[number];
 export function isDimension(s: string): s is Dimension {
   return (DIMENSIONS as readonly string[]).includes(s);
 }
+
+/**
+ * The id, in every dimension's interner, of "the other keys": the value a key's dimension takes
+ * when the key was folded into a residual (see `residualKey`). Its text is `OTHER_TEXT`.
+ */
+export const OTHER = 1;
+
+/**
+ * The text of `OTHER` wherever values travel as strings (snapshot entries, dictionaries, state
+ * files, history rows): a NUL then `other`. No log line gives it: nginx escapes a NUL byte, and
+ * HTTP parsers refuse one in a request line or header. Shown to people as "(other)".
+ */
+export const OTHER_TEXT = '\u0000other';
+
+/**
+ * Whether the key at `ids[off..off+D)` is a residual: the sum of keys that were pushed out of a
+ * table or cut at a bucket's top K, kept by website and status only (every other dimension
+ * `OTHER`). Residuals are never pushed out or cut, so per-website and per-status sums stay exact.
+ */
+export function isResidual(ids: ArrayLike<number>, off: number): boolean {
+  return ids[off + 1] === OTHER && ids[off + 2] === OTHER && ids[off + 4] === OTHER && ids[off + 5] === OTHER;
+}
+
+/** Writes into `out` the residual key that the key at `ids[off..off+D)` folds into. */
+export function residualKey(ids: ArrayLike<number>, off: number, out: Uint32Array): Uint32Array {
+  out[0] = ids[off] as number;
+  out[1] = OTHER;
+  out[2] = OTHER;
+  out[3] = ids[off + 3] as number;
+  out[4] = OTHER;
+  out[5] = OTHER;
+  return out;
+}

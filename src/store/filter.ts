@@ -4,7 +4,7 @@
  * with regex results cached per id, so a query tests integers, not strings.
  * @module
  */
-import { D, DIM, type Dimension } from './dimensions.ts';
+import { D, DIM, type Dimension, OTHER } from './dimensions.ts';
 import type { Interner } from './interner.ts';
 import { type ClientRegex, compileClientRegex } from './regex.ts';
 
@@ -59,7 +59,8 @@ function regexPredicate(
     }
     let c = cache[id] as number;
     if (c === 0) {
-      c = re.test(interner.value(id)) !== negate ? 1 : 2;
+      // A residual's OTHER stands for values not known one by one: it matches neither way.
+      c = id !== OTHER && re.test(interner.value(id)) !== negate ? 1 : 2;
       cache[id] = c;
     }
     return c === 1;
@@ -101,7 +102,7 @@ export function compileFilter(filter: Filter, interners: readonly Interner[]): C
               : op === '>'
                 ? (x: number) => x > value
                 : (x: number) => x >= value;
-      preds.push([DIM.status, (id) => cmp(Number(st.value(id)))]);
+      preds.push([DIM.status, (id) => id !== OTHER && cmp(Number(st.value(id)))]);
     }
   }
   if (filter.websiteRe !== undefined) {

@@ -11,6 +11,7 @@
  */
 
 import { bytesEqual, latin1 } from '../format/bytes.ts';
+import { OTHER, OTHER_TEXT } from './dimensions.ts';
 
 const EMPTY = -1;
 const DELETED = -2;
@@ -24,7 +25,7 @@ function hashOf(s: string): number {
 }
 
 export class Interner {
-  #values: (string | undefined)[] = [''];
+  #values: (string | undefined)[] = ['', OTHER_TEXT];
   #refs: Uint32Array = new Uint32Array(1024);
   /** Each id's hash (valid while the id is in use). */
   #hashes: Int32Array = new Int32Array(1024);
@@ -41,6 +42,8 @@ export class Interner {
   constructor() {
     this.#insert(0, hashOf(''));
     this.#refs[0] = 1;
+    this.#insert(OTHER, hashOf(OTHER_TEXT));
+    this.#refs[OTHER] = 1;
   }
 
   /** Number of ids currently in use (including the empty value). */
@@ -118,7 +121,7 @@ export class Interner {
   release(id: number): void {
     const r = (this.#refs[id] as number) - 1;
     this.#refs[id] = r;
-    if (r === 0 && id !== 0) this.#drop(id);
+    if (r === 0 && id > OTHER) this.#drop(id);
   }
 
   /** Acquires ids[from], ids[from + stride], … below `to` (one dimension of key-major ids). */
@@ -137,7 +140,7 @@ export class Interner {
       const id = ids[i] as number;
       const r = (refs[id] as number) - 1;
       refs[id] = r;
-      if (r === 0 && id !== 0) this.#drop(id);
+      if (r === 0 && id > OTHER) this.#drop(id);
     }
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Bucket, backfillOrder } from './bucket.ts';
+import { OTHER_TEXT } from './dimensions.ts';
 import { MergedStore, type SnapshotRow } from './merged-store.ts';
 import { Store } from './store.ts';
 
@@ -66,10 +67,21 @@ describe('MergedStore', () => {
     add(s, 'a', T0, [row('x', 5), row('y', 1)]);
     add(s, 'b', T0, [row('y', 3), row('z', 2)]);
     s.seal([]);
+    // z was cut: its count is in its residual (z, status), so the sum by website stays exact.
     assert.deepEqual(sites(s, '1m'), [
       ['x', 5],
       ['y', 4],
+      ['z', 2],
     ]);
+    const b = s.buckets('1m')[0] as Bucket;
+    assert.deepEqual(
+      [...s.entries(b)].map((e) => [e.labels[0], e.labels[2], e.requests]),
+      [
+        ['x', '/', 5],
+        ['y', '/', 4],
+        ['z', OTHER_TEXT, 2],
+      ],
+    );
     assert.equal(s.trend('1m')[0]?.requests, 11);
   });
 
@@ -279,7 +291,7 @@ describe('MergedStore', () => {
       const minute = s.buckets('5m').find((b) => b.start === T0 + 60);
       assert.ok(minute);
       const labels = [...s.entries(minute as Bucket)].map((e) => `${e.labels[0]}:${e.requests}`);
-      assert.deepEqual(labels.sort(), ['NEW:7', 'OTHER:3']);
+      assert.deepEqual(labels.sort(), ['NEW:7', 'OTHER:3', 'x:1']); // x cut: in its residual
     });
 
     it('a member with a fast clock does not hide the others’ current minutes', () => {

@@ -17,8 +17,8 @@
  *   the last one accepted from that member is a duplicate (a reconnect's backfill).
  * @module
  */
-import { type Bucket, bucketColumns, ColumnPool, sealBucket } from './bucket.ts';
-import { D, DIMENSIONS } from './dimensions.ts';
+import { type Bucket, bucketColumns, ColumnPool, MAX_RESIDUALS, sealBucket } from './bucket.ts';
+import { D, DIMENSIONS, OTHER, residualKey } from './dimensions.ts';
 import type { Filter } from './filter.ts';
 import { Interner } from './interner.ts';
 import { BucketQueries, type BucketView, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
@@ -138,6 +138,8 @@ interface Slot {
 export class MergedStore {
   readonly interners: readonly Interner[] = DIMENSIONS.map(() => new Interner());
   readonly fineKeep: number;
+  /** The most keys a received minute may have: its top `fineKeep` and its residuals. */
+  readonly maxRows: number;
   readonly coarseKeep: number;
   readonly openMinutes: number;
   readonly graceMs: number;
@@ -162,9 +164,11 @@ export class MergedStore {
   #changes = 0;
   readonly #queries: BucketQueries;
   #dropped = 0;
+  readonly #residual = new Uint32Array(D);
 
   constructor(o: MergedStoreOptions = {}) {
     this.fineKeep = o.fineKeep ?? 50_000;
+    this.maxRows = this.fineKeep + MAX_RESIDUALS;
     this.coarseKeep = o.coarseKeep ?? 5_000;
     this.openMinutes = Math.max(1, o.openMinutes ?? 2);
     this.graceMs = o.graceMs ?? 15_000;
@@ -209,7 +213,7 @@ export class MergedStore {
     sign: 1 | -1 = 1,
     span = MINUTE,
   ): MergeOutcome {
-    if (!Number.isSafeInteger(start) || start % span !== 0 || rows.length > this.fineKeep) return 'invalid';
+    if (!Number.isSafeInteger(start) || start % span !== 0 || rows.length > this.maxRows) return 'invalid';
     if (span !== MINUTE && span !== COARSE) return 'invalid';
     if (start >= this.covered(member)) return 'invalid'; // not a minute it sent
     const newestCoarse = this.#coarse.at(-1)?.start ?? -Infinity;
@@ -260,7 +264,7 @@ export class MergedStore {
     const refused = this.#refuse(member, start, span);
     if (refused) return refused;
     const list = Array.isArray(rows) ? (rows as readonly SnapshotRow[]) : [...rows];
-    if (list.length > this.fineKeep) return 'invalid';
+    if (list.length > this.maxRows) return 'invalid';
     return this.#place(member, this.#batch(start, span, list, totals, this.#carved(member, start, span)));
   }
 
@@ -279,7 +283,7 @@ export class MergedStore {
     totals: Totals,
   ): MergeOutcome {
     const refused =
-      this.#refuse(member, start, span) ?? (columns.size > this.fineKeep ? 'invalid' : undefined);
+      this.#refuse(member, start, span) ?? (columns.size > this.maxRows ? 'invalid' : undefined);
     if (refused) {
       this.#recycle(columns.buffers);
       return refused;
@@ -717,16 +721,15 @@ export class MergedStore {
       const before = table.size;
       for (let e = 0; e < batch.size; e++) {
         if (sign < 0) subtractAt(table, batch, e);
-        else if (
-          table.add(
-            batch.ids,
-            e * D,
-            batch.requests[e] as number,
-            batch.bytes[e] as number,
-            batch.time[e] as number,
-          ) < 0
-        ) {
-          this.#dropped++;
+        else {
+          const r = batch.requests[e] as number;
+          const b = batch.bytes[e] as number;
+          const t = batch.time[e] as number;
+          if (table.add(batch.ids, e * D, r, b, t) < 0) {
+            // Full: the key's counts go to its residual (sums by website and status stay exact).
+            table.add(residualKey(batch.ids, e * D, this.#residual), 0, r, b, t);
+            this.#dropped++;
+          }
         }
       }
       // The keys new to the table are its last entries: they hold their ids.
@@ -909,9 +912,27 @@ function addTotals(to: Totals, from: Totals, sign: 1 | -1): void {
 }
 
 /** Subtracts entry `e` of a batch from the table's same key, if present (never below 0). */
+const subtractKey = new Uint32Array(D);
+
+/**
+ * Subtracts a batch's key from a table: from the key, or when the table does not hold it (it was
+ * cut or pushed out), from its residual (or the residual a full residual set folded it into).
+ */
 function subtractAt(t: TupleTable, b: Batch, e: number): void {
-  const x = t.find(b.ids, e * D);
-  if (x < 0) return;
+  let x = t.find(b.ids, e * D);
+  if (x < 0) {
+    const k = residualKey(b.ids, e * D, subtractKey);
+    x = t.find(k, 0);
+    if (x < 0) {
+      k[0] = OTHER;
+      x = t.find(k, 0);
+    }
+    if (x < 0) {
+      k[3] = OTHER;
+      x = t.find(k, 0);
+    }
+    if (x < 0) return;
+  }
   t.requests[x] = Math.max(0, (t.requests[x] as number) - (b.requests[e] as number));
   t.bytes[x] = t.requests[x] === 0 ? 0 : Math.max(0, (t.bytes[x] as number) - (b.bytes[e] as number));
   t.time[x] = t.requests[x] === 0 ? 0 : Math.max(0, (t.time[x] as number) - (b.time[e] as number));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { topIndices } from './bucket.ts';
+import { OTHER_TEXT } from './dimensions.ts';
 import { parseStatusFilter } from './filter.ts';
 import { Store } from './store.ts';
 import { WINDOW_SPANS, WINDOWS } from './windows.ts';
@@ -108,26 +109,35 @@ describe('Store: counting and TopN', () => {
 });
 
 describe('Store: caps', () => {
-  it('a new key beyond the live cap takes the entry of the lightest key (Space-Saving); totals stay exact', () => {
+  it('a new key beyond the live cap takes the entry of the lightest key (Space-Saving); totals and sums by status stay exact', () => {
     const c = clock(T0);
     const s = new Store({ now: c.now, liveCap: 10 });
     for (let i = 0; i < 5; i++) s.add('w', '10.0.0.1', '/heavy', 200, '', 'GET', 1, 0);
     for (let i = 0; i < 20; i++) s.add('w', '10.0.0.1', `/k${i}`, 200, '', 'GET', 1, 0);
     let st = s.stats();
     assert.equal(st.droppedKeys, 11); // /k9 … /k19 each pushed out a key with one request
-    assert.equal(st.liveKeys, 10);
-    assert.equal(st.maxOverestimate, 2); // /k18 and /k19 replaced keys that had taken over (count 2)
-    // A key arriving after the flood with many requests is present; its count is over by at most 2.
+    assert.equal(st.liveKeys, 11); // 10, and the residual (w, 200) the pushed-out keys went to
+    assert.equal(st.maxError, 2); // /k18 and /k19 replaced keys that had taken over (1 + error 1)
+    // A key arriving after the flood with many requests is present, counted from when it came.
     for (let i = 0; i < 30; i++) s.add('w', '10.0.0.1', '/late', 401, '', 'GET', 1, 0);
-    const top = s.topN({ groupBy: 'uri', window: '1m', n: 2 });
+    const top = s.topN({ groupBy: 'uri', window: '1m', n: 3 });
     assert.deepEqual(
-      top.map((e) => e.label),
-      ['/late', '/heavy'],
+      top.map((e) => [e.label, e.requests]),
+      [
+        ['/late', 30],
+        [OTHER_TEXT, 12], // the 12 pushed-out keys' requests (one each)
+        ['/heavy', 5],
+      ],
     );
-    const late = top[0]?.requests as number;
     st = s.stats();
-    assert.ok(late >= 30 && late <= 30 + st.maxOverestimate, `${late}`);
-    assert.equal(top[1]?.requests, 5);
+    assert.equal(st.maxError, 2);
+    assert.deepEqual(
+      s.topN({ groupBy: 'status', window: '1m', n: 3 }).map((e) => [e.label, e.requests, e.bytes]),
+      [
+        ['401', 30, 30],
+        ['200', 25, 25],
+      ],
+    );
     // Totals count every line; the cap resets with the minute.
     c.t += 60;
     assert.equal(s.trend('1m')[0]?.requests, 55);
@@ -142,23 +152,33 @@ describe('Store: caps', () => {
     c.t += 60;
     s.tick();
     const b = s.buckets('1m')[0];
-    assert.equal(b?.size, 3);
+    assert.equal(b?.size, 4); // the top 3, and the residual (w, 200) of the 7 cut keys
     assert.equal(b?.totalRequests, 55);
     assert.deepEqual(
       s.topN({ groupBy: 'uri', window: '1m', n: 10 }).map((e) => [e.label, e.requests]),
       [
+        [OTHER_TEXT, 28],
         ['/k9', 10],
         ['/k8', 9],
         ['/k7', 8],
       ],
     );
+    assert.deepEqual(
+      s.topN({ groupBy: 'website', window: '1m', n: 10 }).map((e) => [e.label, e.requests]),
+      [['w', 55]],
+    );
     c.t += 300;
     assert.deepEqual(
       s.topN({ groupBy: 'uri', window: '6h', n: 10 }).map((e) => [e.label, e.requests]),
       [
+        [OTHER_TEXT, 36],
         ['/k9', 10],
         ['/k8', 9],
       ],
+    );
+    assert.deepEqual(
+      s.topN({ groupBy: 'status', window: '6h', n: 10 }).map((e) => [e.label, e.requests]),
+      [['200', 55]],
     );
   });
 

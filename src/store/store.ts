@@ -7,7 +7,7 @@
  */
 import { bytesEqual, latin1 } from '../format/bytes.ts';
 import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
-import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
+import { D, DIM, DIMENSIONS, type Dimension, residualKey } from './dimensions.ts';
 import type { Amendment } from './merged-store.ts';
 
 export { selectTop, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
@@ -104,8 +104,8 @@ export interface StoreStats {
   malformed: number;
   /** Keys pushed out of a full minute's table by a new key (Space-Saving); their counts stay in the totals. */
   droppedKeys: number;
-  /** The largest count a pushed-out key had: every kept key's count is over-estimated by at most this. */
-  maxOverestimate: number;
+  /** The Space-Saving error bound: a kept key's count is low by at most this (the rest is in its residual). */
+  maxError: number;
   /** Lines older than the coarse ring (24 hours): counted in totals only. */
   tooOld: number;
   /** Lines counted into a sealed minute or five-minute bucket (by their own time). */
@@ -147,7 +147,7 @@ export class Store {
   readonly #dirtyFine = new Set<number>();
   readonly #dirtyCoarse = new Set<number>();
   readonly #spareLate: TupleTable[] = [];
-  #stats = { added: 0, malformed: 0, droppedKeys: 0, tooOld: 0, late: 0, maxOverestimate: 0 };
+  #stats = { added: 0, malformed: 0, droppedKeys: 0, tooOld: 0, late: 0, maxError: 0 };
 
   constructor(opts: StoreOptions = {}) {
     this.liveCap = opts.liveCap ?? 100_000;
@@ -157,11 +157,9 @@ export class Store {
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.#folding = opts.fold ?? true;
     this.#live = new TupleTable(this.liveCap, 4096);
-    // Folding five minutes, or merging a minute's late table (up to liveCap keys) into its bucket.
-    this.#scratch = new TupleTable(
-      Math.max(this.fineKeep * (COARSE / MINUTE), this.liveCap + this.fineKeep),
-      4096,
-    );
+    // Folding five minutes, or merging a minute's late table into its bucket: never full (what
+    // it takes is bounded by the tables and buckets it merges).
+    this.#scratch = new TupleTable(Number.MAX_SAFE_INTEGER, 4096);
     this.#finePool = new ColumnPool(this.fineKeep);
     this.#coarsePool = new ColumnPool(this.coarseKeep);
     this.#liveStart = Math.floor(this.now() / MINUTE) * MINUTE;
@@ -296,12 +294,15 @@ export class Store {
   }
 
   readonly #evicted = new Uint32Array(D);
+  readonly #evictedCounts = new Float64Array(3);
+  readonly #residual = new Uint32Array(D);
 
   /**
-   * Adds one request to a key of a minute's table. When the table is full, a new key takes the
+   * Adds requests to a key of a minute's table. When the table is full, a new key takes the
    * entry of the key with the fewest requests (Space-Saving): a heavy key arriving late in a
-   * flood of distinct keys is never locked out, and any key's count is over-estimated by at most
-   * the smallest count in the table (`stats().maxOverestimate`). Totals stay exact.
+   * flood of distinct keys is never locked out, and a key's count is low by at most the
+   * smallest count in the table (`stats().maxError`). The pushed-out key's counts go to its
+   * residual (website, status): totals, and sums by website and status, stay exact.
    */
   #count(table: TupleTable, k: Uint32Array, n: number, b: number, t: number): void {
     const it = this.interners;
@@ -310,12 +311,18 @@ export class Store {
       if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
       return;
     }
-    table.replaceMin(k, 0, n, b, t, this.#evicted);
+    const out = this.#evicted;
+    const c = this.#evictedCounts;
+    table.replaceMin(k, 0, n, b, t, out, c);
     this.#stats.droppedKeys++;
-    if (table.maxReplaced > this.#stats.maxOverestimate) this.#stats.maxOverestimate = table.maxReplaced;
+    if (table.maxReplaced > this.#stats.maxError) this.#stats.maxError = table.maxReplaced;
     // The new key's values first: a value both keys share must not be freed in between.
     for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
-    for (let d = 0; d < D; d++) (it[d] as Interner).release(this.#evicted[d] as number);
+    // The residual holds the pushed-out key's website and status before its own ids let go.
+    const r = residualKey(out, 0, this.#residual);
+    table.add(r, 0, c[0] as number, c[1] as number, c[2] as number, this.#isNew);
+    if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(r[d] as number);
+    for (let d = 0; d < D; d++) (it[d] as Interner).release(out[d] as number);
   }
 
   /** Counts a line from before the current minute into the late table of its bucket. */
@@ -362,7 +369,7 @@ export class Store {
    */
   absorb(
     state: StoreState,
-    stats: Pick<StoreStats, 'added' | 'late' | 'malformed' | 'tooOld' | 'droppedKeys' | 'maxOverestimate'>,
+    stats: Pick<StoreStats, 'added' | 'late' | 'malformed' | 'tooOld' | 'droppedKeys' | 'maxError'>,
   ): void {
     this.tick();
     this.flushLate();
@@ -389,7 +396,7 @@ export class Store {
     this.#stats.malformed += stats.malformed;
     this.#stats.tooOld += stats.tooOld;
     this.#stats.droppedKeys += stats.droppedKeys;
-    this.#stats.maxOverestimate = Math.max(this.#stats.maxOverestimate, stats.maxOverestimate);
+    this.#stats.maxError = Math.max(this.#stats.maxError, stats.maxError);
   }
 
   /**

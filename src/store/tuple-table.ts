@@ -4,7 +4,7 @@
  * live minute and every merge run on it.
  * @module
  */
-import { D } from './dimensions.ts';
+import { D, isResidual } from './dimensions.ts';
 
 const EMPTY = -1;
 
@@ -19,14 +19,24 @@ export class TupleTable {
   time: Float64Array;
   /** Number of entries. */
   size = 0;
+  /**
+   * Entries beyond this are refused by `add`, except residual keys (`isResidual`): those are
+   * always taken, and never given to another key by `replaceMin`.
+   */
   readonly maxEntries: number;
   /**
-   * Once the table is full and `replaceMin` is used: a min-heap of entry indices by requests
-   * (`#heapPos` is each entry's place in it), kept as counts grow. Null until then.
+   * Once the table is full and `replaceMin` is used: a min-heap of entry indices by requests plus
+   * error (`#heapPos` is each entry's place in it, -1 for a residual), kept as counts grow. Null
+   * until then.
    */
   #heap: Int32Array | null = null;
   #heapPos: Int32Array | null = null;
-  /** The largest count an entry had when `replaceMin` gave it to another key (the error bound). */
+  /**
+   * Per entry, with the heap: the requests of the key it was given by (Space-Saving's error). An
+   * entry's true count since its key first came is between `requests` and `requests + err`.
+   */
+  #err: Float64Array | null = null;
+  /** The largest requests + error an entry had when `replaceMin` gave it away (the error bound). */
   maxReplaced = 0;
   /** Keys that took over an entry. */
   replaced = 0;
@@ -76,7 +86,7 @@ export class TupleTable {
 
   /**
    * Adds measures to the key, inserting it when new. Returns the entry index, or -1 when the key
-   * is new and the table is full (`maxEntries`): the caller counts the drop.
+   * is new and the table is full (`maxEntries`) and not a residual: the caller counts the drop.
    * `isNew` (when given) receives whether the key was inserted.
    */
   add(
@@ -106,14 +116,22 @@ export class TupleTable {
         this.bytes[e] = (this.bytes[e] as number) + bytes;
         this.time[e] = (this.time[e] as number) + time;
         if (isNew) isNew.v = false;
-        if (this.#heap !== null) this.#siftDown((this.#heapPos as Int32Array)[e] as number);
+        if (this.#heap !== null) {
+          const at = (this.#heapPos as Int32Array)[e] as number;
+          if (at >= 0) this.#siftDown(at);
+        }
         return e;
       }
       s = (s + 1) & this.#mask;
     }
-    if (this.size >= this.maxEntries) return -1;
+    if (this.size >= this.maxEntries && !isResidual(k, off)) return -1;
     const e = this.size++;
     if (e >= this.requests.length) this.#grow();
+    if (this.#heap !== null) {
+      // Only residuals come once the heap is built (the table was full): never in the heap.
+      (this.#heapPos as Int32Array)[e] = -1;
+      (this.#err as Float64Array)[e] = 0;
+    }
     const b = e * D;
     for (let d = 0; d < D; d++) this.ids[b + d] = k[off + d] as number;
     this.requests[e] = requests;
@@ -127,9 +145,11 @@ export class TupleTable {
 
   /**
    * For a key that `add` could not insert (the table is full): the entry with the fewest
-   * requests is given to the key (Space-Saving), which starts from that count plus `requests`, so
-   * a key's count is over-estimated by at most `maxReplaced` and every key with more requests
-   * than the table's smallest count is present. The old key's ids are copied to `evicted`.
+   * requests plus error is given to the key (Space-Saving). The key starts from its own
+   * `requests`, with that entry's requests plus error as its error, so every key with more
+   * requests than the table's smallest requests plus error is present, and its count is low by
+   * at most `maxReplaced`. The old key's ids are copied to `evicted`, its requests, bytes and time
+   * to `counts`: the caller adds them to the old key's residual (totals stay whole).
    * Returns the entry index.
    */
   replaceMin(
@@ -139,21 +159,27 @@ export class TupleTable {
     bytes: number,
     time: number,
     evicted: Uint32Array,
+    counts: Float64Array,
   ): number {
     if (this.#heap === null) this.#buildHeap();
     const heap = this.#heap as Int32Array;
+    const err = this.#err as Float64Array;
     const e = heap[0] as number;
     const b = e * D;
     for (let d = 0; d < D; d++) evicted[d] = this.ids[b + d] as number;
+    counts[0] = this.requests[e] as number;
+    counts[1] = this.bytes[e] as number;
+    counts[2] = this.time[e] as number;
     this.#unlink(e);
     for (let d = 0; d < D; d++) this.ids[b + d] = k[off + d] as number;
     let s = TupleTable.hash(this.ids, b) & this.#mask;
     while (this.#slots[s] !== EMPTY) s = (s + 1) & this.#mask;
     this.#slots[s] = e;
-    const min = this.requests[e] as number;
+    const min = (this.requests[e] as number) + (err[e] as number);
     if (min > this.maxReplaced) this.maxReplaced = min;
     this.replaced++;
-    this.requests[e] = min + requests;
+    err[e] = min;
+    this.requests[e] = requests;
     this.bytes[e] = bytes;
     this.time[e] = time;
     this.#siftDown(0);
@@ -185,29 +211,42 @@ export class TupleTable {
   #buildHeap(): void {
     const n = this.size;
     const heap = new Int32Array(n);
-    const pos = new Int32Array(Math.max(n, this.requests.length));
+    const pos = new Int32Array(this.requests.length).fill(-1);
+    let m = 0;
     for (let i = 0; i < n; i++) {
-      heap[i] = i;
-      pos[i] = i;
+      if (isResidual(this.ids, i * D)) continue;
+      heap[m] = i;
+      pos[i] = m++;
     }
-    this.#heap = heap;
+    this.#heap = heap.subarray(0, m);
     this.#heapPos = pos;
-    for (let i = (n >> 1) - 1; i >= 0; i--) this.#siftDown(i);
+    this.#err = new Float64Array(this.requests.length);
+    for (let i = (m >> 1) - 1; i >= 0; i--) this.#siftDown(i);
   }
 
   #siftDown(i: number): void {
     const heap = this.#heap as Int32Array;
     const pos = this.#heapPos as Int32Array;
     const req = this.requests;
+    const err = this.#err as Float64Array;
     const n = heap.length;
     const x = heap[i] as number;
-    const v = req[x] as number;
+    const v = (req[x] as number) + (err[x] as number);
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && (req[heap[c + 1] as number] as number) < (req[heap[c] as number] as number)) c++;
-      const y = heap[c] as number;
-      if ((req[y] as number) >= v) break;
+      let y = heap[c] as number;
+      let w = (req[y] as number) + (err[y] as number);
+      if (c + 1 < n) {
+        const z = heap[c + 1] as number;
+        const u = (req[z] as number) + (err[z] as number);
+        if (u < w) {
+          c++;
+          y = z;
+          w = u;
+        }
+      }
+      if (w >= v) break;
       heap[i] = y;
       pos[y] = i;
       i = c;
@@ -222,12 +261,16 @@ export class TupleTable {
     this.size = 0;
     this.#heap = null;
     this.#heapPos = null;
+    this.#err = null;
     this.maxReplaced = 0;
     this.replaced = 0;
   }
 
   #grow(): void {
-    const cap = Math.min(this.requests.length * 2, Math.max(this.maxEntries, 16));
+    const len = this.requests.length;
+    let cap = Math.min(len * 2, Math.max(this.maxEntries, 16));
+    // Residuals past a full table: a little room at a time.
+    if (cap <= len) cap = len + Math.max(64, len >> 4);
     const ids = new Uint32Array(cap * D);
     ids.set(this.ids);
     this.ids = ids;
@@ -235,6 +278,14 @@ export class TupleTable {
       const a = new Float64Array(cap);
       a.set(this[k]);
       this[k] = a;
+    }
+    if (this.#heapPos !== null) {
+      const pos = new Int32Array(cap).fill(-1);
+      pos.set(this.#heapPos);
+      this.#heapPos = pos;
+      const err = new Float64Array(cap);
+      err.set(this.#err as Float64Array);
+      this.#err = err;
     }
   }
 

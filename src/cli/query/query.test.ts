@@ -308,6 +308,40 @@ describe('logtally topn / trend / targets against real servers', () => {
     assert.ok(j.stdout.includes('"/\\u001b[31mred\\n"'));
   });
 
+  it('keys pushed out of a full minute: "(other)" grouped by URI (other: true in JSON), exact by website', async () => {
+    const store = new Store({ now: () => T0 + 10, liveCap: 3 });
+    for (let i = 0; i < 5; i++) store.add('site.test', '192.0.2.1', '/heavy', 200, '', 'GET', 1, 0);
+    for (let i = 0; i < 10; i++) store.add('site.test', '192.0.2.1', `/k${i}`, 200, '', 'GET', 1, 0);
+    const srv = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'col-3', 't', ingest));
+    try {
+      const t = `127.0.0.1:${srv.address.port}`;
+      const r = await run(['topn', '--target', t, '--group-by', 'uri', '--window', '1m']);
+      assert.equal(
+        r.stdout,
+        'RANK  COUNT  LABEL\n   1      8  (other)\n   2      5  /heavy\n   3      1  /k8\n   4      1  /k9\n',
+      );
+      const j = await run([
+        'topn',
+        '--target',
+        t,
+        '--group-by',
+        'uri',
+        '--window',
+        '1m',
+        '--json',
+        '--n',
+        '1',
+      ]);
+      assert.deepEqual((JSON.parse(j.stdout) as { entries: unknown[] }).entries, [
+        { label: '', other: true, count: 8, bytes: 8, time: 0 },
+      ]);
+      const w = await run(['topn', '--target', t, '--window', '1m']);
+      assert.equal(w.stdout, 'RANK  COUNT  LABEL\n   1     15  site.test\n');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('an unreachable target: one line naming it, exit status 1', async () => {
     const r = await run(['topn', '--target', dead]);
     assert.equal(r.code, 1);

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import type { Snapshot, SnapshotEntry } from '../../gen/logtally/v1/logtally_pb.ts';
 import type { LogtallyClient } from '../../rpc/client.ts';
 import type { SnapshotAssembler } from '../../rpc/message-size.ts';
-import type { Dimension } from '../../store/dimensions.ts';
+import { type Dimension, OTHER_TEXT } from '../../store/dimensions.ts';
 import type { Filter } from '../../store/filter.ts';
 import { compileClientRegex } from '../../store/regex.ts';
 import type { Io } from '../format-command.ts';
@@ -36,6 +36,7 @@ export function snapshotMatcher(f: Filter): (e: SnapshotEntry) => boolean {
     if (f.upstream !== undefined && e.upstream !== f.upstream) return false;
     if (f.method !== undefined && e.method !== f.method) return false;
     if (status) {
+      if (e.status === OTHER_TEXT) return false;
       const s = Number(e.status);
       const v = status.value;
       const ok =
@@ -52,8 +53,10 @@ export function snapshotMatcher(f: Filter): (e: SnapshotEntry) => boolean {
                   : s >= v;
       if (!ok) return false;
     }
-    if (websiteRe && websiteRe.test(e.website) === (f.websiteReNegate === true)) return false;
-    if (uriRe && uriRe.test(e.uri) === (f.uriReNegate === true)) return false;
+    // A residual's OTHER_TEXT (values not known one by one) matches a regular expression neither way.
+    if (websiteRe && (e.website === OTHER_TEXT || websiteRe.test(e.website) === (f.websiteReNegate === true)))
+      return false;
+    if (uriRe && (e.uri === OTHER_TEXT || uriRe.test(e.uri) === (f.uriReNegate === true))) return false;
     return true;
   };
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { OTHER_TEXT } from '../../store/dimensions.ts';
+
 /** `18432` → `18 432`; non-integers keep `decimals` digits (`1234.5` → `1 234.500` for 3). */
 export function formatCount(n: number, decimals = 0): string {
   if (!Number.isFinite(n)) return String(n);
@@ -32,9 +34,12 @@ function hexByte(b: number): string {
  */
 const UNSAFE = /[\p{C}\p{Zl}\p{Zp}\\]/gu;
 
-/** A label as a table shows it: escaped, and `(none)` for the empty label (a log without that field), as the dashboard does. */
+/**
+ * A label as a table shows it: escaped, `(none)` for the empty label (a log without that field),
+ * as the dashboard does, and `(other)` for a residual's value (keys not kept one by one).
+ */
 export function shownLabel(label: string): string {
-  return label === '' ? '(none)' : escapeLabel(label);
+  return label === '' ? '(none)' : label === OTHER_TEXT ? '(other)' : escapeLabel(label);
 }
 
 /**

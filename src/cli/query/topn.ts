@@ -31,17 +31,21 @@ export function topnTable(entries: readonly TopNEntry[], orderBy: Order = 'reque
   const columns = [rightAlign(rank), rightAlign(count)];
   if (orderBy === 'bytes') columns.push(rightAlign(['BYTES', ...entries.map((e) => formatCount(e.bytes))]));
   if (orderBy === 'time') columns.push(rightAlign(['TIME', ...entries.map((e) => formatCount(e.time, 3))]));
-  columns.push(['LABEL', ...entries.map((e) => shownLabel(e.label))]);
+  columns.push(['LABEL', ...entries.map((e) => (e.other ? '(other)' : shownLabel(e.label)))]);
   return joinColumns(columns);
 }
 
-/** `{"source","target","entries":[{"label","count","bytes","time"}]}`, with `"truncated":true` when cut. */
+/**
+ * `{"source","target","entries":[{"label","count","bytes","time"}]}`, with `"truncated":true` when
+ * cut, and `"other":true` on the entry of keys not kept one by one (its label is empty).
+ */
 export function topnJson(r: TopNResponse, target: string): unknown {
   return {
     source: r.source,
     target,
     entries: r.entries.map((e) => ({
       label: e.label,
+      ...(e.other ? { other: true } : {}),
       count: e.count,
       bytes: e.bytes,
       time: roundTime(e.time),

@@ -3,7 +3,7 @@
  * string inside the SQL text), and the column names of the dimensions.
  * @module
  */
-import type { Dimension } from '../dimensions.ts';
+import { type Dimension, OTHER_TEXT } from '../dimensions.ts';
 import type { Filter } from '../filter.ts';
 
 /** Column of each dimension (status is a number column; its label is its decimal text). */
@@ -41,12 +41,15 @@ export function whereClause(
     const op = filter.status.op;
     parts.push(`status ${op} ${bind(filter.status.value, 'int')}`);
   }
+  // A residual's OTHER (values not known one by one) matches a regular expression neither way.
   if (filter.websiteRe !== undefined)
     parts.push(
-      `${filter.websiteReNegate ? 'NOT ' : ''}${regexFn}(website, ${bind(filter.websiteRe, 'string')})`,
+      `${filter.websiteReNegate ? 'NOT ' : ''}${regexFn}(website, ${bind(filter.websiteRe, 'string')}) AND website <> ${bind(OTHER_TEXT, 'string')}`,
     );
   if (filter.uriRe !== undefined)
-    parts.push(`${filter.uriReNegate ? 'NOT ' : ''}${regexFn}(uri, ${bind(filter.uriRe, 'string')})`);
+    parts.push(
+      `${filter.uriReNegate ? 'NOT ' : ''}${regexFn}(uri, ${bind(filter.uriRe, 'string')}) AND uri <> ${bind(OTHER_TEXT, 'string')}`,
+    );
   return parts.join(' AND ');
 }
 
