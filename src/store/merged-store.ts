@@ -527,10 +527,6 @@ export class MergedStore {
     return this.#queries.topN(this.buckets(q.window), q);
   }
 
-  aggregateAll(q: Omit<TopNQuery, 'n' | 'orderBy'>): TopEntry[] {
-    return this.#queries.aggregateAll(this.buckets(q.window), q);
-  }
-
   trend(window: Window, filter: Filter = {}): TrendPoint[] {
     return this.#queries.trend(this.buckets(window), filter);
   }

@@ -37,11 +37,15 @@ export interface TopNQuery {
   orderBy?: Order;
 }
 
+/**
+ * Scratch arrays indexed by id, reused across queries (zeroed after each): 13 bytes an id, so a
+ * dimension of millions of values costs tens of MB, not a hundred.
+ */
 interface Accumulators {
-  req: Float64Array;
-  bytes: Float64Array;
-  time: Float64Array;
-  seen: Uint8Array;
+  /** The ranked measure per id (pass 1). */
+  order: Float64Array;
+  /** Pass 1: the id was touched (only needed when ranking by bytes or time, which may be 0). Pass 2: the id was picked. */
+  mark: Uint8Array;
   /** The ids touched by a query, in order (reused: a query allocates no array per id). */
   touched: Int32Array;
 }
@@ -54,30 +58,47 @@ export type BucketView = Omit<Bucket, 'requests'> & { readonly requests: ArrayLi
 
 export class BucketQueries {
   readonly interners: readonly Interner[];
-  #acc: Accumulators = {
-    req: new Float64Array(0),
-    bytes: new Float64Array(0),
-    time: new Float64Array(0),
-    seen: new Uint8Array(0),
-    touched: new Int32Array(0),
-  };
+  #acc: Accumulators = { order: new Float64Array(0), mark: new Uint8Array(0), touched: new Int32Array(0) };
 
   constructor(interners: readonly Interner[]) {
     this.interners = interners;
   }
 
-  /** Top `n` values of `groupBy` over `buckets` under the filter, ranked by `orderBy` (ties by label). */
+  /**
+   * Top `n` values of `groupBy` over `buckets` under the filter, ranked by `orderBy` (ties by
+   * label). Two passes: the ranked measure summed per id and the top chosen, then the three
+   * measures of the chosen ids only.
+   */
   topN(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window'>): TopEntry[] {
     if (q.n <= 0) return [];
-    return this.#grouped(buckets, q, (touched, acc, interner) => {
-      const order = q.orderBy === 'bytes' ? acc.bytes : q.orderBy === 'time' ? acc.time : acc.req;
-      return selectTop(touched, order, q.n, (id) => interner.value(id));
-    });
-  }
-
-  /** Every group of `groupBy` over `buckets` under the filter, unsorted (for merging across stores). */
-  aggregateAll(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window' | 'n' | 'orderBy'>): TopEntry[] {
-    return this.#grouped(buckets, q, (touched) => Array.from(touched));
+    const filter = compileFilter(q.filter ?? {}, this.interners);
+    if (filter.impossible) return [];
+    const g = DIM[q.groupBy];
+    const interner = this.interners[g] as Interner;
+    const acc = this.#accumulators(interner.capacity);
+    const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
+    let count = 0;
+    for (const b of buckets) count = rank(b, filter, g, measure, acc, count);
+    const touched = acc.touched.subarray(0, count);
+    const top = selectTop(touched, acc.order, q.n, (id) => interner.value(id));
+    const { order, mark } = acc;
+    for (let i = 0; i < count; i++) {
+      const id = touched[i] as number;
+      order[id] = 0;
+      mark[id] = 0;
+    }
+    // Pass 2: the chosen ids' sums (`mark` holds 1 + their place, for at most 254; a map beyond).
+    const sums = new Float64Array(top.length * 3);
+    const place = top.length > 254 ? new Map(top.map((id, i) => [id, i])) : undefined;
+    for (let i = 0; i < top.length; i++) mark[top[i] as number] = place ? 255 : i + 1;
+    for (const b of buckets) sumPicked(b, filter, g, mark, place, sums);
+    for (const id of top) mark[id] = 0;
+    return top.map((id, i) => ({
+      label: interner.value(id),
+      requests: sums[3 * i] as number,
+      bytes: sums[3 * i + 1] as number,
+      time: sums[3 * i + 2] as number,
+    }));
   }
 
   /** One point per bucket: its totals, or with a filter, the sums of the keys it kept that match. */
@@ -129,87 +150,74 @@ export class BucketQueries {
     }
   }
 
-  /**
-   * Aggregates `groupBy` over the buckets into the scratch arrays, lets `pick` choose the ids to
-   * report, and leaves the arrays zeroed for the next query.
-   */
-  #grouped(
-    buckets: readonly BucketView[],
-    q: Omit<TopNQuery, 'window' | 'n' | 'orderBy'>,
-    pick: (touched: Int32Array, acc: Accumulators, interner: Interner) => ArrayLike<number>,
-  ): TopEntry[] {
-    const filter = compileFilter(q.filter ?? {}, this.interners);
-    if (filter.impossible) return [];
-    const g = DIM[q.groupBy];
-    const interner = this.interners[g] as Interner;
-    const acc = this.#accumulators(interner.capacity);
-    let count = 0;
-    for (const b of buckets) count = aggregate(b, filter, g, acc, count);
-    const touched = acc.touched.subarray(0, count);
-    const picked = pick(touched, acc, interner);
-    const out: TopEntry[] = [];
-    for (let i = 0; i < picked.length; i++) {
-      const id = picked[i] as number;
-      out.push({
-        label: interner.value(id),
-        requests: acc.req[id] as number,
-        bytes: acc.bytes[id] as number,
-        time: acc.time[id] as number,
-      });
-    }
-    for (let i = 0; i < count; i++) {
-      const id = touched[i] as number;
-      acc.req[id] = 0;
-      acc.bytes[id] = 0;
-      acc.time[id] = 0;
-      acc.seen[id] = 0;
-    }
-    return out;
-  }
-
   /** Scratch arrays indexed by id, reused across queries (zeroed after each). */
   #accumulators(capacity: number): Accumulators {
-    if (this.#acc.req.length < capacity) {
-      const n = Math.max(capacity, this.#acc.req.length * 2, 1024);
-      this.#acc = {
-        req: new Float64Array(n),
-        bytes: new Float64Array(n),
-        time: new Float64Array(n),
-        seen: new Uint8Array(n),
-        touched: new Int32Array(n),
-      };
+    if (this.#acc.order.length < capacity) {
+      const n = Math.max(capacity, this.#acc.order.length * 2, 1024);
+      this.#acc = { order: new Float64Array(n), mark: new Uint8Array(n), touched: new Int32Array(n) };
     }
     return this.#acc;
   }
 }
 
-/** Adds a bucket's matching keys into the accumulators; returns the new count of touched ids. */
-function aggregate(
+/**
+ * Pass 1: adds a bucket's matching keys' measure (0 requests, 1 bytes, 2 time) into
+ * `acc.order` by their `g` id; returns the new count of touched ids.
+ */
+function rank(
   b: BucketView,
   filter: CompiledFilter,
   g: number,
+  measure: number,
   acc: Accumulators,
   count: number,
 ): number {
-  const { ids, requests, bytes, time } = b;
-  const { req: ar, bytes: ab, time: at, seen, touched } = acc;
+  const { ids, requests } = b;
+  const values = measure === 0 ? requests : measure === 1 ? b.bytes : b.time;
+  const { order, mark, touched } = acc;
   const n = b.size;
   const all = filter.empty;
   for (let e = 0; e < n; e++) {
-    const r = requests[e] as number;
-    if (r === 0) continue;
+    if (requests[e] === 0) continue;
     const off = e * D;
     if (!all && !filter.test(ids, off)) continue;
     const id = ids[off + g] as number;
-    if (seen[id] === 0) {
-      seen[id] = 1;
+    const o = order[id] as number;
+    // By requests a touched id is above 0; bytes and time may be 0, so those mark it.
+    if (measure === 0 ? o === 0 : mark[id] === 0) {
+      mark[id] = 1;
       touched[count++] = id;
     }
-    ar[id] = (ar[id] as number) + r;
-    ab[id] = (ab[id] as number) + (bytes[e] as number);
-    at[id] = (at[id] as number) + (time[e] as number);
+    order[id] = o + (values[e] as number);
   }
   return count;
+}
+
+/** Pass 2: adds a bucket's matching keys whose `g` id is marked (chosen) into `sums` (3 per chosen id). */
+function sumPicked(
+  b: BucketView,
+  filter: CompiledFilter,
+  g: number,
+  mark: Uint8Array,
+  place: Map<number, number> | undefined,
+  sums: Float64Array,
+): void {
+  const { ids, requests, bytes, time } = b;
+  const n = b.size;
+  const all = filter.empty;
+  for (let e = 0; e < n; e++) {
+    const off = e * D;
+    const id = ids[off + g] as number;
+    const m = mark[id] as number;
+    if (m === 0) continue;
+    const r = requests[e] as number;
+    if (r === 0) continue;
+    if (!all && !filter.test(ids, off)) continue;
+    const i = 3 * (place ? (place.get(id) as number) : m - 1);
+    sums[i] = (sums[i] as number) + r;
+    sums[i + 1] = (sums[i + 1] as number) + (bytes[e] as number);
+    sums[i + 2] = (sums[i + 2] as number) + (time[e] as number);
+  }
 }
 
 /**

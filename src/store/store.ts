@@ -763,13 +763,6 @@ export class Store {
     return { coarse: [...this.#coarse], fine: [...this.#fine] };
   }
 
-  /** Every group of `groupBy` over `window` under `filter`, unsorted (for merging across stores). */
-  aggregateAll(q: Omit<TopNQuery, 'n' | 'orderBy'>): TopEntry[] {
-    this.tick();
-    this.flushLate();
-    return this.#queries.aggregateAll(this.#windowViews(q.window), q);
-  }
-
   /** Builds the coarse bucket for [start, start + 300) from the fine buckets in it. */
   #fold(start: number): void {
     const t = this.#scratch;
