@@ -31,8 +31,8 @@ Each collector is followed independently: its snapshot stream (with backfill of 
 is merged into one view with the collector's ring structure (60 × 1-minute buckets of the top
 50 000 keys, 288 × 5-minute buckets of the top 5 000), whatever the number of collectors. A
 minute stays exact until every collector that is up has sent it (or 15 s have passed), then it
-is sealed to its top keys; the keys cut go to residuals by website and status, so sums by
-website and by status stay exact. On failure a collector is retried with exponential backoff (100 ms,
+is sealed to its top keys; the keys cut go to residuals (by website, status, upstream and
+method), so sums by website and by status stay exact. On failure a collector is retried with exponential backoff (100 ms,
 doubling, up to 30 s); after 3 consecutive failures it is marked degraded and its last-known
 contribution (its newest minute) is subtracted from the view; the minutes it reported before
 stay in history. Its next snapshot reintegrates it (what it still holds is re-sent, nothing is

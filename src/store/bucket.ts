@@ -8,10 +8,7 @@
 import { D, isResidual, OTHER, residualKey } from './dimensions.ts';
 import { TupleTable } from './tuple-table.ts';
 
-/**
- * At most this many residuals in a bucket: past it, all but the heaviest half fold further into
- * residuals by status alone (website `OTHER`). A bucket holds at most its top K plus this.
- */
+/** At most this many residuals in a bucket (a bucket holds at most its top K plus this). */
 export const MAX_RESIDUALS = 2048;
 
 export interface Bucket {
@@ -205,15 +202,20 @@ export function sealBucket(
 }
 
 /**
- * The heaviest half of the residuals as they are, the others by status alone (website `OTHER`);
- * should that still be more than `MAX_RESIDUALS` (thousands of distinct statuses), the lightest
- * into one residual of everything (status `OTHER` too).
+ * Past `MAX_RESIDUALS`, residuals fold in tiers, the heaviest half of each kept as it is: the
+ * others lose their upstream and method; then their website; then (thousands of distinct
+ * statuses) everything but one residual of all.
  */
+const TIERS = [0b110000, 0b110001, 0b111001];
+
 function capResiduals(): TupleTable {
-  foldInto(overflow, residuals, MAX_RESIDUALS >> 1, 0b000001);
-  if (overflow.size <= MAX_RESIDUALS) return overflow;
-  foldInto(residuals, overflow, MAX_RESIDUALS - 1, 0b001001);
-  return residuals;
+  let from = residuals;
+  let to = overflow;
+  for (let t = 0; t < TIERS.length && from.size > MAX_RESIDUALS; t++) {
+    foldInto(to, from, t === TIERS.length - 1 ? MAX_RESIDUALS - 1 : MAX_RESIDUALS >> 1, TIERS[t] as number);
+    [from, to] = [to, from];
+  }
+  return from;
 }
 
 /** Copies `from`'s top `keep` entries into `to`, and the others with the dimensions in `mask` set to OTHER. */
@@ -227,6 +229,27 @@ function foldInto(to: TupleTable, from: TupleTable, keep: number, mask: number):
       rk[d] = mark[e] === 1 || ((mask >> d) & 1) === 0 ? (from.ids[e * D + d] as number) : OTHER;
     to.add(rk, 0, from.requests[e] as number, from.bytes[e] as number, from.time[e] as number);
   }
+}
+
+/**
+ * The residual a key pushed out of `table` (a minute being counted) goes to: its own while the
+ * table holds fewer than `MAX_RESIDUALS` residuals (or has it already), then folded by the same
+ * tiers as a bucket's, so a flood of websites or methods cannot grow the table without bound
+ * (at most 3 × `MAX_RESIDUALS` + 1 residuals).
+ */
+export function residualFor(
+  table: TupleTable,
+  ids: ArrayLike<number>,
+  off: number,
+  out: Uint32Array,
+): Uint32Array {
+  residualKey(ids, off, out);
+  for (let t = 0; t < TIERS.length; t++) {
+    if (table.residuals < (t + 1) * MAX_RESIDUALS || table.find(out, 0) >= 0) return out;
+    const mask = TIERS[t] as number;
+    for (let d = 0; d < D; d++) if (((mask >> d) & 1) === 1) out[d] = OTHER;
+  }
+  return out;
 }
 
 /**

@@ -42,11 +42,13 @@ export const OTHER_TEXT = '\u0000other';
 
 /**
  * Whether the key at `ids[off..off+D)` is a residual: the sum of keys that were pushed out of a
- * table or cut at a bucket's top K, kept by website and status only (every other dimension
- * `OTHER`). Residuals are never pushed out or cut, so per-website and per-status sums stay exact.
+ * table or cut at a bucket's top K, kept by website, status, upstream and method (client prefix
+ * and URI `OTHER`). Residuals are never pushed out or cut, so sums by website and by status stay
+ * exact. When there are too many, the lightest lose their upstream and method, then their
+ * website (`bucket.ts`: `capResiduals`, `residualFor`).
  */
 export function isResidual(ids: ArrayLike<number>, off: number): boolean {
-  return ids[off + 1] === OTHER && ids[off + 2] === OTHER && ids[off + 4] === OTHER && ids[off + 5] === OTHER;
+  return ids[off + 1] === OTHER && ids[off + 2] === OTHER;
 }
 
 /** Writes into `out` the residual key that the key at `ids[off..off+D)` folds into. */
@@ -55,7 +57,7 @@ export function residualKey(ids: ArrayLike<number>, off: number, out: Uint32Arra
   out[1] = OTHER;
   out[2] = OTHER;
   out[3] = ids[off + 3] as number;
-  out[4] = OTHER;
-  out[5] = OTHER;
+  out[4] = ids[off + 4] as number;
+  out[5] = ids[off + 5] as number;
   return out;
 }

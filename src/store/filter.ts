@@ -59,8 +59,9 @@ function regexPredicate(
     }
     let c = cache[id] as number;
     if (c === 0) {
-      // A residual's OTHER stands for values not known one by one: it matches neither way.
-      c = id !== OTHER && re.test(interner.value(id)) !== negate ? 1 : 2;
+      // A residual's OTHER stands for values not known one by one: not known to match, so
+      // kept by a negated expression (a filter and its negation add up to the whole).
+      c = (id === OTHER ? negate : re.test(interner.value(id)) !== negate) ? 1 : 2;
       cache[id] = c;
     }
     return c === 1;

@@ -17,7 +17,7 @@
  *   the last one accepted from that member is a duplicate (a reconnect's backfill).
  * @module
  */
-import { type Bucket, bucketColumns, ColumnPool, MAX_RESIDUALS, sealBucket } from './bucket.ts';
+import { type Bucket, bucketColumns, ColumnPool, MAX_RESIDUALS, residualFor, sealBucket } from './bucket.ts';
 import { D, DIMENSIONS, OTHER, residualKey } from './dimensions.ts';
 import type { Filter } from './filter.ts';
 import { Interner } from './interner.ts';
@@ -723,7 +723,7 @@ export class MergedStore {
           const t = batch.time[e] as number;
           if (table.add(batch.ids, e * D, r, b, t) < 0) {
             // Full: the key's counts go to its residual (sums by website and status stay exact).
-            table.add(residualKey(batch.ids, e * D, this.#residual), 0, r, b, t);
+            table.add(residualFor(table, batch.ids, e * D, this.#residual), 0, r, b, t);
             this.#dropped++;
           }
         }
@@ -917,15 +917,13 @@ const subtractKey = new Uint32Array(D);
 function subtractAt(t: TupleTable, b: Batch, e: number): void {
   let x = t.find(b.ids, e * D);
   if (x < 0) {
+    // Its residual, or the residual it was folded into past MAX_RESIDUALS (bucket.ts's tiers).
     const k = residualKey(b.ids, e * D, subtractKey);
-    x = t.find(k, 0);
-    if (x < 0) {
-      k[0] = OTHER;
+    for (const d of [-1, 4, 0, 3]) {
+      if (d >= 0) k[d] = OTHER;
+      if (d === 4) k[5] = OTHER;
       x = t.find(k, 0);
-    }
-    if (x < 0) {
-      k[3] = OTHER;
-      x = t.find(k, 0);
+      if (x >= 0) break;
     }
     if (x < 0) return;
   }

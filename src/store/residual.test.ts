@@ -7,8 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Bucket } from './bucket.ts';
+import { type Bucket, MAX_RESIDUALS } from './bucket.ts';
 import { type Dimension, OTHER_TEXT } from './dimensions.ts';
+import type { Filter } from './filter.ts';
 import { MergedStore, type SnapshotRow } from './merged-store.ts';
 import { Store } from './store.ts';
 import { WINDOWS, type Window } from './windows.ts';
@@ -71,6 +72,7 @@ interface Queryable {
     groupBy: Dimension;
     window: Window;
     n: number;
+    filter?: Filter;
   }): { label: string; requests: number; bytes: number }[];
   trend(w: Window): { start: number; span: number; requests: number }[];
 }
@@ -86,9 +88,22 @@ function actual(s: Queryable, w: Window, by: 'website' | 'status') {
 function checkEveryWindow(s: Queryable, ls: readonly Line[], what: string): void {
   for (const w of WINDOWS) {
     const points = s.trend(w).filter((p) => p.requests > 0);
+    const total = points.reduce((n, p) => n + p.requests, 0);
     for (const by of ['website', 'status'] as const) {
       assert.deepEqual(actual(s, w, by), expected(ls, points, by), `${what}: ${w} by ${by}`);
     }
+    // Residuals keep the method (and upstream): every line is a GET.
+    assert.deepEqual(
+      s.topN({ groupBy: 'method', window: w, n: 10 }).map((e) => [e.label, e.requests]),
+      [['GET', total]],
+      `${what}: ${w} by method`,
+    );
+    // A regular expression and its negation add up to the whole (residuals: kept by the negation).
+    const sum = (neg: boolean) =>
+      s
+        .topN({ groupBy: 'status', window: w, n: 10, filter: { uriRe: '^/p/1', uriReNegate: neg } })
+        .reduce((n, e) => n + e.requests, 0);
+    assert.equal(sum(false) + sum(true), total, `${what}: ${w} uri regex and its negation`);
   }
 }
 
@@ -159,6 +174,26 @@ describe('residuals: sums by website and status are exact at every cut', () => {
     m.seal(['a', 'b']);
     assert.ok(m.droppedKeys > 0, 'open minutes reached their cap');
     checkEveryWindow(m, ls, 'aggregator');
+  });
+
+  it('a flood of distinct websites cannot grow a minute past its cap and the residual bound', () => {
+    const s = new Store({ liveCap: 1000, now: () => T0 + 10 });
+    for (let i = 0; i < 50_000; i++)
+      s.add(`h${i}.example`, '10.0.0.1', `/${i}`, 200 + (i % 3), '', `M${i % 7}`, 1, 0);
+    const st = s.stats();
+    assert.ok(st.liveKeys <= 1000 + 3 * MAX_RESIDUALS + 1, `live keys ${st.liveKeys}`);
+    assert.deepEqual(
+      s.topN({ groupBy: 'status', window: '1m', n: 10 }).map((e) => [e.label, e.requests]),
+      [
+        ['200', 16_667],
+        ['201', 16_667],
+        ['202', 16_666],
+      ],
+    );
+    assert.equal(
+      s.topN({ groupBy: 'website', window: '1m', n: 100_000 }).reduce((n, e) => n + e.requests, 0),
+      50_000,
+    );
   });
 
   it('every key with more than 1/liveCap of the minute is present, low by at most the error bound', () => {

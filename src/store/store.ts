@@ -6,8 +6,8 @@
  * @module
  */
 import { bytesEqual, latin1 } from '../format/bytes.ts';
-import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
-import { D, DIM, DIMENSIONS, type Dimension, residualKey } from './dimensions.ts';
+import { type Bucket, bucketColumns, ColumnPool, emptyBucket, residualFor, sealBucket } from './bucket.ts';
+import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
 import type { Amendment } from './merged-store.ts';
 
 export { selectTop, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
@@ -302,7 +302,7 @@ export class Store {
    * entry of the key with the fewest requests (Space-Saving): a heavy key arriving late in a
    * flood of distinct keys is never locked out, and a key's count is low by at most the
    * smallest count in the table (`stats().maxError`). The pushed-out key's counts go to its
-   * residual (website, status): totals, and sums by website and status, stay exact.
+   * residual (`residualFor`): totals, and sums by website and status, stay exact.
    */
   #count(table: TupleTable, k: Uint32Array, n: number, b: number, t: number): void {
     const it = this.interners;
@@ -318,8 +318,8 @@ export class Store {
     if (table.maxReplaced > this.#stats.maxError) this.#stats.maxError = table.maxReplaced;
     // The new key's values first: a value both keys share must not be freed in between.
     for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
-    // The residual holds the pushed-out key's website and status before its own ids let go.
-    const r = residualKey(out, 0, this.#residual);
+    // The residual holds the pushed-out key's values before its own ids let go.
+    const r = residualFor(table, out, 0, this.#residual);
     table.add(r, 0, c[0] as number, c[1] as number, c[2] as number, this.#isNew);
     if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(r[d] as number);
     for (let d = 0; d < D; d++) (it[d] as Interner).release(out[d] as number);

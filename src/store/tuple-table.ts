@@ -40,6 +40,8 @@ export class TupleTable {
   maxReplaced = 0;
   /** Keys that took over an entry. */
   replaced = 0;
+  /** Entries that are residuals (`isResidual`). */
+  residuals = 0;
 
   constructor(maxEntries: number, initial = 1024) {
     this.maxEntries = maxEntries;
@@ -124,7 +126,9 @@ export class TupleTable {
       }
       s = (s + 1) & this.#mask;
     }
-    if (this.size >= this.maxEntries && !isResidual(k, off)) return -1;
+    const residual = isResidual(k, off);
+    if (this.size >= this.maxEntries && !residual) return -1;
+    if (residual) this.residuals++;
     const e = this.size++;
     if (e >= this.requests.length) this.#grow();
     if (this.#heap !== null) {
@@ -264,6 +268,7 @@ export class TupleTable {
     this.#err = null;
     this.maxReplaced = 0;
     this.replaced = 0;
+    this.residuals = 0;
   }
 
   #grow(): void {

@@ -56,9 +56,15 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--upstream <addr>', 'only this upstream address (host:port)')
     .option('--method <method>', 'only this request method (GET, POST, ...)')
     .option('--website-re <regex>', 'only websites matching this regular expression (RE2 syntax)')
-    .option('--website-re-neg', 'negate --website-re: only websites NOT matching it')
+    .option(
+      '--website-re-neg',
+      'negate --website-re: only websites NOT matching it (with "(other)": requests not known one by one)',
+    )
     .option('--uri-re <regex>', 'only paths matching this regular expression (RE2 syntax)')
-    .option('--uri-re-neg', 'negate --uri-re: only paths NOT matching it');
+    .option(
+      '--uri-re-neg',
+      'negate --uri-re: only paths NOT matching it (with "(other)": requests not known one by one, so --uri-re and --uri-re-neg add up to the whole)',
+    );
 }
 
 export interface RangeFlags {

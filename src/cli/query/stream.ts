@@ -53,10 +53,12 @@ export function snapshotMatcher(f: Filter): (e: SnapshotEntry) => boolean {
                   : s >= v;
       if (!ok) return false;
     }
-    // A residual's OTHER_TEXT (values not known one by one) matches a regular expression neither way.
-    if (websiteRe && (e.website === OTHER_TEXT || websiteRe.test(e.website) === (f.websiteReNegate === true)))
-      return false;
-    if (uriRe && (e.uri === OTHER_TEXT || uriRe.test(e.uri) === (f.uriReNegate === true))) return false;
+    // A residual's OTHER_TEXT (values not known one by one) is not known to match: a negated
+    // expression keeps it (a filter and its negation add up to the whole).
+    const known = (re: typeof uriRe, v: string) =>
+      v !== OTHER_TEXT && (re as NonNullable<typeof uriRe>).test(v);
+    if (websiteRe && known(websiteRe, e.website) === (f.websiteReNegate === true)) return false;
+    if (uriRe && known(uriRe, e.uri) === (f.uriReNegate === true)) return false;
     return true;
   };
 }

@@ -41,14 +41,15 @@ export function whereClause(
     const op = filter.status.op;
     parts.push(`status ${op} ${bind(filter.status.value, 'int')}`);
   }
-  // A residual's OTHER (values not known one by one) matches a regular expression neither way.
+  // A residual's OTHER (values not known one by one) is not known to match: a negated expression
+  // keeps it (a filter and its negation add up to the whole), as the rings' filters do.
   if (filter.websiteRe !== undefined)
     parts.push(
-      `${filter.websiteReNegate ? 'NOT ' : ''}${regexFn}(website, ${bind(filter.websiteRe, 'string')}) AND website <> ${bind(OTHER_TEXT, 'string')}`,
+      `${filter.websiteReNegate ? 'NOT ' : ''}(${regexFn}(website, ${bind(filter.websiteRe, 'string')}) AND website <> ${bind(OTHER_TEXT, 'string')})`,
     );
   if (filter.uriRe !== undefined)
     parts.push(
-      `${filter.uriReNegate ? 'NOT ' : ''}${regexFn}(uri, ${bind(filter.uriRe, 'string')}) AND uri <> ${bind(OTHER_TEXT, 'string')}`,
+      `${filter.uriReNegate ? 'NOT ' : ''}(${regexFn}(uri, ${bind(filter.uriRe, 'string')}) AND uri <> ${bind(OTHER_TEXT, 'string')})`,
     );
   return parts.join(' AND ');
 }

@@ -98,7 +98,9 @@ export type Filter = Message<"logtally.v1.Filter"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * Regular expressions (RE2 syntax) on website and uri; negate inverts each.
+   * Regular expressions (RE2 syntax) on website and uri; negate inverts each. A residual's value
+   * ("other": not known one by one) is not known to match: a negated expression keeps it, so an
+   * expression and its negation add up to the whole.
    *
    * @generated from oneof logtally.v1.Filter.website_re_set
    */
