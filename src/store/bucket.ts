@@ -8,8 +8,11 @@
 import { D, isResidual, OTHER, residualKey } from './dimensions.ts';
 import { TupleTable } from './tuple-table.ts';
 
-/** At most this many residuals in a bucket (a bucket holds at most its top K plus this). */
-export const MAX_RESIDUALS = 2048;
+/**
+ * At most this many residuals in a bucket (a bucket holds at most its top K plus this): sums by
+ * website stay exact while a bucket has no more (website, status) pairs than this.
+ */
+export const MAX_RESIDUALS = 8192;
 
 export interface Bucket {
   /** Start of the bucket, epoch seconds. */
@@ -75,9 +78,6 @@ export function topIndices(requests: ArrayLike<number>, n: number, k: number): U
   return idx.subarray(0, k);
 }
 
-/** Residuals a pooled column set has room for, beside its top keys (most buckets have a few). */
-const POOLED_RESIDUALS = 256;
-
 /** Column storage for one bucket; pooled so sealing a minute allocates nothing in steady state. */
 export interface Columns {
   readonly ids: Uint32Array;
@@ -92,11 +92,11 @@ export interface Columns {
  * freed memory in the process's RSS).
  */
 export class ColumnPool {
+  /** Keys a pooled column set holds: the top K, and room for residuals (an eighth more, at least 256). */
   readonly capacity: number;
   readonly #free: Columns[] = [];
-  /** For buckets of a top `keep` keys and their residuals (a bucket with more takes its own columns). */
   constructor(keep: number) {
-    this.capacity = keep + POOLED_RESIDUALS;
+    this.capacity = keep + Math.max(256, keep >> 3);
   }
   take(): Columns {
     return (
@@ -202,9 +202,9 @@ export function sealBucket(
 }
 
 /**
- * Past `MAX_RESIDUALS`, residuals fold in tiers, the heaviest half of each kept as it is: the
- * others lose their upstream and method; then their website; then (thousands of distinct
- * statuses) everything but one residual of all.
+ * Past `MAX_RESIDUALS`, residuals fold in tiers, as little as brings them under it: the lightest
+ * lose their upstream and method; if that is not enough, all do, and the lightest lose their
+ * website; then (thousands of distinct statuses) their status too.
  */
 const TIERS = [0b110000, 0b110001, 0b111001];
 
@@ -212,7 +212,10 @@ function capResiduals(): TupleTable {
   let from = residuals;
   let to = overflow;
   for (let t = 0; t < TIERS.length && from.size > MAX_RESIDUALS; t++) {
-    foldInto(to, from, t === TIERS.length - 1 ? MAX_RESIDUALS - 1 : MAX_RESIDUALS >> 1, TIERS[t] as number);
+    const mask = TIERS[t] as number;
+    // How many there are with the tier applied to all: the rest of the room keeps the heaviest whole.
+    foldInto(to, from, 0, mask);
+    if (to.size <= MAX_RESIDUALS) foldInto(to, from, MAX_RESIDUALS - to.size, mask);
     [from, to] = [to, from];
   }
   return from;
@@ -221,9 +224,8 @@ function capResiduals(): TupleTable {
 /** Copies `from`'s top `keep` entries into `to`, and the others with the dimensions in `mask` set to OTHER. */
 function foldInto(to: TupleTable, from: TupleTable, keep: number, mask: number): void {
   to.clear();
-  const top = topIndices(from.requests, from.size, keep);
   const mark = new Uint8Array(from.size);
-  for (const e of top) mark[e] = 1;
+  if (keep > 0) for (const e of topIndices(from.requests, from.size, keep)) mark[e] = 1;
   for (let e = 0; e < from.size; e++) {
     for (let d = 0; d < D; d++)
       rk[d] = mark[e] === 1 || ((mask >> d) & 1) === 0 ? (from.ids[e * D + d] as number) : OTHER;

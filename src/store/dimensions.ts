@@ -35,8 +35,9 @@ export const OTHER = 1;
 
 /**
  * The text of `OTHER` wherever values travel as strings (snapshot entries, dictionaries, state
- * files, history rows): a NUL then `other`. No log line gives it: nginx escapes a NUL byte, and
- * HTTP parsers refuse one in a request line or header. Shown to people as "(other)".
+ * files, history rows): a NUL then `other`. A server does not log it (HTTP parsers refuse a NUL
+ * in a request line or header, and nginx would write it escaped); a forged line with `\x00other`
+ * (nginx's escape) in a field is counted under "(other)", nothing lost. Shown as "(other)".
  */
 export const OTHER_TEXT = '\u0000other';
 

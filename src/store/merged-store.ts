@@ -911,25 +911,34 @@ function addTotals(to: Totals, from: Totals, sign: 1 | -1): void {
 const subtractKey = new Uint32Array(D);
 
 /**
- * Subtracts a batch's key from a table: from the key, or when the table does not hold it (it was
- * cut or pushed out), from its residual (or the residual a full residual set folded it into).
+ * Subtracts a batch's key from a table: from the key as far as it holds, and the rest from its
+ * residuals (a key's counts may have gone to them in part: pushed out, cut at a reseal, or folded
+ * past MAX_RESIDUALS by bucket.ts's tiers), so sums by website and status stay exact.
  */
 function subtractAt(t: TupleTable, b: Batch, e: number): void {
-  let x = t.find(b.ids, e * D);
-  if (x < 0) {
-    // Its residual, or the residual it was folded into past MAX_RESIDUALS (bucket.ts's tiers).
-    const k = residualKey(b.ids, e * D, subtractKey);
-    for (const d of [-1, 4, 0, 3]) {
-      if (d >= 0) k[d] = OTHER;
-      if (d === 4) k[5] = OTHER;
-      x = t.find(k, 0);
-      if (x >= 0) break;
-    }
-    if (x < 0) return;
+  let r = b.requests[e] as number;
+  let by = b.bytes[e] as number;
+  let tm = b.time[e] as number;
+  const k = subtractKey;
+  for (let d = 0; d < D; d++) k[d] = b.ids[e * D + d] as number;
+  // The key, its residual, then the residual's tiers: upstream and method, website, status.
+  for (let step = 0; step < 5 && (r > 0 || by > 0 || tm > 0); step++) {
+    if (step === 1) residualKey(k, 0, k);
+    else if (step === 2) k[4] = k[5] = OTHER;
+    else if (step === 3) k[0] = OTHER;
+    else if (step === 4) k[3] = OTHER;
+    const x = t.find(k, 0);
+    if (x < 0) continue;
+    const tr = Math.min(t.requests[x] as number, r);
+    const tb = Math.min(t.bytes[x] as number, by);
+    const tt = Math.min(t.time[x] as number, tm);
+    t.requests[x] = (t.requests[x] as number) - tr;
+    t.bytes[x] = (t.bytes[x] as number) - tb;
+    t.time[x] = (t.time[x] as number) - tt;
+    r -= tr;
+    by -= tb;
+    tm -= tt;
   }
-  t.requests[x] = Math.max(0, (t.requests[x] as number) - (b.requests[e] as number));
-  t.bytes[x] = t.requests[x] === 0 ? 0 : Math.max(0, (t.bytes[x] as number) - (b.bytes[e] as number));
-  t.time[x] = t.requests[x] === 0 ? 0 : Math.max(0, (t.time[x] as number) - (b.time[e] as number));
 }
 
 function bucketBatch(b: Bucket, totals: Totals): Batch {

@@ -119,7 +119,7 @@ export class BucketQueries {
       let t = 0;
       if (!filter.impossible) {
         for (let e = 0; e < b.size; e++) {
-          if (!filter.test(b.ids, e * D)) continue;
+          if (b.requests[e] === 0 || !filter.test(b.ids, e * D)) continue;
           r += b.requests[e] as number;
           by += b.bytes[e] as number;
           t += b.time[e] as number;

@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Bucket, MAX_RESIDUALS } from './bucket.ts';
-import { type Dimension, OTHER_TEXT } from './dimensions.ts';
+import { D, type Dimension, OTHER, OTHER_TEXT } from './dimensions.ts';
 import type { Filter } from './filter.ts';
 import { MergedStore, type SnapshotRow } from './merged-store.ts';
 import { Store } from './store.ts';
+import { TupleTable } from './tuple-table.ts';
 import { WINDOWS, type Window } from './windows.ts';
 
 interface Line {
@@ -193,6 +194,100 @@ describe('residuals: sums by website and status are exact at every cut', () => {
     assert.equal(
       s.topN({ groupBy: 'website', window: '1m', n: 100_000 }).reduce((n, e) => n + e.requests, 0),
       50_000,
+    );
+  });
+
+  it('sums by website stay exact up to MAX_RESIDUALS (website, status) pairs a bucket; by status past it', () => {
+    const clock = { t: T0 };
+    const s = new Store({ ...caps, now: () => clock.t });
+    const pairs = (sites: number, statuses: number) => {
+      for (let m = 0; m < 10; m++) {
+        for (let i = 0; i < sites * statuses; i++) {
+          clock.t = T0 + m * 60 + 1;
+          s.add(`w${i % sites}`, '10.0.0.1', `/${i}`, 200 + Math.floor(i / sites), '', 'GET', 1, 0);
+        }
+      }
+      clock.t = T0 + 10 * 60 + 1;
+    };
+    pairs(2500, 3); // 7 500 pairs a bucket: under the bound
+    const sites = s.topN({ groupBy: 'website', window: '24h', n: 100_000 });
+    assert.equal(sites.length, 2500);
+    assert.ok(sites.every((e) => e.requests === 30 && e.label !== OTHER_TEXT));
+    const t = { t: T0 };
+    const s2 = new Store({ ...caps, now: () => t.t });
+    for (let m = 0; m < 10; m++)
+      for (let i = 0; i < 9000; i++) {
+        t.t = T0 + m * 60 + 1;
+        s2.add(`w${i % 3000}`, '10.0.0.1', `/${i}`, 200 + Math.floor(i / 3000), '', 'GET', 1, 0);
+      }
+    t.t = T0 + 10 * 60 + 1;
+    // 9 000 pairs: the lightest lose their website, never their status; totals whole.
+    assert.deepEqual(
+      s2.topN({ groupBy: 'status', window: '24h', n: 10 }).map((e) => [e.label, e.requests]),
+      [
+        ['200', 30_000],
+        ['201', 30_000],
+        ['202', 30_000],
+      ],
+    );
+    const bySite = s2.topN({ groupBy: 'website', window: '24h', n: 100_000 });
+    assert.equal(
+      bySite.reduce((n, e) => n + e.requests, 0),
+      90_000,
+    );
+    // The heaviest MAX_RESIDUALS - 3 pairs keep their website (3 residuals by status take the rest).
+    const whole = bySite.filter((e) => e.label !== OTHER_TEXT && e.requests === 30).length;
+    assert.ok(whole >= 3000 - (9000 - (MAX_RESIDUALS - 3)), `${whole} websites whole`);
+    assert.ok(bySite.some((e) => e.label === OTHER_TEXT));
+  });
+
+  it('an aggregator withdrawing a member subtracts what its key no longer holds from the residual', () => {
+    const M = T0;
+    const m = new MergedStore({ fineKeep: 1, coarseKeep: 1, now: () => (M + 61) * 1000, graceMs: 0 });
+    const row = (uri: string, count: number): SnapshotRow => ({
+      website: 'w',
+      prefix: '10.0.0.0/24',
+      uri,
+      status: '200',
+      upstream: '',
+      method: 'GET',
+      count,
+      bytes: count,
+      time: 0,
+    });
+    const tot = (n: number) => ({ requests: n, bytes: n, time: 0 });
+    m.add('A', M, 60, [row('/k1', 5)], tot(5));
+    m.add('B', M, 60, [row('/k2', 3)], tot(3));
+    m.add('C', M, 60, [row('/x', 1)], tot(1));
+    m.seal([]); // keeps /k1 (5); /k2 and /x in the residual (4)
+    m.withdraw('A');
+    m.amend('C', M, [row('/k2', 1)], tot(1)); // resealed: /k2 1 kept, the residual 4
+    m.withdraw('B'); // /k2 held 1 of B's 3: the other 2 come off the residual
+    assert.equal(m.trend('1m').at(-1)?.requests, 2);
+    assert.deepEqual(
+      m.topN({ groupBy: 'website', window: '1m', n: 10 }).map((e) => [e.label, e.requests, e.bytes]),
+      [['w', 2, 2]],
+    );
+  });
+
+  it('a full table of residuals only takes a new key into its residual', () => {
+    const t = new TupleTable(2, 16);
+    t.add(Uint32Array.from([5, OTHER, OTHER, 7, 0, 0]), 0, 3, 0, 0);
+    t.add(Uint32Array.from([6, OTHER, OTHER, 7, 0, 0]), 0, 3, 0, 0);
+    const k = Uint32Array.from([5, 2, 3, 7, 4, 5]);
+    assert.equal(t.add(k, 0, 1, 0, 0), -1);
+    assert.equal(t.replaceMin(k, 0, 1, 0, 0, new Uint32Array(D), new Float64Array(3)), -1);
+    const s = new Store({ liveCap: 1, now: () => T0 + 10 });
+    s.add('a', '10.0.0.1', '/1', 200, '', 'GET', 1, 0);
+    s.add('b', '10.0.0.1', '/2', 200, '', 'GET', 1, 0); // pushes /1 out: the table is /2 and a residual
+    s.add('c', '10.0.0.1', '/3', 200, '', 'GET', 1, 0);
+    assert.deepEqual(
+      s.topN({ groupBy: 'website', window: '1m', n: 10 }).map((e) => [e.label, e.requests]),
+      [
+        ['a', 1],
+        ['b', 1],
+        ['c', 1],
+      ],
     );
   });
 

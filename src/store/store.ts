@@ -313,8 +313,14 @@ export class Store {
     }
     const out = this.#evicted;
     const c = this.#evictedCounts;
-    table.replaceMin(k, 0, n, b, t, out, c);
     this.#stats.droppedKeys++;
+    if (table.replaceMin(k, 0, n, b, t, out, c) < 0) {
+      // Nothing to push out (a table of residuals only): the key's counts go to its residual.
+      const r = residualFor(table, k, 0, this.#residual);
+      table.add(r, 0, n, b, t, this.#isNew);
+      if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(r[d] as number);
+      return;
+    }
     if (table.maxReplaced > this.#stats.maxError) this.#stats.maxError = table.maxReplaced;
     // The new key's values first: a value both keys share must not be freed in between.
     for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
@@ -949,20 +955,7 @@ export class Store {
     const k = new Uint32Array(D);
     for (let e = 0; e < live.size; e++) {
       for (let d = 0; d < D; d++) k[d] = (maps[d] as Uint32Array)[live.ids[e * D + d] as number] ?? 0;
-      const isNew = { v: false };
-      if (
-        this.#live.add(
-          k,
-          0,
-          live.requests[e] as number,
-          live.bytes[e] as number,
-          live.time[e] as number,
-          isNew,
-        ) >= 0 &&
-        isNew.v
-      ) {
-        for (let d = 0; d < D; d++) (this.interners[d] as Interner).acquire(k[d] as number);
-      }
+      this.#count(this.#live, k, live.requests[e] as number, live.bytes[e] as number, live.time[e] as number);
     }
     this.#liveTotals = { requests: live.totalRequests, bytes: live.totalBytes, time: live.totalTime };
     this.#liveStart = state.liveStart;

@@ -154,7 +154,7 @@ export class TupleTable {
    * requests than the table's smallest requests plus error is present, and its count is low by
    * at most `maxReplaced`. The old key's ids are copied to `evicted`, its requests, bytes and time
    * to `counts`: the caller adds them to the old key's residual (totals stay whole).
-   * Returns the entry index.
+   * Returns the entry index, or -1 when every entry is a residual (nothing to give).
    */
   replaceMin(
     k: ArrayLike<number>,
@@ -167,6 +167,7 @@ export class TupleTable {
   ): number {
     if (this.#heap === null) this.#buildHeap();
     const heap = this.#heap as Int32Array;
+    if (heap.length === 0) return -1;
     const err = this.#err as Float64Array;
     const e = heap[0] as number;
     const b = e * D;

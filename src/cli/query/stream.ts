@@ -22,6 +22,8 @@ export interface StreamSummary {
   total_entries: number;
   top_label: string;
   top_count: number;
+  /** The top is the residuals' value: keys not kept one by one (`top_label` is then empty). */
+  top_other?: true;
 }
 
 /** A predicate over snapshot entries for the filter flags (stream filters on the client side). */
@@ -96,8 +98,9 @@ export function summarize(
     source: s.source,
     target,
     total_entries: entries,
-    top_label: topLabel,
+    top_label: topLabel === OTHER_TEXT ? '' : topLabel,
     top_count: topCount,
+    ...(topLabel === OTHER_TEXT ? { top_other: true as const } : {}),
     requests,
   };
 }
@@ -105,7 +108,8 @@ export function summarize(
 /** `2026-03-14T19:23:00Z  col-1 (nginx1:9090)  823 entries  18 432 requests  top 10 000 example.com` */
 export function streamLine(s: StreamSummary & { requests: number }): string {
   const who = s.source === '' ? escapeLabel(s.target) : `${escapeLabel(s.source)} (${escapeLabel(s.target)})`;
-  const top = s.total_entries > 0 ? `  top ${formatCount(s.top_count)} ${shownLabel(s.top_label)}` : '';
+  const label = s.top_other ? '(other)' : shownLabel(s.top_label);
+  const top = s.total_entries > 0 ? `  top ${formatCount(s.top_count)} ${label}` : '';
   return `${isoTime(s.ts)}  ${who}  ${formatCount(s.total_entries)} entries  ${formatCount(s.requests)} requests${top}`;
 }
 
@@ -211,7 +215,8 @@ Output: one line per snapshot:
 --json prints one object per snapshot (NDJSON):
   {"ts":1773516180,"source":"col-1","target":"nginx1:9090","total_entries":823,"top_label":"example.com","top_count":10000}
 (ts is the minute's start, total_entries the number of keys in the snapshot, top_label and
-top_count the top value of --group-by by requests.)
+top_count the top value of --group-by by requests; "top_other":true, with an empty top_label,
+when that is the keys not kept one by one, shown as "(other)".)
 
 Examples:
   # Watch live merged snapshots from the aggregator

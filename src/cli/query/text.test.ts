@@ -9,6 +9,7 @@ import {
   TrendPointSchema,
 } from '../../gen/logtally/v1/logtally_pb.ts';
 import { plainFilter } from '../../rpc/filter-message.ts';
+import { OTHER_TEXT } from '../../store/dimensions.ts';
 import { parseFilter, parseN, parseTargets, parseTimeout, parseWindow } from './options.ts';
 import { formatDelay, snapshotMatcher, streamLine, summarize } from './stream.ts';
 import { escapeLabel, formatCount, isoTime, sparkline } from './text.ts';
@@ -120,6 +121,34 @@ describe('query text helpers', () => {
     const none = summarize(snap, 't:1', 'website', snapshotMatcher(parseFilter({ website: 'nope' }).filter));
     assert.deepEqual([none.total_entries, none.top_label, none.top_count], [0, '', 0]);
     assert.equal(streamLine(none), '2026-03-14T19:23:00Z  col-1 (t:1)  0 entries  0 requests');
+  });
+
+  it('stream summary: a residual ("\\0other") on top is "(other)", top_other in JSON; a negated regex keeps it', () => {
+    const e = (uri: string, count: number) =>
+      create(SnapshotEntrySchema, {
+        website: 'w',
+        prefix: OTHER_TEXT,
+        uri,
+        status: '200',
+        method: 'GET',
+        count,
+      });
+    const snap = create(SnapshotSchema, {
+      source: 'col-1',
+      start: 1773516180,
+      span: 60,
+      entries: [e(OTHER_TEXT, 900), e('/a', 50), e('/b', 40)],
+    });
+    const s = summarize(snap, 't:1', 'uri', snapshotMatcher({}));
+    assert.deepEqual([s.top_label, s.top_other, s.top_count], ['', true, 900]);
+    assert.equal(
+      streamLine(s),
+      '2026-03-14T19:23:00Z  col-1 (t:1)  3 entries  990 requests  top 900 (other)',
+    );
+    const sum = (neg: boolean) =>
+      summarize(snap, 't:1', 'uri', snapshotMatcher(parseFilter({ uriRe: '^/a', uriReNeg: neg }).filter))
+        .requests;
+    assert.deepEqual([sum(false), sum(true)], [50, 940]);
   });
 
   it('option parsers name the flag', () => {
