@@ -113,7 +113,9 @@ A minute counts up to 100 000 distinct keys; past that a new key takes the entry
 (Space-Saving), so a heavy key is never locked out by a flood; its count is low by at most the
 smallest count in the table. A key pushed out, or cut at a bucket's top keys, goes to a residual
 of its website, status, upstream and method ("(other)" grouped by prefix or URI): totals and sums
-by website and by status stay exact in every window.
+by website and by status stay exact in every window. A cut key first folds into a key keeping its
+URI or its client prefix, so a URI asked for by many clients, or a client asking for many URIs,
+keeps its whole count in 6h and 24h.
 A line is counted in the minute of its own time when its format has one ($msec, $time_local,
 $time_iso8601, uWSGI's times, Envoy's START_TIME), so a backfill (--from-start) or lines read late
 land in their minutes; a line older than 24 hours is counted in the totals only. A format without

@@ -119,14 +119,66 @@ export const bucketColumns = new WeakMap<Bucket, Columns>();
 /** Scratch tables of `sealBucket` (one seal at a time per thread). */
 const residuals = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 const overflow = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
+const byUri = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
+const byPrefix = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
+const folded = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 const rk = new Uint32Array(D);
 let chosenMark = new Uint8Array(1024);
 let rank = new Float64Array(1024);
 
 /**
+ * Marks (`chosenMark`) and returns the top `keep` keys of `t` that are not residuals and have
+ * requests; adds every other key with requests to `residuals` when `cut` is not given, else
+ * calls `cut(e)` for each one that is not a residual (residuals always go to `residuals`).
+ */
+function pick(t: TupleTable, keep: number, cut?: (e: number) => void): Uint32Array {
+  const size = t.size;
+  const ids = t.ids;
+  // Ranked without the table's residuals (they are kept anyway, outside the top `keep`).
+  if (rank.length < size) rank = new Float64Array(Math.max(size, rank.length * 2));
+  for (let e = 0; e < size; e++) rank[e] = isResidual(ids, e * D) ? -1 : (t.requests[e] as number);
+  const chosen = topIndices(rank, size, keep);
+  if (chosenMark.length < size) chosenMark = new Uint8Array(Math.max(size, chosenMark.length * 2));
+  const mark = chosenMark;
+  mark.fill(0, 0, size);
+  let kept = 0;
+  for (let i = 0; i < chosen.length; i++) {
+    const e = chosen[i] as number;
+    if (!((rank[e] as number) > 0)) continue;
+    mark[e] = 1;
+    chosen[kept++] = e;
+  }
+  for (let e = 0; e < size; e++) {
+    if (mark[e] === 1 || t.requests[e] === 0) continue;
+    if (cut && rank[e] !== -1) cut(e);
+    else
+      residuals.add(
+        residualKey(ids, e * D, rk),
+        0,
+        t.requests[e] as number,
+        t.bytes[e] as number,
+        t.time[e] as number,
+      );
+  }
+  return chosen.subarray(0, kept);
+}
+
+/** The key at `ids[off..]` with its client prefix (`dim` 1) or URI (`dim` 2) made OTHER, into `rk`. */
+function without(ids: ArrayLike<number>, off: number, dim: 1 | 2): Uint32Array {
+  for (let d = 0; d < D; d++) rk[d] = ids[off + d] as number;
+  rk[dim] = OTHER;
+  return rk;
+}
+
+/**
  * Seals a table into a bucket holding its top `keep` keys (the most requested; none with 0
- * requests), then the residuals: every other key's counts, and the table's own residuals, summed
- * by website and status (at most `MAX_RESIDUALS` of them, then by status alone).
+ * requests), then the residuals (`isResidual`).
+ *
+ * A key that is cut is first folded into a coarser key that keeps its URI or its client prefix
+ * (the other one OTHER): the one whose cut keys add up to more, so a URI requested by many
+ * clients, or a client requesting many URIs, is counted whole. Those coarser keys compete with
+ * the top keys for the `keep` places; what does not fit goes to the residuals (by website,
+ * status, upstream and method; at most `MAX_RESIDUALS`, folded further past that).
  */
 export function sealBucket(
   table: TupleTable,
@@ -136,34 +188,63 @@ export function sealBucket(
   totals: { requests: number; bytes: number; time: number },
   pool?: ColumnPool,
 ): Bucket {
-  const size = table.size;
-  const from = table.ids;
-  // Ranked without the table's residuals (they are kept anyway, outside the top `keep`).
-  if (rank.length < size) rank = new Float64Array(Math.max(size, rank.length * 2));
-  for (let e = 0; e < size; e++) rank[e] = isResidual(from, e * D) ? -1 : (table.requests[e] as number);
-  const chosen = topIndices(rank, size, keep);
-  if (chosenMark.length < size) chosenMark = new Uint8Array(Math.max(size, chosenMark.length * 2));
-  const mark = chosenMark;
-  mark.fill(0, 0, size);
-  // Chosen: the top keys that are not residuals and were not withdrawn (0 requests).
-  let kept = 0;
-  for (let i = 0; i < chosen.length; i++) {
-    const e = chosen[i] as number;
-    if (!((rank[e] as number) > 0)) continue;
-    mark[e] = 1;
-    chosen[kept++] = e;
-  }
   residuals.clear();
-  for (let e = 0; e < size; e++) {
-    if (mark[e] === 1 || table.requests[e] === 0) continue;
-    residuals.add(
-      residualKey(from, e * D, rk),
-      0,
-      table.requests[e] as number,
-      table.bytes[e] as number,
-      table.time[e] as number,
-    );
+  byUri.clear();
+  byPrefix.clear();
+  const tIds = table.ids;
+  // What the cut keys add up to by URI and by client prefix.
+  const cuts: number[] = [];
+  let chosen = pick(table, keep, (e) => {
+    cuts.push(e);
+    const off = e * D;
+    const r = table.requests[e] as number;
+    if (tIds[off + 2] !== OTHER) byUri.add(without(tIds, off, 1), 0, r, 0, 0);
+    if (tIds[off + 1] !== OTHER) byPrefix.add(without(tIds, off, 2), 0, r, 0, 0);
+  });
+  let src = table;
+  if (cuts.length > 0) {
+    // The top keys and the coarser keys, ranked together for the `keep` places.
+    folded.clear();
+    for (const e of chosen) {
+      folded.add(tIds, e * D, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
+    }
+    const coarser = (ids: Uint32Array, off: number): Uint32Array => {
+      const iu = ids[off + 2] !== OTHER ? byUri.find(without(ids, off, 1), 0) : -1;
+      const ip = ids[off + 1] !== OTHER ? byPrefix.find(without(ids, off, 2), 0) : -1;
+      const u = iu >= 0 ? (byUri.requests[iu] as number) : ids[off + 2] !== OTHER ? 0 : -1;
+      const p = ip >= 0 ? (byPrefix.requests[ip] as number) : ids[off + 1] !== OTHER ? 0 : -1;
+      return without(ids, off, u >= p ? 1 : 2);
+    };
+    for (const e of cuts) {
+      const k = coarser(tIds, e * D);
+      folded.add(k, 0, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
+    }
+    // A top key the coarser keys pushed out goes to its coarser key when that one is kept.
+    const pushed: number[] = [];
+    chosen = pick(folded, keep, (e) => pushed.push(e));
+    const fIds = folded.ids;
+    for (const e of pushed) {
+      const off = e * D;
+      const whole = fIds[off + 1] !== OTHER && fIds[off + 2] !== OTHER;
+      const x = whole ? folded.find(coarser(fIds, off), 0) : -1;
+      if (x >= 0 && chosenMark[x] === 1) {
+        folded.requests[x] = (folded.requests[x] as number) + (folded.requests[e] as number);
+        folded.bytes[x] = (folded.bytes[x] as number) + (folded.bytes[e] as number);
+        folded.time[x] = (folded.time[x] as number) + (folded.time[e] as number);
+      } else {
+        residuals.add(
+          residualKey(fIds, off, rk),
+          0,
+          folded.requests[e] as number,
+          folded.bytes[e] as number,
+          folded.time[e] as number,
+        );
+      }
+    }
+    src = folded;
   }
+  const kept = chosen.length;
+  const from = src.ids;
   const rest = residuals.size > MAX_RESIDUALS ? capResiduals() : residuals;
   const n = kept + rest.size;
   const cols = n > 0 && pool && pool.capacity >= n ? pool.take() : undefined;
@@ -174,9 +255,9 @@ export function sealBucket(
   for (let i = 0; i < kept; i++) {
     const e = chosen[i] as number;
     for (let d = 0; d < D; d++) ids[i * D + d] = from[e * D + d] as number;
-    requests[i] = table.requests[e] as number;
-    bytes[i] = table.bytes[e] as number;
-    time[i] = table.time[e] as number;
+    requests[i] = src.requests[e] as number;
+    bytes[i] = src.bytes[e] as number;
+    time[i] = src.time[e] as number;
   }
   for (let r = 0; r < rest.size; r++) {
     const i = kept + r;

@@ -291,6 +291,33 @@ describe('residuals: sums by website and status are exact at every cut', () => {
     );
   });
 
+  it('a URI requested by many clients, and a client requesting many URIs, are counted whole in 6h and 24h', () => {
+    const clock = { t: T0 };
+    const s = new Store({ fineKeep: 40, coarseKeep: 25, now: () => clock.t });
+    for (let m = 0; m < 30; m++) {
+      clock.t = T0 + m * 60 + 1;
+      // 20 heavy URIs, each from 50 client prefixes once a minute (1 000 keys of one request)…
+      for (let u = 0; u < 20; u++)
+        for (let c = 0; c < 50; c++) s.add('w', `10.1.${c}.1`, `/heavy/${u}`, 200, '', 'GET', 1, 0);
+      // …a scanner asking for 300 new URIs a minute, and 500 keys of noise.
+      for (let i = 0; i < 300; i++) s.add('w', '192.0.2.9', `/scan/${m}/${i}`, 404, '', 'GET', 1, 0);
+      for (let i = 0; i < 500; i++) s.add('w', `10.2.${i % 250}.1`, `/n/${m}/${i}`, 200, '', 'GET', 1, 0);
+    }
+    clock.t = T0 + 30 * 60 + 1;
+    for (const w of ['60m', '6h', '24h'] as const) {
+      const uris = new Map(s.topN({ groupBy: 'uri', window: w, n: 30 }).map((e) => [e.label, e.requests]));
+      for (let u = 0; u < 20; u++) assert.equal(uris.get(`/heavy/${u}`), 30 * 50, `${w} /heavy/${u}`);
+      const prefixes = new Map(
+        s.topN({ groupBy: 'prefix', window: w, n: 5 }).map((e) => [e.label, e.requests]),
+      );
+      assert.equal(prefixes.get('192.0.2.0/24'), 30 * 300, `${w} the scanner`);
+      assert.equal(
+        s.topN({ groupBy: 'uri', window: w, n: 100_000 }).reduce((n, e) => n + e.requests, 0),
+        30 * 1800,
+      );
+    }
+  });
+
   it('every key with more than 1/liveCap of the minute is present, low by at most the error bound', () => {
     const clock = { t: T0 };
     const s = new Store({ liveCap: 100, now: () => clock.t });
