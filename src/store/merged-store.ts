@@ -911,22 +911,26 @@ function addTotals(to: Totals, from: Totals, sign: 1 | -1): void {
 const subtractKey = new Uint32Array(D);
 
 /**
- * Subtracts a batch's key from a table: from the key as far as it holds, and the rest from its
- * residuals (a key's counts may have gone to them in part: pushed out, cut at a reseal, or folded
- * past MAX_RESIDUALS by bucket.ts's tiers), so sums by website and status stay exact.
+ * Subtracts a batch's key from a table: from the key as far as it holds, and the rest from the
+ * keys its counts may have gone to in part (a coarser key or a residual: cut at a reseal, pushed
+ * out, or folded past MAX_RESIDUALS by bucket.ts's tiers), so sums by website and status stay exact.
  */
 function subtractAt(t: TupleTable, b: Batch, e: number): void {
   let r = b.requests[e] as number;
   let by = b.bytes[e] as number;
   let tm = b.time[e] as number;
   const k = subtractKey;
-  for (let d = 0; d < D; d++) k[d] = b.ids[e * D + d] as number;
-  // The key, its residual, then the residual's tiers: upstream and method, website, status.
-  for (let step = 0; step < 5 && (r > 0 || by > 0 || tm > 0); step++) {
-    if (step === 1) residualKey(k, 0, k);
-    else if (step === 2) k[4] = k[5] = OTHER;
-    else if (step === 3) k[0] = OTHER;
-    else if (step === 4) k[3] = OTHER;
+  const key = (d: number) => b.ids[e * D + d] as number;
+  // The key; the coarser keys a seal folds a cut key into (its URI or its client prefix kept);
+  // its residual, then the residual's tiers: upstream and method, website, status.
+  for (let step = 0; step < 7 && (r > 0 || by > 0 || tm > 0); step++) {
+    if (step <= 2) for (let d = 0; d < D; d++) k[d] = key(d);
+    if (step === 1) k[1] = OTHER;
+    else if (step === 2) k[2] = OTHER;
+    else if (step === 3) residualKey(k, 0, k);
+    else if (step === 4) k[4] = k[5] = OTHER;
+    else if (step === 5) k[0] = OTHER;
+    else if (step === 6) k[3] = OTHER;
     const x = t.find(k, 0);
     if (x < 0) continue;
     const tr = Math.min(t.requests[x] as number, r);

@@ -270,6 +270,47 @@ describe('residuals: sums by website and status are exact at every cut', () => {
     );
   });
 
+  it('an aggregator withdrawing a member whose keys were folded into a coarser key subtracts them there', () => {
+    const M = T0;
+    const m = new MergedStore({ fineKeep: 2, coarseKeep: 2, now: () => (M + 61) * 1000, graceMs: 0 });
+    const row = (prefix: string, uri: string, count: number): SnapshotRow => ({
+      website: 'w',
+      prefix,
+      uri,
+      status: '200',
+      upstream: '',
+      method: 'GET',
+      count,
+      bytes: count,
+      time: 0,
+    });
+    const tot = (n: number) => ({ requests: n, bytes: n, time: 0 });
+    // A: one client, ten URIs (folded into one key of its prefix); B: two heavy keys.
+    m.add(
+      'A',
+      M,
+      60,
+      Array.from({ length: 10 }, (_, i) => row('10.0.0.0/24', `/a${i}`, 1)),
+      tot(10),
+    );
+    m.add('B', M, 60, [row('10.9.0.0/24', '/b', 6), row('10.8.0.0/24', '/c', 5)], tot(11));
+    m.seal([]);
+    assert.deepEqual(
+      m.topN({ groupBy: 'prefix', window: '1m', n: 10 }).map((e) => [e.label, e.requests]),
+      [
+        ['10.0.0.0/24', 10],
+        ['10.9.0.0/24', 6],
+        [OTHER_TEXT, 5],
+      ],
+    );
+    m.withdraw('A');
+    assert.equal(m.trend('1m').at(-1)?.requests, 11);
+    assert.deepEqual(
+      m.topN({ groupBy: 'website', window: '1m', n: 10 }).map((e) => [e.label, e.requests, e.bytes]),
+      [['w', 11, 11]],
+    );
+  });
+
   it('a full table of residuals only takes a new key into its residual', () => {
     const t = new TupleTable(2, 16);
     t.add(Uint32Array.from([5, OTHER, OTHER, 7, 0, 0]), 0, 3, 0, 0);
