@@ -121,6 +121,13 @@ export type ByteExtractor = (b: Uint8Array, start: number, end: number, out: Byt
 const NONE = -1;
 const INVALID = -2;
 
+/** How FieldReader.number reads a field. */
+const TEXT = 0;
+const UINT = 1;
+const CUINT = 2;
+const DECIMAL = 3;
+const CONVERT = 4;
+
 /** A number read from a field, divided by `divisor` (`micros` → seconds). */
 type Scaled = readonly [field: number, divisor: number];
 
@@ -133,6 +140,8 @@ type Scaled = readonly [field: number, divisor: number];
 class FieldReader {
   readonly at: Int32Array;
   readonly #kinds: readonly ScanField['bytes'][];
+  /** Per field, how `number` reads it: TEXT, UINT, CUINT, DECIMAL or CONVERT (by its kind). */
+  readonly #read: Uint8Array;
   readonly #nulls: readonly (readonly string[])[];
   /** Per field, the longest null text (-1: none): a longer text is not null, without comparing. */
   readonly #nullMax: Int32Array;
@@ -145,6 +154,17 @@ class FieldReader {
     const fields = layout.fields;
     this.at = new Int32Array(fields.length * 2);
     this.#kinds = fields.map((f) => f.bytes);
+    this.#read = Uint8Array.from(this.#kinds, (k) =>
+      k === 'text' || k === 'nonempty' || k === 'token'
+        ? TEXT
+        : k === 'uint'
+          ? UINT
+          : k === 'cuint'
+            ? CUINT
+            : k === 'decimal'
+              ? DECIMAL
+              : CONVERT,
+    );
     this.#nulls = fields.map((f) => f.nulls ?? []);
     this.#nullMax = Int32Array.from(this.#nulls, (ts) => ts.reduce((m, t) => Math.max(m, t.length), -1));
     this.#escape = layout.escape ?? -1;
@@ -154,8 +174,7 @@ class FieldReader {
   }
 
   isText(i: number): boolean {
-    const k = this.#kinds[i];
-    return k === 'text' || k === 'nonempty' || k === 'token';
+    return this.#read[i] === TEXT;
   }
 
   isNull(b: Uint8Array, i: number): boolean {
@@ -192,16 +211,16 @@ class FieldReader {
 
   /** Field i as a number: NaN when null or not a number, -Infinity when the parser refuses its text. */
   number(b: Uint8Array, i: number): number {
-    if (this.isText(i)) return this.text(b, i) === INVALID ? Number.NEGATIVE_INFINITY : Number.NaN;
+    const read = this.#read[i] as number;
+    if (read === TEXT) return this.text(b, i) === INVALID ? Number.NEGATIVE_INFINITY : Number.NaN;
     if (this.isNull(b, i)) return Number.NaN;
     const s = this.at[2 * i] as number;
     const e = this.at[2 * i + 1] as number;
-    const kind = this.#kinds[i];
-    if (kind === 'uint' || kind === 'cuint') {
-      const v = kind === 'uint' ? readUint(b, s, e) : readCUint(b, s, e);
+    if (read === UINT || read === CUINT) {
+      const v = read === UINT ? readUint(b, s, e) : readCUint(b, s, e);
       return v >= 0 ? v : Number.NEGATIVE_INFINITY;
     }
-    if (kind === 'decimal') {
+    if (read === DECIMAL) {
       const v = readDecimal(b, s, e);
       return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
     }
