@@ -180,7 +180,7 @@ function table(m: DashboardModel): Html {
           const label = e.other
             ? html`<span class="blank" title="Requests of keys not kept one by one (a minute's table was full, or past a bucket's top keys)">(other)</span>`
             : html`<a href="${dashboardHref(drill(s, e.label), m.defaultN)}" title="${title}">${labelMarkup(s.by, e.label)}</a>`;
-          return html`<tr><td class="rank num">${i + 1}</td><td class="num count">${thousands(e.count)}</td>${
+          return html`<tr><td class="rank num">${e.other ? '' : String(i + 1)}</td><td class="num count">${thousands(e.count)}</td>${
             extra
               ? html`<td class="num measure">${measureText(s.order, measure(s.order, e))}</td>`
               : undefined

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Bucket } from './bucket.ts';
-import { D, DIM, type Dimension, type Order } from './dimensions.ts';
+import { D, DIM, type Dimension, type Order, OTHER } from './dimensions.ts';
 import { type CompiledFilter, compileFilter, type Filter } from './filter.ts';
 import type { Interner } from './interner.ts';
 import type { Window } from './windows.ts';
@@ -66,8 +66,9 @@ export class BucketQueries {
 
   /**
    * Top `n` values of `groupBy` over `buckets` under the filter, ranked by `orderBy` (ties by
-   * label). Two passes: the ranked measure summed per id and the top chosen, then the three
-   * measures of the chosen ids only.
+   * label), then the residuals' entry (`OTHER_TEXT`: requests not itemized) when there is one.
+   * Two passes: the ranked measure summed per id and the top chosen, then the three measures of
+   * the chosen ids only.
    */
   topN(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window'>): TopEntry[] {
     if (q.n <= 0) return [];
@@ -79,10 +80,19 @@ export class BucketQueries {
     const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
     let count = 0;
     for (const b of buckets) count = rank(b, filter, g, measure, acc, count);
-    const touched = acc.touched.subarray(0, count);
+    let touched = acc.touched.subarray(0, count);
+    // The residuals' entry ("other") is not ranked: it comes after the top `n`, when there is one.
+    const o = touched.indexOf(OTHER);
+    if (o >= 0) {
+      touched.copyWithin(o, o + 1);
+      touched = touched.subarray(0, count - 1);
+    }
     const top = selectTop(touched, acc.order, q.n, (id) => interner.value(id));
+    if (o >= 0) top.push(OTHER);
     const { order, mark } = acc;
-    for (let i = 0; i < count; i++) {
+    order[OTHER] = 0;
+    mark[OTHER] = 0;
+    for (let i = 0; i < touched.length; i++) {
       const id = touched[i] as number;
       order[id] = 0;
       mark[id] = 0;

@@ -51,9 +51,9 @@ describe('Store: ids freed mid-minute', () => {
     ]);
     assert.deepEqual(labels(s, 'prefix'), [
       ['1.1.1.0/24', 2],
-      [OTHER_TEXT, 1],
       ['7.7.7.0/24', 1],
       ['9.9.9.0/24', 1],
+      [OTHER_TEXT, 1],
     ]);
   });
 });

@@ -26,7 +26,8 @@ export function roundTime(t: number): number {
  * Ranked by bytes or time, a BYTES or TIME (seconds) column comes before LABEL.
  */
 export function topnTable(entries: readonly TopNEntry[], orderBy: Order = 'requests'): string[] {
-  const rank = ['RANK', ...entries.map((_, i) => String(i + 1))];
+  // The "(other)" entry (requests not itemized) comes last and has no rank.
+  const rank = ['RANK', ...entries.map((e, i) => (e.other ? '' : String(i + 1)))];
   const count = ['COUNT', ...entries.map((e) => formatCount(e.count))];
   const columns = [rightAlign(rank), rightAlign(count)];
   if (orderBy === 'bytes') columns.push(rightAlign(['BYTES', ...entries.map((e) => formatCount(e.bytes))]));

@@ -43,7 +43,7 @@
  * @module
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { DIM } from '../dimensions.ts';
+import { DIM, OTHER_TEXT } from '../dimensions.ts';
 import type { TopEntry, TrendPoint } from '../query.ts';
 import {
   type HistoryEntry,
@@ -57,7 +57,7 @@ import {
   type TimeRange,
   unwritten,
 } from './sink.ts';
-import { type Bind, COLUMN, filterIsEmpty, whereClause } from './sql.ts';
+import { type Bind, COLUMN, filterIsEmpty, otherLast, whereClause } from './sql.ts';
 
 /** A ClickHouse string literal: quotes and backslashes escaped, control bytes as \xNN. */
 export function literal(s: string): string {
@@ -342,14 +342,18 @@ export class ClickHouseSink implements HistorySink {
     const order = q.orderBy === 'bytes' ? 'b' : q.orderBy === 'time' ? 't' : 'r';
     const rows = await this.#rows<{ label: string; r: string; b: number; t: number }>(
       `SELECT label, sum(requests) AS r, sum(bytes) AS b, sum(time) AS t FROM (${inner})
-       GROUP BY label HAVING r != 0 ORDER BY ${order} DESC, label ASC LIMIT ${Math.trunc(q.n)}`,
+       GROUP BY label HAVING r != 0 ORDER BY (label = ${literal(OTHER_TEXT)}) DESC, ${order} DESC, label ASC
+       LIMIT ${Math.trunc(q.n) + 1}`,
     );
-    return rows.map((r) => ({
-      label: r.label,
-      requests: Number(r.r),
-      bytes: Number(r.b),
-      time: Number(r.t),
-    }));
+    return otherLast(
+      rows.map((r) => ({
+        label: r.label,
+        requests: Number(r.r),
+        bytes: Number(r.b),
+        time: Number(r.t),
+      })),
+      q.n,
+    );
   }
 
   async trend(q: HistoryTrendQuery): Promise<TrendPoint[]> {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { OTHER_TEXT } from '../dimensions.ts';
 import { Store } from '../store.ts';
 import { DuckDBSink } from './duckdb.ts';
 import { openHistorySink } from './index.ts';
@@ -197,5 +198,43 @@ describe('DuckDB history sink', () => {
     const path = join(dir, 'd.duckdb');
     await (await DuckDBSink.open(path)).close();
     await (await DuckDBSink.open(path)).close();
+  });
+});
+
+describe('DuckDB history sink: residuals', () => {
+  it('keeps a residual ("\\0other") row; TopN puts it after the top n; a regex and its negation add up', async () => {
+    const path = join(dir, 'residual.duckdb');
+    let now = T0;
+    // A minute of 3 keys: /k2 … /k9 push keys out into the residual (site.test, 200, GET).
+    const store = new Store({ now: () => now, liveCap: 3 });
+    const sink = await DuckDBSink.open(path);
+    const writer = new HistoryWriter(sink, { source: 'c1', log: () => {}, now: () => now, flushMs: 60_000 });
+    writer.follow(store);
+    for (let i = 0; i < 5; i++) store.add('site.test', '192.0.2.1', '/heavy', 200, '', 'GET', 1, 0);
+    for (let i = 0; i < 10; i++) store.add('site.test', '192.0.2.1', `/k${i}`, 200, '', 'GET', 1, 0);
+    now = T0 + 60;
+    store.tick();
+    await writer.flush();
+    const r = range(T0, T0 + 60);
+    const top = (q: Partial<Parameters<HistoryWriter['topN']>[0]>) =>
+      writer.topN({ range: r, filter: {}, groupBy: 'uri', n: 1, orderBy: 'requests', ...q });
+    assert.deepEqual(
+      (await top({})).map((e) => [e.label, e.requests]),
+      [
+        ['/heavy', 5],
+        [OTHER_TEXT, 8],
+      ],
+    );
+    assert.deepEqual(
+      (await top({ groupBy: 'website' })).map((e) => [e.label, e.requests]),
+      [['site.test', 15]],
+    );
+    const sum = async (neg: boolean) =>
+      (await top({ n: 100, filter: { uriRe: '^/heavy', uriReNegate: neg } })).reduce(
+        (n, e) => n + e.requests,
+        0,
+      );
+    assert.deepEqual([await sum(false), await sum(true)], [5, 10]);
+    await writer.close();
   });
 });

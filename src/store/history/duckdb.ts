@@ -16,7 +16,7 @@
  * @module
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { DIM } from '../dimensions.ts';
+import { DIM, OTHER_TEXT } from '../dimensions.ts';
 import type { TopEntry, TrendPoint } from '../query.ts';
 import {
   HistoryError,
@@ -27,7 +27,7 @@ import {
   SCHEMA_VERSION,
   unwritten,
 } from './sink.ts';
-import { type Bind, COLUMN, filterIsEmpty, whereClause } from './sql.ts';
+import { type Bind, COLUMN, filterIsEmpty, otherLast, whereClause } from './sql.ts';
 
 const TABLES = ['minute_keys', 'minute_totals', 'minute_writes'];
 
@@ -189,16 +189,21 @@ export class DuckDBSink implements HistorySink {
       const col = COLUMN[q.groupBy];
       const label = q.groupBy === 'status' ? `CAST(${col} AS VARCHAR)` : col;
       const order = q.orderBy === 'bytes' ? 'b' : q.orderBy === 'time' ? 't' : 'r';
+      // The residuals' entry first (then moved last), and the top n after it.
       const sql = `SELECT ${label} AS label, SUM(requests)::DOUBLE AS r, SUM(bytes) AS b, SUM(time) AS t
         FROM minute_keys WHERE ${where} GROUP BY ${col}
-        HAVING SUM(requests) <> 0 ORDER BY ${order} DESC, label ASC LIMIT ${bind(q.n, 'int')}`;
+        HAVING SUM(requests) <> 0 ORDER BY (label = ${bind(OTHER_TEXT, 'string')}) DESC, ${order} DESC, label ASC
+        LIMIT ${bind(q.n + 1, 'int')}`;
       const rows = (await this.#conn.runAndReadAll(sql, params)).getRowObjectsJS();
-      return rows.map((r) => ({
-        label: String(r.label),
-        requests: Number(r.r),
-        bytes: Number(r.b),
-        time: Number(r.t),
-      }));
+      return otherLast(
+        rows.map((r) => ({
+          label: String(r.label),
+          requests: Number(r.r),
+          bytes: Number(r.b),
+          time: Number(r.t),
+        })),
+        q.n,
+      );
     });
   }
 

@@ -58,3 +58,13 @@ export function whereClause(
 export function filterIsEmpty(f: Filter): boolean {
   return Object.values(f).every((v) => v === undefined || v === false);
 }
+
+/**
+ * Rows of a TopN query ordered with the residuals' entry (`OTHER_TEXT`) first, if any, then the
+ * top: the top `n`, then that entry, as the rings answer.
+ */
+export function otherLast<T extends { label: string }>(rows: readonly T[], n: number): T[] {
+  const first = rows[0];
+  if (first?.label !== OTHER_TEXT) return rows.slice(0, n);
+  return [...rows.slice(1, n + 1), first];
+}

@@ -235,7 +235,7 @@ export type TopNEntry = Message<"logtally.v1.TopNEntry"> & {
    * This entry is the sum of keys not kept one by one: keys pushed out of a full minute, or cut
    * at a bucket's top keys. They are kept by website and status only, so grouped by website or
    * status every entry is exact and none is "other"; grouped by another dimension, their part
-   * is this one entry (label empty).
+   * is this one entry (label empty), after the top n entries (not ranked, not counted in n).
    *
    * @generated from field: bool other = 5;
    */
