@@ -119,8 +119,33 @@ export const bucketColumns = new WeakMap<Bucket, Columns>();
 /** Scratch tables of `sealBucket` (one seal at a time per thread). */
 const residuals = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 const overflow = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
-const byUri = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
-const byPrefix = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
+/**
+ * Sums by id (one dimension's values), cleared by the ids touched: float32 (4 bytes an id), as
+ * they only decide which coarser key a cut key folds into.
+ */
+class IdSums {
+  #sums = new Float32Array(1024);
+  #touched: number[] = [];
+  add(id: number, n: number): void {
+    if (id === OTHER) return;
+    if (id >= this.#sums.length) {
+      const grown = new Float32Array(Math.max(id + 1, this.#sums.length * 2));
+      grown.set(this.#sums);
+      this.#sums = grown;
+    }
+    if (this.#sums[id] === 0) this.#touched.push(id);
+    this.#sums[id] = (this.#sums[id] as number) + n;
+  }
+  get(id: number): number {
+    return id < this.#sums.length ? (this.#sums[id] as number) : 0;
+  }
+  clear(): void {
+    for (const id of this.#touched) this.#sums[id] = 0;
+    this.#touched = [];
+  }
+}
+const byUri = new IdSums();
+const byPrefix = new IdSums();
 const folded = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 const rk = new Uint32Array(D);
 let chosenMark = new Uint8Array(1024);
@@ -175,8 +200,8 @@ function without(ids: ArrayLike<number>, off: number, dim: 1 | 2): Uint32Array {
  * requests), then the residuals (`isResidual`).
  *
  * A key that is cut is first folded into a coarser key that keeps its URI or its client prefix
- * (the other one OTHER): the one whose cut keys add up to more, so a URI requested by many
- * clients, or a client requesting many URIs, is counted whole. Those coarser keys compete with
+ * (the other one OTHER): the one the cut keys add up to more by (over the whole bucket), so a URI
+ * requested by many clients, or a client requesting many URIs, is counted whole. Those coarser keys compete with
  * the top keys for the `keep` places; what does not fit goes to the residuals (by website,
  * status, upstream and method; at most `MAX_RESIDUALS`, folded further past that).
  */
@@ -189,8 +214,6 @@ export function sealBucket(
   pool?: ColumnPool,
 ): Bucket {
   residuals.clear();
-  byUri.clear();
-  byPrefix.clear();
   const tIds = table.ids;
   // What the cut keys add up to by URI and by client prefix.
   const cuts: number[] = [];
@@ -198,8 +221,8 @@ export function sealBucket(
     cuts.push(e);
     const off = e * D;
     const r = table.requests[e] as number;
-    if (tIds[off + 2] !== OTHER) byUri.add(without(tIds, off, 1), 0, r, 0, 0);
-    if (tIds[off + 1] !== OTHER) byPrefix.add(without(tIds, off, 2), 0, r, 0, 0);
+    byUri.add(tIds[off + 2] as number, r);
+    byPrefix.add(tIds[off + 1] as number, r);
   });
   let src = table;
   if (cuts.length > 0) {
@@ -209,10 +232,10 @@ export function sealBucket(
       folded.add(tIds, e * D, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
     }
     const coarser = (ids: Uint32Array, off: number): Uint32Array => {
-      const iu = ids[off + 2] !== OTHER ? byUri.find(without(ids, off, 1), 0) : -1;
-      const ip = ids[off + 1] !== OTHER ? byPrefix.find(without(ids, off, 2), 0) : -1;
-      const u = iu >= 0 ? (byUri.requests[iu] as number) : ids[off + 2] !== OTHER ? 0 : -1;
-      const p = ip >= 0 ? (byPrefix.requests[ip] as number) : ids[off + 1] !== OTHER ? 0 : -1;
+      const uri = ids[off + 2] as number;
+      const prefix = ids[off + 1] as number;
+      const u = uri !== OTHER ? byUri.get(uri) : -1;
+      const p = prefix !== OTHER ? byPrefix.get(prefix) : -1;
       return without(ids, off, u >= p ? 1 : 2);
     };
     for (const e of cuts) {
@@ -242,6 +265,8 @@ export function sealBucket(
       }
     }
     src = folded;
+    byUri.clear();
+    byPrefix.clear();
   }
   const kept = chosen.length;
   const from = src.ids;
