@@ -174,7 +174,13 @@ function pick(t: TupleTable, keep: number, cut?: (e: number) => void): Uint32Arr
     chosen[kept++] = e;
   }
   for (let e = 0; e < size; e++) {
-    if (mark[e] === 1 || t.requests[e] === 0) continue;
+    if (mark[e] === 1) continue;
+    if (t.requests[e] === 0) {
+      // No requests left (withdrawn) but bytes or time: those stay in the sums, by the residual.
+      if (t.bytes[e] !== 0 || t.time[e] !== 0)
+        residuals.add(residualKey(ids, e * D, rk), 0, 0, t.bytes[e] as number, t.time[e] as number);
+      continue;
+    }
     if (cut && rank[e] !== -1) cut(e);
     else
       residuals.add(

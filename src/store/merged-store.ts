@@ -907,7 +907,6 @@ function addTotals(to: Totals, from: Totals, sign: 1 | -1): void {
   to.time = Math.max(0, to.time + sign * from.time);
 }
 
-/** Subtracts entry `e` of a batch from the table's same key, if present (never below 0). */
 const subtractKey = new Uint32Array(D);
 
 /**
@@ -920,6 +919,12 @@ function subtractAt(t: TupleTable, b: Batch, e: number): void {
   let by = b.bytes[e] as number;
   let tm = b.time[e] as number;
   const k = subtractKey;
+  if (r < 0) {
+    // A negative row (a withdrawal relayed as an amendment, combined into the member's minute):
+    // withdrawn, it is added back, to its key (or, in a full table, its residual).
+    if (t.add(b.ids, e * D, -r, -by, -tm) < 0) t.add(residualFor(t, b.ids, e * D, k), 0, -r, -by, -tm);
+    return;
+  }
   const key = (d: number) => b.ids[e * D + d] as number;
   // The key; the coarser keys a seal folds a cut key into (its URI or its client prefix kept);
   // its residual, then the residual's tiers: upstream and method, website, status.

@@ -311,6 +311,36 @@ describe('residuals: sums by website and status are exact at every cut', () => {
     );
   });
 
+  it('an aggregator withdrawing a member adds back the negative rows of its minute (a relayed withdrawal)', () => {
+    const M = T0;
+    const row = (uri: string, count: number): SnapshotRow => ({
+      website: 'w',
+      prefix: '10.0.0.0/24',
+      uri,
+      status: '200',
+      upstream: '',
+      method: 'GET',
+      count,
+      bytes: count,
+      time: 0,
+    });
+    const tot = (n: number) => ({ requests: n, bytes: n, time: 0 });
+    for (const sealFirst of [false, true]) {
+      const m = new MergedStore({ now: () => (M + 61) * 1000, graceMs: 0 });
+      m.add('X', M, 60, [row('/a', 10)], tot(10));
+      m.add('Y', M, 60, [row('/a', 7)], tot(7));
+      if (sealFirst) m.seal([]);
+      m.amend('X', M, [row('/a', 4)], tot(4), -1); // X (an aggregator) relays a withdrawal
+      m.withdraw('X'); // X's minute is now 10 - 4: Y's 7 remain
+      assert.equal(m.trend('1m').at(-1)?.requests, 7);
+      assert.deepEqual(
+        m.topN({ groupBy: 'website', window: '1m', n: 5 }).map((e) => [e.label, e.requests, e.bytes]),
+        [['w', 7, 7]],
+        sealFirst ? 'sealed' : 'open',
+      );
+    }
+  });
+
   it('a full table of residuals only takes a new key into its residual', () => {
     const t = new TupleTable(2, 16);
     t.add(Uint32Array.from([5, OTHER, OTHER, 7, 0, 0]), 0, 3, 0, 0);
