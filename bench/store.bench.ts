@@ -71,3 +71,28 @@ latency('TopN 24h by uri, uri regex', () =>
 latency('TopN 60m by website, no filter', () => store.topN({ groupBy: 'website', window: '60m', n: 10 }), 20);
 latency('Trend 24h, website filter', () => store.trend('24h', { website: 'site7.example.com' }), 20);
 console.log(`peak RSS after the queries ${mb(peakRss())}`);
+
+// The seal of a full minute (100 000 distinct keys: half cut, into coarser keys and residuals),
+// minute after minute until a five-minute fold has been timed too.
+const seals: string[] = [];
+let serialNext = serial;
+for (let m = 0; m < 6; m++) {
+  for (let i = 0; i < 100_000; i++, serialNext++)
+    store.add(
+      `site${serialNext % 500}.example.com`,
+      `10.${(serialNext >>> 16) & 255}.${(serialNext >>> 8) & 255}.1`,
+      `/p/${serialNext}`,
+      200,
+      '',
+      'GET',
+      100,
+      0.01,
+    );
+  const before = store.stats().coarseBuckets;
+  clock.t += 60;
+  const t = performance.now();
+  store.tick();
+  const folded = store.stats().coarseBuckets !== before || clock.t % 300 < 60;
+  seals.push(`${(performance.now() - t).toFixed(0)} ms${folded ? ' (with the five-minute fold)' : ''}`);
+}
+console.log(`seal of a full minute: ${seals.join(', ')}`);

@@ -161,7 +161,13 @@ function pick(t: TupleTable, keep: number, cut?: (e: number) => void): Uint32Arr
   const ids = t.ids;
   // Ranked without the table's residuals (they are kept anyway, outside the top `keep`).
   if (rank.length < size) rank = new Float64Array(Math.max(size, rank.length * 2));
-  for (let e = 0; e < size; e++) rank[e] = isResidual(ids, e * D) ? -1 : (t.requests[e] as number);
+  // A coarser key (URI or client prefix OTHER) ranks half a request below a whole key: it takes
+  // a place only when heavier, not on a tie (a whole key says more).
+  for (let e = 0; e < size; e++) {
+    const off = e * D;
+    const coarser = ids[off + 1] === OTHER || ids[off + 2] === OTHER;
+    rank[e] = isResidual(ids, off) ? -1 : (t.requests[e] as number) - (coarser ? 0.5 : 0);
+  }
   const chosen = topIndices(rank, size, keep);
   if (chosenMark.length < size) chosenMark = new Uint8Array(Math.max(size, chosenMark.length * 2));
   const mark = chosenMark;

@@ -389,6 +389,21 @@ describe('residuals: sums by website and status are exact at every cut', () => {
     }
   });
 
+  it('on a tie a whole key keeps its place; a coarser key takes one only when heavier', () => {
+    const clock = { t: T0 + 1 };
+    const s = new Store({ fineKeep: 5, now: () => clock.t });
+    // Ten keys of one request, one client prefix: the cut five add up to 5 by that prefix, but
+    // each of their coarser keys (website, prefix) has one request, as each whole key has.
+    for (let i = 0; i < 10; i++) s.add(`w${i}`, '10.0.0.1', `/${i}`, 200, '', 'GET', 1, 0);
+    clock.t += 60;
+    const uris = s.topN({ groupBy: 'uri', window: '1m', n: 10 });
+    assert.deepEqual(
+      uris.map((e) => e.requests),
+      [1, 1, 1, 1, 1, 5],
+    );
+    assert.equal(uris.at(-1)?.label, OTHER_TEXT);
+  });
+
   it('every key with more than 1/liveCap of the minute is present, low by at most the error bound', () => {
     const clock = { t: T0 };
     const s = new Store({ liveCap: 100, now: () => clock.t });
