@@ -14,24 +14,28 @@ const hosts = Array.from({ length: 500 }, (_, i) => `site${i}.example.com`);
 const methods = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE'];
 const statuses = [200, 301, 304, 404, 429, 500, 502, 503];
 
+/** Adds distinct key number `k` (its own URI; its host and /24 client prefix shared with neighbours). */
+export function addDistinct(store: Store, k: number): void {
+  store.add(
+    hosts[k % 500] as string,
+    `10.${(k >>> 16) & 255}.${(k >>> 8) & 255}.1`,
+    `/p/${k}`,
+    200,
+    '',
+    'GET',
+    100,
+    0.01,
+  );
+}
+
 /** Fills `store` (whose clock reads `clock.t`) and returns the number of lines added. */
 export function fillAtFullCaps(store: Store, clock: { t: number }, mode: FillMode): number {
   let serial = 0;
   const addKeys = (count: number) => {
     for (let i = 0; i < count; i++) {
       const k = serial++;
-      if (mode === 'distinct') {
-        store.add(
-          hosts[k % 500] as string,
-          `10.${(k >>> 16) & 255}.${(k >>> 8) & 255}.1`,
-          `/p/${k}`,
-          200,
-          '',
-          'GET',
-          100,
-          0.01,
-        );
-      } else {
+      if (mode === 'distinct') addDistinct(store, k);
+      else {
         const v = k % 200_000;
         store.add(
           hosts[v % 500] as string,

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Store } from '../src/store/store.ts';
-import { fillAtFullCaps } from './fill.ts';
+import { addDistinct, fillAtFullCaps } from './fill.ts';
 
 const MODE = process.env.KEYS === 'vocabulary' ? 'vocabulary' : 'distinct';
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -77,17 +77,7 @@ console.log(`peak RSS after the queries ${mb(peakRss())}`);
 const seals: string[] = [];
 let serialNext = serial;
 for (let m = 0; m < 6; m++) {
-  for (let i = 0; i < 100_000; i++, serialNext++)
-    store.add(
-      `site${serialNext % 500}.example.com`,
-      `10.${(serialNext >>> 16) & 255}.${(serialNext >>> 8) & 255}.1`,
-      `/p/${serialNext}`,
-      200,
-      '',
-      'GET',
-      100,
-      0.01,
-    );
+  for (let i = 0; i < 100_000; i++, serialNext++) addDistinct(store, serialNext);
   const before = store.stats().coarseBuckets;
   clock.t += 60;
   const t = performance.now();

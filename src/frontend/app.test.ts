@@ -400,16 +400,12 @@ describe('frontend app against a real gRPC endpoint', () => {
   });
 });
 
-describe('frontend default dimension for a log without a host', () => {
-  const store = new Store({ now: () => T0 + 5 });
+/** A dashboard over a collector's store (served on a real gRPC port) for one describe block. */
+function dashboardOver(store: Store): { app: () => Hono } {
   const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
   let server: RpcServer;
   let app: Hono;
-
   before(async () => {
-    // nginx's combined: no $host, so every line has the empty website.
-    for (let i = 0; i < 7; i++) store.add('', '192.0.2.7', '/a', 200, '', 'GET', 10, 0.01);
-    for (let i = 0; i < 3; i++) store.add('', '2001:db8:5::9', '/b', 200, '', 'GET', 10, 0.01);
     server = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'web1', '9.9.9', ingest));
     app = createFrontendApp({
       target: `127.0.0.1:${server.address.port}`,
@@ -421,9 +417,18 @@ describe('frontend default dimension for a log without a host', () => {
   after(async () => {
     await server.close();
   });
+  return { app: () => app };
+}
+
+describe('frontend default dimension for a log without a host', () => {
+  const store = new Store({ now: () => T0 + 5 });
+  // nginx's combined: no $host, so every line has the empty website.
+  for (let i = 0; i < 7; i++) store.add('', '192.0.2.7', '/a', 200, '', 'GET', 10, 0.01);
+  for (let i = 0; i < 3; i++) store.add('', '2001:db8:5::9', '/b', 200, '', 'GET', 10, 0.01);
+  const d = dashboardOver(store);
 
   it('opens on client prefixes instead of one "(none)" website row', async () => {
-    const body = await (await app.request('/')).text();
+    const body = await (await d.app().request('/')).text();
     assert.match(body, /<title>prefix · 5m · web1 · logtally<\/title>/);
     assert.deepEqual(
       [...body.matchAll(/<td class="label"><a [^>]*>([^<]*)</g)].map((m) => m[1]),
@@ -432,7 +437,7 @@ describe('frontend default dimension for a log without a host', () => {
   });
 
   it('keeps website when the URL asks for it, and shows the empty label as (none)', async () => {
-    const body = await (await app.request('/?by=website')).text();
+    const body = await (await d.app().request('/?by=website')).text();
     assert.match(body, /<title>website · 5m · web1 · logtally<\/title>/);
     assert.match(body, /<span class="blank">\(none\)<\/span>/);
   });
@@ -441,27 +446,12 @@ describe('frontend default dimension for a log without a host', () => {
 describe('frontend: the "(other)" row of keys not kept one by one', () => {
   // A minute of 3 keys: /k2 … /k9 each push one out; their requests go to the residual.
   const store = new Store({ now: () => T0 + 5, liveCap: 3 });
-  const ingest = { files: () => [], linesRead: 0, parseErrors: 0, syslogDatagrams: 0, syslogLines: 0 };
-  let server: RpcServer;
-  let app: Hono;
-
-  before(async () => {
-    for (let i = 0; i < 5; i++) store.add('site.test', '192.0.2.7', '/heavy', 200, '', 'GET', 10, 0.01);
-    for (let i = 0; i < 10; i++) store.add('site.test', '192.0.2.7', `/k${i}`, 200, '', 'GET', 10, 0.01);
-    server = await startRpcServer('127.0.0.1:0', new StoreBackend(store, 'web1', '9.9.9', ingest));
-    app = createFrontendApp({
-      target: `127.0.0.1:${server.address.port}`,
-      version: '9.9.9',
-      timeoutMs: 5000,
-      now: () => T0 + 100,
-    });
-  });
-  after(async () => {
-    await server.close();
-  });
+  for (let i = 0; i < 5; i++) store.add('site.test', '192.0.2.7', '/heavy', 200, '', 'GET', 10, 0.01);
+  for (let i = 0; i < 10; i++) store.add('site.test', '192.0.2.7', `/k${i}`, 200, '', 'GET', 10, 0.01);
+  const d = dashboardOver(store);
 
   it('is shown as "(other)", without a drilldown link; by website the sum is exact', async () => {
-    const body = await (await app.request('/?by=uri&w=1m')).text();
+    const body = await (await d.app().request('/?by=uri&w=1m')).text();
     const rows = [
       ...body.matchAll(/<td class="num count">([^<]*)<\/td>.*?<td class="label">(.*?)<\/td><\/tr>/g),
     ].map((m) => [m[1], m[2]]);
@@ -472,9 +462,9 @@ describe('frontend: the "(other)" row of keys not kept one by one', () => {
       `<span class="blank" title="Requests of keys not kept one by one (a minute's table was full, or past a bucket's top keys)">(other)</span>`,
     ]);
     assert.match(rows[0]?.[1] as string, /^<a href="[^"]*" title="[^"]*">\/heavy<\/a>$/);
-    const raw = (await (await app.request('/?by=uri&w=1m&raw=1')).json()) as { entries: unknown[] };
+    const raw = (await (await d.app().request('/?by=uri&w=1m&raw=1')).json()) as { entries: unknown[] };
     assert.deepEqual(raw.entries[3], { label: '', other: true, count: 8, bytes: 80, time: 0.08 });
-    const sites = await (await app.request('/?by=website&w=1m')).text();
+    const sites = await (await d.app().request('/?by=website&w=1m')).text();
     assert.deepEqual(
       [...sites.matchAll(/<td class="num count">([^<]*)<\/td>.*?<td class="label"><a [^>]*>([^<]*)</g)].map(
         (m) => [m[1], m[2]],

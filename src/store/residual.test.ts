@@ -122,6 +122,23 @@ function rowsOf(s: Store | MergedStore, b: Bucket): SnapshotRow[] {
   }));
 }
 
+/** A snapshot row of website `w`, status 200, GET: `count` requests and as many bytes. */
+function snapshotRow(prefix: string, uri: string, count: number): SnapshotRow {
+  return {
+    website: 'w',
+    prefix,
+    uri,
+    status: '200',
+    upstream: '',
+    method: 'GET',
+    count,
+    bytes: count,
+    time: 0,
+  };
+}
+
+const totalsOf = (n: number) => ({ requests: n, bytes: n, time: 0 });
+
 describe('residuals: sums by website and status are exact at every cut', () => {
   const ls = lines(42);
   // Small caps: every minute's table overflows (Space-Saving), every seal cuts, every fold cuts.
@@ -244,24 +261,13 @@ describe('residuals: sums by website and status are exact at every cut', () => {
   it('an aggregator withdrawing a member subtracts what its key no longer holds from the residual', () => {
     const M = T0;
     const m = new MergedStore({ fineKeep: 1, coarseKeep: 1, now: () => (M + 61) * 1000, graceMs: 0 });
-    const row = (uri: string, count: number): SnapshotRow => ({
-      website: 'w',
-      prefix: '10.0.0.0/24',
-      uri,
-      status: '200',
-      upstream: '',
-      method: 'GET',
-      count,
-      bytes: count,
-      time: 0,
-    });
-    const tot = (n: number) => ({ requests: n, bytes: n, time: 0 });
-    m.add('A', M, 60, [row('/k1', 5)], tot(5));
-    m.add('B', M, 60, [row('/k2', 3)], tot(3));
-    m.add('C', M, 60, [row('/x', 1)], tot(1));
+    const row = (uri: string, count: number) => snapshotRow('10.0.0.0/24', uri, count);
+    m.add('A', M, 60, [row('/k1', 5)], totalsOf(5));
+    m.add('B', M, 60, [row('/k2', 3)], totalsOf(3));
+    m.add('C', M, 60, [row('/x', 1)], totalsOf(1));
     m.seal([]); // keeps /k1 (5); /k2 and /x in the residual (4)
     m.withdraw('A');
-    m.amend('C', M, [row('/k2', 1)], tot(1)); // resealed: /k2 1 kept, the residual 4
+    m.amend('C', M, [row('/k2', 1)], totalsOf(1)); // resealed: /k2 1 kept, the residual 4
     m.withdraw('B'); // /k2 held 1 of B's 3: the other 2 come off the residual
     assert.equal(m.trend('1m').at(-1)?.requests, 2);
     assert.deepEqual(
@@ -273,27 +279,16 @@ describe('residuals: sums by website and status are exact at every cut', () => {
   it('an aggregator withdrawing a member whose keys were folded into a coarser key subtracts them there', () => {
     const M = T0;
     const m = new MergedStore({ fineKeep: 2, coarseKeep: 2, now: () => (M + 61) * 1000, graceMs: 0 });
-    const row = (prefix: string, uri: string, count: number): SnapshotRow => ({
-      website: 'w',
-      prefix,
-      uri,
-      status: '200',
-      upstream: '',
-      method: 'GET',
-      count,
-      bytes: count,
-      time: 0,
-    });
-    const tot = (n: number) => ({ requests: n, bytes: n, time: 0 });
+    const row = snapshotRow;
     // A: one client, ten URIs (folded into one key of its prefix); B: two heavy keys.
     m.add(
       'A',
       M,
       60,
       Array.from({ length: 10 }, (_, i) => row('10.0.0.0/24', `/a${i}`, 1)),
-      tot(10),
+      totalsOf(10),
     );
-    m.add('B', M, 60, [row('10.9.0.0/24', '/b', 6), row('10.8.0.0/24', '/c', 5)], tot(11));
+    m.add('B', M, 60, [row('10.9.0.0/24', '/b', 6), row('10.8.0.0/24', '/c', 5)], totalsOf(11));
     m.seal([]);
     assert.deepEqual(
       m.topN({ groupBy: 'prefix', window: '1m', n: 10 }).map((e) => [e.label, e.requests]),
@@ -313,24 +308,13 @@ describe('residuals: sums by website and status are exact at every cut', () => {
 
   it('an aggregator withdrawing a member adds back the negative rows of its minute (a relayed withdrawal)', () => {
     const M = T0;
-    const row = (uri: string, count: number): SnapshotRow => ({
-      website: 'w',
-      prefix: '10.0.0.0/24',
-      uri,
-      status: '200',
-      upstream: '',
-      method: 'GET',
-      count,
-      bytes: count,
-      time: 0,
-    });
-    const tot = (n: number) => ({ requests: n, bytes: n, time: 0 });
+    const row = (uri: string, count: number) => snapshotRow('10.0.0.0/24', uri, count);
     for (const sealFirst of [false, true]) {
       const m = new MergedStore({ now: () => (M + 61) * 1000, graceMs: 0 });
-      m.add('X', M, 60, [row('/a', 10)], tot(10));
-      m.add('Y', M, 60, [row('/a', 7)], tot(7));
+      m.add('X', M, 60, [row('/a', 10)], totalsOf(10));
+      m.add('Y', M, 60, [row('/a', 7)], totalsOf(7));
       if (sealFirst) m.seal([]);
-      m.amend('X', M, [row('/a', 4)], tot(4), -1); // X (an aggregator) relays a withdrawal
+      m.amend('X', M, [row('/a', 4)], totalsOf(4), -1); // X (an aggregator) relays a withdrawal
       m.withdraw('X'); // X's minute is now 10 - 4: Y's 7 remain
       assert.equal(m.trend('1m').at(-1)?.requests, 7);
       assert.deepEqual(
