@@ -86,11 +86,16 @@ export function collectorCommand(version: string, result: { code: number }): Com
         '--from-start',
         'read files that exist at start-up (and that --state-file does not know) from their beginning instead of their end',
       )
-      .option(
-        '--threads <n>',
-        'threads that count a large unread part of a log at start (32 MiB or more in one file: --from-start, or a --state-file position far behind) in parallel; live tailing uses one',
-        intIn(1, 64),
-        Math.min(availableParallelism(), 8),
+      .addOption(
+        new Option(
+          '--threads <n>',
+          'threads that count a large unread part of a log at start (32 MiB or more in one file: --from-start, or a --state-file position far behind) in parallel; live tailing uses one',
+        )
+          .argParser(intIn(1, 64))
+          .default(
+            Math.min(availableParallelism(), 8),
+            `the CPUs, at most 8: ${Math.min(availableParallelism(), 8)} here`,
+          ),
       )
       .option(
         '--state-file <path>',
