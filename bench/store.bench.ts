@@ -65,8 +65,11 @@ latency('TopN 24h by prefix, website + status>=400', () =>
     filter: { website: 'site7.example.com', status: { op: '>=', value: 400 } },
   }),
 );
-latency('TopN 24h by uri, uri regex', () =>
+latency('TopN 24h by uri, uri regex (plain text)', () =>
   store.topN({ groupBy: 'uri', window: '24h', n: 10, filter: { uriRe: '^/p/1' } }),
+);
+latency('TopN 24h by uri, uri regex (RE2)', () =>
+  store.topN({ groupBy: 'uri', window: '24h', n: 10, filter: { uriRe: '^/p/1[0-9]*7$' } }),
 );
 latency('TopN 60m by website, no filter', () => store.topN({ groupBy: 'website', window: '60m', n: 10 }), 20);
 latency('Trend 24h, website filter', () => store.trend('24h', { website: 'site7.example.com' }), 20);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RE2JS } from 're2js';
 import { clientRegexProblem, compileClientRegex } from './regex.ts';
 
 describe('client regular expressions (RE2 semantics)', () => {
@@ -28,6 +29,46 @@ describe('client regular expressions (RE2 semantics)', () => {
       assert.ok(performance.now() - t0 < 5_000, `${pattern}: ${performance.now() - t0} ms`);
     });
   }
+  it('plain-text patterns (optionally anchored) answer as RE2 does', () => {
+    const values = [
+      '',
+      '/',
+      '/api',
+      '/api/v1',
+      'x/api/',
+      '/API/',
+      '/wp-login.php',
+      'a\nb',
+      'ab\n',
+      'é/ü',
+      '/p/10',
+      '/p/1',
+    ];
+    const patterns = [
+      '',
+      '^',
+      '$',
+      '^$',
+      '/api',
+      '^/api',
+      '/api$',
+      '^/api$',
+      '^/',
+      '/$',
+      'ü',
+      '^/p/1',
+      '\\.php',
+      'b$',
+      '^a',
+    ];
+    for (const p of patterns) {
+      const re2 = RE2JS.compile(p);
+      const re = compileClientRegex(p);
+      for (const v of values)
+        assert.equal(re.test(v), re2.test(v), `${JSON.stringify(p)} on ${JSON.stringify(v)}`);
+    }
+  });
+
   it('matches what it should, and names what RE2 refuses', () => {
     assert.equal(compileClientRegex('^/api/v[0-9]+/').test('/api/v2/users'), true);
     assert.equal(compileClientRegex('^api\\.').test('www.example'), false);

@@ -20,6 +20,8 @@ export interface ClientRegex {
  */
 export function compileClientRegex(source: string): ClientRegex {
   if (source.length > MAX_REGEX_LENGTH) throw new RangeError(`longer than ${MAX_REGEX_LENGTH} characters`);
+  const literal = literalTest(source);
+  if (literal) return { test: literal };
   let p: RE2JS;
   try {
     p = RE2JS.compile(source);
@@ -27,6 +29,23 @@ export function compileClientRegex(source: string): ClientRegex {
     throw new RangeError(`invalid regular expression: ${(e as Error).message}`);
   }
   return { test: (value) => p.test(value) };
+}
+
+/**
+ * A pattern that is plain text, optionally anchored (`^/api/`, `/wp-login`, `^/$`; not `.php`,
+ * whose `.` is any character), tested as a string comparison: what RE2 answers (case-sensitive,
+ * `$` at the end of the text only), at a fraction of its cost. Undefined for any other pattern.
+ */
+function literalTest(source: string): ((value: string) => boolean) | undefined {
+  const m = /^(\^?)([^\\.+*?()|[\]{}^$]*)(\$?)$/.exec(source);
+  if (!m) return undefined;
+  const text = m[2] as string;
+  const start = m[1] === '^';
+  const end = m[3] === '$';
+  if (start && end) return (v) => v === text;
+  if (start) return (v) => v.startsWith(text);
+  if (end) return (v) => v.endsWith(text);
+  return (v) => v.includes(text);
 }
 
 /** Why a client's pattern is refused, or undefined when it compiles. */
