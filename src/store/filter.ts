@@ -38,11 +38,30 @@ export interface CompiledFilter {
   test(ids: Uint32Array, off: number): boolean;
 }
 
+/**
+ * Memory for the per-id results of a query's regular expressions, reused from query to query
+ * (a filter is compiled and used within one synchronous query): a new array of millions of bytes
+ * per query would be garbage the collector pauses for.
+ */
+export class RegexScratch {
+  readonly #arrays: Uint8Array[] = [];
+  /** A zeroed array of at least `n` bytes, slot `i` (one per expression of a filter). */
+  take(i: number, n: number): Uint8Array {
+    let a = this.#arrays[i];
+    if (!a || a.length < n) {
+      a = new Uint8Array(Math.max(16, n));
+      this.#arrays[i] = a;
+    } else a.fill(0);
+    return a;
+  }
+}
+
 function regexPredicate(
   interner: Interner,
   source: string,
   negate: boolean,
   field: string,
+  cacheMemory?: Uint8Array,
 ): (id: number) => boolean {
   let re: ClientRegex;
   try {
@@ -50,7 +69,7 @@ function regexPredicate(
   } catch (e) {
     throw new RangeError(`${field}: ${(e as Error).message}`);
   }
-  let cache = new Uint8Array(Math.max(16, interner.capacity));
+  let cache = cacheMemory ?? new Uint8Array(Math.max(16, interner.capacity));
   return (id) => {
     if (id >= cache.length) {
       const grown = new Uint8Array(Math.max(id + 1, cache.length * 2));
@@ -68,7 +87,11 @@ function regexPredicate(
   };
 }
 
-export function compileFilter(filter: Filter, interners: readonly Interner[]): CompiledFilter {
+export function compileFilter(
+  filter: Filter,
+  interners: readonly Interner[],
+  scratch?: RegexScratch,
+): CompiledFilter {
   const exact: [number, number][] = [];
   let impossible = false;
   for (const dim of [
@@ -114,13 +137,20 @@ export function compileFilter(filter: Filter, interners: readonly Interner[]): C
         filter.websiteRe,
         filter.websiteReNegate === true,
         'website_re',
+        scratch?.take(0, (interners[DIM.website] as Interner).capacity),
       ),
     ]);
   }
   if (filter.uriRe !== undefined) {
     preds.push([
       DIM.uri,
-      regexPredicate(interners[DIM.uri] as Interner, filter.uriRe, filter.uriReNegate === true, 'uri_re'),
+      regexPredicate(
+        interners[DIM.uri] as Interner,
+        filter.uriRe,
+        filter.uriReNegate === true,
+        'uri_re',
+        scratch?.take(1, (interners[DIM.uri] as Interner).capacity),
+      ),
     ]);
   }
   const empty = exact.length === 0 && preds.length === 0;

@@ -7,7 +7,7 @@
  */
 import type { Bucket } from './bucket.ts';
 import { D, DIM, type Dimension, type Order, OTHER } from './dimensions.ts';
-import { type CompiledFilter, compileFilter, type Filter } from './filter.ts';
+import { type CompiledFilter, compileFilter, type Filter, RegexScratch } from './filter.ts';
 import type { Interner } from './interner.ts';
 import type { Window } from './windows.ts';
 
@@ -59,6 +59,7 @@ export type BucketView = Omit<Bucket, 'requests'> & { readonly requests: ArrayLi
 export class BucketQueries {
   readonly interners: readonly Interner[];
   #acc: Accumulators = { order: new Float64Array(0), mark: new Uint8Array(0), touched: new Int32Array(0) };
+  readonly #regexScratch = new RegexScratch();
 
   constructor(interners: readonly Interner[]) {
     this.interners = interners;
@@ -72,7 +73,7 @@ export class BucketQueries {
    */
   topN(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window'>): TopEntry[] {
     if (q.n <= 0) return [];
-    const filter = compileFilter(q.filter ?? {}, this.interners);
+    const filter = compileFilter(q.filter ?? {}, this.interners, this.#regexScratch);
     if (filter.impossible) return [];
     const g = DIM[q.groupBy];
     const interner = this.interners[g] as Interner;
@@ -113,7 +114,7 @@ export class BucketQueries {
 
   /** One point per bucket: its totals, or with a filter, the sums of the keys it kept that match. */
   trend(buckets: readonly BucketView[], filterSpec: Filter = {}): TrendPoint[] {
-    const filter = compileFilter(filterSpec, this.interners);
+    const filter = compileFilter(filterSpec, this.interners, this.#regexScratch);
     return buckets.map((b) => {
       if (filter.empty) {
         return {
