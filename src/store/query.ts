@@ -93,11 +93,8 @@ export class BucketQueries {
     const { order, mark } = acc;
     order[OTHER] = 0;
     mark[OTHER] = 0;
-    for (let i = 0; i < touched.length; i++) {
-      const id = touched[i] as number;
-      order[id] = 0;
-      mark[id] = 0;
-    }
+    for (let i = 0; i < touched.length; i++) order[touched[i] as number] = 0;
+    if (measure !== 0) for (let i = 0; i < touched.length; i++) mark[touched[i] as number] = 0;
     // Pass 2: the chosen ids' sums (`mark` holds 1 + their place, for at most 254; a map beyond).
     const sums = new Float64Array(top.length * 3);
     const place = top.length > 254 ? new Map(top.map((id, i) => [id, i])) : undefined;
@@ -195,7 +192,9 @@ function rank(
     const id = ids[off + g] as number;
     const o = order[id] as number;
     // By requests a touched id is above 0; bytes and time may be 0, so those mark it.
-    if (measure === 0 ? o === 0 : mark[id] === 0) {
+    if (measure === 0) {
+      if (o === 0) touched[count++] = id;
+    } else if (mark[id] === 0) {
       mark[id] = 1;
       touched[count++] = id;
     }
