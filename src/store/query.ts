@@ -81,16 +81,12 @@ export class BucketQueries {
     const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
     let count = 0;
     for (const b of buckets) count = rank(b, filter, g, measure, acc, count);
-    let touched = acc.touched.subarray(0, count);
-    // The residuals' entry ("other") is not ranked: it comes after the top `n`, when there is one.
-    const o = touched.indexOf(OTHER);
-    if (o >= 0) {
-      touched.copyWithin(o, o + 1);
-      touched = touched.subarray(0, count - 1);
-    }
-    const top = selectTop(touched, acc.order, q.n, (id) => interner.value(id));
-    if (o >= 0) top.push(OTHER);
+    const touched = acc.touched.subarray(0, count);
     const { order, mark } = acc;
+    // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
+    const other = measure === 0 ? (order[OTHER] as number) > 0 : mark[OTHER] === 1;
+    const top = selectTop(touched, order, q.n, (id) => interner.value(id));
+    if (other) top.push(OTHER);
     order[OTHER] = 0;
     mark[OTHER] = 0;
     for (let i = 0; i < touched.length; i++) order[touched[i] as number] = 0;
@@ -193,10 +189,10 @@ function rank(
     const o = order[id] as number;
     // By requests a touched id is above 0; bytes and time may be 0, so those mark it.
     if (measure === 0) {
-      if (o === 0) touched[count++] = id;
+      if (o === 0 && id !== OTHER) touched[count++] = id;
     } else if (mark[id] === 0) {
       mark[id] = 1;
-      touched[count++] = id;
+      if (id !== OTHER) touched[count++] = id;
     }
     order[id] = o + (values[e] as number);
   }
