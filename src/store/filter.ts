@@ -129,30 +129,18 @@ export function compileFilter(
       preds.push([DIM.status, (id) => id !== OTHER && cmp(Number(st.value(id)))]);
     }
   }
-  if (filter.websiteRe !== undefined) {
+  const regexes = [
+    [DIM.website, filter.websiteRe, filter.websiteReNegate, 'website_re'],
+    [DIM.uri, filter.uriRe, filter.uriReNegate, 'uri_re'],
+  ] as const;
+  regexes.forEach(([d, source, negate, field], slot) => {
+    if (source === undefined) return;
+    const interner = interners[d] as Interner;
     preds.push([
-      DIM.website,
-      regexPredicate(
-        interners[DIM.website] as Interner,
-        filter.websiteRe,
-        filter.websiteReNegate === true,
-        'website_re',
-        scratch?.take(0, (interners[DIM.website] as Interner).capacity),
-      ),
+      d,
+      regexPredicate(interner, source, negate === true, field, scratch?.take(slot, interner.capacity)),
     ]);
-  }
-  if (filter.uriRe !== undefined) {
-    preds.push([
-      DIM.uri,
-      regexPredicate(
-        interners[DIM.uri] as Interner,
-        filter.uriRe,
-        filter.uriReNegate === true,
-        'uri_re',
-        scratch?.take(1, (interners[DIM.uri] as Interner).capacity),
-      ),
-    ]);
-  }
+  });
   const empty = exact.length === 0 && preds.length === 0;
   const ed = exact.map(([d]) => d);
   const ev = exact.map(([, v]) => v);
