@@ -5,14 +5,18 @@
  * website and status, so sums by website and by status stay exact at every cut.
  * @module
  */
-import { D, isResidual, OTHER, residualKey } from './dimensions.ts';
+import {
+  D,
+  folded,
+  isResidual,
+  MAX_RESIDUALS,
+  OTHER,
+  PREFIX,
+  RESIDUAL,
+  RESIDUAL_TIERS,
+  URI,
+} from './dimensions.ts';
 import { TupleTable } from './tuple-table.ts';
-
-/**
- * At most this many residuals in a bucket (a bucket holds at most its top K plus this): sums by
- * website stay exact while a bucket has no more (website, status) pairs than this.
- */
-export const MAX_RESIDUALS = 8192;
 
 export interface Bucket {
   /** Start of the bucket, epoch seconds. */
@@ -146,7 +150,8 @@ class IdSums {
 }
 const byUri = new IdSums();
 const byPrefix = new IdSums();
-const folded = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
+/** The top keys and the coarser keys of the cut ones, ranked together for the bucket's places. */
+const ranked = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 const rk = new Uint32Array(D);
 let chosenMark = new Uint8Array(1024);
 let rank = new Float64Array(1024);
@@ -181,30 +186,13 @@ function pick(t: TupleTable, keep: number, cut?: (e: number) => void): Uint32Arr
   }
   for (let e = 0; e < size; e++) {
     if (mark[e] === 1) continue;
-    if (t.requests[e] === 0) {
-      // No requests left (withdrawn) but bytes or time: those stay in the sums, by the residual.
-      if (t.bytes[e] !== 0 || t.time[e] !== 0)
-        residuals.add(residualKey(ids, e * D, rk), 0, 0, t.bytes[e] as number, t.time[e] as number);
-      continue;
-    }
-    if (cut && rank[e] !== -1) cut(e);
-    else
-      residuals.add(
-        residualKey(ids, e * D, rk),
-        0,
-        t.requests[e] as number,
-        t.bytes[e] as number,
-        t.time[e] as number,
-      );
+    const r = t.requests[e] as number;
+    if (cut && r > 0 && rank[e] !== -1) cut(e);
+    // Withdrawn keys (no requests) pass on their bytes or time, if any.
+    else if (r > 0 || t.bytes[e] !== 0 || t.time[e] !== 0)
+      residuals.add(folded(ids, e * D, RESIDUAL, rk), 0, r, t.bytes[e] as number, t.time[e] as number);
   }
   return chosen.subarray(0, kept);
-}
-
-/** The key at `ids[off..]` with its client prefix (`dim` 1) or URI (`dim` 2) made OTHER, into `rk`. */
-function without(ids: ArrayLike<number>, off: number, dim: 1 | 2): Uint32Array {
-  for (let d = 0; d < D; d++) rk[d] = ids[off + d] as number;
-  rk[dim] = OTHER;
-  return rk;
 }
 
 /**
@@ -239,44 +227,44 @@ export function sealBucket(
   let src = table;
   if (cuts.length > 0) {
     // The top keys and the coarser keys, ranked together for the `keep` places.
-    folded.clear();
+    ranked.clear();
     for (const e of chosen) {
-      folded.add(tIds, e * D, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
+      ranked.add(tIds, e * D, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
     }
     const coarser = (ids: Uint32Array, off: number): Uint32Array => {
       const uri = ids[off + 2] as number;
       const prefix = ids[off + 1] as number;
       const u = uri !== OTHER ? byUri.get(uri) : -1;
       const p = prefix !== OTHER ? byPrefix.get(prefix) : -1;
-      return without(ids, off, u >= p ? 1 : 2);
+      return folded(ids, off, u >= p ? PREFIX : URI, rk);
     };
     for (const e of cuts) {
       const k = coarser(tIds, e * D);
-      folded.add(k, 0, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
+      ranked.add(k, 0, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
     }
     // A top key the coarser keys pushed out goes to its coarser key when that one is kept.
     const pushed: number[] = [];
-    chosen = pick(folded, keep, (e) => pushed.push(e));
-    const fIds = folded.ids;
+    chosen = pick(ranked, keep, (e) => pushed.push(e));
+    const rIds = ranked.ids;
     for (const e of pushed) {
       const off = e * D;
-      const whole = fIds[off + 1] !== OTHER && fIds[off + 2] !== OTHER;
-      const x = whole ? folded.find(coarser(fIds, off), 0) : -1;
+      const whole = rIds[off + 1] !== OTHER && rIds[off + 2] !== OTHER;
+      const x = whole ? ranked.find(coarser(rIds, off), 0) : -1;
       if (x >= 0 && chosenMark[x] === 1) {
-        folded.requests[x] = (folded.requests[x] as number) + (folded.requests[e] as number);
-        folded.bytes[x] = (folded.bytes[x] as number) + (folded.bytes[e] as number);
-        folded.time[x] = (folded.time[x] as number) + (folded.time[e] as number);
+        ranked.requests[x] = (ranked.requests[x] as number) + (ranked.requests[e] as number);
+        ranked.bytes[x] = (ranked.bytes[x] as number) + (ranked.bytes[e] as number);
+        ranked.time[x] = (ranked.time[x] as number) + (ranked.time[e] as number);
       } else {
         residuals.add(
-          residualKey(fIds, off, rk),
+          folded(rIds, off, RESIDUAL, rk),
           0,
-          folded.requests[e] as number,
-          folded.bytes[e] as number,
-          folded.time[e] as number,
+          ranked.requests[e] as number,
+          ranked.bytes[e] as number,
+          ranked.time[e] as number,
         );
       }
     }
-    src = folded;
+    src = ranked;
     byUri.clear();
     byPrefix.clear();
   }
@@ -320,17 +308,15 @@ export function sealBucket(
 }
 
 /**
- * Past `MAX_RESIDUALS`, residuals fold in tiers, as little as brings them under it: the lightest
- * lose their upstream and method; if that is not enough, all do, and the lightest lose their
- * website; then (thousands of distinct statuses) their status too.
+ * Past `MAX_RESIDUALS`, residuals fold by `RESIDUAL_TIERS`, each as little as brings them under
+ * it: the lightest lose their upstream and method; if that is not enough, all do, and the
+ * lightest lose their website; then (thousands of distinct statuses) their status too.
  */
-const TIERS = [0b110000, 0b110001, 0b111001];
-
 function capResiduals(): TupleTable {
   let from = residuals;
   let to = overflow;
-  for (let t = 0; t < TIERS.length && from.size > MAX_RESIDUALS; t++) {
-    const mask = TIERS[t] as number;
+  for (let t = 0; t < RESIDUAL_TIERS.length && from.size > MAX_RESIDUALS; t++) {
+    const mask = RESIDUAL_TIERS[t] as number;
     // How many there are with the tier applied to all: the rest of the room keeps the heaviest whole.
     foldInto(to, from, 0, mask);
     if (to.size <= MAX_RESIDUALS) foldInto(to, from, MAX_RESIDUALS - to.size, mask);
@@ -345,31 +331,9 @@ function foldInto(to: TupleTable, from: TupleTable, keep: number, mask: number):
   const mark = new Uint8Array(from.size);
   if (keep > 0) for (const e of topIndices(from.requests, from.size, keep)) mark[e] = 1;
   for (let e = 0; e < from.size; e++) {
-    for (let d = 0; d < D; d++)
-      rk[d] = mark[e] === 1 || ((mask >> d) & 1) === 0 ? (from.ids[e * D + d] as number) : OTHER;
-    to.add(rk, 0, from.requests[e] as number, from.bytes[e] as number, from.time[e] as number);
+    const k = folded(from.ids, e * D, mark[e] === 1 ? 0 : mask, rk);
+    to.add(k, 0, from.requests[e] as number, from.bytes[e] as number, from.time[e] as number);
   }
-}
-
-/**
- * The residual a key pushed out of `table` (a minute being counted) goes to: its own while the
- * table holds fewer than `MAX_RESIDUALS` residuals (or has it already), then folded by the same
- * tiers as a bucket's, so a flood of websites or methods cannot grow the table without bound
- * (at most 3 × `MAX_RESIDUALS` + 1 residuals).
- */
-export function residualFor(
-  table: TupleTable,
-  ids: ArrayLike<number>,
-  off: number,
-  out: Uint32Array,
-): Uint32Array {
-  residualKey(ids, off, out);
-  for (let t = 0; t < TIERS.length; t++) {
-    if (table.residuals < (t + 1) * MAX_RESIDUALS || table.find(out, 0) >= 0) return out;
-    const mask = TIERS[t] as number;
-    for (let d = 0; d < D; d++) if (((mask >> d) & 1) === 1) out[d] = OTHER;
-  }
-  return out;
 }
 
 /**

@@ -17,8 +17,8 @@
  *   the last one accepted from that member is a duplicate (a reconnect's backfill).
  * @module
  */
-import { type Bucket, bucketColumns, ColumnPool, MAX_RESIDUALS, residualFor, sealBucket } from './bucket.ts';
-import { D, DIMENSIONS, OTHER, residualKey } from './dimensions.ts';
+import { type Bucket, bucketColumns, ColumnPool, sealBucket } from './bucket.ts';
+import { D, DIMENSIONS, FOLD_CHAIN, folded, MAX_RESIDUALS } from './dimensions.ts';
 import type { Filter } from './filter.ts';
 import { Interner } from './interner.ts';
 import { BucketQueries, type BucketView, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
@@ -723,7 +723,7 @@ export class MergedStore {
           const t = batch.time[e] as number;
           if (table.add(batch.ids, e * D, r, b, t) < 0) {
             // Full: the key's counts go to its residual (sums by website and status stay exact).
-            table.add(residualFor(table, batch.ids, e * D, this.#residual), 0, r, b, t);
+            table.add(table.residualFor(batch.ids, e * D, this.#residual), 0, r, b, t);
             this.#dropped++;
           }
         }
@@ -912,7 +912,7 @@ const subtractKey = new Uint32Array(D);
 /**
  * Subtracts a batch's key from a table: from the key as far as it holds, and the rest from the
  * keys its counts may have gone to in part (a coarser key or a residual: cut at a reseal, pushed
- * out, or folded past MAX_RESIDUALS by bucket.ts's tiers), so sums by website and status stay exact.
+ * out, or folded past MAX_RESIDUALS), so sums by website and status stay exact.
  */
 function subtractAt(t: TupleTable, b: Batch, e: number): void {
   let r = b.requests[e] as number;
@@ -922,20 +922,12 @@ function subtractAt(t: TupleTable, b: Batch, e: number): void {
   if (r < 0) {
     // A negative row (a withdrawal relayed as an amendment, combined into the member's minute):
     // withdrawn, it is added back, to its key (or, in a full table, its residual).
-    if (t.add(b.ids, e * D, -r, -by, -tm) < 0) t.add(residualFor(t, b.ids, e * D, k), 0, -r, -by, -tm);
+    if (t.add(b.ids, e * D, -r, -by, -tm) < 0) t.add(t.residualFor(b.ids, e * D, k), 0, -r, -by, -tm);
     return;
   }
-  const key = (d: number) => b.ids[e * D + d] as number;
-  // The key; the coarser keys a seal folds a cut key into (its URI or its client prefix kept);
-  // its residual, then the residual's tiers: upstream and method, website, status.
-  for (let step = 0; step < 7 && (r > 0 || by > 0 || tm > 0); step++) {
-    if (step <= 2) for (let d = 0; d < D; d++) k[d] = key(d);
-    if (step === 1) k[1] = OTHER;
-    else if (step === 2) k[2] = OTHER;
-    else if (step === 3) residualKey(k, 0, k);
-    else if (step === 4) k[4] = k[5] = OTHER;
-    else if (step === 5) k[0] = OTHER;
-    else if (step === 6) k[3] = OTHER;
+  // Along the keys its counts can have gone to (FOLD_CHAIN), taking what each holds.
+  for (let step = 0; step < FOLD_CHAIN.length && (r > 0 || by > 0 || tm > 0); step++) {
+    folded(b.ids, e * D, FOLD_CHAIN[step] as number, k);
     const x = t.find(k, 0);
     if (x < 0) continue;
     const tr = Math.min(t.requests[x] as number, r);

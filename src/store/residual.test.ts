@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Bucket, MAX_RESIDUALS } from './bucket.ts';
-import { D, type Dimension, OTHER, OTHER_TEXT } from './dimensions.ts';
+import type { Bucket } from './bucket.ts';
+import { D, type Dimension, MAX_RESIDUALS, OTHER, OTHER_TEXT } from './dimensions.ts';
 import type { Filter } from './filter.ts';
 import { MergedStore, type SnapshotRow } from './merged-store.ts';
 import { Store } from './store.ts';

@@ -6,7 +6,7 @@
  * @module
  */
 import { bytesEqual, latin1 } from '../format/bytes.ts';
-import { type Bucket, bucketColumns, ColumnPool, emptyBucket, residualFor, sealBucket } from './bucket.ts';
+import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
 import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
 import type { Amendment } from './merged-store.ts';
 
@@ -302,33 +302,39 @@ export class Store {
    * entry of the key with the fewest requests (Space-Saving): a heavy key arriving late in a
    * flood of distinct keys is never locked out, and a key's count is low by at most the
    * smallest count in the table (`stats().maxError`). The pushed-out key's counts go to its
-   * residual (`residualFor`): totals, and sums by website and status, stay exact.
+   * residual (`TupleTable.residualFor`): totals, and sums by website and status, stay exact.
    */
   #count(table: TupleTable, k: Uint32Array, n: number, b: number, t: number): void {
-    const it = this.interners;
-    const e = table.add(k, 0, n, b, t, this.#isNew);
-    if (e >= 0) {
-      if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
-      return;
-    }
+    if (this.#add(table, k, n, b, t) >= 0) return;
+    this.#stats.droppedKeys++;
     const out = this.#evicted;
     const c = this.#evictedCounts;
-    this.#stats.droppedKeys++;
     if (table.replaceMin(k, 0, n, b, t, out, c) < 0) {
       // Nothing to push out (a table of residuals only): the key's counts go to its residual.
-      const r = residualFor(table, k, 0, this.#residual);
-      table.add(r, 0, n, b, t, this.#isNew);
-      if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(r[d] as number);
+      this.#add(table, table.residualFor(k, 0, this.#residual), n, b, t);
       return;
     }
     if (table.maxReplaced > this.#stats.maxError) this.#stats.maxError = table.maxReplaced;
-    // The new key's values first: a value both keys share must not be freed in between.
+    const it = this.interners;
+    // The new key's values first: a value both keys share must not be freed in between; and the
+    // residual holds the pushed-out key's values before its own ids let go.
     for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
-    // The residual holds the pushed-out key's values before its own ids let go.
-    const r = residualFor(table, out, 0, this.#residual);
-    table.add(r, 0, c[0] as number, c[1] as number, c[2] as number, this.#isNew);
-    if (this.#isNew.v) for (let d = 0; d < D; d++) (it[d] as Interner).acquire(r[d] as number);
+    this.#add(
+      table,
+      table.residualFor(out, 0, this.#residual),
+      c[0] as number,
+      c[1] as number,
+      c[2] as number,
+    );
     for (let d = 0; d < D; d++) (it[d] as Interner).release(out[d] as number);
+  }
+
+  /** Adds to a key of a table, holding its ids when it is new; the entry, or -1 when full. */
+  #add(table: TupleTable, k: Uint32Array, n: number, b: number, t: number): number {
+    const e = table.add(k, 0, n, b, t, this.#isNew);
+    if (e >= 0 && this.#isNew.v)
+      for (let d = 0; d < D; d++) (this.interners[d] as Interner).acquire(k[d] as number);
+    return e;
   }
 
   /** Counts a line from before the current minute into the late table of its bucket. */

@@ -4,7 +4,7 @@
  * live minute and every merge run on it.
  * @module
  */
-import { D, isResidual } from './dimensions.ts';
+import { D, folded, isResidual, MAX_RESIDUALS, RESIDUAL, RESIDUAL_TIERS } from './dimensions.ts';
 
 const EMPTY = -1;
 
@@ -189,6 +189,21 @@ export class TupleTable {
     this.time[e] = time;
     this.#siftDown(0);
     return e;
+  }
+
+  /**
+   * The residual the key at `k[off..]` goes to in this table (pushed out, or not taken): its own
+   * while the table holds fewer than `MAX_RESIDUALS` residuals (or has it already), then folded
+   * by `RESIDUAL_TIERS`, so a flood of websites or methods cannot grow a table without bound
+   * (at most 3 × `MAX_RESIDUALS` + 1 residuals). Written into `out`.
+   */
+  residualFor(k: ArrayLike<number>, off: number, out: Uint32Array): Uint32Array {
+    folded(k, off, RESIDUAL, out);
+    for (let t = 0; t < RESIDUAL_TIERS.length; t++) {
+      if (this.residuals < (t + 1) * MAX_RESIDUALS || this.find(out, 0) >= 0) return out;
+      folded(out, 0, RESIDUAL_TIERS[t] as number, out);
+    }
+    return out;
   }
 
   /** Removes entry `e`'s slot (backward-shift deletion keeps every probe chain whole). */
