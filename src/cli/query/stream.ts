@@ -108,8 +108,8 @@ export function summarize(
 /** `2026-03-14T19:23:00Z  col-1 (nginx1:9090)  823 entries  18 432 requests  top 10 000 example.com` */
 export function streamLine(s: StreamSummary & { requests: number }): string {
   const who = s.source === '' ? escapeLabel(s.target) : `${escapeLabel(s.source)} (${escapeLabel(s.target)})`;
-  const label = s.top_other ? '(other)' : shownLabel(s.top_label);
-  const top = s.total_entries > 0 ? `  top ${formatCount(s.top_count)} ${label}` : '';
+  const top =
+    s.total_entries > 0 ? `  top ${formatCount(s.top_count)} ${shownLabel(s.top_label, s.top_other)}` : '';
   return `${isoTime(s.ts)}  ${who}  ${formatCount(s.total_entries)} entries  ${formatCount(s.requests)} requests${top}`;
 }
 

@@ -36,10 +36,11 @@ const UNSAFE = /[\p{C}\p{Zl}\p{Zp}\\]/gu;
 
 /**
  * A label as a table shows it: escaped, `(none)` for the empty label (a log without that field),
- * as the dashboard does, and `(other)` for a residual's value (keys not kept one by one).
+ * as the dashboard does, and `(other)` for a residual's value (keys not kept one by one: the
+ * value's text, or `other` from a TopN entry or stream summary whose label is then empty).
  */
-export function shownLabel(label: string): string {
-  return label === '' ? '(none)' : label === OTHER_TEXT ? '(other)' : escapeLabel(label);
+export function shownLabel(label: string, other = label === OTHER_TEXT): string {
+  return other ? '(other)' : label === '' ? '(none)' : escapeLabel(label);
 }
 
 /**

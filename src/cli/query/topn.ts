@@ -32,7 +32,7 @@ export function topnTable(entries: readonly TopNEntry[], orderBy: Order = 'reque
   const columns = [rightAlign(rank), rightAlign(count)];
   if (orderBy === 'bytes') columns.push(rightAlign(['BYTES', ...entries.map((e) => formatCount(e.bytes))]));
   if (orderBy === 'time') columns.push(rightAlign(['TIME', ...entries.map((e) => formatCount(e.time, 3))]));
-  columns.push(['LABEL', ...entries.map((e) => (e.other ? '(other)' : shownLabel(e.label)))]);
+  columns.push(['LABEL', ...entries.map((e) => shownLabel(e.label, e.other))]);
   return joinColumns(columns);
 }
 
