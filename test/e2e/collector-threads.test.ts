@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type CollectorOptions, startCollector } from '../../src/collector/run.ts';
 import { createLogtallyClient } from '../../src/rpc/client.ts';
+import { prng } from '../support/prng.ts';
 import { timeLocal } from '../support/time-local.ts';
 import { until } from '../support/wait.ts';
 
@@ -22,9 +23,9 @@ function generate(now: number, from: number, to: number): { text: string; times:
   const times: number[] = [];
   let text = '';
   let bad = 0;
-  let seed = 17;
+  const rand = prng(17);
   for (let s = now - from; s < now - to; s++) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const seed = Math.floor(rand() * 2147483648);
     const n = seed % 5;
     for (let i = 0; i < n; i++) {
       const k = (seed >>> 8) + i;
