@@ -8,6 +8,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Store } from '../src/store/store.ts';
 import { addDistinct, fillAtFullCaps } from './fill.ts';
 
@@ -29,6 +30,15 @@ console.log(
   `buckets fine ${st.fineBuckets}, coarse ${st.coarseBuckets}, live keys ${st.liveKeys}, dropped ${st.droppedKeys}`,
 );
 console.log(`interned: ${JSON.stringify(st.internedValues)}`);
+console.log(
+  `heap spaces (committed MB): ${getHeapSpaceStatistics()
+    .filter((x) => x.space_size > 1 << 20)
+    .map((x) => `${x.space_name} ${(x.space_size / 1048576).toFixed(0)}`)
+    .join(', ')}`,
+);
+console.log(
+  `interners: ${mb(store.interners.reduce((n, it) => n + it.memory, 0))} (arena, index, per-id arrays)`,
+);
 /** The process's peak resident set (VmHWM), not only what is left after a forced GC. */
 const peakRss = () =>
   Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? 0) * 1024;

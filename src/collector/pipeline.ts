@@ -19,7 +19,7 @@ import {
   makeByteExtractor,
   makeExtractor,
 } from './extract.ts';
-import type { RequestCounts } from './request-counts.ts';
+import { methodIndex, type RequestCounts } from './request-counts.ts';
 
 /** Where lines come from and how to read them. */
 export interface SourceFormat {
@@ -59,18 +59,54 @@ export type Observer = (key: Uint32Array, status: number, bytes: number, time: n
 /** The observer that counts each request into `counts` (the Prometheus metrics), labelled by the store's values. */
 export function countInto(counts: RequestCounts, store: Store): Observer {
   const it = store.interners;
-  const website = it[DIM.website] as Interner;
-  const method = it[DIM.method] as Interner;
-  const upstream = it[DIM.upstream] as Interner;
+  const website = new LabelCache(it[DIM.website] as Interner, (v) => counts.hosts.id(v));
+  const method = new LabelCache(it[DIM.method] as Interner, methodIndex);
+  const upstream = new LabelCache(it[DIM.upstream] as Interner, (v) => (v === '' ? -1 : counts.ups.id(v)));
   return (key, status, bytes, time) =>
     counts.observe(
-      website.value(key[DIM.website] as number),
-      method.value(key[DIM.method] as number),
+      website.get(key[DIM.website] as number),
+      method.get(key[DIM.method] as number),
       status,
       bytes,
       time,
-      upstream.value(key[DIM.upstream] as number),
+      upstream.get(key[DIM.upstream] as number),
     );
+}
+
+/**
+ * A store value's label id, by the value's interner id: the value's text is read (a string made)
+ * once per id, not per line. An entry holds while the id's generation is the one it noted.
+ */
+class LabelCache {
+  readonly #interner: Interner;
+  readonly #map: (value: string) => number;
+  #labels = new Int32Array(64);
+  /** The interner's generation of each id when its label was noted (0: none: generations start at 1). */
+  #gens = new Uint32Array(64);
+
+  constructor(interner: Interner, map: (value: string) => number) {
+    this.#interner = interner;
+    this.#map = map;
+  }
+
+  get(id: number): number {
+    const gen = this.#interner.generation(id);
+    if (id < this.#gens.length) {
+      if (this.#gens[id] === gen) return this.#labels[id] as number;
+    } else {
+      const n = Math.max(id + 1, this.#gens.length * 2);
+      const labels = new Int32Array(n);
+      labels.set(this.#labels);
+      this.#labels = labels;
+      const gens = new Uint32Array(n);
+      gens.set(this.#gens);
+      this.#gens = gens;
+    }
+    const label = this.#map(this.#interner.value(id));
+    this.#labels[id] = label;
+    this.#gens[id] = gen;
+    return label;
+  }
 }
 
 interface Extractors {

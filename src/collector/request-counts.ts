@@ -68,6 +68,11 @@ export class LabelIds {
 export const METHOD_NAMES = [...METHODS, 'OTHER'];
 const METHOD_INDEX = new Map(METHOD_NAMES.map((m, i) => [m, i]));
 const OTHER_METHOD = METHOD_NAMES.length - 1;
+
+/** A method's index in METHOD_NAMES (`OTHER` for one outside the standard set). */
+export function methodIndex(method: string): number {
+  return METHOD_INDEX.get(method) ?? OTHER_METHOD;
+}
 /** Request counters are keyed by ((host id × methods) + method) × 1000 + status. */
 export const STATUSES = 1000;
 
@@ -89,15 +94,18 @@ export class RequestCounts {
   readonly duration = new Hist(TIME_BUCKETS);
   readonly upstreamDuration = new Hist(TIME_BUCKETS);
 
-  /** Counts one request (hot path: an integer key and three histogram updates; labels at scrape time). */
-  observe(host: string, method: string, status: number, bytes: number, time: number, upstream: string): void {
-    const m = METHOD_INDEX.get(method) ?? OTHER_METHOD;
+  /**
+   * Counts one request (hot path: an integer key and three histogram updates; labels at scrape
+   * time). `host` and `upstream` are label ids (`hosts.id(name)`, `ups.id(name)`; -1: no
+   * upstream), `method` a method index (`methodIndex(name)`).
+   */
+  observe(host: number, method: number, status: number, bytes: number, time: number, upstream: number): void {
     const st = status >= 0 && status < STATUSES ? status : 0;
-    this.#add(this.requests, (this.hosts.id(host) * METHOD_NAMES.length + m) * STATUSES + st, 1);
+    this.#add(this.requests, (host * METHOD_NAMES.length + method) * STATUSES + st, 1);
     this.bytes.observe(bytes);
     this.duration.observe(time);
-    if (upstream !== '') {
-      this.#add(this.upstreams, this.ups.id(upstream) * STATUSES + st, 1);
+    if (upstream >= 0) {
+      this.#add(this.upstreams, upstream * STATUSES + st, 1);
       this.upstreamDuration.observe(time);
     }
   }

@@ -27,10 +27,13 @@ function leBytes(a: Uint32Array | Float64Array): Uint8Array {
   return out;
 }
 
-/** Per subscriber: the value last sent for each id of each dimension. */
+/**
+ * Per subscriber: which value was last sent for each id of each dimension, as the id's
+ * generation in the interner (an id is sent again once it names another value).
+ */
 export class ColumnEncoder {
   readonly #interners: readonly Interner[];
-  readonly #sent: (string | undefined)[][] = Array.from({ length: D }, () => []);
+  readonly #sent: Uint32Array[] = Array.from({ length: D }, () => new Uint32Array(64));
 
   constructor(interners: readonly Interner[]) {
     this.#interners = interners;
@@ -40,16 +43,24 @@ export class ColumnEncoder {
     const n = b.size;
     const ids = b.ids.subarray(0, n * D);
     const dictionary = Array.from({ length: D }, () => ({ ids: [] as number[], values: [] as string[] }));
+    const readers = this.#interners.map((it) => it.reader());
     for (let i = 0; i < n * D; i++) {
       const d = i % D;
       const id = ids[i] as number;
-      const value = (this.#interners[d] as Interner).value(id);
-      const sent = this.#sent[d] as (string | undefined)[];
-      if (sent[id] !== value) {
-        sent[id] = value;
+      const interner = this.#interners[d] as Interner;
+      const gen = interner.generation(id);
+      let sent = this.#sent[d] as Uint32Array;
+      if (id >= sent.length) {
+        const grown = new Uint32Array(Math.max(id + 1, sent.length * 2));
+        grown.set(sent);
+        sent = grown;
+        this.#sent[d] = grown;
+      }
+      if (sent[id] !== gen) {
+        sent[id] = gen;
         const delta = dictionary[d] as { ids: number[]; values: string[] };
         delta.ids.push(id);
-        delta.values.push(value);
+        delta.values.push((readers[d] as (id: number) => string)(id));
       }
     }
     const counts = new Float64Array(3 * n);

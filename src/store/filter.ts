@@ -1,9 +1,10 @@
 /**
  * Query filters: exact values per dimension, status comparisons, and regular expressions on
  * website and uri (optionally negated). Compiled against the interners into predicates on ids,
- * with regex results cached per id, so a query tests integers, not strings.
+ * with results cached per id, so a query tests integers, not strings.
  * @module
  */
+import { encodeString } from '../format/bytes.ts';
 import { D, DIM, type Dimension, OTHER } from './dimensions.ts';
 import type { Interner } from './interner.ts';
 import { type ClientRegex, compileClientRegex } from './regex.ts';
@@ -56,6 +57,22 @@ export class RegexScratch {
   }
 }
 
+/**
+ * A predicate on ids from a test of each id, run at most once per id of the query (results
+ * cached in `cache`: 0 not tested yet, 1 true, 2 false; an id past its end is tested each time).
+ */
+function cachedPredicate(cache: Uint8Array, test: (id: number) => boolean): (id: number) => boolean {
+  return (id) => {
+    if (id >= cache.length) return test(id);
+    let c = cache[id] as number;
+    if (c === 0) {
+      c = test(id) ? 1 : 2;
+      cache[id] = c;
+    }
+    return c === 1;
+  };
+}
+
 function regexPredicate(
   interner: Interner,
   source: string,
@@ -69,22 +86,22 @@ function regexPredicate(
   } catch (e) {
     throw new RangeError(`${field}: ${(e as Error).message}`);
   }
-  let cache = cacheMemory ?? new Uint8Array(Math.max(16, interner.capacity));
-  return (id) => {
-    if (id >= cache.length) {
-      const grown = new Uint8Array(Math.max(id + 1, cache.length * 2));
-      grown.set(cache);
-      cache = grown;
-    }
-    let c = cache[id] as number;
-    if (c === 0) {
-      // A residual's OTHER stands for values not known one by one: not known to match, so
-      // kept by a negated expression (a filter and its negation add up to the whole).
-      c = (id === OTHER ? negate : re.test(interner.value(id)) !== negate) ? 1 : 2;
-      cache[id] = c;
-    }
-    return c === 1;
-  };
+  const cache = cacheMemory ?? new Uint8Array(Math.max(16, interner.capacity));
+  // A residual's OTHER stands for values not known one by one: not known to match, so kept by
+  // a negated expression (a filter and its negation add up to the whole).
+  cache[OTHER] = negate ? 1 : 2;
+  const literal = re.literal;
+  if (literal) {
+    // Plain text: compared with the values' bytes, no string made.
+    const needle = encodeString(literal.text);
+    return cachedPredicate(
+      cache,
+      (id) => interner.hasText(id, needle, literal.start, literal.end) !== negate,
+    );
+  }
+  // A regular expression reads the text of each value the query meets (once: cached).
+  const read = interner.reader();
+  return cachedPredicate(cache, (id) => re.test(read(id)) !== negate);
 }
 
 export function compileFilter(
@@ -126,7 +143,8 @@ export function compileFilter(
               : op === '>'
                 ? (x: number) => x > value
                 : (x: number) => x >= value;
-      preds.push([DIM.status, (id) => id !== OTHER && cmp(Number(st.value(id)))]);
+      const known = new Uint8Array(Math.max(16, st.capacity));
+      preds.push([DIM.status, cachedPredicate(known, (id) => id !== OTHER && cmp(Number(st.value(id))))]);
     }
   }
   const regexes = [

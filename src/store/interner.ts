@@ -1,36 +1,88 @@
 /**
  * Interns the values of one dimension into small integer ids, with reference counts so values
- * that no stored key uses any more are forgotten. Id 0 is the empty value and never freed.
- * Keys then are tuples of integers: compact to store and fast to aggregate (arrays indexed by
- * id instead of maps keyed by strings).
+ * that no stored key uses any more are forgotten. Id 0 is the empty value and id 1 (`OTHER`) the
+ * residuals' value; neither is ever freed. Keys then are tuples of integers: compact to store and
+ * fast to aggregate (arrays indexed by id instead of maps keyed by strings).
  *
- * The value → id index is an open-addressing table of ids in an Int32Array (with each id's
- * hash kept beside it), not a Map: 12 bytes an entry instead of about 50, which is most of the
- * memory of millions of distinct URIs.
+ * Values live as bytes in an arena, not as JavaScript strings: millions of distinct URIs cost
+ * their bytes plus about 14 bytes each (a 5-byte header, an offset, a reference count, a
+ * generation, their slots in the index), where a string each cost about 40 bytes more, all of it
+ * on the garbage-collected heap. A string is made only when a value is read (`value`), which
+ * queries do for the few values they answer with; ties, plain-text filters and caches compare
+ * bytes (`compare`, `equalsBytes`, `hasText`, `generation`).
+ *
+ * - Text is stored as UTF-8, with the raw bytes of invalid sequences kept as they are
+ *   (format/bytes.ts's surrogate escapes), so `value(intern(s)) === s` for every string a log can
+ *   give. (A lone surrogate outside U+DC80–U+DCFF, which no decoded log holds, is stored as
+ *   U+FFFD.) Order (`compare`) is byte order: code point order.
+ * - The arena is a list of 1 MiB chunks (a value longer than an eighth of one gets a chunk of its
+ *   own). A value is `[id: u32][length << 1 | non-ASCII: varint][bytes]`; a freed one keeps its
+ *   length and gets the id 0xFFFFFFFF. A chunk is compacted in place when it is reused, and given
+ *   back when nothing in it is in use: growing never copies the arena, and memory follows the
+ *   values in use.
+ * - The value → id index is an open-addressing table of ids in an Int32Array (a probe compares
+ *   the candidate's bytes; a table rebuild hashes the values again).
  * @module
  */
 
-import { bytesEqual, latin1 } from '../format/bytes.ts';
+import { decodeBytes, encodeString } from '../format/bytes.ts';
 import { OTHER, OTHER_TEXT } from './dimensions.ts';
 
 const EMPTY = -1;
 const DELETED = -2;
+/** An id's offset when the id is free; a freed value's id in the arena. */
+const FREE = 0xffffffff;
+const POS_BITS = 20;
+const CHUNK = 1 << POS_BITS;
+const POS_MASK = CHUNK - 1;
+/** A value needing more than this gets a chunk of its own. */
+const LARGE = CHUNK >>> 3;
+/** Chunk indexes fit the 12 bits above a position. */
+const MAX_CHUNKS = 4095;
+const NO_CHUNK = Buffer.alloc(0);
+/** A reader decodes the arena in windows of 64 KiB (and up to 4 KiB past, for values crossing). */
+const WINDOW_BITS = 16;
+const WINDOW = 1 << WINDOW_BITS;
+const WINDOW_MASK = WINDOW - 1;
+const WINDOW_SLACK = 4096;
 
-/** FNV-1a over the UTF-16 code units, mixed. */
-function hashOf(s: string): number {
+/** FNV-1a over bytes, mixed; an ASCII string's code units hash as its bytes do. */
+function hashBytes(b: Uint8Array, s: number, e: number): number {
   let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  return h;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+  return h ^ (h >>> 16);
+}
+
+/** How many bytes the varint `v` takes. */
+function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
 }
 
 export class Interner {
-  #values: (string | undefined)[] = ['', OTHER_TEXT];
+  /** The arena's chunks (NO_CHUNK where one was given back). */
+  readonly #chunks: Buffer[] = [];
+  /** Per chunk: bytes written, and bytes of freed values among them. */
+  readonly #ends: number[] = [];
+  readonly #dead: number[] = [];
+  /** Indexes of chunks given back, for reuse. */
+  readonly #spare: number[] = [];
+  /** The chunk new values are appended to (-1: none yet). */
+  #active = -1;
+  /** Per id: chunk << 20 | position of its value's header, or FREE. */
+  #offsets: Uint32Array = new Uint32Array(1024).fill(FREE);
   #refs: Uint32Array = new Uint32Array(1024);
-  /** Each id's hash (valid while the id is in use). */
-  #hashes: Int32Array = new Int32Array(1024);
+  /** Per id: how many times it has been handed out (a value's id and generation name it for good). */
+  #gens: Uint32Array = new Uint32Array(1024);
+  #capacity = 0;
   /** Slots of ids (EMPTY, DELETED or an id), a power of two long. */
   #table: Int32Array = new Int32Array(2048).fill(EMPTY);
+  /** Per slot: the top 8 bits of its value's hash, so a probe reads a value only when they agree. */
+  #tags: Uint8Array = new Uint8Array(2048);
   #used = 0;
   #deleted = 0;
   readonly #free: number[] = [];
@@ -39,11 +91,25 @@ export class Interner {
   /** Ids freed so far: a cache of value → id is valid only while this has not moved. */
   drops = 0;
 
+  // Where #locate found a value (out parameters, to allocate nothing).
+  #buf: Buffer = NO_CHUNK;
+  #pos = 0;
+  #len = 0;
+  #ascii = true;
+  /** Where `compare` found its last `b` (-1: nowhere; forgotten when the arena changes). */
+  #cmpId = -1;
+  #cmpBuf: Buffer = NO_CHUNK;
+  #cmpPos = 0;
+  #cmpLen = 0;
+  /** Counts compactions and chunks given back: decoded chunks are stale once it moves. */
+  #moves = 0;
+
   constructor() {
-    this.#insert(0, hashOf(''));
+    this.intern('');
     this.#refs[0] = 1;
-    this.#insert(OTHER, hashOf(OTHER_TEXT));
+    this.intern(OTHER_TEXT);
     this.#refs[OTHER] = 1;
+    this.#fresh = [];
   }
 
   /** Number of ids currently in use (including the empty value). */
@@ -53,65 +119,230 @@ export class Interner {
 
   /** One past the largest id ever handed out: the length arrays indexed by id need. */
   get capacity(): number {
-    return this.#values.length;
+    return this.#capacity;
+  }
+
+  /** Bytes held by the arena and the per-id arrays (for stats and benchmarks). */
+  get memory(): number {
+    let n =
+      this.#table.byteLength +
+      this.#tags.byteLength +
+      this.#offsets.byteLength +
+      this.#refs.byteLength +
+      this.#gens.byteLength;
+    for (const c of this.#chunks) n += c.length;
+    return n;
   }
 
   /** The id of `value`, allocating one if needed (with no reference yet). */
   intern(value: string): number {
-    const h = hashOf(value);
-    const found = this.#find(value, h);
+    let h = 0x811c9dc5 | 0;
+    let high = 0;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      high |= c;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    if (high >= 0x80) {
+      const bytes = encodeString(value);
+      return this.internBytes(bytes, 0, bytes.length);
+    }
+    h ^= h >>> 16;
+    const found = this.#findText(value, h);
     if (found >= 0) return found;
-    // A value sliced from a log line would keep the whole line alive for as long as it is
-    // interned: keep a copy of just the value.
-    return this.#add(flat(value), h);
+    const id = this.#newId(h);
+    const buf = this.#place(id, value.length, true);
+    const p = this.#pos;
+    if (value.length > 32) buf.write(value, p, 'latin1');
+    else for (let i = 0; i < value.length; i++) buf[p + i] = value.charCodeAt(i);
+    return id;
   }
 
   /**
-   * The id of the ASCII text `b[s, e)`, allocating one if needed (with no reference yet): the
-   * same id `intern` gives its text, found without making a string (one is made for a new value).
+   * The id of the UTF-8 text `b[s, e)` (what the ASCII lines of a log give), allocating one if
+   * needed (with no reference yet): the same id `intern` gives its text, found and stored
+   * without making a string.
    */
   internBytes(b: Uint8Array, s: number, e: number): number {
-    let h = 0x811c9dc5 | 0;
-    for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
-    h ^= h >>> 16;
-    const table = this.#table;
-    const mask = table.length - 1;
-    const hashes = this.#hashes;
-    const values = this.#values;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const id = table[slot] as number;
-      if (id === EMPTY) break;
-      if (id >= 0 && hashes[id] === h && bytesEqual(b, s, e, values[id] as string)) return id;
+    const h = hashBytes(b, s, e);
+    const found = this.#findBytes(b, s, e, h);
+    if (found >= 0) return found;
+    let ascii = true;
+    for (let i = s; i < e; i++) {
+      if ((b[i] as number) >= 0x80) {
+        ascii = false;
+        break;
+      }
     }
-    return this.#add(latin1(b, s, e), h);
-  }
-
-  #add(v: string, h: number): number {
-    const id = this.#free.pop() ?? this.#values.length;
-    if (id === this.#values.length) this.#values.push(v);
-    else this.#values[id] = v;
-    if (id >= this.#refs.length) {
-      const refs = new Uint32Array(this.#refs.length * 2);
-      refs.set(this.#refs);
-      this.#refs = refs;
-      const hashes = new Int32Array(this.#hashes.length * 2);
-      hashes.set(this.#hashes);
-      this.#hashes = hashes;
-    }
-    this.#refs[id] = 0;
-    this.#insert(id, h);
-    this.#fresh.push(id);
+    const id = this.#newId(h);
+    const buf = this.#place(id, e - s, ascii);
+    const p = this.#pos - s;
+    if (e - s > 32) buf.set(b.subarray(s, e), p + s);
+    else for (let i = s; i < e; i++) buf[p + i] = b[i] as number;
     return id;
   }
 
   /** The id of `value` if it is interned. */
   lookup(value: string): number | undefined {
-    const id = this.#find(value, hashOf(value));
+    let h = 0x811c9dc5 | 0;
+    let high = 0;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      high |= c;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    let id: number;
+    if (high >= 0x80) {
+      const bytes = encodeString(value);
+      id = this.#findBytes(bytes, 0, bytes.length, hashBytes(bytes, 0, bytes.length));
+    } else id = this.#findText(value, h ^ (h >>> 16));
     return id >= 0 ? id : undefined;
   }
 
+  /** The text of an id ('' for an id not in use): a new string each call. */
   value(id: number): string {
-    return this.#values[id] ?? '';
+    if (!this.#locate(id)) return '';
+    const p = this.#pos;
+    return this.#ascii
+      ? this.#buf.toString('latin1', p, p + this.#len)
+      : decodeBytes(this.#buf.subarray(p, p + this.#len));
+  }
+
+  /**
+   * A reader of many values, for passes over keys (queries, snapshots): the arena is decoded a
+   * 64 KiB window at a time into one string and values are sliced from it, a few times cheaper a
+   * value than `value`. The values one bucket added sit together in the arena, so the few windows
+   * a reader keeps (16) serve a pass over buckets' keys; windows are small enough to be young
+   * garbage. It stays right if the interner changes between reads.
+   */
+  reader(): (id: number) => string {
+    const keep = 16;
+    const texts: string[] = new Array<string>(keep).fill('');
+    /** Per slot: the chunk and window of its text (chunk << 4 | window), or -1. */
+    const of = new Int32Array(keep).fill(-1);
+    let moves = this.#moves;
+    return (id) => {
+      if (!this.#locate(id)) return '';
+      if (!this.#ascii) return this.value(id);
+      if (moves !== this.#moves) {
+        // Values moved (a compaction, a chunk given back) since the windows were decoded.
+        of.fill(-1);
+        moves = this.#moves;
+      }
+      const o = this.#offsets[id] as number;
+      const key = ((o >>> POS_BITS) << (POS_BITS - WINDOW_BITS)) | (this.#pos >>> WINDOW_BITS);
+      const at = this.#pos & ~WINDOW_MASK;
+      const p = this.#pos - at;
+      const slot = key & (keep - 1);
+      let text = texts[slot] as string;
+      if (of[slot] !== key || text.length < p + this.#len) {
+        const chunkEnd = this.#ends[o >>> POS_BITS] as number;
+        const end = Math.min(chunkEnd, at + WINDOW + WINDOW_SLACK);
+        if (this.#pos + this.#len > end) return this.value(id);
+        text = this.#buf.toString('latin1', at, end);
+        texts[slot] = text;
+        of[slot] = key;
+      }
+      return text.slice(p, p + this.#len);
+    };
+  }
+
+  /**
+   * How many times `id` has been handed out: an id with the same generation still names the same
+   * value, so a cache keyed by id stays valid while the generation it noted has not moved.
+   */
+  generation(id: number): number {
+    return this.#gens[id] ?? 0;
+  }
+
+  /** Whether id's value is the text `b[s, e)` (false for an id not in use). */
+  equalsBytes(id: number, b: Uint8Array, s: number, e: number): boolean {
+    if (!this.#locate(id) || this.#len !== e - s) return false;
+    const buf = this.#buf;
+    const p = this.#pos - s;
+    for (let i = s; i < e; i++) if (buf[p + i] !== b[i]) return false;
+    return true;
+  }
+
+  /** Orders two ids by their values' bytes (code point order): negative, 0 or positive. */
+  compare(a: number, b: number): number {
+    if (b !== this.#cmpId) {
+      // `b` is often the same id call after call (a heap's weakest): its place is kept.
+      if (!this.#locate(b)) return this.#locate(a) ? 1 : 0;
+      this.#cmpId = b;
+      this.#cmpBuf = this.#buf;
+      this.#cmpPos = this.#pos;
+      this.#cmpLen = this.#len;
+    }
+    if (!this.#locate(a)) return -1;
+    const ba = this.#buf;
+    const pa = this.#pos;
+    const la = this.#len;
+    const bb = this.#cmpBuf;
+    const pb = this.#cmpPos;
+    const lb = this.#cmpLen;
+    const n = la < lb ? la : lb;
+    for (let i = 0; i < n; i++) {
+      const d = (ba[pa + i] as number) - (bb[pb + i] as number);
+      if (d !== 0) return d;
+    }
+    return la - lb;
+  }
+
+  /**
+   * Whether id's value holds the UTF-8 text `needle`: at its start (`start`), at its end
+   * (`end`), both (equal), or anywhere. False for an id not in use.
+   */
+  hasText(id: number, needle: Uint8Array, start: boolean, end: boolean): boolean {
+    if (!this.#locate(id)) return false;
+    const buf = this.#buf;
+    const p = this.#pos;
+    const len = this.#len;
+    const n = needle.length;
+    if (n > len || (start && end && n !== len)) return false;
+    const first = end && !start ? len - n : 0;
+    const last = start ? 0 : len - n;
+    outer: for (let at = first; at <= last; at++) {
+      for (let i = 0; i < n; i++) if (buf[p + at + i] !== needle[i]) continue outer;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Every id's text, by id ('' for an id not in use): what a state file saves. Read in arena
+   * order, each chunk decoded once, the cheapest way to read millions of values.
+   */
+  values(): string[] {
+    const out = new Array<string>(this.#capacity).fill('');
+    const chunks = this.#chunks;
+    for (let c = 0; c < chunks.length; c++) {
+      const buf = chunks[c] as Buffer;
+      const end = this.#ends[c] as number;
+      if (end === 0) continue;
+      let text: string | undefined;
+      for (let p = 0; p < end; ) {
+        const id = buf.readUInt32LE(p);
+        let q = p + 4;
+        let v = 0;
+        let shift = 1;
+        for (;;) {
+          const x = buf[q++] as number;
+          v += (x & 0x7f) * shift;
+          if (x < 0x80) break;
+          shift *= 128;
+        }
+        const len = Math.floor(v / 2);
+        if (id !== FREE) {
+          if (v % 2 === 0) {
+            text ??= buf.toString('latin1', 0, end);
+            out[id] = text.slice(q, q + len);
+          } else out[id] = decodeBytes(buf.subarray(q, q + len));
+        }
+        p = q + len;
+      }
+    }
+    return out;
   }
 
   acquire(id: number): void {
@@ -148,74 +379,247 @@ export class Interner {
   sweep(): void {
     const fresh = this.#fresh;
     this.#fresh = [];
-    for (const id of fresh) if (this.#refs[id] === 0 && this.#values[id] !== undefined) this.#drop(id);
+    for (const id of fresh) if (this.#refs[id] === 0 && this.#offsets[id] !== FREE) this.#drop(id);
   }
 
-  #find(value: string, h: number): number {
+  /** Points #buf/#pos/#len/#ascii at id's value; false for an id not in use. */
+  #locate(id: number): boolean {
+    const o = this.#offsets[id];
+    if (o === undefined || o === FREE) return false;
+    const buf = this.#chunks[o >>> POS_BITS] as Buffer;
+    let q = (o & POS_MASK) + 4;
+    let v = buf[q++] as number;
+    if (v >= 0x80) {
+      v &= 0x7f;
+      let shift = 128;
+      for (;;) {
+        const x = buf[q++] as number;
+        v += (x & 0x7f) * shift;
+        if (x < 0x80) break;
+        shift *= 128;
+      }
+    }
+    this.#buf = buf;
+    this.#pos = q;
+    this.#len = Math.floor(v / 2);
+    this.#ascii = v % 2 === 0;
+    return true;
+  }
+
+  #findText(value: string, h: number): number {
     const table = this.#table;
+    const tags = this.#tags;
+    const tag = h >>> 24;
     const mask = table.length - 1;
-    const hashes = this.#hashes;
-    const values = this.#values;
-    for (let s = h & mask; ; s = (s + 1) & mask) {
+    const n = value.length;
+    probe: for (let s = h & mask; ; s = (s + 1) & mask) {
       const id = table[s] as number;
       if (id === EMPTY) return -1;
-      if (id >= 0 && hashes[id] === h && values[id] === value) return id;
+      if (id < 0 || tags[s] !== tag || !this.#locate(id) || this.#len !== n || !this.#ascii) continue;
+      const buf = this.#buf;
+      const p = this.#pos;
+      for (let i = 0; i < n; i++) if (buf[p + i] !== value.charCodeAt(i)) continue probe;
+      return id;
     }
   }
 
-  #insert(id: number, h: number): void {
-    if ((this.#used + this.#deleted + 1) * 2 > this.#table.length) this.#rebuild();
+  #findBytes(b: Uint8Array, s: number, e: number, h: number): number {
+    const table = this.#table;
+    const tags = this.#tags;
+    const tag = h >>> 24;
+    const mask = table.length - 1;
+    const n = e - s;
+    probe: for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const id = table[slot] as number;
+      if (id === EMPTY) return -1;
+      if (id < 0 || tags[slot] !== tag || !this.#locate(id) || this.#len !== n) continue;
+      const buf = this.#buf;
+      const p = this.#pos - s;
+      for (let i = s; i < e; i++) if (buf[p + i] !== b[i]) continue probe;
+      return id;
+    }
+  }
+
+  /** Hands out an id for a new value of hash `h` (its value placed next by the caller). */
+  #newId(h: number): number {
+    const id = this.#free.pop() ?? this.#capacity++;
+    if (id >= this.#refs.length) {
+      const n = Math.max(id + 1, Math.floor(this.#refs.length * 1.5));
+      const offsets = new Uint32Array(n).fill(FREE);
+      offsets.set(this.#offsets);
+      this.#offsets = offsets;
+      const refs = new Uint32Array(n);
+      refs.set(this.#refs);
+      this.#refs = refs;
+      const gens = new Uint32Array(n);
+      gens.set(this.#gens);
+      this.#gens = gens;
+    }
+    this.#refs[id] = 0;
+    this.#gens[id] = (this.#gens[id] as number) + 1;
+    this.#fresh.push(id);
+    if ((this.#used + this.#deleted + 1) * 4 > this.#table.length * 3) this.#rebuild(1);
     const table = this.#table;
     const mask = table.length - 1;
     let s = h & mask;
     while ((table[s] as number) >= 0) s = (s + 1) & mask;
     if (table[s] === DELETED) this.#deleted--;
     table[s] = id;
-    this.#hashes[id] = h;
+    this.#tags[s] = h >>> 24;
     this.#used++;
+    this.#cmpId = -1;
+    return id;
   }
 
-  /** A table sized for the ids in use (2.5 to 5 slots an id), without deleted slots. */
-  #rebuild(): void {
+  /**
+   * Writes id's header for a value of `len` bytes in the arena and points #buf/#pos where its
+   * bytes go; returns #buf.
+   */
+  #place(id: number, len: number, ascii: boolean): Buffer {
+    const v = len * 2 + (ascii ? 0 : 1);
+    const need = 4 + varintLength(v) + len;
+    let c = this.#active;
+    if (need > LARGE) c = this.#chunk(need);
+    else if (c < 0 || (this.#ends[c] as number) + need > CHUNK) c = this.#activate(need);
+    const buf = this.#chunks[c] as Buffer;
+    const at = this.#ends[c] as number;
+    this.#ends[c] = at + need;
+    this.#offsets[id] = (c * CHUNK + at) >>> 0;
+    buf.writeUInt32LE(id, at);
+    let q = at + 4;
+    let x = v;
+    while (x >= 0x80) {
+      buf[q++] = (x % 128) | 0x80;
+      x = Math.floor(x / 128);
+    }
+    buf[q++] = x;
+    this.#buf = buf;
+    this.#pos = q;
+    this.#len = len;
+    this.#ascii = ascii;
+    return buf;
+  }
+
+  /**
+   * Makes a chunk with room for `need` bytes the active one: a chunk at least a quarter free once
+   * compacted (compacting it), else a new one.
+   */
+  #activate(need: number): number {
+    const chunks = this.#chunks;
+    for (let c = 0; c < chunks.length; c++) {
+      if (c === this.#active || (chunks[c] as Buffer).length !== CHUNK) continue;
+      const live = (this.#ends[c] as number) - (this.#dead[c] as number);
+      if (CHUNK - live < Math.max(need, CHUNK / 4)) continue;
+      this.#compact(c);
+      this.#active = c;
+      return c;
+    }
+    this.#active = this.#chunk(CHUNK);
+    return this.#active;
+  }
+
+  /** A new chunk of `size` bytes (in a spare index if there is one); returns its index. */
+  #chunk(size: number): number {
+    const buf = Buffer.alloc(size);
+    const c = this.#spare.pop() ?? this.#chunks.length;
+    if (c > MAX_CHUNKS) throw new RangeError('interned values exceed 4 GiB');
+    this.#chunks[c] = buf;
+    this.#ends[c] = 0;
+    this.#dead[c] = 0;
+    return c;
+  }
+
+  /** Moves chunk c's values in use to its start, in order (their offsets follow). */
+  #compact(c: number): void {
+    if (this.#dead[c] === 0) return;
+    this.#cmpId = -1;
+    this.#moves++;
+    const buf = this.#chunks[c] as Buffer;
+    const end = this.#ends[c] as number;
+    const offsets = this.#offsets;
+    let w = 0;
+    let run = -1; // start of the run of values in use being moved
+    for (let p = 0; p < end; ) {
+      const id = buf.readUInt32LE(p);
+      let q = p + 4;
+      let v = 0;
+      let shift = 1;
+      for (;;) {
+        const x = buf[q++] as number;
+        v += (x & 0x7f) * shift;
+        if (x < 0x80) break;
+        shift *= 128;
+      }
+      const next = q + Math.floor(v / 2);
+      if (id === FREE) {
+        if (run >= 0) {
+          buf.copyWithin(w, run, p);
+          w += p - run;
+          run = -1;
+        }
+      } else {
+        if (run < 0) run = p;
+        offsets[id] = (c * CHUNK + w + (p - run)) >>> 0;
+      }
+      p = next;
+    }
+    if (run >= 0) {
+      buf.copyWithin(w, run, end);
+      w += end - run;
+    }
+    this.#ends[c] = w;
+    this.#dead[c] = 0;
+  }
+
+  /** A table sized for the ids in use (1.6 to 3.2 slots an id), without deleted slots. */
+  #rebuild(extra: number): void {
     let n = 2048;
-    while (n < (this.#used + 1) * 2.5) n *= 2;
+    while (n < (this.#used + extra) * 1.6) n *= 2;
     const table = new Int32Array(n).fill(EMPTY);
+    const tags = new Uint8Array(n);
     const mask = n - 1;
     const old = this.#table;
     for (let i = 0; i < old.length; i++) {
       const id = old[i] as number;
       if (id < 0) continue;
-      let s = (this.#hashes[id] as number) & mask;
+      this.#locate(id);
+      const h = hashBytes(this.#buf, this.#pos, this.#pos + this.#len);
+      let s = h & mask;
       while (table[s] !== EMPTY) s = (s + 1) & mask;
       table[s] = id;
+      tags[s] = h >>> 24;
     }
     this.#table = table;
+    this.#tags = tags;
     this.#deleted = 0;
   }
 
   #drop(id: number): void {
-    const v = this.#values[id];
-    if (v === undefined) return;
+    if (!this.#locate(id)) return;
+    this.#cmpId = -1;
+    const buf = this.#buf;
     const table = this.#table;
     const mask = table.length - 1;
-    let s = (this.#hashes[id] as number) & mask;
+    let s = hashBytes(buf, this.#pos, this.#pos + this.#len) & mask;
     while (table[s] !== id) s = (s + 1) & mask;
     table[s] = DELETED;
     this.#deleted++;
     this.#used--;
-    this.#values[id] = undefined;
+    const o = this.#offsets[id] as number;
+    const c = o >>> POS_BITS;
+    buf.writeUInt32LE(FREE, o & POS_MASK);
+    const dead = (this.#dead[c] as number) + (this.#pos + this.#len - (o & POS_MASK));
+    this.#dead[c] = dead;
+    if (dead === this.#ends[c] && c !== this.#active) {
+      // Nothing in the chunk is in use: give it back.
+      this.#moves++;
+      this.#chunks[c] = NO_CHUNK;
+      this.#ends[c] = 0;
+      this.#dead[c] = 0;
+      this.#spare.push(c);
+    }
+    this.#offsets[id] = FREE;
     this.#free.push(id);
     this.drops++;
   }
-}
-
-/**
- * A copy of `s` that shares no memory with a longer string it may be a slice of (V8 copies
- * slices shorter than 13 characters itself). A one-byte copy when every character fits one
- * (a third less memory than concatenate-and-slice, which leaves a slice of a new string).
- */
-function flat(s: string): string {
-  if (s.length < 13) return s;
-  const copy = Buffer.from(s, 'latin1').toString('latin1');
-  return copy === s ? copy : ` ${s}`.slice(1);
 }

@@ -77,14 +77,8 @@ class JournalIds {
     this.#vals.length = 0;
     this.#next = [];
     for (const it of interners) {
-      const ids: number[] = [];
-      const vals: string[] = [];
-      for (let id = 0; id < it.capacity; id++) {
-        ids.push(id);
-        vals.push(it.value(id));
-      }
-      this.#ids.push(ids);
-      this.#vals.push(vals);
+      this.#ids.push(Array.from({ length: it.capacity }, (_, id) => id));
+      this.#vals.push(it.values());
       this.#next.push(it.capacity);
     }
   }

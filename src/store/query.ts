@@ -85,7 +85,7 @@ export class BucketQueries {
     const { order, mark } = acc;
     // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
     const other = measure === 0 ? (order[OTHER] as number) > 0 : mark[OTHER] === 1;
-    const top = selectTop(touched, order, q.n, (id) => interner.value(id));
+    const top = selectTop(touched, order, q.n, (a, b) => interner.compare(a, b));
     if (other) top.push(OTHER);
     order[OTHER] = 0;
     mark[OTHER] = 0;
@@ -227,25 +227,24 @@ function sumPicked(
 }
 
 /**
- * The `n` ids with the largest `order` value, largest first; ties broken by label (ascending).
- * A bounded min-heap: O(m log n) for m candidates, labels read only on ties.
+ * The `n` ids with the largest `order` value, largest first; ties broken by `compare` (the
+ * smaller value first: the interner's byte order of labels). A bounded min-heap: O(m log n) for
+ * m candidates, values compared only on ties.
  */
 export function selectTop(
   ids: ArrayLike<number> & Iterable<number>,
   order: Float64Array,
   n: number,
-  label: (id: number) => string,
+  compare: (a: number, b: number) => number,
 ): number[] {
   // worse(a, b): a ranks below b.
   const worse = (a: number, b: number) => {
     const x = order[a] as number;
     const y = order[b] as number;
     if (x !== y) return x < y;
-    return label(a) > label(b);
+    return compare(a, b) > 0;
   };
   const heap: number[] = [];
-  let topLabelOf = -1;
-  let topLabel = '';
   const down = (i: number) => {
     for (;;) {
       const l = 2 * i + 1;
@@ -274,18 +273,11 @@ export function selectTop(
       }
     } else {
       // Most candidates lose to the heap's weakest on the order alone; on a tie (a flood of
-      // keys with one request each) the weakest's label is read once, not per comparison.
+      // keys with one request each) one comparison of values decides.
       const top = heap[0] as number;
       const x = order[id] as number;
       const y = order[top] as number;
-      if (x < y) continue;
-      if (x === y) {
-        if (topLabelOf !== top) {
-          topLabelOf = top;
-          topLabel = label(top);
-        }
-        if (!(label(id) < topLabel)) continue;
-      }
+      if (x < y || (x === y && !(compare(id, top) < 0))) continue;
       heap[0] = id;
       down(0);
     }

@@ -12,6 +12,15 @@ export const MAX_REGEX_LENGTH = 256;
 
 export interface ClientRegex {
   test(value: string): boolean;
+  /** A plain-text pattern: its text and anchors (what `test` compares). */
+  readonly literal?: Literal;
+}
+
+/** Plain text, optionally anchored at the start, the end, or both (equal). */
+export interface Literal {
+  readonly text: string;
+  readonly start: boolean;
+  readonly end: boolean;
 }
 
 /**
@@ -20,8 +29,8 @@ export interface ClientRegex {
  */
 export function compileClientRegex(source: string): ClientRegex {
   if (source.length > MAX_REGEX_LENGTH) throw new RangeError(`longer than ${MAX_REGEX_LENGTH} characters`);
-  const literal = literalTest(source);
-  if (literal) return { test: literal };
+  const literal = literalOf(source);
+  if (literal) return { test: literalTest(literal), literal };
   let p: RE2JS;
   try {
     p = RE2JS.compile(source);
@@ -36,12 +45,13 @@ export function compileClientRegex(source: string): ClientRegex {
  * whose `.` is any character), tested as a string comparison: what RE2 answers (case-sensitive,
  * `$` at the end of the text only), at a fraction of its cost. Undefined for any other pattern.
  */
-function literalTest(source: string): ((value: string) => boolean) | undefined {
+function literalOf(source: string): Literal | undefined {
   const m = /^(\^?)([^\\.+*?()|[\]{}^$]*)(\$?)$/.exec(source);
   if (!m) return undefined;
-  const text = m[2] as string;
-  const start = m[1] === '^';
-  const end = m[3] === '$';
+  return { text: m[2] as string, start: m[1] === '^', end: m[3] === '$' };
+}
+
+function literalTest({ text, start, end }: Literal): (value: string) => boolean {
   if (start && end) return (v) => v === text;
   if (start) return (v) => v.startsWith(text);
   if (end) return (v) => v.endsWith(text);

@@ -283,7 +283,8 @@ describe('selectTop', () => {
       const want = [...ids]
         .sort((a, b) => (order[b] as number) - (order[a] as number) || (label(a) < label(b) ? -1 : 1))
         .slice(0, n);
-      assert.deepEqual(selectTop(ids, order, n, label), want);
+      const compare = (a: number, b: number) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0);
+      assert.deepEqual(selectTop(ids, order, n, compare), want);
     }
   });
 });

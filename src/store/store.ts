@@ -578,14 +578,17 @@ export class Store {
     for (const l of this.#amendListeners) l(a);
   }
 
-  /** The last value and id per dimension: consecutive lines often share website and method. */
-  readonly #lastValue: string[] = DIMENSIONS.map(() => '');
+  /**
+   * The last id per dimension (and the string it was found by, when it was): consecutive lines
+   * often share website and method. Valid while no id of the dimension was freed (a flush or an
+   * eviction mid-minute may).
+   */
+  readonly #lastValue: (string | undefined)[] = DIMENSIONS.map(() => undefined);
   readonly #lastId: number[] = DIMENSIONS.map(() => 0);
   readonly #lastDrops: number[] = DIMENSIONS.map(() => -1);
 
   #cachedId(d: number, value: string): number {
     const it = this.interners[d] as Interner;
-    // Valid while no id of the dimension was freed (a flush or an eviction mid-minute may).
     if (value === this.#lastValue[d] && it.drops === this.#lastDrops[d]) return this.#lastId[d] as number;
     const id = it.intern(value);
     this.#lastValue[d] = value;
@@ -594,13 +597,13 @@ export class Store {
     return id;
   }
 
-  /** As `#cachedId`, for the ASCII text `b[s, e)`. */
+  /** As `#cachedId`, for the text `b[s, e)` (compared with the last id's bytes in place). */
   #cachedIdBytes(d: number, b: Uint8Array, s: number, e: number): number {
     const it = this.interners[d] as Interner;
-    const last = this.#lastValue[d] as string;
-    if (it.drops === this.#lastDrops[d] && bytesEqual(b, s, e, last)) return this.#lastId[d] as number;
+    const last = this.#lastId[d] as number;
+    if (it.drops === this.#lastDrops[d] && it.equalsBytes(last, b, s, e)) return last;
     const id = it.internBytes(b, s, e);
-    this.#lastValue[d] = it.value(id);
+    this.#lastValue[d] = undefined;
     this.#lastId[d] = id;
     this.#lastDrops[d] = it.drops;
     return id;
@@ -608,7 +611,7 @@ export class Store {
 
   /** Drops every per-value cache: ids may have been freed. */
   #forgetCaches(): void {
-    this.#lastValue.fill('');
+    this.#lastValue.fill(undefined);
     this.#lastId.fill(0);
     this.#lastAddr = undefined;
     this.#lastPrefixId = -1;
@@ -893,11 +896,7 @@ export class Store {
     this.flushLate();
     return {
       liveStart: this.#liveStart,
-      values: this.interners.map((it) => {
-        const out: string[] = [];
-        for (let id = 0; id < it.capacity; id++) out.push(it.value(id));
-        return out;
-      }),
+      values: this.interners.map((it) => it.values()),
       fine: [...this.#fine],
       coarse: [...this.#coarse],
       live: {

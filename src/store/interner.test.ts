@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodeString } from '../format/bytes.ts';
+import { OTHER, OTHER_TEXT } from './dimensions.ts';
+import { Interner } from './interner.ts';
+
+/** Every value the interner holds, by id, read through `values` and checked against `value`. */
+function contents(it: Interner): Map<number, string> {
+  const all = it.values();
+  assert.equal(all.length, it.capacity);
+  const held = new Map<number, string>();
+  all.forEach((text, id) => {
+    assert.equal(it.value(id), text, `value(${id})`);
+    if (it.generation(id) > 0 && (text !== '' || id === 0) && it.lookup(text) === id) held.set(id, text);
+  });
+  return held;
+}
+
+describe('Interner', () => {
+  it('holds the empty value as id 0 and the residuals value as id 1', () => {
+    const it = new Interner();
+    assert.equal(it.intern(''), 0);
+    assert.equal(it.intern(OTHER_TEXT), OTHER);
+    assert.equal(it.value(0), '');
+    assert.equal(it.value(OTHER), OTHER_TEXT);
+    assert.equal(it.size, 2);
+    assert.equal(it.capacity, 2);
+  });
+
+  it('gives a text the same id from a string and from its bytes, and reads it back exactly', () => {
+    const it = new Interner();
+    const texts = [
+      '/index.html',
+      'a',
+      'x'.repeat(200), // a two-byte length
+      'caf\u00e9', // latin1, stored as UTF-8
+      '/\u4e2d\u6587', // BMP
+      '/\u{1f600}', // astral: a surrogate pair
+      '/raw\udc80\udcff', // raw bytes 0x80 0xff kept as surrogate escapes
+      ' spaced ',
+    ];
+    const ids = texts.map((t) => it.intern(t));
+    assert.equal(new Set(ids).size, texts.length);
+    texts.forEach((t, i) => {
+      assert.equal(it.value(ids[i] as number), t);
+      assert.equal(it.lookup(t), ids[i]);
+      const b = encodeString(t);
+      const padded = new Uint8Array(b.length + 6);
+      padded.set(b, 3);
+      assert.equal(it.internBytes(padded, 3, 3 + b.length), ids[i], t);
+      assert.equal(it.equalsBytes(ids[i] as number, padded, 3, 3 + b.length), true);
+    });
+    assert.equal(it.lookup('/index.htm'), undefined);
+    assert.equal(it.lookup('caf\u00e9!'), undefined);
+    // Bytes first, string second.
+    const b = Buffer.from('/from-bytes');
+    const id = it.internBytes(b, 0, b.length);
+    assert.equal(it.intern('/from-bytes'), id);
+    assert.equal(it.value(id), '/from-bytes');
+  });
+
+  it('frees unreferenced values, reuses their ids under a new generation, and compacts its arena', () => {
+    const it = new Interner();
+    const live = new Map<number, string>();
+    let serial = 0;
+    // A reader kept across the churn still reads every value right (its decoded chunks go stale).
+    const read = it.reader();
+    // Rounds of churn: each adds values (some long enough to take chunks of their own), and frees
+    // most of the older ones, so chunks fill, empty, are given back and are compacted for reuse.
+    for (let round = 0; round < 30; round++) {
+      const added = new Set<number>();
+      for (let i = 0; i < 20_000; i++) {
+        const long = i % 5_000 === 0;
+        const text = long ? `/long/${serial}/${'y'.repeat(200_000)}` : `/r${round}/v${serial}`;
+        serial++;
+        const before = it.capacity;
+        const id = it.intern(text);
+        it.acquire(id);
+        added.add(id);
+        if (id < before) assert.equal(live.has(id), false, 'a reused id was free');
+        live.set(id, text);
+      }
+      const gens = new Map([...live.keys()].map((id) => [id, it.generation(id)]));
+      for (const [id] of [...live].filter((_, i) => i % 10 !== 0 || round % 2 === 0)) {
+        if (added.has(id)) continue;
+        it.release(id);
+        live.delete(id);
+      }
+      for (const [id, gen] of gens) if (live.has(id)) assert.equal(it.generation(id), gen);
+      for (const [id, text] of live) if (read(id) !== text) assert.fail(`reader: id ${id} in round ${round}`);
+      // The arena follows the values in use: freed space is compacted and reused, chunks whose
+      // values are all freed are given back (the long values are 200 kB each).
+      let bytes = 0;
+      for (const text of live.values()) bytes += text.length + 9;
+      assert.ok(it.memory < 2 * bytes + (16 << 20), `round ${round}: ${it.memory} bytes for ${bytes}`);
+    }
+    const got = contents(it);
+    got.delete(0);
+    got.delete(OTHER);
+    assert.deepEqual(got, live);
+    for (const [id, text] of live) assert.equal(it.intern(text), id);
+    assert.equal(it.size, live.size + 2);
+    // Freed everything: the arena gives its chunks back (one kept for new values).
+    for (const id of live.keys()) it.release(id);
+    assert.equal(it.size, 2);
+    assert.ok(it.memory < 8 << 20, `memory after freeing everything: ${it.memory}`);
+  });
+
+  it('sweeps values interned but never acquired', () => {
+    const it = new Interner();
+    const kept = it.intern('/kept');
+    it.acquire(kept);
+    const dropped = it.intern('/dropped');
+    const gen = it.generation(dropped);
+    it.sweep();
+    assert.equal(it.value(dropped), '');
+    assert.equal(it.lookup('/dropped'), undefined);
+    assert.equal(it.value(kept), '/kept');
+    const again = it.intern('/other-value');
+    assert.equal(again, dropped, 'the freed id is reused');
+    assert.equal(it.generation(again), gen + 1);
+  });
+
+  it('compares values in byte order (code point order), shorter first on a common prefix', () => {
+    const it = new Interner();
+    const texts = ['/b', '/a', '/ab', '', '/\u00e9', '/\uffff', '/\u{1f600}', '/A', '/a\u0000'];
+    const ids = texts.map((t) => it.intern(t));
+    const byCodePoint = [...texts].sort((a, b) => {
+      const x = [...a].map((c) => c.codePointAt(0) as number);
+      const y = [...b].map((c) => c.codePointAt(0) as number);
+      for (let i = 0; i < Math.min(x.length, y.length); i++)
+        if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+      return x.length - y.length;
+    });
+    const sorted = [...ids].sort((a, b) => it.compare(a, b)).map((id) => it.value(id));
+    assert.deepEqual(sorted, byCodePoint);
+    assert.equal(it.compare(ids[0] as number, ids[0] as number), 0);
+  });
+
+  it('finds plain text at the start, at the end, equal, or anywhere in the bytes', () => {
+    const it = new Interner();
+    const id = it.intern('/api/v1/caf\u00e9');
+    const has = (t: string, start: boolean, end: boolean) => it.hasText(id, encodeString(t), start, end);
+    assert.equal(has('/api/', true, false), true);
+    assert.equal(has('api', true, false), false);
+    assert.equal(has('caf\u00e9', false, true), true);
+    assert.equal(has('caf', false, true), false);
+    assert.equal(has('/v1/', false, false), true);
+    assert.equal(has('/v2/', false, false), false);
+    assert.equal(has('/api/v1/caf\u00e9', true, true), true);
+    assert.equal(has('/api/v1/caf', true, true), false);
+    assert.equal(has('', false, false), true);
+    assert.equal(it.hasText(12345, encodeString('x'), false, false), false);
+  });
+});
