@@ -23,7 +23,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileNginx } from '../src/format/nginx/compile.ts';
 import { NGINX_COMBINED, NGINX_LOGTAIL } from '../src/format/nginx/presets.ts';
@@ -140,10 +140,11 @@ async function collector(
 ): Promise<CollectorRun> {
   const port = await freePort();
   const t0 = performance.now();
+  // Run as an operator runs it: the executable itself (its sh line starts Node with the collector's
+  // V8 flags), with this Node first on PATH.
   const child: ChildProcess = spawn(
-    process.execPath,
+    BIN,
     [
-      BIN,
       'collector',
       '--logs',
       path,
@@ -157,7 +158,10 @@ async function collector(
       '--metrics-listen',
       '',
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` },
+    },
   );
   const client = createLogtallyClient(`127.0.0.1:${port}`);
   try {

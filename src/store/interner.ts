@@ -274,10 +274,23 @@ export class Interner {
       this.#cmpPos = this.#pos;
       this.#cmpLen = this.#len;
     }
-    if (!this.#locate(a)) return -1;
-    const ba = this.#buf;
-    const pa = this.#pos;
-    const la = this.#len;
+    // `a` located inline (this runs once per candidate of a TopN flooded with ties).
+    const o = this.#offsets[a];
+    if (o === undefined || o === FREE) return -1;
+    const ba = this.#chunks[o >>> POS_BITS] as Buffer;
+    let pa = (o & POS_MASK) + 4;
+    let v = ba[pa++] as number;
+    if (v >= 0x80) {
+      v &= 0x7f;
+      let shift = 128;
+      for (;;) {
+        const x = ba[pa++] as number;
+        v += (x & 0x7f) * shift;
+        if (x < 0x80) break;
+        shift *= 128;
+      }
+    }
+    const la = Math.floor(v / 2);
     const bb = this.#cmpBuf;
     const pb = this.#cmpPos;
     const lb = this.#cmpLen;

@@ -232,7 +232,7 @@ function sumPicked(
  * m candidates, values compared only on ties.
  */
 export function selectTop(
-  ids: ArrayLike<number> & Iterable<number>,
+  ids: ArrayLike<number>,
   order: Float64Array,
   n: number,
   compare: (a: number, b: number) => number,
@@ -259,28 +259,32 @@ export function selectTop(
       i = m;
     }
   };
-  for (const id of ids) {
-    if (heap.length < n) {
-      heap.push(id);
-      let i = heap.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (!worse(heap[i] as number, heap[p] as number)) break;
-        const t = heap[i] as number;
-        heap[i] = heap[p] as number;
-        heap[p] = t;
-        i = p;
-      }
-    } else {
-      // Most candidates lose to the heap's weakest on the order alone; on a tie (a flood of
-      // keys with one request each) one comparison of values decides.
-      const top = heap[0] as number;
-      const x = order[id] as number;
-      const y = order[top] as number;
-      if (x < y || (x === y && !(compare(id, top) < 0))) continue;
-      heap[0] = id;
-      down(0);
+  const m = ids.length;
+  let i = 0;
+  for (; i < m && heap.length < n; i++) {
+    heap.push(ids[i] as number);
+    let c = heap.length - 1;
+    while (c > 0) {
+      const p = (c - 1) >> 1;
+      if (!worse(heap[c] as number, heap[p] as number)) break;
+      const t = heap[c] as number;
+      heap[c] = heap[p] as number;
+      heap[p] = t;
+      c = p;
     }
+  }
+  // Most candidates lose to the heap's weakest on the order alone; on a tie (a flood of keys
+  // with one request each) one comparison of values decides.
+  let top = heap[0] as number;
+  let y = order[top] as number;
+  for (; i < m; i++) {
+    const id = ids[i] as number;
+    const x = order[id] as number;
+    if (x < y || (x === y && !(compare(id, top) < 0))) continue;
+    heap[0] = id;
+    down(0);
+    top = heap[0] as number;
+    y = order[top] as number;
   }
   return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }

@@ -9,13 +9,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BIN } from '../support/cli.ts';
+import { freePort, waitForListening } from '../support/listening.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -108,7 +109,7 @@ describe('the npm package', { timeout: 600_000 }, () => {
 
   it('runs from the prefix on Node 24: --version, and format parse --preset combined', async () => {
     const env = { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}` };
-    // Through its shebang (`env node`), as a shell runs it.
+    // As a program (its sh line starts the `node` on PATH), as a shell runs it.
     const v = await run(installed, ['--version'], { env, cwd: dir });
     assert.deepEqual(v, { code: 0, stdout: `${VERSION}\n`, stderr: '' });
     const p = await run(installed, ['format', 'parse', '--preset', 'combined'], {
@@ -139,6 +140,39 @@ describe('the npm package', { timeout: 600_000 }, () => {
       'package.json',
       'proto',
     ]);
+  });
+
+  it('starts the collector, run as a program, with its young generation capped (--max-semi-space-size=8)', async () => {
+    const env = { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}` };
+    const port = await freePort();
+    const log = join(dir, 'empty.log');
+    writeFileSync(log, '');
+    const child = spawn(
+      installed,
+      ['collector', '--logs', log, '--listen', `127.0.0.1:${port}`, '--metrics-listen', ''],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env,
+        cwd: dir,
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    try {
+      await waitForListening('collector', child, port, () => stderr, 60_000);
+      // sh exec'd Node in its own process: the pid is Node's, its command line the flags.
+      const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'latin1').split('\0');
+      assert.equal(cmdline[1], '--max-semi-space-size=8', cmdline.join(' '));
+      assert.equal(cmdline[3], 'collector', cmdline.join(' '));
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'close');
+    }
+    // Other commands start Node with its defaults.
+    const v = await run(installed, ['--version'], { env, cwd: dir });
+    assert.equal(v.code, 0);
   });
 
   const old = oldNode();
