@@ -50,7 +50,7 @@ export class RegexScratch {
   take(i: number, n: number): Uint8Array {
     let a = this.#arrays[i];
     if (!a || a.length < n) {
-      a = new Uint8Array(Math.max(16, n));
+      a = new Uint8Array(Math.max(16, n + (n >>> 3)));
       this.#arrays[i] = a;
     } else a.fill(0);
     return a;

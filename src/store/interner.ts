@@ -303,6 +303,60 @@ export class Interner {
   }
 
   /**
+   * The first index i in [from, to) whose id ranks above `bound` (of order `y`): a larger
+   * `order`, or the same and a smaller value (byte order, as `compare`); `to` when none does.
+   * TopN's scan of a flood of tied ids, with the bound's bytes and the arena in locals.
+   */
+  nextAbove(
+    ids: Int32Array,
+    from: number,
+    to: number,
+    order: Float64Array,
+    y: number,
+    bound: number,
+  ): number {
+    if (!this.#locate(bound)) {
+      for (let i = from; i < to; i++) if ((order[ids[i] as number] as number) > y) return i;
+      return to;
+    }
+    const bb = this.#buf;
+    const pb = this.#pos;
+    const lb = this.#len;
+    const offsets = this.#offsets;
+    const chunks = this.#chunks;
+    for (let i = from; i < to; i++) {
+      const id = ids[i] as number;
+      const x = order[id] as number;
+      if (x < y) continue;
+      if (x > y) return i;
+      const o = offsets[id] as number;
+      if (o === FREE) return i;
+      const buf = chunks[o >>> POS_BITS] as Buffer;
+      let p = (o & POS_MASK) + 4;
+      let v = buf[p++] as number;
+      if (v >= 0x80) {
+        v &= 0x7f;
+        let shift = 128;
+        for (;;) {
+          const c = buf[p++] as number;
+          v += (c & 0x7f) * shift;
+          if (c < 0x80) break;
+          shift *= 128;
+        }
+      }
+      const len = Math.floor(v / 2);
+      const m = len < lb ? len : lb;
+      let d = 0;
+      for (let k = 0; k < m; k++) {
+        d = (buf[p + k] as number) - (bb[pb + k] as number);
+        if (d !== 0) break;
+      }
+      if (d < 0 || (d === 0 && len < lb)) return i;
+    }
+    return to;
+  }
+
+  /**
    * Whether id's value holds the UTF-8 text `needle`: at its start (`start`), at its end
    * (`end`), both (equal), or anywhere. False for an id not in use.
    */

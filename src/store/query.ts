@@ -85,7 +85,7 @@ export class BucketQueries {
     const { order, mark } = acc;
     // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
     const other = measure === 0 ? (order[OTHER] as number) > 0 : mark[OTHER] === 1;
-    const top = selectTop(touched, order, q.n, (a, b) => interner.compare(a, b));
+    const top = selectTop(touched, order, q.n, interner);
     if (other) top.push(OTHER);
     order[OTHER] = 0;
     mark[OTHER] = 0;
@@ -157,7 +157,8 @@ export class BucketQueries {
   /** Scratch arrays indexed by id, reused across queries (zeroed after each). */
   #accumulators(capacity: number): Accumulators {
     if (this.#acc.order.length < capacity) {
-      const n = Math.max(capacity, this.#acc.order.length * 2, 1024);
+      // An eighth of room to grow into: 13 bytes an id is tens of MB for millions of values.
+      const n = Math.max(capacity + (capacity >>> 3), 1024);
       this.#acc = { order: new Float64Array(n), mark: new Uint8Array(n), touched: new Int32Array(n) };
     }
     return this.#acc;
@@ -226,23 +227,25 @@ function sumPicked(
   }
 }
 
+/** How `selectTop` breaks ties: the interner's order of values (its `compare` and `nextAbove`). */
+export interface TieOrder {
+  compare(a: number, b: number): number;
+  nextAbove(ids: Int32Array, from: number, to: number, order: Float64Array, y: number, bound: number): number;
+}
+
 /**
- * The `n` ids with the largest `order` value, largest first; ties broken by `compare` (the
- * smaller value first: the interner's byte order of labels). A bounded min-heap: O(m log n) for
- * m candidates, values compared only on ties.
+ * The `n` ids with the largest `order` value, largest first; ties broken by value (the smaller
+ * first: the interner's byte order of labels). A bounded min-heap: O(m log n) for m candidates;
+ * once it is full, `nextAbove` skips the candidates that rank below its weakest (a flood of keys
+ * with one request each is millions of ties).
  */
-export function selectTop(
-  ids: ArrayLike<number>,
-  order: Float64Array,
-  n: number,
-  compare: (a: number, b: number) => number,
-): number[] {
+export function selectTop(ids: Int32Array, order: Float64Array, n: number, ties: TieOrder): number[] {
   // worse(a, b): a ranks below b.
   const worse = (a: number, b: number) => {
     const x = order[a] as number;
     const y = order[b] as number;
     if (x !== y) return x < y;
-    return compare(a, b) > 0;
+    return ties.compare(a, b) > 0;
   };
   const heap: number[] = [];
   const down = (i: number) => {
@@ -273,18 +276,12 @@ export function selectTop(
       c = p;
     }
   }
-  // Most candidates lose to the heap's weakest on the order alone; on a tie (a flood of keys
-  // with one request each) one comparison of values decides.
-  let top = heap[0] as number;
-  let y = order[top] as number;
   for (; i < m; i++) {
-    const id = ids[i] as number;
-    const x = order[id] as number;
-    if (x < y || (x === y && !(compare(id, top) < 0))) continue;
-    heap[0] = id;
+    const top = heap[0] as number;
+    i = ties.nextAbove(ids, i, m, order, order[top] as number, top);
+    if (i === m) break;
+    heap[0] = ids[i] as number;
     down(0);
-    top = heap[0] as number;
-    y = order[top] as number;
   }
   return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { topIndices } from './bucket.ts';
 import { OTHER_TEXT } from './dimensions.ts';
 import { parseStatusFilter } from './filter.ts';
+import { Interner } from './interner.ts';
 import { Store } from './store.ts';
 import { WINDOW_SPANS, WINDOWS } from './windows.ts';
 
@@ -266,7 +267,7 @@ describe('Store: window arithmetic over 25 hours with an injected clock', () => 
 });
 
 describe('selectTop', () => {
-  it('equals a full sort by value, then label', async () => {
+  it('equals a full sort by value, then label (byte order), with the labels interned in any order', async () => {
     const { selectTop } = await import('./store.ts');
     let seed = 3;
     const rand = () => {
@@ -274,17 +275,22 @@ describe('selectTop', () => {
       return seed / 2147483648;
     };
     for (let round = 0; round < 30; round++) {
+      const it = new Interner();
       const m = Math.floor(rand() * 200);
-      const order = new Float64Array(m);
-      for (let i = 0; i < m; i++) order[i] = Math.floor(rand() * 10);
-      const ids = Array.from({ length: m }, (_, i) => i);
-      const label = (id: number) => `l${String(id).padStart(3, '0')}`;
+      // Labels of 0-4 letters (prefixes of one another too), interned in random order.
+      const labels = new Set<string>();
+      while (labels.size < m)
+        labels.add(
+          Array.from({ length: Math.floor(rand() * 5) }, () => 'abcd'[Math.floor(rand() * 4)]).join(''),
+        );
+      const ids = Int32Array.from([...labels].map((l) => it.intern(l)));
+      const order = new Float64Array(it.capacity);
+      for (const id of ids) order[id] = Math.floor(rand() * (round % 2 === 0 ? 3 : 10));
       const n = 1 + Math.floor(rand() * 20);
       const want = [...ids]
-        .sort((a, b) => (order[b] as number) - (order[a] as number) || (label(a) < label(b) ? -1 : 1))
+        .sort((a, b) => (order[b] as number) - (order[a] as number) || (it.value(a) < it.value(b) ? -1 : 1))
         .slice(0, n);
-      const compare = (a: number, b: number) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0);
-      assert.deepEqual(selectTop(ids, order, n, compare), want);
+      assert.deepEqual(selectTop(ids, order, n, it), want);
     }
   });
 });
