@@ -43,7 +43,6 @@ export class ColumnEncoder {
     const n = b.size;
     const ids = b.ids.subarray(0, n * D);
     const dictionary = Array.from({ length: D }, () => ({ ids: [] as number[], values: [] as string[] }));
-    const readers = this.#interners.map((it) => it.reader());
     for (let i = 0; i < n * D; i++) {
       const d = i % D;
       const id = ids[i] as number;
@@ -60,7 +59,7 @@ export class ColumnEncoder {
         sent[id] = gen;
         const delta = dictionary[d] as { ids: number[]; values: string[] };
         delta.ids.push(id);
-        delta.values.push((readers[d] as (id: number) => string)(id));
+        delta.values.push(interner.value(id));
       }
     }
     const counts = new Float64Array(3 * n);

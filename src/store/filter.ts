@@ -100,8 +100,7 @@ function regexPredicate(
     );
   }
   // A regular expression reads the text of each value the query meets (once: cached).
-  const read = interner.reader();
-  return cachedPredicate(cache, (id) => re.test(read(id)) !== negate);
+  return cachedPredicate(cache, (id) => re.test(interner.value(id)) !== negate);
 }
 
 export function compileFilter(

@@ -7,9 +7,10 @@
  * Values live as bytes in an arena, not as JavaScript strings: millions of distinct URIs cost
  * their bytes plus about 14 bytes each (a 5-byte header, an offset, a reference count, a
  * generation, their slots in the index), where a string each cost about 40 bytes more, all of it
- * on the garbage-collected heap. A string is made only when a value is read (`value`), which
- * queries do for the few values they answer with; ties, plain-text filters and caches compare
- * bytes (`compare`, `equalsBytes`, `hasText`, `generation`).
+ * on the garbage-collected heap. A string is made only when a value is read (`value`: ~30 ns
+ * for a short ASCII value), which queries do for the values they answer with and regular
+ * expressions test; ties, plain-text filters and caches compare bytes (`compare`, `nextAbove`,
+ * `equalsBytes`, `hasText`, `generation`).
  *
  * - Text is stored as UTF-8, with the raw bytes of invalid sequences kept as they are
  *   (format/bytes.ts's surrogate escapes), so `value(intern(s)) === s` for every string a log can
@@ -25,7 +26,7 @@
  * @module
  */
 
-import { decodeBytes, encodeString } from '../format/bytes.ts';
+import { decodeBytes, encodeString, latin1 } from '../format/bytes.ts';
 import { OTHER, OTHER_TEXT } from './dimensions.ts';
 
 const EMPTY = -1;
@@ -40,11 +41,6 @@ const LARGE = CHUNK >>> 3;
 /** Chunk indexes fit the 12 bits above a position. */
 const MAX_CHUNKS = 4095;
 const NO_CHUNK = Buffer.alloc(0);
-/** A reader decodes the arena in windows of 64 KiB (and up to 4 KiB past, for values crossing). */
-const WINDOW_BITS = 16;
-const WINDOW = 1 << WINDOW_BITS;
-const WINDOW_MASK = WINDOW - 1;
-const WINDOW_SLACK = 4096;
 
 /** FNV-1a over bytes, mixed; an ASCII string's code units hash as its bytes do. */
 function hashBytes(b: Uint8Array, s: number, e: number): number {
@@ -101,8 +97,6 @@ export class Interner {
   #cmpBuf: Buffer = NO_CHUNK;
   #cmpPos = 0;
   #cmpLen = 0;
-  /** Counts compactions and chunks given back: decoded chunks are stale once it moves. */
-  #moves = 0;
 
   constructor() {
     this.intern('');
@@ -204,47 +198,8 @@ export class Interner {
     if (!this.#locate(id)) return '';
     const p = this.#pos;
     return this.#ascii
-      ? this.#buf.toString('latin1', p, p + this.#len)
+      ? latin1(this.#buf, p, p + this.#len)
       : decodeBytes(this.#buf.subarray(p, p + this.#len));
-  }
-
-  /**
-   * A reader of many values, for passes over keys (queries, snapshots): the arena is decoded a
-   * 64 KiB window at a time into one string and values are sliced from it, a few times cheaper a
-   * value than `value`. The values one bucket added sit together in the arena, so the few windows
-   * a reader keeps (16) serve a pass over buckets' keys; windows are small enough to be young
-   * garbage. It stays right if the interner changes between reads.
-   */
-  reader(): (id: number) => string {
-    const keep = 16;
-    const texts: string[] = new Array<string>(keep).fill('');
-    /** Per slot: the chunk and window of its text (chunk << 4 | window), or -1. */
-    const of = new Int32Array(keep).fill(-1);
-    let moves = this.#moves;
-    return (id) => {
-      if (!this.#locate(id)) return '';
-      if (!this.#ascii) return this.value(id);
-      if (moves !== this.#moves) {
-        // Values moved (a compaction, a chunk given back) since the windows were decoded.
-        of.fill(-1);
-        moves = this.#moves;
-      }
-      const o = this.#offsets[id] as number;
-      const key = ((o >>> POS_BITS) << (POS_BITS - WINDOW_BITS)) | (this.#pos >>> WINDOW_BITS);
-      const at = this.#pos & ~WINDOW_MASK;
-      const p = this.#pos - at;
-      const slot = key & (keep - 1);
-      let text = texts[slot] as string;
-      if (of[slot] !== key || text.length < p + this.#len) {
-        const chunkEnd = this.#ends[o >>> POS_BITS] as number;
-        const end = Math.min(chunkEnd, at + WINDOW + WINDOW_SLACK);
-        if (this.#pos + this.#len > end) return this.value(id);
-        text = this.#buf.toString('latin1', at, end);
-        texts[slot] = text;
-        of[slot] = key;
-      }
-      return text.slice(p, p + this.#len);
-    };
   }
 
   /**
@@ -600,7 +555,6 @@ export class Interner {
   #compact(c: number): void {
     if (this.#dead[c] === 0) return;
     this.#cmpId = -1;
-    this.#moves++;
     const buf = this.#chunks[c] as Buffer;
     const end = this.#ends[c] as number;
     const offsets = this.#offsets;
@@ -679,7 +633,6 @@ export class Interner {
     this.#dead[c] = dead;
     if (dead === this.#ends[c] && c !== this.#active) {
       // Nothing in the chunk is in use: give it back.
-      this.#moves++;
       this.#chunks[c] = NO_CHUNK;
       this.#ends[c] = 0;
       this.#dead[c] = 0;
