@@ -124,66 +124,9 @@ const char = String.fromCharCode;
  * it is made by one String.fromCharCode call (~20 ns, a quarter of a call into Buffer's C++).
  */
 export function latin1(b: Uint8Array, s: number, e: number): string {
-  const n = e - s;
-  if (n > 16) return Buffer.from(b.buffer, b.byteOffset + s, n).toString('latin1');
-  if (n <= 8) return short8(b, s, n);
   const c = (i: number) => b[s + i] as number;
-  switch (n) {
-    case 9:
-      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8));
-    case 10:
-      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9));
-    case 11:
-      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10));
-    case 12:
-      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11));
-    case 13:
-      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11), c(12));
-    case 14:
-      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11), c(12), c(13));
-    case 15:
-      return char(
-        c(0),
-        c(1),
-        c(2),
-        c(3),
-        c(4),
-        c(5),
-        c(6),
-        c(7),
-        c(8),
-        c(9),
-        c(10),
-        c(11),
-        c(12),
-        c(13),
-        c(14),
-      );
-    default:
-      return char(
-        c(0),
-        c(1),
-        c(2),
-        c(3),
-        c(4),
-        c(5),
-        c(6),
-        c(7),
-        c(8),
-        c(9),
-        c(10),
-        c(11),
-        c(12),
-        c(13),
-        c(14),
-        c(15),
-      );
-  }
-}
-
-function short8(b: Uint8Array, s: number, n: number): string {
-  const c = (i: number) => b[s + i] as number;
-  switch (n) {
+  // biome-ignore format: one call a length, a line each
+  switch (e - s) {
     case 0:
       return '';
     case 1:
@@ -200,8 +143,26 @@ function short8(b: Uint8Array, s: number, n: number): string {
       return char(c(0), c(1), c(2), c(3), c(4), c(5));
     case 7:
       return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6));
-    default:
+    case 8:
       return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7));
+    case 9:
+      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8));
+    case 10:
+      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9));
+    case 11:
+      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10));
+    case 12:
+      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11));
+    case 13:
+      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11), c(12));
+    case 14:
+      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11), c(12), c(13));
+    case 15:
+      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11), c(12), c(13), c(14));
+    case 16:
+      return char(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(9), c(10), c(11), c(12), c(13), c(14), c(15));
+    default:
+      return Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
   }
 }
 

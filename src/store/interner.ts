@@ -49,6 +49,33 @@ function hashBytes(b: Uint8Array, s: number, e: number): number {
   return h ^ (h >>> 16);
 }
 
+/** What `asciiHash` gives a string that is not ASCII (no 32-bit hash is). */
+const NOT_ASCII = 2 ** 32;
+
+/** `hashBytes` of an ASCII string's code units (its bytes), or NOT_ASCII. */
+function asciiHash(value: string): number {
+  let h = 0x811c9dc5 | 0;
+  let high = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    high |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return high >= 0x80 ? NOT_ASCII : h ^ (h >>> 16);
+}
+
+/** The varint at `b[p]` (a value's length × 2 + non-ASCII). */
+function readVarint(b: Uint8Array, p: number): number {
+  let v = b[p] as number;
+  if (v < 0x80) return v;
+  v &= 0x7f;
+  for (let shift = 128; ; shift *= 128) {
+    const x = b[++p] as number;
+    v += (x & 0x7f) * shift;
+    if (x < 0x80) return v;
+  }
+}
+
 /** How many bytes the varint `v` takes. */
 function varintLength(v: number): number {
   let n = 1;
@@ -130,18 +157,11 @@ export class Interner {
 
   /** The id of `value`, allocating one if needed (with no reference yet). */
   intern(value: string): number {
-    let h = 0x811c9dc5 | 0;
-    let high = 0;
-    for (let i = 0; i < value.length; i++) {
-      const c = value.charCodeAt(i);
-      high |= c;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
-    if (high >= 0x80) {
+    const h = asciiHash(value);
+    if (h === NOT_ASCII) {
       const bytes = encodeString(value);
       return this.internBytes(bytes, 0, bytes.length);
     }
-    h ^= h >>> 16;
     const found = this.#findText(value, h);
     if (found >= 0) return found;
     const id = this.#newId(h);
@@ -178,18 +198,12 @@ export class Interner {
 
   /** The id of `value` if it is interned. */
   lookup(value: string): number | undefined {
-    let h = 0x811c9dc5 | 0;
-    let high = 0;
-    for (let i = 0; i < value.length; i++) {
-      const c = value.charCodeAt(i);
-      high |= c;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
+    const h = asciiHash(value);
     let id: number;
-    if (high >= 0x80) {
+    if (h === NOT_ASCII) {
       const bytes = encodeString(value);
       id = this.#findBytes(bytes, 0, bytes.length, hashBytes(bytes, 0, bytes.length));
-    } else id = this.#findText(value, h ^ (h >>> 16));
+    } else id = this.#findText(value, h);
     return id >= 0 ? id : undefined;
   }
 
@@ -233,18 +247,8 @@ export class Interner {
     const o = this.#offsets[a];
     if (o === undefined || o === FREE) return -1;
     const ba = this.#chunks[o >>> POS_BITS] as Buffer;
-    let pa = (o & POS_MASK) + 4;
-    let v = ba[pa++] as number;
-    if (v >= 0x80) {
-      v &= 0x7f;
-      let shift = 128;
-      for (;;) {
-        const x = ba[pa++] as number;
-        v += (x & 0x7f) * shift;
-        if (x < 0x80) break;
-        shift *= 128;
-      }
-    }
+    const v = readVarint(ba, (o & POS_MASK) + 4);
+    const pa = (o & POS_MASK) + 4 + varintLength(v);
     const la = Math.floor(v / 2);
     const bb = this.#cmpBuf;
     const pb = this.#cmpPos;
@@ -287,18 +291,8 @@ export class Interner {
       const o = offsets[id] as number;
       if (o === FREE) return i;
       const buf = chunks[o >>> POS_BITS] as Buffer;
-      let p = (o & POS_MASK) + 4;
-      let v = buf[p++] as number;
-      if (v >= 0x80) {
-        v &= 0x7f;
-        let shift = 128;
-        for (;;) {
-          const c = buf[p++] as number;
-          v += (c & 0x7f) * shift;
-          if (c < 0x80) break;
-          shift *= 128;
-        }
-      }
+      const v = readVarint(buf, (o & POS_MASK) + 4);
+      const p = (o & POS_MASK) + 4 + varintLength(v);
       const len = Math.floor(v / 2);
       const m = len < lb ? len : lb;
       let d = 0;
@@ -345,15 +339,8 @@ export class Interner {
       let text: string | undefined;
       for (let p = 0; p < end; ) {
         const id = buf.readUInt32LE(p);
-        let q = p + 4;
-        let v = 0;
-        let shift = 1;
-        for (;;) {
-          const x = buf[q++] as number;
-          v += (x & 0x7f) * shift;
-          if (x < 0x80) break;
-          shift *= 128;
-        }
+        const v = readVarint(buf, p + 4);
+        const q = p + 4 + varintLength(v);
         const len = Math.floor(v / 2);
         if (id !== FREE) {
           if (v % 2 === 0) {
@@ -409,20 +396,9 @@ export class Interner {
     const o = this.#offsets[id];
     if (o === undefined || o === FREE) return false;
     const buf = this.#chunks[o >>> POS_BITS] as Buffer;
-    let q = (o & POS_MASK) + 4;
-    let v = buf[q++] as number;
-    if (v >= 0x80) {
-      v &= 0x7f;
-      let shift = 128;
-      for (;;) {
-        const x = buf[q++] as number;
-        v += (x & 0x7f) * shift;
-        if (x < 0x80) break;
-        shift *= 128;
-      }
-    }
+    const v = readVarint(buf, (o & POS_MASK) + 4);
     this.#buf = buf;
-    this.#pos = q;
+    this.#pos = (o & POS_MASK) + 4 + varintLength(v);
     this.#len = Math.floor(v / 2);
     this.#ascii = v % 2 === 0;
     return true;
@@ -562,16 +538,8 @@ export class Interner {
     let run = -1; // start of the run of values in use being moved
     for (let p = 0; p < end; ) {
       const id = buf.readUInt32LE(p);
-      let q = p + 4;
-      let v = 0;
-      let shift = 1;
-      for (;;) {
-        const x = buf[q++] as number;
-        v += (x & 0x7f) * shift;
-        if (x < 0x80) break;
-        shift *= 128;
-      }
-      const next = q + Math.floor(v / 2);
+      const v = readVarint(buf, p + 4);
+      const next = p + 4 + varintLength(v) + Math.floor(v / 2);
       if (id === FREE) {
         if (run >= 0) {
           buf.copyWithin(w, run, p);
