@@ -6,7 +6,8 @@
  * @module
  */
 
-const fatal = new TextDecoder('utf-8', { fatal: true });
+/** Strict UTF-8 that keeps a leading U+FEFF (a BOM is text like any other here: lossless). */
+const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes bytes to a string; invalid UTF-8 bytes become U+DC80+byte. */
 export function decodeBytes(bytes: Uint8Array): string {

@@ -91,8 +91,9 @@ function regexPredicate(
   // a negated expression (a filter and its negation add up to the whole).
   cache[OTHER] = negate ? 1 : 2;
   const literal = re.literal;
-  if (literal) {
-    // Plain text: compared with the values' bytes, no string made.
+  // Plain text is compared with the values' UTF-8 bytes, unless it holds a lone surrogate (a raw
+  // byte's escape or an unpaired half), whose bytes need not stand for the same text.
+  if (literal && !/[\ud800-\udfff]/.test(literal.text)) {
     const needle = encodeString(literal.text);
     return cachedPredicate(
       cache,

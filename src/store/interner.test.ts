@@ -37,6 +37,8 @@ describe('Interner', () => {
       '/\u4e2d\u6587', // BMP
       '/\u{1f600}', // astral: a surrogate pair
       '/raw\udc80\udcff', // raw bytes 0x80 0xff kept as surrogate escapes
+      '\ufeff/bom', // a leading U+FEFF is text, not a byte-order mark to drop
+      '\ufeff',
       ' spaced ',
     ];
     const ids = texts.map((t) => it.intern(t));

@@ -13,9 +13,11 @@
  * `equalsBytes`, `hasText`, `generation`).
  *
  * - Text is stored as UTF-8, with the raw bytes of invalid sequences kept as they are
- *   (format/bytes.ts's surrogate escapes), so `value(intern(s)) === s` for every string a log can
- *   give. (A lone surrogate outside U+DC80–U+DCFF, which no decoded log holds, is stored as
- *   U+FFFD.) Order (`compare`) is byte order: code point order.
+ *   (format/bytes.ts's surrogate escapes), so `value(intern(s)) === s` for every string decoded
+ *   from a log's bytes. A string that no bytes decode to shares the id of the text its bytes
+ *   decode to: a lone surrogate outside U+DC80–U+DCFF (only a JSON `\uD800` escape gives one) is
+ *   stored as U+FFFD, and escapes of raw bytes that form valid UTF-8 (`\uDCC3\uDCA9`) as the
+ *   character (`é`). Order (`compare`) is byte order: code point order.
  * - The arena is a list of 1 MiB chunks (a value longer than an eighth of one gets a chunk of its
  *   own). A value is `[id: u32][length << 1 | non-ASCII: varint][bytes]`; a freed one keeps its
  *   length and gets the id 0xFFFFFFFF. A chunk is compacted in place when it is reused, and given

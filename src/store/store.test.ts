@@ -109,6 +109,25 @@ describe('Store: counting and TopN', () => {
   });
 });
 
+describe('Store: plain-text filters with non-ASCII values', () => {
+  it('compare text as strings, also when the text holds a lone surrogate', () => {
+    const s = new Store({ now: clock(T0).now });
+    for (const uri of ['/\u0100', '/x\ufffd', '/raw\udc80', '/caf\u00e9', '\ufeff/bom'])
+      assert.equal(s.add('a.example', '192.0.2.1', uri, 200, '', 'GET', 1, 0), 'counted');
+    const uris = (uriRe: string) =>
+      s
+        .topN({ groupBy: 'uri', window: '1m', n: 10, filter: { uriRe } })
+        .map((e) => e.label)
+        .sort();
+    // "\udc80" is the escape of a raw byte 0x80: it must not match the 0x80 inside "Ā" (C4 80).
+    assert.deepEqual(uris('\udc80'), ['/raw\udc80']);
+    // An unpaired surrogate matches no value (none holds one), not the U+FFFD it would encode to.
+    assert.deepEqual(uris('\ud800'), []);
+    assert.deepEqual(uris('caf\u00e9$'), ['/caf\u00e9']);
+    assert.deepEqual(uris('^\ufeff'), ['\ufeff/bom']);
+  });
+});
+
 describe('Store: caps', () => {
   it('a new key beyond the live cap takes the entry of the lightest key (Space-Saving); totals and sums by status stay exact', () => {
     const c = clock(T0);
