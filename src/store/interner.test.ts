@@ -106,6 +106,31 @@ describe('Interner', () => {
     assert.ok(it.memory < 8 << 20, `memory after freeing everything: ${it.memory}`);
   });
 
+  it('gives back the chunks a burst of values leaves nearly empty, moving the few kept', () => {
+    const it = new Interner();
+    const kept = new Map<number, string>();
+    const burst: number[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const text = `/burst/${i}/${'z'.repeat(90)}`;
+      const id = it.intern(text);
+      it.acquire(id);
+      if (i % 50 === 0) kept.set(id, text);
+      else burst.push(id);
+    }
+    const full = it.memory;
+    for (const id of burst) it.release(id);
+    // 4 000 values of ~100 bytes kept of 20 MB: a few chunks, not the twenty they were spread over.
+    assert.ok(it.memory < full / 3, `${it.memory} bytes held after the burst (${full} before)`);
+    for (const [id, text] of kept) {
+      assert.equal(it.value(id), text);
+      assert.equal(it.lookup(text), id);
+    }
+    // New values go on being stored and found.
+    const later = it.intern('/after');
+    assert.equal(it.value(later), '/after');
+    assert.equal(it.size, kept.size + 3);
+  });
+
   it('sweeps values interned but never acquired', () => {
     const it = new Interner();
     const kept = it.intern('/kept');

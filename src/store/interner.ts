@@ -20,9 +20,10 @@
  *   character (`é`). Order (`compare`) is byte order: code point order.
  * - The arena is a list of 1 MiB chunks (a value longer than an eighth of one gets a chunk of its
  *   own). A value is `[id: u32][length << 1 | non-ASCII: varint][bytes]`; a freed one keeps its
- *   length and gets the id 0xFFFFFFFF. A chunk is compacted in place when it is reused, and given
- *   back when nothing in it is in use: growing never copies the arena, and memory follows the
- *   values in use.
+ *   length and gets the id 0xFFFFFFFF. A chunk is compacted in place when it is reused; one whose
+ *   values in use take less than 64 KiB has them moved to the active chunk and is given back, as
+ *   is one with none in use. Growing never copies the arena, and memory follows the values in use
+ *   (within about a sixteenth of a chunk each, and the chunks being filled).
  * - The value → id index is an open-addressing table of ids in an Int32Array (a probe compares
  *   the candidate's bytes; a table rebuild hashes the values again).
  * @module
@@ -40,6 +41,8 @@ const CHUNK = 1 << POS_BITS;
 const POS_MASK = CHUNK - 1;
 /** A value needing more than this gets a chunk of its own. */
 const LARGE = CHUNK >>> 3;
+/** A chunk whose values in use take less than this is emptied into the active one and given back. */
+const SPARSE = CHUNK >>> 4;
 /** Chunk indexes fit the 12 bits above a position. */
 const MAX_CHUNKS = 4095;
 const NO_CHUNK = Buffer.alloc(0);
@@ -98,6 +101,8 @@ export class Interner {
   readonly #spare: number[] = [];
   /** The chunk new values are appended to (-1: none yet). */
   #active = -1;
+  /** The chunk being emptied (-1: none), never made the active one. */
+  #evacuating = -1;
   /** Per id: chunk << 20 | position of its value's header, or FREE. */
   #offsets: Uint32Array = new Uint32Array(1024).fill(FREE);
   #refs: Uint32Array = new Uint32Array(1024);
@@ -507,7 +512,7 @@ export class Interner {
   #activate(need: number): number {
     const chunks = this.#chunks;
     for (let c = 0; c < chunks.length; c++) {
-      if (c === this.#active || (chunks[c] as Buffer).length !== CHUNK) continue;
+      if (c === this.#active || c === this.#evacuating || (chunks[c] as Buffer).length !== CHUNK) continue;
       const live = (this.#ends[c] as number) - (this.#dead[c] as number);
       if (CHUNK - live < Math.max(need, CHUNK / 4)) continue;
       this.#compact(c);
@@ -601,15 +606,48 @@ export class Interner {
     buf.writeUInt32LE(FREE, o & POS_MASK);
     const dead = (this.#dead[c] as number) + (this.#pos + this.#len - (o & POS_MASK));
     this.#dead[c] = dead;
-    if (dead === this.#ends[c] && c !== this.#active) {
-      // Nothing in the chunk is in use: give it back.
-      this.#chunks[c] = NO_CHUNK;
-      this.#ends[c] = 0;
-      this.#dead[c] = 0;
-      this.#spare.push(c);
-    }
     this.#offsets[id] = FREE;
     this.#free.push(id);
     this.drops++;
+    const live = (this.#ends[c] as number) - dead;
+    if (c === this.#active || c === this.#evacuating) return;
+    if (live === 0) this.#giveBack(c);
+    else if (live < SPARSE && buf.length === CHUNK) {
+      // A few values keep a whole chunk (a burst of values mostly forgotten): move them on.
+      this.#evacuate(c);
+      this.#giveBack(c);
+    }
+  }
+
+  /** Moves chunk c's values in use into the active chunk (their offsets follow). */
+  #evacuate(c: number): void {
+    const from = this.#chunks[c] as Buffer;
+    const end = this.#ends[c] as number;
+    this.#cmpId = -1;
+    this.#evacuating = c;
+    for (let p = 0; p < end; ) {
+      const id = from.readUInt32LE(p);
+      const v = readVarint(from, p + 4);
+      const next = p + 4 + varintLength(v) + Math.floor(v / 2);
+      if (id !== FREE) {
+        const need = next - p;
+        let t = this.#active;
+        if (t < 0 || (this.#ends[t] as number) + need > CHUNK) t = this.#activate(need);
+        const at = this.#ends[t] as number;
+        (this.#chunks[t] as Buffer).set(from.subarray(p, next), at);
+        this.#ends[t] = at + need;
+        this.#offsets[id] = (t * CHUNK + at) >>> 0;
+      }
+      p = next;
+    }
+    this.#evacuating = -1;
+  }
+
+  /** Gives chunk c back (nothing in it is in use). */
+  #giveBack(c: number): void {
+    this.#chunks[c] = NO_CHUNK;
+    this.#ends[c] = 0;
+    this.#dead[c] = 0;
+    this.#spare.push(c);
   }
 }
