@@ -15,7 +15,7 @@ import { addDistinct, fillAtFullCaps } from './fill.ts';
 
 const MODE = process.env.KEYS === 'vocabulary' ? 'vocabulary' : 'distinct';
 const gc = (globalThis as { gc?: () => void }).gc;
-const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
+const mb = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
 
 const clock = { t: 1_795_000_000 };
 const store = new Store({ now: () => clock.t });
