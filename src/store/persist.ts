@@ -13,6 +13,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { decodeBytes, encodeLine } from '../format/bytes.ts';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import type { Store, StoreState } from './store.ts';
@@ -105,7 +106,8 @@ export function saveState(store: Store, path: string, o: SaveOptions = {}): numb
       const parts: Buffer[] = [];
       let size = 0;
       for (const v of values) {
-        const b = Buffer.from(v, 'utf8');
+        // Lossless: the escapes of raw bytes (not UTF-8) are written as those bytes.
+        const b = encodeLine(v);
         parts.push(u32(b.length), b);
         size += 4 + b.length;
         if (size > 1 << 20) {
@@ -201,7 +203,7 @@ export function readState(path: string): SavedState {
     for (let i = 0; i < n; i++) {
       const len = u32();
       if (off + len > buf.length) throw new Error(`${path}: truncated state file`);
-      vs[i] = buf.toString('utf8', off, off + len);
+      vs[i] = decodeBytes(buf.subarray(off, off + len));
       off += len;
     }
     values.push(vs);
