@@ -4,6 +4,7 @@
  * @module
  */
 import { Command } from 'commander';
+import { encodeLine } from '../../format/bytes.ts';
 import type { Snapshot, SnapshotEntry } from '../../gen/logtally/v1/logtally_pb.ts';
 import type { LogtallyClient } from '../../rpc/client.ts';
 import type { SnapshotAssembler } from '../../rpc/message-size.ts';
@@ -67,7 +68,7 @@ export function snapshotMatcher(f: Filter): (e: SnapshotEntry) => boolean {
 
 /**
  * Summarises a snapshot: the number of entries (keys) under the filter, and the top value of
- * `groupBy` by requests (ties broken by label).
+ * `groupBy` by requests (ties broken by label, in the rings' order: UTF-8 bytes).
  */
 export function summarize(
   s: Snapshot,
@@ -88,7 +89,11 @@ export function summarize(
   let topLabel = '';
   let topCount = 0;
   for (const [label, count] of sums) {
-    if (count > topCount || (count === topCount && count > 0 && label < topLabel)) {
+    // Ties by label in the rings' order: the bytes of its UTF-8 (code point order, not `<`'s UTF-16).
+    if (
+      count > topCount ||
+      (count === topCount && count > 0 && Buffer.compare(encodeLine(label), encodeLine(topLabel)) < 0)
+    ) {
       topLabel = label;
       topCount = count;
     }

@@ -121,6 +121,15 @@ describe('query text helpers', () => {
     const none = summarize(snap, 't:1', 'website', snapshotMatcher(parseFilter({ website: 'nope' }).filter));
     assert.deepEqual([none.total_entries, none.top_label, none.top_count], [0, '', 0]);
     assert.equal(streamLine(none), '2026-03-14T19:23:00Z  col-1 (t:1)  0 entries  0 requests');
+    // A tie goes to the label first in the rings' order (UTF-8 bytes: U+E000 before U+10000,
+    // which JavaScript's < puts first).
+    const tie = create(SnapshotSchema, {
+      source: 'col-1',
+      start: 1773516180,
+      span: 60,
+      entries: [e('\u{10000}.example', '/', '200', 5), e('\ue000.example', '/', '200', 5)],
+    });
+    assert.equal(summarize(tie, 't:1', 'website', snapshotMatcher({})).top_label, '\ue000.example');
   });
 
   it('stream summary: a residual ("\\0other") on top is "(other)", top_other in JSON; a negated regex keeps it', () => {
