@@ -47,26 +47,21 @@ const SPARSE = CHUNK >>> 4;
 const MAX_CHUNKS = 4095;
 const NO_CHUNK = Buffer.alloc(0);
 
-/** FNV-1a over bytes, mixed; an ASCII string's code units hash as its bytes do. */
+/** FNV-1a over bytes, mixed. */
 function hashBytes(b: Uint8Array, s: number, e: number): number {
   let h = 0x811c9dc5 | 0;
   for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
   return h ^ (h >>> 16);
 }
 
-/** What `asciiHash` gives a string that is not ASCII (no 32-bit hash is). */
-const NOT_ASCII = 2 ** 32;
-
-/** `hashBytes` of an ASCII string's code units (its bytes), or NOT_ASCII. */
-function asciiHash(value: string): number {
-  let h = 0x811c9dc5 | 0;
-  let high = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    high |= c;
-    h = Math.imul(h ^ c, 0x01000193);
+/** Orders `x[px, px + lx)` and `y[py, py + ly)` byte by byte, the shorter first on a common prefix. */
+function compareBytes(x: Uint8Array, px: number, lx: number, y: Uint8Array, py: number, ly: number): number {
+  const n = lx < ly ? lx : ly;
+  for (let i = 0; i < n; i++) {
+    const d = (x[px + i] as number) - (y[py + i] as number);
+    if (d !== 0) return d;
   }
-  return high >= 0x80 ? NOT_ASCII : h ^ (h >>> 16);
+  return lx - ly;
 }
 
 /** The varint at `b[p]` (a value's length × 2 + non-ASCII). */
@@ -126,11 +121,8 @@ export class Interner {
   #pos = 0;
   #len = 0;
   #ascii = true;
-  /** Where `compare` found its last `b` (-1: nowhere; forgotten when the arena changes). */
-  #cmpId = -1;
-  #cmpBuf: Buffer = NO_CHUNK;
-  #cmpPos = 0;
-  #cmpLen = 0;
+  /** Where `intern` and `lookup` write a string's bytes. */
+  #text = new Uint8Array(256);
 
   constructor() {
     this.intern('');
@@ -164,19 +156,8 @@ export class Interner {
 
   /** The id of `value`, allocating one if needed (with no reference yet). */
   intern(value: string): number {
-    const h = asciiHash(value);
-    if (h === NOT_ASCII) {
-      const bytes = encodeString(value);
-      return this.internBytes(bytes, 0, bytes.length);
-    }
-    const found = this.#findText(value, h);
-    if (found >= 0) return found;
-    const id = this.#newId(h);
-    const buf = this.#place(id, value.length, true);
-    const p = this.#pos;
-    if (value.length > 32) buf.write(value, p, 'latin1');
-    else for (let i = 0; i < value.length; i++) buf[p + i] = value.charCodeAt(i);
-    return id;
+    const n = this.#encode(value);
+    return this.internBytes(this.#text, 0, n);
   }
 
   /**
@@ -205,13 +186,27 @@ export class Interner {
 
   /** The id of `value` if it is interned. */
   lookup(value: string): number | undefined {
-    const h = asciiHash(value);
-    let id: number;
-    if (h === NOT_ASCII) {
-      const bytes = encodeString(value);
-      id = this.#findBytes(bytes, 0, bytes.length, hashBytes(bytes, 0, bytes.length));
-    } else id = this.#findText(value, h);
+    const n = this.#encode(value);
+    const id = this.#findBytes(this.#text, 0, n, hashBytes(this.#text, 0, n));
     return id >= 0 ? id : undefined;
+  }
+
+  /** Writes `value`'s bytes (UTF-8, raw bytes for their escapes) into #text; returns their length. */
+  #encode(value: string): number {
+    const n = value.length;
+    if (this.#text.length < n) this.#text = new Uint8Array(n * 2);
+    const text = this.#text;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) {
+        const bytes = encodeString(value);
+        if (text.length < bytes.length) this.#text = new Uint8Array(bytes.length * 2);
+        this.#text.set(bytes);
+        return bytes.length;
+      }
+      text[i] = c;
+    }
+    return n;
   }
 
   /** The text of an id ('' for an id not in use): a new string each call. */
@@ -242,30 +237,12 @@ export class Interner {
 
   /** Orders two ids by their values' bytes (code point order): negative, 0 or positive. */
   compare(a: number, b: number): number {
-    if (b !== this.#cmpId) {
-      // `b` is often the same id call after call (a heap's weakest): its place is kept.
-      if (!this.#locate(b)) return this.#locate(a) ? 1 : 0;
-      this.#cmpId = b;
-      this.#cmpBuf = this.#buf;
-      this.#cmpPos = this.#pos;
-      this.#cmpLen = this.#len;
-    }
-    // `a` located inline (this runs once per candidate of a TopN flooded with ties).
-    const o = this.#offsets[a];
-    if (o === undefined || o === FREE) return -1;
-    const ba = this.#chunks[o >>> POS_BITS] as Buffer;
-    const v = readVarint(ba, (o & POS_MASK) + 4);
-    const pa = (o & POS_MASK) + 4 + varintLength(v);
-    const la = Math.floor(v / 2);
-    const bb = this.#cmpBuf;
-    const pb = this.#cmpPos;
-    const lb = this.#cmpLen;
-    const n = la < lb ? la : lb;
-    for (let i = 0; i < n; i++) {
-      const d = (ba[pa + i] as number) - (bb[pb + i] as number);
-      if (d !== 0) return d;
-    }
-    return la - lb;
+    if (!this.#locate(a)) return this.#locate(b) ? -1 : 0;
+    const ba = this.#buf;
+    const pa = this.#pos;
+    const la = this.#len;
+    if (!this.#locate(b)) return 1;
+    return compareBytes(ba, pa, la, this.#buf, this.#pos, this.#len);
   }
 
   /**
@@ -300,14 +277,7 @@ export class Interner {
       const buf = chunks[o >>> POS_BITS] as Buffer;
       const v = readVarint(buf, (o & POS_MASK) + 4);
       const p = (o & POS_MASK) + 4 + varintLength(v);
-      const len = Math.floor(v / 2);
-      const m = len < lb ? len : lb;
-      let d = 0;
-      for (let k = 0; k < m; k++) {
-        d = (buf[p + k] as number) - (bb[pb + k] as number);
-        if (d !== 0) break;
-      }
-      if (d < 0 || (d === 0 && len < lb)) return i;
+      if (compareBytes(buf, p, Math.floor(v / 2), bb, pb, lb) < 0) return i;
     }
     return to;
   }
@@ -411,23 +381,6 @@ export class Interner {
     return true;
   }
 
-  #findText(value: string, h: number): number {
-    const table = this.#table;
-    const tags = this.#tags;
-    const tag = h >>> 24;
-    const mask = table.length - 1;
-    const n = value.length;
-    probe: for (let s = h & mask; ; s = (s + 1) & mask) {
-      const id = table[s] as number;
-      if (id === EMPTY) return -1;
-      if (id < 0 || tags[s] !== tag || !this.#locate(id) || this.#len !== n || !this.#ascii) continue;
-      const buf = this.#buf;
-      const p = this.#pos;
-      for (let i = 0; i < n; i++) if (buf[p + i] !== value.charCodeAt(i)) continue probe;
-      return id;
-    }
-  }
-
   #findBytes(b: Uint8Array, s: number, e: number, h: number): number {
     const table = this.#table;
     const tags = this.#tags;
@@ -472,7 +425,6 @@ export class Interner {
     table[s] = id;
     this.#tags[s] = h >>> 24;
     this.#used++;
-    this.#cmpId = -1;
     return id;
   }
 
@@ -537,7 +489,6 @@ export class Interner {
   /** Moves chunk c's values in use to its start, in order (their offsets follow). */
   #compact(c: number): void {
     if (this.#dead[c] === 0) return;
-    this.#cmpId = -1;
     const buf = this.#chunks[c] as Buffer;
     const end = this.#ends[c] as number;
     const offsets = this.#offsets;
@@ -592,7 +543,6 @@ export class Interner {
 
   #drop(id: number): void {
     if (!this.#locate(id)) return;
-    this.#cmpId = -1;
     const buf = this.#buf;
     const table = this.#table;
     const mask = table.length - 1;
@@ -623,7 +573,6 @@ export class Interner {
   #evacuate(c: number): void {
     const from = this.#chunks[c] as Buffer;
     const end = this.#ends[c] as number;
-    this.#cmpId = -1;
     this.#evacuating = c;
     for (let p = 0; p < end; ) {
       const id = from.readUInt32LE(p);
