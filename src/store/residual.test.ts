@@ -139,6 +139,16 @@ function snapshotRow(prefix: string, uri: string, count: number): SnapshotRow {
 
 const totalsOf = (n: number) => ({ requests: n, bytes: n, time: 0 });
 
+/** After withdrawals: the last minute's total and its sums by website ("w"), requests and bytes equal `n`. */
+function assertLeft(m: MergedStore, n: number, message?: string): void {
+  assert.equal(m.trend('1m').at(-1)?.requests, n, message);
+  assert.deepEqual(
+    m.topN({ groupBy: 'website', window: '1m', n: 10 }).map((e) => [e.label, e.requests, e.bytes]),
+    [['w', n, n]],
+    message,
+  );
+}
+
 describe('residuals: sums by website and status are exact at every cut', () => {
   const ls = lines(42);
   // Small caps: every minute's table overflows (Space-Saving), every seal cuts, every fold cuts.
@@ -269,11 +279,7 @@ describe('residuals: sums by website and status are exact at every cut', () => {
     m.withdraw('A');
     m.amend('C', M, [row('/k2', 1)], totalsOf(1)); // resealed: /k2 1 kept, the residual 4
     m.withdraw('B'); // /k2 held 1 of B's 3: the other 2 come off the residual
-    assert.equal(m.trend('1m').at(-1)?.requests, 2);
-    assert.deepEqual(
-      m.topN({ groupBy: 'website', window: '1m', n: 10 }).map((e) => [e.label, e.requests, e.bytes]),
-      [['w', 2, 2]],
-    );
+    assertLeft(m, 2);
   });
 
   it('an aggregator withdrawing a member whose keys were folded into a coarser key subtracts them there', () => {
@@ -299,11 +305,7 @@ describe('residuals: sums by website and status are exact at every cut', () => {
       ],
     );
     m.withdraw('A');
-    assert.equal(m.trend('1m').at(-1)?.requests, 11);
-    assert.deepEqual(
-      m.topN({ groupBy: 'website', window: '1m', n: 10 }).map((e) => [e.label, e.requests, e.bytes]),
-      [['w', 11, 11]],
-    );
+    assertLeft(m, 11);
   });
 
   it('an aggregator withdrawing a member adds back the negative rows of its minute (a relayed withdrawal)', () => {
@@ -316,12 +318,7 @@ describe('residuals: sums by website and status are exact at every cut', () => {
       if (sealFirst) m.seal([]);
       m.amend('X', M, [row('/a', 4)], totalsOf(4), -1); // X (an aggregator) relays a withdrawal
       m.withdraw('X'); // X's minute is now 10 - 4: Y's 7 remain
-      assert.equal(m.trend('1m').at(-1)?.requests, 7);
-      assert.deepEqual(
-        m.topN({ groupBy: 'website', window: '1m', n: 5 }).map((e) => [e.label, e.requests, e.bytes]),
-        [['w', 7, 7]],
-        sealFirst ? 'sealed' : 'open',
-      );
+      assertLeft(m, 7, sealFirst ? 'sealed' : 'open');
     }
   });
 
