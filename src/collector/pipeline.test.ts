@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DIM } from '../store/dimensions.ts';
+import { Store } from '../store/store.ts';
+import { countInto } from './pipeline.ts';
+import { METHOD_NAMES, RequestCounts, STATUSES } from './request-counts.ts';
+
+describe('countInto (the Prometheus counts of each request)', () => {
+  it("labels a request by its values' text, also when an id freed by the store names another value", () => {
+    const store = new Store();
+    const counts = new RequestCounts();
+    const observe = countInto(counts, store);
+    const websites = store.interners[DIM.website];
+    const methods = store.interners[DIM.method];
+    const upstreams = store.interners[DIM.upstream];
+    assert.ok(websites && methods && upstreams);
+    const key = new Uint32Array(6);
+    const count = (website: string, method: string, upstream: string) => {
+      key[DIM.website] = websites.intern(website);
+      key[DIM.method] = methods.intern(method);
+      key[DIM.upstream] = upstreams.intern(upstream);
+      observe(key, 200, 10, 0.1);
+      return key[DIM.website] as number;
+    };
+    const a = count('a.example', 'GET', '');
+    count('a.example', 'GET', '');
+    // Nothing holds a.example: a sweep frees its id, which the next new value takes.
+    websites.sweep();
+    const b = count('b.example', 'POST', '10.0.0.1:80');
+    assert.equal(b, a, 'the id is reused');
+    const d = counts.export();
+    const byHost = new Map<string, number>();
+    for (const [k, v] of d.requests) {
+      const host = d.hosts[Math.floor(k / (METHOD_NAMES.length * STATUSES))] as string;
+      byHost.set(host, (byHost.get(host) ?? 0) + v);
+    }
+    assert.deepEqual(
+      [...byHost],
+      [
+        ['a.example', 2],
+        ['b.example', 1],
+      ],
+    );
+    assert.deepEqual(d.upstreamNames.slice(1), ['10.0.0.1:80']);
+    assert.equal(
+      d.upstreams.reduce((n, [, v]) => n + v, 0),
+      1,
+    );
+  });
+});
