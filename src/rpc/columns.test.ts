@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { SnapshotSchema } from '../gen/logtally/v1/logtally_pb.ts';
+import { type Bucket, emptyBucket } from '../store/bucket.ts';
+import { Interner } from '../store/interner.ts';
 import { MergedStore } from '../store/merged-store.ts';
 import { RemoteDictionary } from '../store/remote-dictionary.ts';
 import { Store } from '../store/store.ts';
@@ -86,6 +88,28 @@ describe('columnar snapshots', () => {
         ['/z', 1, 5, 0],
       ],
     );
+  });
+
+  it('sends an id again once the collector freed it and it names another value', () => {
+    const interners = Array.from({ length: 6 }, () => new Interner());
+    const encoder = new ColumnEncoder(interners);
+    const uris = interners[2] as Interner;
+    const bucket = (uri: number): Bucket => ({
+      ...emptyBucket(T0, 60),
+      size: 1,
+      ids: Uint32Array.from([0, 0, uri, 0, 0, 0]),
+      requests: Uint32Array.of(1),
+      bytes: Float64Array.of(0),
+      time: Float64Array.of(0),
+    });
+    const uriValues = (b: Bucket) => encoder.encode(b).dictionary[2]?.values;
+    const a = uris.intern('/a');
+    assert.deepEqual(uriValues(bucket(a)), ['/a']);
+    assert.deepEqual(uriValues(bucket(a)), [], 'sent once');
+    uris.sweep(); // nothing holds /a: its id is freed …
+    const b = uris.intern('/b'); // … and names /b now
+    assert.equal(b, a);
+    assert.deepEqual(uriValues(bucket(b)), ['/b']);
   });
 
   it('refuses keys whose ids the dictionary never defined, and malformed columns', () => {
