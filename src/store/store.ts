@@ -509,13 +509,23 @@ export class Store {
 
   /** The bucket `b` plus the table's counts, sealed anew (keeping the top `keep` keys). */
   #merged(b: Bucket, table: TupleTable, totals: LateTable['totals'], keep: number, pool: ColumnPool): Bucket {
-    const t = this.#scratch;
-    t.clear();
-    for (let e = 0; e < b.size; e++) {
-      t.add(b.ids, e * D, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
-    }
-    for (let e = 0; e < table.size; e++) {
-      t.add(table.ids, e * D, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
+    // A bucket with no keys yet (a backfill's minutes) is sealed from the table itself.
+    let t = table;
+    if (b.size > 0) {
+      t = this.#scratch;
+      t.clear();
+      for (let e = 0; e < b.size; e++) {
+        t.add(b.ids, e * D, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
+      }
+      for (let e = 0; e < table.size; e++) {
+        t.add(
+          table.ids,
+          e * D,
+          table.requests[e] as number,
+          table.bytes[e] as number,
+          table.time[e] as number,
+        );
+      }
     }
     const sum = {
       requests: b.totalRequests + totals.requests,
