@@ -177,4 +177,22 @@ describe('Interner', () => {
     assert.equal(has('', false, false), true);
     assert.equal(it.hasText(12345, encodeString('x'), false, false), false);
   });
+  it('refuses a value the arena has no room for before giving it an id (the index stays whole)', () => {
+    const it = new Interner({ maxChunks: 1 });
+    const big = (c: string) => `/${c.repeat(200_000)}`; // more than a chunk's eighth: a chunk of its own
+    const first = it.intern(big('a'));
+    const size = it.size;
+    const capacity = it.capacity;
+    assert.throws(() => it.intern(big('b')), /exceed 4 GiB/);
+    assert.throws(() => it.internBytes(encodeString(big('c')), 0, 200_001), /exceed 4 GiB/);
+    assert.equal(it.size, size);
+    assert.equal(it.capacity, capacity);
+    assert.equal(it.lookup(big('b')), undefined);
+    assert.equal(it.value(first), big('a'));
+    // The active chunk still takes small values.
+    const small = it.intern('/small');
+    assert.equal(it.value(small), '/small');
+    assert.equal(it.lookup('/small'), small);
+    assert.deepEqual([...contents(it).values()].sort(), ['', OTHER_TEXT, '/small', big('a')].sort());
+  });
 });

@@ -125,7 +125,11 @@ export class Interner {
   /** Where `intern` and `lookup` write a string's bytes. */
   #text = new Uint8Array(256);
 
-  constructor() {
+  /** The highest chunk index (a test lowers it to reach the limit). */
+  readonly #maxChunks: number;
+
+  constructor(o: { maxChunks?: number } = {}) {
+    this.#maxChunks = Math.min(o.maxChunks ?? MAX_CHUNKS, MAX_CHUNKS);
     this.intern('');
     this.#refs[0] = 1;
     this.intern(OTHER_TEXT);
@@ -155,6 +159,14 @@ export class Interner {
     return n;
   }
 
+  /**
+   * Makes room in the index for `extra` more values at once (a bulk load: a state file, a worker
+   * thread's values), so it is rebuilt once, not at every doubling.
+   */
+  reserve(extra: number): void {
+    if ((this.#used + this.#deleted + extra) * 4 > this.#table.length * 3) this.#rebuild(extra);
+  }
+
   /** The id of `value`, allocating one if needed (with no reference yet). */
   intern(value: string): number {
     const n = this.#encode(value);
@@ -177,8 +189,10 @@ export class Interner {
         break;
       }
     }
+    // Room first: a full arena throws before the id is taken and indexed.
+    const c = this.#room(e - s, ascii);
     const id = this.#newId(h);
-    const buf = this.#place(id, e - s, ascii);
+    const buf = this.#place(c, id, e - s, ascii);
     const p = this.#pos - s;
     if (e - s > 32) buf.set(b.subarray(s, e), p + s);
     else for (let i = s; i < e; i++) buf[p + i] = b[i] as number;
@@ -429,16 +443,22 @@ export class Interner {
     return id;
   }
 
+  /** The chunk a value of `len` bytes goes to (made active, or its own chunk when large). */
+  #room(len: number, ascii: boolean): number {
+    const need = 4 + varintLength(len * 2 + (ascii ? 0 : 1)) + len;
+    const c = this.#active;
+    if (need > LARGE) return this.#chunk(need);
+    if (c < 0 || (this.#ends[c] as number) + need > CHUNK) return this.#activate(need);
+    return c;
+  }
+
   /**
-   * Writes id's header for a value of `len` bytes in the arena and points #buf/#pos where its
-   * bytes go; returns #buf.
+   * Writes id's header for a value of `len` bytes in chunk `c` (from `#room`) and points
+   * #buf/#pos where its bytes go; returns #buf.
    */
-  #place(id: number, len: number, ascii: boolean): Buffer {
+  #place(c: number, id: number, len: number, ascii: boolean): Buffer {
     const v = len * 2 + (ascii ? 0 : 1);
     const need = 4 + varintLength(v) + len;
-    let c = this.#active;
-    if (need > LARGE) c = this.#chunk(need);
-    else if (c < 0 || (this.#ends[c] as number) + need > CHUNK) c = this.#activate(need);
     const buf = this.#chunks[c] as Buffer;
     const at = this.#ends[c] as number;
     this.#ends[c] = at + need;
@@ -480,7 +500,7 @@ export class Interner {
   #chunk(size: number): number {
     const buf = Buffer.alloc(size);
     const c = this.#spare.pop() ?? this.#chunks.length;
-    if (c > MAX_CHUNKS) throw new RangeError('interned values exceed 4 GiB');
+    if (c > this.#maxChunks) throw new RangeError('interned values exceed 4 GiB');
     this.#chunks[c] = buf;
     this.#ends[c] = 0;
     this.#dead[c] = 0;

@@ -386,6 +386,7 @@ export class Store {
     this.tick();
     this.flushLate();
     // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
+    state.values.forEach((v, d) => (this.interners[d] as Interner).reserve(v.length));
     const maps = state.values.map((v) => ({
       id: new Int32Array(v.length),
       drops: new Float64Array(v.length).fill(-1),
@@ -923,6 +924,7 @@ export class Store {
     }
     const maps = state.values.map((vals, d) => {
       const it = this.interners[d] as Interner;
+      it.reserve(vals.length);
       const m = new Uint32Array(vals.length);
       vals.forEach((v, id) => {
         m[id] = v === '' ? 0 : it.intern(v);
