@@ -386,7 +386,7 @@ export class Store {
     this.tick();
     this.flushLate();
     // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
-    state.values.forEach((v, d) => (this.interners[d] as Interner).reserve(v.length));
+    for (let d = 0; d < D; d++) (this.interners[d] as Interner).reserve(state.values[d]?.length ?? 0);
     const maps = state.values.map((v) => ({
       id: new Int32Array(v.length),
       drops: new Float64Array(v.length).fill(-1),
