@@ -124,28 +124,59 @@ export const bucketColumns = new WeakMap<Bucket, Columns>();
 const residuals = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 const overflow = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 /**
- * Sums by id (one dimension's values), cleared by the ids touched: float32 (4 bytes an id), as
- * they only decide which coarser key a cut key folds into.
+ * Sums by id (one dimension's values) in an open-addressing table sized by the ids added, not by
+ * the largest id (a dense array over millions of URI ids took 8 bytes an id at its doubling):
+ * float32, as the sums only decide which coarser key a cut key folds into.
  */
 class IdSums {
+  #keys = new Int32Array(1024).fill(-1);
   #sums = new Float32Array(1024);
-  #touched: number[] = [];
+  #size = 0;
+  #slot(id: number): number {
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    let s = (Math.imul(id, 0x9e3779b1) >>> 0) & mask;
+    for (;;) {
+      const k = keys[s] as number;
+      if (k === id || k === -1) return s;
+      s = (s + 1) & mask;
+    }
+  }
   add(id: number, n: number): void {
     if (id === OTHER) return;
-    if (id >= this.#sums.length) {
-      const grown = new Float32Array(Math.max(id + 1, this.#sums.length * 2));
-      grown.set(this.#sums);
-      this.#sums = grown;
+    let s = this.#slot(id);
+    if (this.#keys[s] === -1) {
+      if ((this.#size + 1) * 2 > this.#keys.length) {
+        this.#grow();
+        s = this.#slot(id);
+      }
+      this.#keys[s] = id;
+      this.#size++;
     }
-    if (this.#sums[id] === 0) this.#touched.push(id);
-    this.#sums[id] = (this.#sums[id] as number) + n;
+    this.#sums[s] = (this.#sums[s] as number) + n;
   }
   get(id: number): number {
-    return id < this.#sums.length ? (this.#sums[id] as number) : 0;
+    const s = this.#slot(id);
+    return this.#keys[s] === id ? (this.#sums[s] as number) : 0;
   }
   clear(): void {
-    for (const id of this.#touched) this.#sums[id] = 0;
-    this.#touched = [];
+    if (this.#size === 0) return;
+    this.#keys.fill(-1);
+    this.#sums.fill(0);
+    this.#size = 0;
+  }
+  #grow(): void {
+    const keys = this.#keys;
+    const sums = this.#sums;
+    this.#keys = new Int32Array(keys.length * 2).fill(-1);
+    this.#sums = new Float32Array(keys.length * 2);
+    for (let i = 0; i < keys.length; i++) {
+      const id = keys[i] as number;
+      if (id === -1) continue;
+      const s = this.#slot(id);
+      this.#keys[s] = id;
+      this.#sums[s] = sums[i] as number;
+    }
   }
 }
 const byUri = new IdSums();
