@@ -75,14 +75,19 @@ export function countInto(counts: RequestCounts, store: Store): Observer {
 
 /**
  * A store value's label id, by the value's interner id: the value's text is read (a string made)
- * once per id, not per line. An entry holds while the id's generation is the one it noted.
+ * once per id, not per line. An entry holds until the interner hands its id out again
+ * (`reusedSince`).
  */
 class LabelCache {
   readonly #interner: Interner;
   readonly #map: (value: string) => number;
-  #labels = new Int32Array(64);
-  /** The interner's generation of each id when its label was noted (0: none: generations start at 1). */
-  #gens = new Uint32Array(64);
+  /** Per id, its label id; -1: not noted. */
+  #labels = new Int32Array(64).fill(-1);
+  /** The interner's `reuses` when the entries were last brought up to date. */
+  #seen = 0;
+  readonly #forget = (id: number) => {
+    if (id < this.#labels.length) this.#labels[id] = -1;
+  };
 
   constructor(interner: Interner, map: (value: string) => number) {
     this.#interner = interner;
@@ -90,21 +95,21 @@ class LabelCache {
   }
 
   get(id: number): number {
-    const gen = this.#interner.generation(id);
-    if (id < this.#gens.length) {
-      if (this.#gens[id] === gen) return this.#labels[id] as number;
+    const it = this.#interner;
+    if (it.reuses !== this.#seen) {
+      if (!it.reusedSince(this.#seen, this.#forget)) this.#labels.fill(-1);
+      this.#seen = it.reuses;
+    }
+    if (id < this.#labels.length) {
+      const label = this.#labels[id] as number;
+      if (label >= 0) return label;
     } else {
-      const n = Math.max(id + 1, this.#gens.length * 2);
-      const labels = new Int32Array(n);
+      const labels = new Int32Array(Math.max(id + 1, this.#labels.length * 2)).fill(-1);
       labels.set(this.#labels);
       this.#labels = labels;
-      const gens = new Uint32Array(n);
-      gens.set(this.#gens);
-      this.#gens = gens;
     }
-    const label = this.#map(this.#interner.value(id));
+    const label = this.#map(it.value(id));
     this.#labels[id] = label;
-    this.#gens[id] = gen;
     return label;
   }
 }

@@ -110,6 +110,23 @@ describe('columnar snapshots', () => {
     const b = uris.intern('/b'); // … and names /b now
     assert.equal(b, a);
     assert.deepEqual(uriValues(bucket(b)), ['/b']);
+    assert.deepEqual(uriValues(bucket(b)), [], 'sent once');
+    // More ids handed out again between two buckets than the interner's log names: the stream
+    // forgets what it sent and sends every id again (here /b's id was reused too, for /z).
+    const other = uris.intern('/other');
+    uris.acquire(other);
+    const withOther = { ...bucket(b), ids: Uint32Array.from([0, 0, other, 0, 0, 0]) };
+    assert.deepEqual(uriValues(withOther), ['/other']);
+    for (let i = 0; i < 70_000; i++) {
+      uris.sweep();
+      uris.intern(`/churn/${i}`);
+    }
+    uris.sweep();
+    const z = uris.intern('/z');
+    assert.equal(z, b);
+    assert.ok(uris.reuses > 70_000);
+    assert.deepEqual(uriValues(bucket(z)), ['/z']);
+    assert.deepEqual(uriValues(withOther), ['/other'], 'sent again: the stream forgot every id');
   });
 
   it('refuses keys whose ids the dictionary never defined, and malformed columns', () => {

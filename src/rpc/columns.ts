@@ -28,39 +28,50 @@ function leBytes(a: Uint32Array | Float64Array): Uint8Array {
 }
 
 /**
- * Per subscriber: which value was last sent for each id of each dimension, as the id's
- * generation in the interner (an id is sent again once it names another value).
+ * Per subscriber: which ids of each dimension were sent with the value they name now, one bit an
+ * id (an id the interner hands out again, `reusedSince`, is sent again).
  */
 export class ColumnEncoder {
   readonly #interners: readonly Interner[];
-  readonly #sent: Uint32Array[] = Array.from({ length: D }, () => new Uint32Array(64));
+  readonly #sent: Uint8Array[] = Array.from({ length: D }, () => new Uint8Array(8));
+  /** Per dimension, the interner's `reuses` when `#sent` was last brought up to date. */
+  readonly #seen: number[] = Array.from({ length: D }, () => 0);
 
   constructor(interners: readonly Interner[]) {
     this.#interners = interners;
   }
 
   encode(b: Bucket): ColumnsData {
+    for (let d = 0; d < D; d++) {
+      const interner = this.#interners[d] as Interner;
+      let sent = this.#sent[d] as Uint8Array;
+      if (interner.capacity > sent.length * 8) {
+        // An eighth of room to grow into.
+        const grown = new Uint8Array(((interner.capacity + (interner.capacity >>> 3)) >>> 3) + 1);
+        grown.set(sent);
+        sent = grown;
+        this.#sent[d] = sent;
+      }
+      const bits = sent;
+      const forget = (id: number) => {
+        bits[id >>> 3] = (bits[id >>> 3] as number) & ~(1 << (id & 7));
+      };
+      if (!interner.reusedSince(this.#seen[d] as number, forget)) bits.fill(0);
+      this.#seen[d] = interner.reuses;
+    }
     const n = b.size;
     const ids = b.ids.subarray(0, n * D);
     const dictionary = Array.from({ length: D }, () => ({ ids: [] as number[], values: [] as string[] }));
     for (let i = 0; i < n * D; i++) {
       const d = i % D;
       const id = ids[i] as number;
-      const interner = this.#interners[d] as Interner;
-      const gen = interner.generation(id);
-      let sent = this.#sent[d] as Uint32Array;
-      if (id >= sent.length) {
-        const grown = new Uint32Array(Math.max(id + 1, sent.length * 2));
-        grown.set(sent);
-        sent = grown;
-        this.#sent[d] = grown;
-      }
-      if (sent[id] !== gen) {
-        sent[id] = gen;
-        const delta = dictionary[d] as { ids: number[]; values: string[] };
-        delta.ids.push(id);
-        delta.values.push(interner.value(id));
-      }
+      const sent = this.#sent[d] as Uint8Array;
+      const bit = 1 << (id & 7);
+      if ((sent[id >>> 3] as number) & bit) continue;
+      sent[id >>> 3] = (sent[id >>> 3] as number) | bit;
+      const delta = dictionary[d] as { ids: number[]; values: string[] };
+      delta.ids.push(id);
+      delta.values.push((this.#interners[d] as Interner).value(id));
     }
     const counts = new Float64Array(3 * n);
     for (let e = 0; e < n; e++) {

@@ -11,7 +11,7 @@ function contents(it: Interner): Map<number, string> {
   const held = new Map<number, string>();
   all.forEach((text, id) => {
     assert.equal(it.value(id), text, `value(${id})`);
-    if (it.generation(id) > 0 && (text !== '' || id === 0) && it.lookup(text) === id) held.set(id, text);
+    if ((text !== '' || id === 0) && it.lookup(text) === id) held.set(id, text);
   });
   return held;
 }
@@ -61,14 +61,16 @@ describe('Interner', () => {
     assert.equal(it.value(id), '/from-bytes');
   });
 
-  it('frees unreferenced values, reuses their ids under a new generation, and compacts its arena', () => {
+  it('frees unreferenced values, reuses their ids (each one named by reusedSince), and compacts its arena', () => {
     const it = new Interner();
     const live = new Map<number, string>();
     let serial = 0;
     // Rounds of churn: each adds values (some long enough to take chunks of their own), and frees
     // most of the older ones, so chunks fill, empty, are given back and are compacted for reuse.
+    let seen = 0;
     for (let round = 0; round < 30; round++) {
       const added = new Set<number>();
+      const reused: number[] = [];
       for (let i = 0; i < 20_000; i++) {
         const long = i % 5_000 === 0;
         const text = long ? `/long/${serial}/${'y'.repeat(200_000)}` : `/r${round}/v${serial}`;
@@ -77,16 +79,25 @@ describe('Interner', () => {
         const id = it.intern(text);
         it.acquire(id);
         added.add(id);
-        if (id < before) assert.equal(live.has(id), false, 'a reused id was free');
+        if (id < before) {
+          assert.equal(live.has(id), false, 'a reused id was free');
+          reused.push(id);
+        }
         live.set(id, text);
       }
-      const gens = new Map([...live.keys()].map((id) => [id, it.generation(id)]));
+      // Every id handed out again, in order: a cache keyed by id forgets exactly these.
+      const named: number[] = [];
+      assert.equal(
+        it.reusedSince(seen, (id) => named.push(id)),
+        reused.length <= 1 << 16,
+      );
+      if (reused.length <= 1 << 16) assert.deepEqual(named, reused);
+      seen = it.reuses;
       for (const [id] of [...live].filter((_, i) => i % 10 !== 0 || round % 2 === 0)) {
         if (added.has(id)) continue;
         it.release(id);
         live.delete(id);
       }
-      for (const [id, gen] of gens) if (live.has(id)) assert.equal(it.generation(id), gen);
       for (const [id, text] of live) if (it.value(id) !== text) assert.fail(`id ${id} in round ${round}`);
       // The arena follows the values in use: freed space is compacted and reused, chunks whose
       // values are all freed are given back (the long values are 200 kB each).
@@ -136,14 +147,20 @@ describe('Interner', () => {
     const kept = it.intern('/kept');
     it.acquire(kept);
     const dropped = it.intern('/dropped');
-    const gen = it.generation(dropped);
+    const since = it.reuses;
     it.sweep();
     assert.equal(it.value(dropped), '');
     assert.equal(it.lookup('/dropped'), undefined);
     assert.equal(it.value(kept), '/kept');
     const again = it.intern('/other-value');
     assert.equal(again, dropped, 'the freed id is reused');
-    assert.equal(it.generation(again), gen + 1);
+    const named: number[] = [];
+    assert.equal(
+      it.reusedSince(since, (id) => named.push(id)),
+      true,
+    );
+    assert.deepEqual(named, [dropped]);
+    assert.equal(it.reuses, since + 1);
   });
 
   it('compares values in byte order (code point order), shorter first on a common prefix', () => {

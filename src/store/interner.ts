@@ -5,13 +5,14 @@
  * fast to aggregate (arrays indexed by id instead of maps keyed by strings).
  *
  * Values live as bytes in an arena, not as JavaScript strings: millions of distinct URIs cost
- * their bytes plus about 25-30 bytes each (a 5-byte header, an offset, a reference count and a
- * generation of 4 bytes each, 1.6-3.2 slots of 5 bytes in the index; 4.48 M URIs of ~10 bytes:
- * 162 MiB), where as strings they cost about 70 bytes each, most of it on the garbage-collected
+ * their bytes plus about 21-26 bytes each (a 5-byte header, an offset and a reference count of 4
+ * bytes each, 1.6-3.2 slots of 5 bytes in the index; 4.48 M URIs of ~10 bytes: 152 MiB), where
+ * as strings they cost about 70 bytes each, most of it on the garbage-collected
  * heap. A string is made only when a value is read (`value`: ~30 ns
  * for a short ASCII value), which queries do for the values they answer with and regular
  * expressions test; ties, plain-text filters and caches compare bytes (`compare`, `nextAbove`,
- * `equalsBytes`, `hasText`, `generation`).
+ * `equalsBytes`, `hasText`; caches keyed by id learn which ids were handed out again from
+ * `reusedSince`, and keep nothing per id here).
  *
  * - Text is stored as UTF-8, with the raw bytes of invalid sequences kept as they are
  *   (format/bytes.ts's surrogate escapes), so `value(intern(s)) === s` for every string decoded
@@ -47,6 +48,8 @@ const SPARSE = CHUNK >>> 4;
 /** Chunk indexes fit the 12 bits above a position. */
 const MAX_CHUNKS = 4095;
 const NO_CHUNK = Buffer.alloc(0);
+/** Ids handed out again that `reusedSince` can name (a cache further behind forgets everything). */
+const REUSE_LOG = 1 << 16;
 
 /** FNV-1a over bytes, mixed. */
 function hashBytes(b: Uint8Array, s: number, e: number): number {
@@ -102,8 +105,13 @@ export class Interner {
   /** Per id: chunk << 20 | position of its value's header, or FREE. */
   #offsets: Uint32Array = new Uint32Array(1024).fill(FREE);
   #refs: Uint32Array = new Uint32Array(1024);
-  /** Per id: how many times it has been handed out (a value's id and generation name it for good). */
-  #gens: Uint32Array = new Uint32Array(1024);
+  /** The last `REUSE_LOG` ids handed out again (from the free list), by `reuses` modulo its length. */
+  readonly #reuseLog = new Int32Array(REUSE_LOG);
+  /**
+   * How many times an id was handed out again, naming another value: a cache keyed by id learns
+   * which of its ids did since it last looked from `reusedSince`.
+   */
+  reuses = 0;
   #capacity = 0;
   /** Slots of ids (EMPTY, DELETED or an id), a power of two long. */
   #table: Int32Array = new Int32Array(2048).fill(EMPTY);
@@ -149,12 +157,7 @@ export class Interner {
 
   /** Bytes held by the arena and the per-id arrays (for stats and benchmarks). */
   get memory(): number {
-    let n =
-      this.#table.byteLength +
-      this.#tags.byteLength +
-      this.#offsets.byteLength +
-      this.#refs.byteLength +
-      this.#gens.byteLength;
+    let n = this.#table.byteLength + this.#tags.byteLength + this.#offsets.byteLength + this.#refs.byteLength;
     for (const c of this.#chunks) n += c.length;
     return n;
   }
@@ -234,11 +237,14 @@ export class Interner {
   }
 
   /**
-   * How many times `id` has been handed out: an id with the same generation still names the same
-   * value, so a cache keyed by id stays valid while the generation it noted has not moved.
+   * Calls `forget(id)` for each id handed out again (naming another value) since `reuses` was
+   * `since`, in order; false when more did than the log holds, so a cache keyed by id must forget
+   * every id. Between two calls, nothing is kept per id here, nor in the cache but its entries.
    */
-  generation(id: number): number {
-    return this.#gens[id] ?? 0;
+  reusedSince(since: number, forget: (id: number) => void): boolean {
+    if (this.reuses - since > REUSE_LOG) return false;
+    for (let i = since; i < this.reuses; i++) forget(this.#reuseLog[i % REUSE_LOG] as number);
+    return true;
   }
 
   /** Whether id's value is the text `b[s, e)` (false for an id not in use). */
@@ -415,7 +421,9 @@ export class Interner {
 
   /** Hands out an id for a new value of hash `h` (its value placed next by the caller). */
   #newId(h: number): number {
-    const id = this.#free.pop() ?? this.#capacity++;
+    const again = this.#free.pop();
+    const id = again ?? this.#capacity++;
+    if (again !== undefined) this.#reuseLog[this.reuses++ % REUSE_LOG] = again;
     if (id >= this.#refs.length) {
       const n = Math.max(id + 1, Math.floor(this.#refs.length * 1.5));
       const offsets = new Uint32Array(n).fill(FREE);
@@ -424,12 +432,8 @@ export class Interner {
       const refs = new Uint32Array(n);
       refs.set(this.#refs);
       this.#refs = refs;
-      const gens = new Uint32Array(n);
-      gens.set(this.#gens);
-      this.#gens = gens;
     }
     this.#refs[id] = 0;
-    this.#gens[id] = (this.#gens[id] as number) + 1;
     this.#fresh.push(id);
     if ((this.#used + this.#deleted + 1) * 4 > this.#table.length * 3) this.#rebuild(1);
     const table = this.#table;
