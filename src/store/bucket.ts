@@ -91,29 +91,50 @@ export interface Columns {
 }
 
 /**
- * Reuses the columns of evicted buckets. Every pooled column set has the ring's full capacity,
- * so a ring's memory is allocated once and never churns (fragmentation would otherwise keep
- * freed memory in the process's RSS).
+ * Reuses the columns of evicted buckets. Every pooled column set has the pool's capacity, so a
+ * ring's memory is allocated once (again only when the capacity grows, a few times at most) and
+ * never churns (fragmentation would otherwise keep freed memory in the process's RSS).
  */
 export class ColumnPool {
-  /** Keys a pooled column set holds: the top K, and room for residuals (an eighth more, at least 256). */
-  readonly capacity: number;
-  readonly #free: Columns[] = [];
+  readonly #keep: number;
+  /**
+   * Keys a pooled column set holds: the top K and room for as many residuals as seals have
+   * needed (from a sixty-fourth of K, at least 256; grown on demand up to `#max`).
+   */
+  #capacity: number;
+  /** The most a pooled set holds (the top K and an eighth more, at least 256): more get their own columns. */
+  readonly #max: number;
+  #free: Columns[] = [];
   constructor(keep: number) {
-    this.capacity = keep + Math.max(256, keep >> 3);
+    this.#keep = keep;
+    this.#max = keep + Math.max(256, keep >> 3);
+    this.#capacity = Math.min(this.#max, keep + Math.max(256, keep >> 6));
   }
-  take(): Columns {
+  get capacity(): number {
+    return this.#capacity;
+  }
+  /**
+   * Columns for `n` keys (at least; the bucket uses views of them), or undefined when n is more
+   * than a pooled set holds at most. A first seal with more residuals than the sets have room
+   * for grows them (to twice the residuals, within `#max`): sets of the old size are dropped.
+   */
+  take(n: number): Columns | undefined {
+    if (n > this.#max) return undefined;
+    if (n > this.#capacity) {
+      this.#capacity = Math.min(this.#max, n + Math.max(256, n - this.#keep));
+      this.#free = [];
+    }
     return (
       this.#free.pop() ?? {
-        ids: new Uint32Array(this.capacity * D),
-        requests: new Uint32Array(this.capacity),
-        bytes: new Float64Array(this.capacity),
-        time: new Float64Array(this.capacity),
+        ids: new Uint32Array(this.#capacity * D),
+        requests: new Uint32Array(this.#capacity),
+        bytes: new Float64Array(this.#capacity),
+        time: new Float64Array(this.#capacity),
       }
     );
   }
   give(c: Columns): void {
-    if (c.requests.length === this.capacity) this.#free.push(c);
+    if (c.requests.length === this.#capacity) this.#free.push(c);
   }
 }
 
@@ -303,7 +324,7 @@ export function sealBucket(
   const from = src.ids;
   const rest = residuals.size > MAX_RESIDUALS ? capResiduals() : residuals;
   const n = kept + rest.size;
-  const cols = n > 0 && pool && pool.capacity >= n ? pool.take() : undefined;
+  const cols = n > 0 && pool ? pool.take(n) : undefined;
   const ids = cols ? cols.ids.subarray(0, n * D) : new Uint32Array(n * D);
   const requests = cols ? cols.requests.subarray(0, n) : new Uint32Array(n);
   const bytes = cols ? cols.bytes.subarray(0, n) : new Float64Array(n);
