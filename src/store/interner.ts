@@ -6,7 +6,7 @@
  *
  * Values live as bytes in an arena, not as JavaScript strings: millions of distinct URIs cost
  * their bytes plus about 21-26 bytes each (a 5-byte header, an offset and a reference count of 4
- * bytes each, 1.6-3.2 slots of 5 bytes in the index; 4.48 M URIs of ~10 bytes: 152 MiB), where
+ * bytes each, 1.25-2.6 slots of 5 bytes in the index; 4.48 M URIs of ~10 bytes: 152 MiB), where
  * as strings they cost about 70 bytes each, most of it on the garbage-collected
  * heap. A string is made only when a value is read (`value`: ~30 ns
  * for a short ASCII value), which queries do for the values they answer with and regular
@@ -167,7 +167,7 @@ export class Interner {
    * thread's values), so it is rebuilt once, not at every doubling.
    */
   reserve(extra: number): void {
-    if ((this.#used + this.#deleted + extra) * 4 > this.#table.length * 3) this.#rebuild(extra);
+    if ((this.#used + this.#deleted + extra) * 5 > this.#table.length * 4) this.#rebuild(extra);
   }
 
   /** The id of `value`, allocating one if needed (with no reference yet). */
@@ -435,7 +435,7 @@ export class Interner {
     }
     this.#refs[id] = 0;
     this.#fresh.push(id);
-    if ((this.#used + this.#deleted + 1) * 4 > this.#table.length * 3) this.#rebuild(1);
+    if ((this.#used + this.#deleted + 1) * 5 > this.#table.length * 4) this.#rebuild(1);
     const table = this.#table;
     const mask = table.length - 1;
     let s = h & mask;
@@ -543,10 +543,10 @@ export class Interner {
     this.#dead[c] = 0;
   }
 
-  /** A table sized for the ids in use (1.6 to 3.2 slots an id), without deleted slots. */
+  /** A table sized for the ids in use (1.3 to 2.6 slots an id; rebuilt past 4 in 5 slots used), without deleted slots. */
   #rebuild(extra: number): void {
     let n = 2048;
-    while (n < (this.#used + extra) * 1.6) n *= 2;
+    while (n < (this.#used + extra) * 1.3) n *= 2;
     const table = new Int32Array(n).fill(EMPTY);
     const tags = new Uint8Array(n);
     const mask = n - 1;
