@@ -38,23 +38,17 @@ export interface TopNQuery {
 }
 
 /**
- * Scratch arrays indexed by id, reused across queries (zeroed after each): a little over 8 bytes
- * an id, so a dimension of millions of values costs tens of MB, not a hundred.
+ * Scratch arrays indexed by id, reused across queries (zeroed after each): 13 bytes an id, so a
+ * dimension of millions of values costs tens of MB, not a hundred.
  */
 interface Accumulators {
-  /** Pass 1: the ranked measure per id. Pass 2: 1 + the place of each chosen id, 0 for the others. */
+  /** The ranked measure per id (pass 1). */
   order: Float64Array;
-  /** Pass 1: one bit an id, set when touched (bytes and time may sum to 0). */
-  touched: Uint8Array;
-  /**
-   * The first `TOUCHED_LIST` ids touched, in order; a query that touches more finds them by a
-   * scan of `touched` (in id order, a block at a time).
-   */
-  list: Int32Array;
+  /** Pass 1: the id was touched (only needed when ranking by bytes or time, which may be 0). Pass 2: the id was picked. */
+  mark: Uint8Array;
+  /** The ids touched by a query, in order (reused: a query allocates no array per id). */
+  touched: Int32Array;
 }
-
-/** Ids a query lists as it touches them; past this, they are found by a scan of the touched bits. */
-const TOUCHED_LIST = 1 << 18;
 
 /**
  * A bucket-like view: sealed buckets, and unsealed tables seen through the same columns
@@ -64,11 +58,7 @@ export type BucketView = Omit<Bucket, 'requests'> & { readonly requests: ArrayLi
 
 export class BucketQueries {
   readonly interners: readonly Interner[];
-  #acc: Accumulators = {
-    order: new Float64Array(0),
-    touched: new Uint8Array(0),
-    list: new Int32Array(TOUCHED_LIST),
-  };
+  #acc: Accumulators = { order: new Float64Array(0), mark: new Uint8Array(0), touched: new Int32Array(0) };
   readonly #regexScratch = new RegexScratch();
 
   constructor(interners: readonly Interner[]) {
@@ -89,43 +79,24 @@ export class BucketQueries {
     const interner = this.interners[g] as Interner;
     const acc = this.#accumulators(interner.capacity);
     const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
-    const seen = { count: 0, max: -1 };
-    for (const b of buckets) rank(b, filter, g, measure, acc, seen);
-    const { order, touched, list } = acc;
-    // The residuals' entry ("other") is not ranked (not listed): it comes after the top `n`.
-    const other = ((touched[OTHER >>> 3] as number) & (1 << (OTHER & 7))) !== 0;
-    const heap = new TopHeap(order, q.n, interner);
-    if (seen.count <= TOUCHED_LIST) heap.offer(list, seen.count);
-    else {
-      // Too many to list: the touched ids in id order, a block at a time.
-      let k = 0;
-      for (let id = 0; id <= seen.max; id++) {
-        if (((touched[id >>> 3] as number) & (1 << (id & 7))) === 0 || id === OTHER) continue;
-        list[k++] = id;
-        if (k === TOUCHED_LIST) {
-          heap.offer(list, k);
-          k = 0;
-        }
-      }
-      heap.offer(list, k);
-    }
-    const top = heap.result();
+    let count = 0;
+    for (const b of buckets) count = rank(b, filter, g, measure, acc, count);
+    const touched = acc.touched.subarray(0, count);
+    const { order, mark } = acc;
+    // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
+    const other = measure === 0 ? (order[OTHER] as number) > 0 : mark[OTHER] === 1;
+    const top = selectTop(touched, order, q.n, interner);
     if (other) top.push(OTHER);
-    if (seen.count <= TOUCHED_LIST) {
-      for (let i = 0; i < seen.count; i++) order[list[i] as number] = 0;
-      order[OTHER] = 0;
-    } else {
-      // Each touched id: a fill of the whole range instead cost 20 MB more peak RSS (measured).
-      for (let id = 0; id <= seen.max; id++) {
-        if (((touched[id >>> 3] as number) & (1 << (id & 7))) !== 0) order[id] = 0;
-      }
-    }
-    touched.fill(0, 0, (seen.max >>> 3) + 1);
-    // Pass 2: the chosen ids' sums (`order` holds 1 + their place).
+    order[OTHER] = 0;
+    mark[OTHER] = 0;
+    for (let i = 0; i < touched.length; i++) order[touched[i] as number] = 0;
+    if (measure !== 0) for (let i = 0; i < touched.length; i++) mark[touched[i] as number] = 0;
+    // Pass 2: the chosen ids' sums (`mark` holds 1 + their place, for at most 254; a map beyond).
     const sums = new Float64Array(top.length * 3);
-    for (let i = 0; i < top.length; i++) order[top[i] as number] = i + 1;
-    for (const b of buckets) sumPicked(b, filter, g, order, sums);
-    for (const id of top) order[id] = 0;
+    const place = top.length > 254 ? new Map(top.map((id, i) => [id, i])) : undefined;
+    for (let i = 0; i < top.length; i++) mark[top[i] as number] = place ? 255 : i + 1;
+    for (const b of buckets) sumPicked(b, filter, g, mark, place, sums);
+    for (const id of top) mark[id] = 0;
     return top.map((id, i) => ({
       label: interner.value(id),
       requests: sums[3 * i] as number,
@@ -186,13 +157,9 @@ export class BucketQueries {
   /** Scratch arrays indexed by id, reused across queries (zeroed after each). */
   #accumulators(capacity: number): Accumulators {
     if (this.#acc.order.length < capacity) {
-      // An eighth of room to grow into: 8 bytes an id is tens of MB for millions of values.
+      // An eighth of room to grow into: 13 bytes an id is tens of MB for millions of values.
       const n = Math.max(capacity + (capacity >>> 3), 1024);
-      this.#acc = {
-        order: new Float64Array(n),
-        touched: new Uint8Array((n >>> 3) + 1),
-        list: this.#acc.list,
-      };
+      this.#acc = { order: new Float64Array(n), mark: new Uint8Array(n), touched: new Int32Array(n) };
     }
     return this.#acc;
   }
@@ -200,8 +167,7 @@ export class BucketQueries {
 
 /**
  * Pass 1: adds a bucket's matching keys' measure (0 requests, 1 bytes, 2 time) into
- * `acc.order` by their `g` id, sets their touched bits and lists the ids touched first (OTHER
- * is not listed); counts them in `seen.count`, the largest in `seen.max`.
+ * `acc.order` by their `g` id; returns the new count of touched ids.
  */
 function rank(
   b: BucketView,
@@ -209,43 +175,38 @@ function rank(
   g: number,
   measure: number,
   acc: Accumulators,
-  seen: { count: number; max: number },
-): void {
+  count: number,
+): number {
   const { ids, requests } = b;
   const values = measure === 0 ? requests : measure === 1 ? b.bytes : b.time;
-  const { order, touched, list } = acc;
+  const { order, mark, touched } = acc;
   const n = b.size;
   const all = filter.empty;
-  let count = seen.count;
-  let max = seen.max;
   for (let e = 0; e < n; e++) {
     if (requests[e] === 0) continue;
     const off = e * D;
     if (!all && !filter.test(ids, off)) continue;
     const id = ids[off + g] as number;
-    const byte = id >>> 3;
-    const bit = 1 << (id & 7);
-    const t = touched[byte] as number;
-    if ((t & bit) === 0) {
-      touched[byte] = t | bit;
-      if (id > max) max = id;
-      if (id !== OTHER) {
-        if (count < TOUCHED_LIST) list[count] = id;
-        count++;
-      }
+    const o = order[id] as number;
+    // By requests a touched id is above 0; bytes and time may be 0, so those mark it.
+    if (measure === 0) {
+      if (o === 0 && id !== OTHER) touched[count++] = id;
+    } else if (mark[id] === 0) {
+      mark[id] = 1;
+      if (id !== OTHER) touched[count++] = id;
     }
-    order[id] = (order[id] as number) + (values[e] as number);
+    order[id] = o + (values[e] as number);
   }
-  seen.count = count;
-  seen.max = max;
+  return count;
 }
 
-/** Pass 2: adds a bucket's matching keys whose `g` id is chosen (`place[id]` = 1 + its place) into `sums` (3 per chosen id). */
+/** Pass 2: adds a bucket's matching keys whose `g` id is marked (chosen) into `sums` (3 per chosen id). */
 function sumPicked(
   b: BucketView,
   filter: CompiledFilter,
   g: number,
-  place: Float64Array,
+  mark: Uint8Array,
+  place: Map<number, number> | undefined,
   sums: Float64Array,
 ): void {
   const { ids, requests, bytes, time } = b;
@@ -254,12 +215,12 @@ function sumPicked(
   for (let e = 0; e < n; e++) {
     const off = e * D;
     const id = ids[off + g] as number;
-    const m = place[id] as number;
+    const m = mark[id] as number;
     if (m === 0) continue;
     const r = requests[e] as number;
     if (r === 0) continue;
     if (!all && !filter.test(ids, off)) continue;
-    const i = 3 * (m - 1);
+    const i = 3 * (place ? (place.get(id) as number) : m - 1);
     sums[i] = (sums[i] as number) + r;
     sums[i + 1] = (sums[i + 1] as number) + (bytes[e] as number);
     sums[i + 2] = (sums[i + 2] as number) + (time[e] as number);
@@ -274,84 +235,53 @@ export interface TieOrder {
 
 /**
  * The `n` ids with the largest `order` value, largest first; ties broken by value (the smaller
- * first: the interner's byte order of labels).
+ * first: the interner's byte order of labels). A bounded min-heap: O(m log n) for m candidates;
+ * once it is full, `nextAbove` skips the candidates that rank below its weakest (a flood of keys
+ * with one request each is millions of ties).
  */
 export function selectTop(ids: Int32Array, order: Float64Array, n: number, ties: TieOrder): number[] {
-  const heap = new TopHeap(order, n, ties);
-  heap.offer(ids, ids.length);
-  return heap.result();
-}
-
-/**
- * A bounded min-heap of the `n` best ids offered (by `order`, ties by value), offered a block of
- * candidates at a time: O(m log n) for m candidates; once it is full, `nextAbove` skips the
- * candidates that rank below its weakest (a flood of keys with one request each is millions of
- * ties).
- */
-class TopHeap {
-  readonly #order: Float64Array;
-  readonly #n: number;
-  readonly #ties: TieOrder;
-  readonly #heap: number[] = [];
-
-  constructor(order: Float64Array, n: number, ties: TieOrder) {
-    this.#order = order;
-    this.#n = n;
-    this.#ties = ties;
-  }
-
-  /** worse(a, b): a ranks below b. */
-  #worse(a: number, b: number): boolean {
-    const x = this.#order[a] as number;
-    const y = this.#order[b] as number;
+  // worse(a, b): a ranks below b.
+  const worse = (a: number, b: number) => {
+    const x = order[a] as number;
+    const y = order[b] as number;
     if (x !== y) return x < y;
-    return this.#ties.compare(a, b) > 0;
-  }
-
-  #down(i: number): void {
-    const heap = this.#heap;
+    return ties.compare(a, b) > 0;
+  };
+  const heap: number[] = [];
+  const down = (i: number) => {
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < heap.length && this.#worse(heap[l] as number, heap[m] as number)) m = l;
-      if (r < heap.length && this.#worse(heap[r] as number, heap[m] as number)) m = r;
+      if (l < heap.length && worse(heap[l] as number, heap[m] as number)) m = l;
+      if (r < heap.length && worse(heap[r] as number, heap[m] as number)) m = r;
       if (m === i) return;
       const t = heap[i] as number;
       heap[i] = heap[m] as number;
       heap[m] = t;
       i = m;
     }
-  }
-
-  /** Offers the candidates `ids[0, m)`. */
-  offer(ids: Int32Array, m: number): void {
-    const heap = this.#heap;
-    const order = this.#order;
-    let i = 0;
-    for (; i < m && heap.length < this.#n; i++) {
-      heap.push(ids[i] as number);
-      let c = heap.length - 1;
-      while (c > 0) {
-        const p = (c - 1) >> 1;
-        if (!this.#worse(heap[c] as number, heap[p] as number)) break;
-        const t = heap[c] as number;
-        heap[c] = heap[p] as number;
-        heap[p] = t;
-        c = p;
-      }
-    }
-    for (; i < m; i++) {
-      const top = heap[0] as number;
-      i = this.#ties.nextAbove(ids, i, m, order, order[top] as number, top);
-      if (i === m) break;
-      heap[0] = ids[i] as number;
-      this.#down(0);
+  };
+  const m = ids.length;
+  let i = 0;
+  for (; i < m && heap.length < n; i++) {
+    heap.push(ids[i] as number);
+    let c = heap.length - 1;
+    while (c > 0) {
+      const p = (c - 1) >> 1;
+      if (!worse(heap[c] as number, heap[p] as number)) break;
+      const t = heap[c] as number;
+      heap[c] = heap[p] as number;
+      heap[p] = t;
+      c = p;
     }
   }
-
-  /** The ids kept, best first. */
-  result(): number[] {
-    return this.#heap.sort((a, b) => (this.#worse(a, b) ? 1 : this.#worse(b, a) ? -1 : 0));
+  for (; i < m; i++) {
+    const top = heap[0] as number;
+    i = ties.nextAbove(ids, i, m, order, order[top] as number, top);
+    if (i === m) break;
+    heap[0] = ids[i] as number;
+    down(0);
   }
+  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }

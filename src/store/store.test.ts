@@ -314,7 +314,7 @@ describe('selectTop', () => {
   });
 });
 
-describe('TopN over more ids than a query lists (found by a scan of the touched bits)', () => {
+describe('TopN over hundreds of thousands of ids', () => {
   it('ranks 315 000 URIs as a full sort does, by requests and by bytes (some 0)', () => {
     const c = clock(T0);
     const s = new Store({ now: c.now });
