@@ -5,8 +5,8 @@
  * fast to aggregate (arrays indexed by id instead of maps keyed by strings).
  *
  * Values live as bytes in an arena, not as JavaScript strings: millions of distinct URIs cost
- * their bytes plus about 21-26 bytes each (a 5-byte header, an offset and a reference count of 4
- * bytes each, 1.25-2.6 slots of 5 bytes in the index; 4.48 M URIs of ~10 bytes: 152 MiB), where
+ * their bytes plus about 17-22 bytes each (a 1-byte length, an offset and a reference count of 4
+ * bytes each, 1.25-2.6 slots of 5 bytes in the index; 4.48 M URIs of ~10 bytes: 135 MiB), where
  * as strings they cost about 70 bytes each, most of it on the garbage-collected
  * heap. A string is made only when a value is read (`value`: ~30 ns
  * for a short ASCII value), which queries do for the values they answer with and regular
@@ -21,8 +21,8 @@
  *   stored as U+FFFD, and escapes of raw bytes that form valid UTF-8 (`\uDCC3\uDCA9`) as the
  *   character (`é`). Order (`compare`) is byte order: code point order.
  * - The arena is a list of 1 MiB chunks (a value longer than an eighth of one gets a chunk of its
- *   own). A value is `[id: u32][length << 1 | non-ASCII: varint][bytes]`; a freed one keeps its
- *   length and gets the id 0xFFFFFFFF. A chunk is compacted in place when it is reused; one whose
+ *   own). A value is `[length << 2 | non-ASCII << 1 | freed: varint][bytes]`: its id is not kept
+ *   beside it (compacting finds a value's id through the index, `#owner`). A chunk is compacted in place when it is reused; one whose
  *   values in use take less than 64 KiB has them moved to the active chunk and is given back, as
  *   is one with none in use. Growing never copies the arena, and memory follows the values in use
  *   (within about a sixteenth of a chunk each, and the chunks being filled).
@@ -102,7 +102,7 @@ export class Interner {
   #active = -1;
   /** The chunk being emptied (-1: none), never made the active one. */
   #evacuating = -1;
-  /** Per id: chunk << 20 | position of its value's header, or FREE. */
+  /** Per id: chunk << 20 | position of its value (its length first), or FREE. */
   #offsets: Uint32Array = new Uint32Array(1024).fill(FREE);
   #refs: Uint32Array = new Uint32Array(1024);
   /** The last `REUSE_LOG` ids handed out again (from the free list), by `reuses` modulo its length. */
@@ -296,9 +296,9 @@ export class Interner {
       const o = offsets[id] as number;
       if (o === FREE) return i;
       const buf = chunks[o >>> POS_BITS] as Buffer;
-      const v = readVarint(buf, (o & POS_MASK) + 4);
-      const p = (o & POS_MASK) + 4 + varintLength(v);
-      if (compareBytes(buf, p, Math.floor(v / 2), bb, pb, lb) < 0) return i;
+      const v = readVarint(buf, o & POS_MASK);
+      const p = (o & POS_MASK) + varintLength(v);
+      if (compareBytes(buf, p, Math.floor(v / 4), bb, pb, lb) < 0) return i;
     }
     return to;
   }
@@ -324,30 +324,26 @@ export class Interner {
   }
 
   /**
-   * Every id's text, by id ('' for an id not in use): what a state file saves. Read in arena
-   * order, each chunk decoded once, the cheapest way to read millions of values.
+   * Every id's text, by id ('' for an id not in use): what a state file saves. Each chunk's ASCII
+   * values are sliced from one string of the chunk, the cheapest way to read millions of values.
    */
   values(): string[] {
     const out = new Array<string>(this.#capacity).fill('');
-    const chunks = this.#chunks;
-    for (let c = 0; c < chunks.length; c++) {
-      const buf = chunks[c] as Buffer;
-      const end = this.#ends[c] as number;
-      if (end === 0) continue;
-      let text: string | undefined;
-      for (let p = 0; p < end; ) {
-        const id = buf.readUInt32LE(p);
-        const v = readVarint(buf, p + 4);
-        const q = p + 4 + varintLength(v);
-        const len = Math.floor(v / 2);
-        if (id !== FREE) {
-          if (v % 2 === 0) {
-            text ??= buf.toString('latin1', 0, end);
-            out[id] = text.slice(q, q + len);
-          } else out[id] = decodeBytes(buf.subarray(q, q + len));
+    const texts: (string | undefined)[] = [];
+    const offsets = this.#offsets;
+    for (let id = 0; id < this.#capacity; id++) {
+      const o = offsets[id] as number;
+      if (o === FREE || !this.#locate(id)) continue;
+      const p = this.#pos;
+      if (this.#ascii) {
+        const c = o >>> POS_BITS;
+        let text = texts[c];
+        if (text === undefined) {
+          text = this.#buf.toString('latin1', 0, this.#ends[c] as number);
+          texts[c] = text;
         }
-        p = q + len;
-      }
+        out[id] = text.slice(p, p + this.#len);
+      } else out[id] = decodeBytes(this.#buf.subarray(p, p + this.#len));
     }
     return out;
   }
@@ -394,11 +390,11 @@ export class Interner {
     const o = this.#offsets[id];
     if (o === undefined || o === FREE) return false;
     const buf = this.#chunks[o >>> POS_BITS] as Buffer;
-    const v = readVarint(buf, (o & POS_MASK) + 4);
+    const v = readVarint(buf, o & POS_MASK);
     this.#buf = buf;
-    this.#pos = (o & POS_MASK) + 4 + varintLength(v);
-    this.#len = Math.floor(v / 2);
-    this.#ascii = v % 2 === 0;
+    this.#pos = (o & POS_MASK) + varintLength(v);
+    this.#len = Math.floor(v / 4);
+    this.#ascii = Math.floor(v / 2) % 2 === 0;
     return true;
   }
 
@@ -449,7 +445,7 @@ export class Interner {
 
   /** The chunk a value of `len` bytes goes to (made active, or its own chunk when large). */
   #room(len: number, ascii: boolean): number {
-    const need = 4 + varintLength(len * 2 + (ascii ? 0 : 1)) + len;
+    const need = varintLength(len * 4 + (ascii ? 0 : 2)) + len;
     const c = this.#active;
     if (need > LARGE) return this.#chunk(need);
     if (c < 0 || (this.#ends[c] as number) + need > CHUNK) return this.#activate(need);
@@ -457,18 +453,17 @@ export class Interner {
   }
 
   /**
-   * Writes id's header for a value of `len` bytes in chunk `c` (from `#room`) and points
+   * Writes the length of id's value of `len` bytes in chunk `c` (from `#room`) and points
    * #buf/#pos where its bytes go; returns #buf.
    */
   #place(c: number, id: number, len: number, ascii: boolean): Buffer {
-    const v = len * 2 + (ascii ? 0 : 1);
-    const need = 4 + varintLength(v) + len;
+    const v = len * 4 + (ascii ? 0 : 2);
+    const need = varintLength(v) + len;
     const buf = this.#chunks[c] as Buffer;
     const at = this.#ends[c] as number;
     this.#ends[c] = at + need;
     this.#offsets[id] = (c * CHUNK + at) >>> 0;
-    buf.writeUInt32LE(id, at);
-    let q = at + 4;
+    let q = at;
     let x = v;
     while (x >= 0x80) {
       buf[q++] = (x % 128) | 0x80;
@@ -520,10 +515,9 @@ export class Interner {
     let w = 0;
     let run = -1; // start of the run of values in use being moved
     for (let p = 0; p < end; ) {
-      const id = buf.readUInt32LE(p);
-      const v = readVarint(buf, p + 4);
-      const next = p + 4 + varintLength(v) + Math.floor(v / 2);
-      if (id === FREE) {
+      const v = readVarint(buf, p);
+      const next = p + varintLength(v) + Math.floor(v / 4);
+      if (v % 2 === 1) {
         if (run >= 0) {
           buf.copyWithin(w, run, p);
           w += p - run;
@@ -531,7 +525,7 @@ export class Interner {
         }
       } else {
         if (run < 0) run = p;
-        offsets[id] = (c * CHUNK + w + (p - run)) >>> 0;
+        offsets[this.#owner(c, p, v)] = (c * CHUNK + w + (p - run)) >>> 0;
       }
       p = next;
     }
@@ -578,7 +572,7 @@ export class Interner {
     this.#used--;
     const o = this.#offsets[id] as number;
     const c = o >>> POS_BITS;
-    buf.writeUInt32LE(FREE, o & POS_MASK);
+    buf[o & POS_MASK] = (buf[o & POS_MASK] as number) | 1; // freed: the varint's lowest bit
     const dead = (this.#dead[c] as number) + (this.#pos + this.#len - (o & POS_MASK));
     this.#dead[c] = dead;
     this.#offsets[id] = FREE;
@@ -600,10 +594,10 @@ export class Interner {
     const end = this.#ends[c] as number;
     this.#evacuating = c;
     for (let p = 0; p < end; ) {
-      const id = from.readUInt32LE(p);
-      const v = readVarint(from, p + 4);
-      const next = p + 4 + varintLength(v) + Math.floor(v / 2);
-      if (id !== FREE) {
+      const v = readVarint(from, p);
+      const next = p + varintLength(v) + Math.floor(v / 4);
+      if (v % 2 === 0) {
+        const id = this.#owner(c, p, v);
         const need = next - p;
         let t = this.#active;
         if (t < 0 || (this.#ends[t] as number) + need > CHUNK) t = this.#activate(need);
@@ -615,6 +609,27 @@ export class Interner {
       p = next;
     }
     this.#evacuating = -1;
+  }
+
+  /**
+   * The id whose value is the one in use at chunk c, position p (its varint `v`): found through
+   * the index by the value's hash, the one whose offset is that position (a value's id is not
+   * kept beside it: 4 bytes a value saved, a hash a value moved).
+   */
+  #owner(c: number, p: number, v: number): number {
+    const buf = this.#chunks[c] as Buffer;
+    const q = p + varintLength(v);
+    const h = hashBytes(buf, q, q + Math.floor(v / 4));
+    const at = (c * CHUNK + p) >>> 0;
+    const table = this.#table;
+    const tags = this.#tags;
+    const tag = h >>> 24;
+    const mask = table.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const id = table[s] as number;
+      if (id === EMPTY) throw new Error(`interner: no id for the value at ${c}:${p}`);
+      if (id >= 0 && tags[s] === tag && this.#offsets[id] === at) return id;
+    }
   }
 
   /** Gives chunk c back (nothing in it is in use). */
