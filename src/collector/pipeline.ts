@@ -73,6 +73,9 @@ export function countInto(counts: RequestCounts, store: Store): Observer {
     );
 }
 
+/** A label cache entry not noted yet (label ids are small, -1 included). */
+const UNNOTED = 0x7fffffff;
+
 /**
  * A store value's label id, by the value's interner id: the value's text is read (a string made)
  * once per id, not per line. An entry holds until the interner hands its id out again
@@ -81,30 +84,31 @@ export function countInto(counts: RequestCounts, store: Store): Observer {
 class LabelCache {
   readonly #interner: Interner;
   readonly #map: (value: string) => number;
-  /** Per id, its label id; -1: not noted. */
-  #labels = new Int32Array(64).fill(-1);
+  /** Per id, its label id (-1 is one: no upstream); `UNNOTED`: not noted. */
+  #labels = new Int32Array(64).fill(UNNOTED);
   /** The interner's `reuses` when the entries were last brought up to date. */
   #seen = 0;
   readonly #forget = (id: number) => {
-    if (id < this.#labels.length) this.#labels[id] = -1;
+    if (id < this.#labels.length) this.#labels[id] = UNNOTED;
   };
 
   constructor(interner: Interner, map: (value: string) => number) {
     this.#interner = interner;
     this.#map = map;
+    this.#seen = interner.reuses;
   }
 
   get(id: number): number {
     const it = this.#interner;
     if (it.reuses !== this.#seen) {
-      if (!it.reusedSince(this.#seen, this.#forget)) this.#labels.fill(-1);
+      if (!it.reusedSince(this.#seen, this.#forget)) this.#labels.fill(UNNOTED);
       this.#seen = it.reuses;
     }
     if (id < this.#labels.length) {
       const label = this.#labels[id] as number;
-      if (label >= 0) return label;
+      if (label !== UNNOTED) return label;
     } else {
-      const labels = new Int32Array(Math.max(id + 1, this.#labels.length * 2)).fill(-1);
+      const labels = new Int32Array(Math.max(id + 1, this.#labels.length * 2)).fill(UNNOTED);
       labels.set(this.#labels);
       this.#labels = labels;
     }

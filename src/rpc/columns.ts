@@ -35,10 +35,12 @@ export class ColumnEncoder {
   readonly #interners: readonly Interner[];
   readonly #sent: Uint8Array[] = Array.from({ length: D }, () => new Uint8Array(8));
   /** Per dimension, the interner's `reuses` when `#sent` was last brought up to date. */
-  readonly #seen: number[] = Array.from({ length: D }, () => 0);
+  readonly #seen: number[];
 
   constructor(interners: readonly Interner[]) {
     this.#interners = interners;
+    // Nothing sent yet: the ids handed out again so far need no forgetting.
+    this.#seen = interners.map((it) => it.reuses);
   }
 
   encode(b: Bucket): ColumnsData {

@@ -153,10 +153,12 @@ class IdSums {
   #keys = new Int32Array(1024).fill(-1);
   #sums = new Float32Array(1024);
   #size = 0;
+  /** 32 minus log2 of the table's length: a slot is the top bits of the id's product (Fibonacci hashing). */
+  #shift = 22;
   #slot(id: number): number {
     const keys = this.#keys;
     const mask = keys.length - 1;
-    let s = (Math.imul(id, 0x9e3779b1) >>> 0) & mask;
+    let s = Math.imul(id, 0x9e3779b1) >>> this.#shift;
     for (;;) {
       const k = keys[s] as number;
       if (k === id || k === -1) return s;
@@ -191,6 +193,7 @@ class IdSums {
     const sums = this.#sums;
     this.#keys = new Int32Array(keys.length * 2).fill(-1);
     this.#sums = new Float32Array(keys.length * 2);
+    this.#shift--;
     for (let i = 0; i < keys.length; i++) {
       const id = keys[i] as number;
       if (id === -1) continue;

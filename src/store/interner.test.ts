@@ -212,4 +212,43 @@ describe('Interner', () => {
     assert.equal(it.lookup('/small'), small);
     assert.deepEqual([...contents(it).values()].sort(), ['', OTHER_TEXT, '/small', big('a')].sort());
   });
+  it('names the ids handed out again, in order, while the log holds them (65 536), and says when it does not', () => {
+    const it = new Interner();
+    const held = ['/h1', '/h2', '/h3'].map((v) => it.intern(v));
+    for (const id of held) it.acquire(id);
+    const since = it.reuses;
+    // Two ids freed and handed out again, one of them twice; /h1 stays.
+    it.release(held[1] as number);
+    it.release(held[2] as number);
+    const x = it.intern('/x');
+    const y = it.intern('/y');
+    it.sweep(); // /x and /y were never acquired
+    const z = it.intern('/z');
+    const named: number[] = [];
+    assert.equal(
+      it.reusedSince(since, (id) => named.push(id)),
+      true,
+    );
+    assert.deepEqual(named, [x, y, z]);
+    assert.deepEqual([x, y].sort(), [held[1], held[2]].sort());
+    assert.equal(named.includes(held[0] as number), false);
+    // Exactly 65 536 behind: named; one more: not.
+    const from = it.reuses;
+    for (let i = 0; i < 65_536; i++) {
+      it.sweep();
+      it.intern(`/c${i}`);
+    }
+    let n = 0;
+    assert.equal(
+      it.reusedSince(from, () => n++),
+      true,
+    );
+    assert.equal(n, 65_536);
+    it.sweep();
+    it.intern('/one-more');
+    assert.equal(
+      it.reusedSince(from, () => n++),
+      false,
+    );
+  });
 });

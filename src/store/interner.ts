@@ -5,8 +5,8 @@
  * fast to aggregate (arrays indexed by id instead of maps keyed by strings).
  *
  * Values live as bytes in an arena, not as JavaScript strings: millions of distinct URIs cost
- * their bytes plus about 17-22 bytes each (a 1-byte length, an offset and a reference count of 4
- * bytes each, 1.25-2.6 slots of 5 bytes in the index; 4.48 M URIs of ~10 bytes: 135 MiB), where
+ * their bytes plus about 15-23 bytes each (a 1-byte length, an offset and a reference count of 4
+ * bytes each, 1.25-2.75 slots of 5 bytes in the index; 4.48 M URIs of ~10 bytes: 135 MiB), where
  * as strings they cost about 70 bytes each, most of it on the garbage-collected
  * heap. A string is made only when a value is read (`value`: ~30 ns
  * for a short ASCII value), which queries do for the values they answer with and regular
@@ -537,10 +537,12 @@ export class Interner {
     this.#dead[c] = 0;
   }
 
-  /** A table sized for the ids in use (1.3 to 2.6 slots an id; rebuilt past 4 in 5 slots used), without deleted slots. */
+  /** A table sized for the ids in use (1.375 to 2.75 slots an id; rebuilt past 4 in 5 slots used, deleted ones too), without deleted slots. */
   #rebuild(extra: number): void {
+    // At least 1.375 slots an id: a tenth of the ids in use can come (or leave a deleted slot)
+    // before the next rebuild, which a steady churn of values would otherwise bring at once.
     let n = 2048;
-    while (n < (this.#used + extra) * 1.3) n *= 2;
+    while (n < (this.#used + extra) * 1.375) n *= 2;
     const table = new Int32Array(n).fill(EMPTY);
     const tags = new Uint8Array(n);
     const mask = n - 1;

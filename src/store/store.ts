@@ -385,8 +385,8 @@ export class Store {
   ): void {
     this.tick();
     this.flushLate();
-    // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
     for (let d = 0; d < D; d++) (this.interners[d] as Interner).reserve(state.values[d]?.length ?? 0);
+    // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
     const maps = state.values.map((v) => ({
       id: new Int32Array(v.length),
       drops: new Float64Array(v.length).fill(-1),
