@@ -5,6 +5,16 @@ import { Store } from '../store/store.ts';
 import { countInto } from './pipeline.ts';
 import { METHOD_NAMES, RequestCounts, STATUSES } from './request-counts.ts';
 
+/** The requests counted per website label, in the order the labels were made. */
+function requestsByHost(d: ReturnType<RequestCounts['export']>): [string, number][] {
+  const byHost = new Map<string, number>();
+  for (const [k, v] of d.requests) {
+    const host = d.hosts[Math.floor(k / (METHOD_NAMES.length * STATUSES))] as string;
+    byHost.set(host, (byHost.get(host) ?? 0) + v);
+  }
+  return [...byHost];
+}
+
 describe('countInto (the Prometheus counts of each request)', () => {
   it("labels a request by its values' text, also when an id freed by the store names another value", () => {
     const store = new Store();
@@ -29,18 +39,10 @@ describe('countInto (the Prometheus counts of each request)', () => {
     const b = count('b.example', 'POST', '10.0.0.1:80');
     assert.equal(b, a, 'the id is reused');
     const d = counts.export();
-    const byHost = new Map<string, number>();
-    for (const [k, v] of d.requests) {
-      const host = d.hosts[Math.floor(k / (METHOD_NAMES.length * STATUSES))] as string;
-      byHost.set(host, (byHost.get(host) ?? 0) + v);
-    }
-    assert.deepEqual(
-      [...byHost],
-      [
-        ['a.example', 2],
-        ['b.example', 1],
-      ],
-    );
+    assert.deepEqual(requestsByHost(d), [
+      ['a.example', 2],
+      ['b.example', 1],
+    ]);
     assert.deepEqual(d.upstreamNames.slice(1), ['10.0.0.1:80']);
     assert.equal(
       d.upstreams.reduce((n, [, v]) => n + v, 0),
@@ -83,18 +85,9 @@ describe('countInto (the Prometheus counts of each request)', () => {
     }
     count('x.example');
     assert.equal(reads, 3, 'x.example read (a.example was named)');
-    const d = counts.export();
-    const byHost = new Map<string, number>();
-    for (const [k, v] of d.requests) {
-      const host = d.hosts[Math.floor(k / (METHOD_NAMES.length * STATUSES))] as string;
-      byHost.set(host, (byHost.get(host) ?? 0) + v);
-    }
-    assert.deepEqual(
-      [...byHost],
-      [
-        ['a.example', 5],
-        ['x.example', 1],
-      ],
-    );
+    assert.deepEqual(requestsByHost(counts.export()), [
+      ['a.example', 5],
+      ['x.example', 1],
+    ]);
   });
 });
