@@ -147,20 +147,22 @@ const overflow = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 /**
  * Sums by id (one dimension's values) in an open-addressing table sized by the ids added, not by
  * the largest id (a dense array over millions of URI ids took 8 bytes an id at its doubling):
- * float32, as the sums only decide which coarser key a cut key folds into.
+ * float32, as the sums only decide which coarser key a cut key folds into. A slot is an id and
+ * its sum side by side (one cache line a probe).
  */
 class IdSums {
-  #keys = new Int32Array(1024).fill(-1);
-  #sums = new Float32Array(1024);
+  /** Per slot: the id at 2s (-1: empty), its sum (float32 bits) at 2s + 1. */
+  #keys = new Int32Array(2048).fill(-1);
+  #sums = new Float32Array(this.#keys.buffer);
   #size = 0;
-  /** 32 minus log2 of the table's length: a slot is the top bits of the id's product (Fibonacci hashing). */
+  /** 32 minus log2 of the slot count: a slot is the top bits of the id's product (Fibonacci hashing). */
   #shift = 22;
   #slot(id: number): number {
     const keys = this.#keys;
-    const mask = keys.length - 1;
+    const mask = (keys.length >>> 1) - 1;
     let s = Math.imul(id, 0x9e3779b1) >>> this.#shift;
     for (;;) {
-      const k = keys[s] as number;
+      const k = keys[2 * s] as number;
       if (k === id || k === -1) return s;
       s = (s + 1) & mask;
     }
@@ -168,38 +170,39 @@ class IdSums {
   add(id: number, n: number): void {
     if (id === OTHER) return;
     let s = this.#slot(id);
-    if (this.#keys[s] === -1) {
-      if ((this.#size + 1) * 2 > this.#keys.length) {
+    if (this.#keys[2 * s] === -1) {
+      if ((this.#size + 1) * 4 > this.#keys.length) {
         this.#grow();
         s = this.#slot(id);
       }
-      this.#keys[s] = id;
+      this.#keys[2 * s] = id;
+      this.#sums[2 * s + 1] = n;
       this.#size++;
+      return;
     }
-    this.#sums[s] = (this.#sums[s] as number) + n;
+    this.#sums[2 * s + 1] = (this.#sums[2 * s + 1] as number) + n;
   }
   get(id: number): number {
     const s = this.#slot(id);
-    return this.#keys[s] === id ? (this.#sums[s] as number) : 0;
+    return this.#keys[2 * s] === id ? (this.#sums[2 * s + 1] as number) : 0;
   }
   clear(): void {
     if (this.#size === 0) return;
     this.#keys.fill(-1);
-    this.#sums.fill(0);
     this.#size = 0;
   }
   #grow(): void {
     const keys = this.#keys;
     const sums = this.#sums;
     this.#keys = new Int32Array(keys.length * 2).fill(-1);
-    this.#sums = new Float32Array(keys.length * 2);
+    this.#sums = new Float32Array(this.#keys.buffer);
     this.#shift--;
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < keys.length; i += 2) {
       const id = keys[i] as number;
       if (id === -1) continue;
       const s = this.#slot(id);
-      this.#keys[s] = id;
-      this.#sums[s] = sums[i] as number;
+      this.#keys[2 * s] = id;
+      this.#sums[2 * s + 1] = sums[i + 1] as number;
     }
   }
 }
