@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bucketColumns, ColumnPool, sealBucket } from './bucket.ts';
-import { D } from './dimensions.ts';
+import { D, OTHER } from './dimensions.ts';
 import { TupleTable } from './tuple-table.ts';
 
 describe('ColumnPool', () => {
@@ -49,5 +49,34 @@ describe('ColumnPool', () => {
     const c = sealBucket(t, 0, 60, 100, { requests: 1300, bytes: 0, time: 0 }, pool);
     assert.equal(c.size, 400);
     assert.equal(bucketColumns.has(c), false);
+  });
+
+  it('folds cut keys by the same sums whether their ids are small (an array) or above a million (a table)', () => {
+    const seal = (base: number, keep: number) => {
+      const t = new TupleTable(Number.MAX_SAFE_INTEGER);
+      const k = new Uint32Array(D);
+      for (let i = 0; i < 400; i++) {
+        // 3 URIs of many keys, 97 of few, and 30 client prefixes.
+        k.set([2, 2 + (i % 30), base + (i < 300 ? i % 3 : 3 + (i % 97)), 2, 0, 2]);
+        t.add(k, 0, 1 + ((i * 7) % 5), i, 0);
+      }
+      const b = sealBucket(t, 0, 60, keep, { requests: 1200, bytes: 0, time: 0 });
+      const rows: string[] = [];
+      for (let e = 0; e < b.size; e++) {
+        const ids: (number | string)[] = [...b.ids.subarray(e * D, e * D + D)];
+        if (ids[2] !== OTHER) ids[2] = `u${(ids[2] as number) - base}`;
+        rows.push(`${ids.join(',')}:${b.requests[e]}:${b.bytes[e]}`);
+      }
+      return rows;
+    };
+    // At 20 places cut keys of the heavy URIs keep their URI; at 45, cut keys keep their prefix.
+    const byUri = seal(100, 20);
+    const byPrefix = seal(100, 45);
+    assert.ok(byUri.some((r) => r.startsWith(`2,${OTHER},u`)));
+    assert.ok(byPrefix.some((r) => new RegExp(`^2,\\d+,${OTHER},`).test(r) && !r.startsWith(`2,${OTHER},`)));
+    for (const base of [(1 << 20) + 100, (1 << 24) + 100]) {
+      assert.deepEqual(seal(base, 20), byUri);
+      assert.deepEqual(seal(base, 45), byPrefix);
+    }
   });
 });

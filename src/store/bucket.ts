@@ -144,19 +144,58 @@ export const bucketColumns = new WeakMap<Bucket, Columns>();
 /** Scratch tables of `sealBucket` (one seal at a time per thread). */
 const residuals = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
 const overflow = new TupleTable(Number.MAX_SAFE_INTEGER, 256);
+/** Ids below this have their sums in an array indexed by id (4 MiB at most); above, in a table. */
+const DENSE_IDS = 1 << 20;
+
 /**
- * Sums by id (one dimension's values) in an open-addressing table sized by the ids added, not by
- * the largest id (a dense array over millions of URI ids took 8 bytes an id at its doubling):
- * float32, as the sums only decide which coarser key a cut key folds into. A slot is an id and
- * its sum side by side (one cache line a probe).
+ * Sums by id (one dimension's values): float32, as they only decide which coarser key a cut key
+ * folds into. Ids below `DENSE_IDS` index an array (cleared by the ids touched: fastest, and what
+ * an aggregator's vocabulary needs); larger ids (millions of distinct URIs) go to an
+ * open-addressing table sized by the ids added, each slot an id and its sum side by side (a dense
+ * array over 4.48 M URI ids, doubling, took 33 MB; grown by an eighth, 45 MiB more peak RSS).
  */
 class IdSums {
+  #dense = new Float32Array(1024);
+  #touched: number[] = [];
   /** Per slot: the id at 2s (-1: empty), its sum (float32 bits) at 2s + 1. */
-  #keys = new Int32Array(2048).fill(-1);
-  #sums = new Float32Array(this.#keys.buffer);
+  #keys = new Int32Array(0);
+  #sums = new Float32Array(0);
   #size = 0;
   /** 32 minus log2 of the slot count: a slot is the top bits of the id's product (Fibonacci hashing). */
   #shift = 22;
+  add(id: number, n: number): void {
+    if (id === OTHER) return;
+    if (id < DENSE_IDS) {
+      if (id >= this.#dense.length) {
+        const grown = new Float32Array(Math.min(DENSE_IDS, Math.max(id + 1, this.#dense.length * 2)));
+        grown.set(this.#dense);
+        this.#dense = grown;
+      }
+      if (this.#dense[id] === 0) this.#touched.push(id);
+      this.#dense[id] = (this.#dense[id] as number) + n;
+      return;
+    }
+    if ((this.#size + 1) * 4 > this.#keys.length) this.#grow();
+    const s = this.#slot(id);
+    if (this.#keys[2 * s] === -1) {
+      this.#keys[2 * s] = id;
+      this.#sums[2 * s + 1] = n;
+      this.#size++;
+    } else this.#sums[2 * s + 1] = (this.#sums[2 * s + 1] as number) + n;
+  }
+  get(id: number): number {
+    if (id < DENSE_IDS) return id < this.#dense.length ? (this.#dense[id] as number) : 0;
+    if (this.#size === 0) return 0;
+    const s = this.#slot(id);
+    return this.#keys[2 * s] === id ? (this.#sums[2 * s + 1] as number) : 0;
+  }
+  clear(): void {
+    for (const id of this.#touched) this.#dense[id] = 0;
+    this.#touched = [];
+    if (this.#size === 0) return;
+    this.#keys.fill(-1);
+    this.#size = 0;
+  }
   #slot(id: number): number {
     const keys = this.#keys;
     const mask = (keys.length >>> 1) - 1;
@@ -167,36 +206,13 @@ class IdSums {
       s = (s + 1) & mask;
     }
   }
-  add(id: number, n: number): void {
-    if (id === OTHER) return;
-    let s = this.#slot(id);
-    if (this.#keys[2 * s] === -1) {
-      if ((this.#size + 1) * 4 > this.#keys.length) {
-        this.#grow();
-        s = this.#slot(id);
-      }
-      this.#keys[2 * s] = id;
-      this.#sums[2 * s + 1] = n;
-      this.#size++;
-      return;
-    }
-    this.#sums[2 * s + 1] = (this.#sums[2 * s + 1] as number) + n;
-  }
-  get(id: number): number {
-    const s = this.#slot(id);
-    return this.#keys[2 * s] === id ? (this.#sums[2 * s + 1] as number) : 0;
-  }
-  clear(): void {
-    if (this.#size === 0) return;
-    this.#keys.fill(-1);
-    this.#size = 0;
-  }
   #grow(): void {
     const keys = this.#keys;
     const sums = this.#sums;
-    this.#keys = new Int32Array(keys.length * 2).fill(-1);
+    const slots = Math.max(1024, keys.length);
+    this.#keys = new Int32Array(2 * slots).fill(-1);
     this.#sums = new Float32Array(this.#keys.buffer);
-    this.#shift--;
+    this.#shift = 32 - Math.log2(slots);
     for (let i = 0; i < keys.length; i += 2) {
       const id = keys[i] as number;
       if (id === -1) continue;
