@@ -105,8 +105,11 @@ export class Interner {
   /** Per id: chunk << 20 | position of its value (its length first), or FREE. */
   #offsets: Uint32Array = new Uint32Array(1024).fill(FREE);
   #refs: Uint32Array = new Uint32Array(1024);
-  /** The last `REUSE_LOG` ids handed out again (from the free list), by `reuses` modulo its length. */
-  readonly #reuseLog = new Int32Array(REUSE_LOG);
+  /**
+   * The last `REUSE_LOG` ids handed out again (from the free list), by `reuses` modulo its length;
+   * made at the first one (256 KiB: an interner whose values are never forgotten has none).
+   */
+  #reuseLog: Int32Array | null = null;
   /**
    * How many times an id was handed out again, naming another value: a cache keyed by id learns
    * which of its ids did since it last looked from `reusedSince`.
@@ -158,6 +161,7 @@ export class Interner {
   /** Bytes held by the arena and the per-id arrays (for stats and benchmarks). */
   get memory(): number {
     let n = this.#table.byteLength + this.#tags.byteLength + this.#offsets.byteLength + this.#refs.byteLength;
+    n += this.#reuseLog?.byteLength ?? 0;
     for (const c of this.#chunks) n += c.length;
     return n;
   }
@@ -243,7 +247,9 @@ export class Interner {
    */
   reusedSince(since: number, forget: (id: number) => void): boolean {
     if (this.reuses - since > REUSE_LOG) return false;
-    for (let i = since; i < this.reuses; i++) forget(this.#reuseLog[i % REUSE_LOG] as number);
+    const log = this.#reuseLog;
+    if (log === null) return true;
+    for (let i = since; i < this.reuses; i++) forget(log[i % REUSE_LOG] as number);
     return true;
   }
 
@@ -419,7 +425,10 @@ export class Interner {
   #newId(h: number): number {
     const again = this.#free.pop();
     const id = again ?? this.#capacity++;
-    if (again !== undefined) this.#reuseLog[this.reuses++ % REUSE_LOG] = again;
+    if (again !== undefined) {
+      this.#reuseLog ??= new Int32Array(REUSE_LOG);
+      this.#reuseLog[this.reuses++ % REUSE_LOG] = again;
+    }
     if (id >= this.#refs.length) {
       const n = Math.max(id + 1, Math.floor(this.#refs.length * 1.5));
       const offsets = new Uint32Array(n).fill(FREE);
