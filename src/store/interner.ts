@@ -22,9 +22,9 @@
  *   character (`é`). Order (`compare`) is byte order: code point order.
  * - The arena is a list of 1 MiB chunks (a value longer than an eighth of one gets a chunk of its
  *   own). A value is `[length << 2 | non-ASCII << 1 | freed: varint][bytes]`: its id is not kept
- *   beside it (compacting finds a value's id through the index, `#owner`). A chunk is compacted in place when it is reused; one whose
- *   values in use take less than 64 KiB has them moved to the active chunk and is given back, as
- *   is one with none in use. Growing never copies the arena, and memory follows the values in use
+ *   beside it (compacting finds a value's id through the index, `#owner`). A chunk is compacted
+ *   in place when it is reused; one whose values in use take less than 64 KiB has them moved to
+ *   the active chunk and is given back, as is one with none in use. Growing never copies the arena, and memory follows the values in use
  *   (within about a sixteenth of a chunk each, and the chunks being filled).
  * - The value → id index is an open-addressing table of ids in an Int32Array (a probe compares
  *   the candidate's bytes; a table rebuild hashes the values again).
@@ -68,7 +68,7 @@ function compareBytes(x: Uint8Array, px: number, lx: number, y: Uint8Array, py: 
   return lx - ly;
 }
 
-/** The varint at `b[p]` (a value's length × 2 + non-ASCII). */
+/** The varint at `b[p]` that starts a value: its length × 4 + non-ASCII × 2 + freed. */
 function readVarint(b: Uint8Array, p: number): number {
   let v = b[p] as number;
   if (v < 0x80) return v;
@@ -196,10 +196,12 @@ export class Interner {
         break;
       }
     }
+    const v = (e - s) * 4 + (ascii ? 0 : 2);
+    const need = varintLength(v) + e - s;
     // Room first: a full arena throws before the id is taken and indexed.
-    const c = this.#room(e - s, ascii);
+    const c = this.#room(need);
     const id = this.#newId(h);
-    const buf = this.#place(c, id, e - s, ascii);
+    const buf = this.#place(c, id, v, need);
     const p = this.#pos - s;
     if (e - s > 32) buf.set(b.subarray(s, e), p + s);
     else for (let i = s; i < e; i++) buf[p + i] = b[i] as number;
@@ -338,11 +340,10 @@ export class Interner {
     const texts: (string | undefined)[] = [];
     const offsets = this.#offsets;
     for (let id = 0; id < this.#capacity; id++) {
-      const o = offsets[id] as number;
-      if (o === FREE || !this.#locate(id)) continue;
+      if (!this.#locate(id)) continue;
       const p = this.#pos;
       if (this.#ascii) {
-        const c = o >>> POS_BITS;
+        const c = (offsets[id] as number) >>> POS_BITS;
         let text = texts[c];
         if (text === undefined) {
           text = this.#buf.toString('latin1', 0, this.#ends[c] as number);
@@ -452,22 +453,19 @@ export class Interner {
     return id;
   }
 
-  /** The chunk a value of `len` bytes goes to (made active, or its own chunk when large). */
-  #room(len: number, ascii: boolean): number {
-    const need = varintLength(len * 4 + (ascii ? 0 : 2)) + len;
-    const c = this.#active;
+  /** The chunk a value taking `need` bytes goes to: the active one (another made active when full), or its own when large. */
+  #room(need: number): number {
     if (need > LARGE) return this.#chunk(need);
+    const c = this.#active;
     if (c < 0 || (this.#ends[c] as number) + need > CHUNK) return this.#activate(need);
     return c;
   }
 
   /**
-   * Writes the length of id's value of `len` bytes in chunk `c` (from `#room`) and points
-   * #buf/#pos where its bytes go; returns #buf.
+   * Writes the varint `v` (its length × 4 + non-ASCII × 2) of id's value, taking `need` bytes in
+   * all, in chunk `c` (from `#room`) and points #buf/#pos where its bytes go; returns #buf.
    */
-  #place(c: number, id: number, len: number, ascii: boolean): Buffer {
-    const v = len * 4 + (ascii ? 0 : 2);
-    const need = varintLength(v) + len;
+  #place(c: number, id: number, v: number, need: number): Buffer {
     const buf = this.#chunks[c] as Buffer;
     const at = this.#ends[c] as number;
     this.#ends[c] = at + need;
@@ -481,8 +479,8 @@ export class Interner {
     buf[q++] = x;
     this.#buf = buf;
     this.#pos = q;
-    this.#len = len;
-    this.#ascii = ascii;
+    this.#len = Math.floor(v / 4);
+    this.#ascii = (v & 2) === 0;
     return buf;
   }
 
@@ -546,7 +544,10 @@ export class Interner {
     this.#dead[c] = 0;
   }
 
-  /** A table sized for the ids in use (1.375 to 2.75 slots an id; rebuilt past 4 in 5 slots used, deleted ones too), without deleted slots. */
+  /**
+   * A table sized for the ids in use (1.375 to 2.75 slots an id; rebuilt past 4 in 5 slots used,
+   * deleted ones too), without deleted slots.
+   */
   #rebuild(extra: number): void {
     // At least 1.375 slots an id: a tenth of the ids in use can come (or leave a deleted slot)
     // before the next rebuild, which a steady churn of values would otherwise bring at once.
@@ -610,8 +611,7 @@ export class Interner {
       if (v % 2 === 0) {
         const id = this.#owner(c, p, v);
         const need = next - p;
-        let t = this.#active;
-        if (t < 0 || (this.#ends[t] as number) + need > CHUNK) t = this.#activate(need);
+        const t = this.#room(need);
         const at = this.#ends[t] as number;
         (this.#chunks[t] as Buffer).set(from.subarray(p, next), at);
         this.#ends[t] = at + need;
