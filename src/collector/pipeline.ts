@@ -79,7 +79,7 @@ const UNNOTED = 0x7fffffff;
 /**
  * A store value's label id, by the value's interner id: the value's text is read (a string made)
  * once per id, not per line. An entry holds until the interner hands its id out again
- * (`reusedSince`).
+ * (`catchUp`).
  */
 class LabelCache {
   readonly #interner: Interner;
@@ -91,6 +91,9 @@ class LabelCache {
   readonly #forget = (id: number) => {
     if (id < this.#labels.length) this.#labels[id] = UNNOTED;
   };
+  readonly #forgetAll = () => {
+    this.#labels.fill(UNNOTED);
+  };
 
   constructor(interner: Interner, map: (value: string) => number) {
     this.#interner = interner;
@@ -100,10 +103,7 @@ class LabelCache {
 
   get(id: number): number {
     const it = this.#interner;
-    if (it.reuses !== this.#seen) {
-      if (!it.reusedSince(this.#seen, this.#forget)) this.#labels.fill(UNNOTED);
-      this.#seen = it.reuses;
-    }
+    if (it.reuses !== this.#seen) this.#seen = it.catchUp(this.#seen, this.#forget, this.#forgetAll);
     if (id < this.#labels.length) {
       const label = this.#labels[id] as number;
       if (label !== UNNOTED) return label;

@@ -29,7 +29,7 @@ function leBytes(a: Uint32Array | Float64Array): Uint8Array {
 
 /**
  * Per subscriber: which ids of each dimension were sent with the value they name now, one bit an
- * id (an id the interner hands out again, `reusedSince`, is sent again).
+ * id (an id the interner hands out again, `catchUp`, is sent again).
  */
 export class ColumnEncoder {
   readonly #interners: readonly Interner[];
@@ -55,11 +55,13 @@ export class ColumnEncoder {
         this.#sent[d] = sent;
       }
       const bits = sent;
-      const forget = (id: number) => {
-        bits[id >>> 3] = (bits[id >>> 3] as number) & ~(1 << (id & 7));
-      };
-      if (!interner.reusedSince(this.#seen[d] as number, forget)) bits.fill(0);
-      this.#seen[d] = interner.reuses;
+      this.#seen[d] = interner.catchUp(
+        this.#seen[d] as number,
+        (id) => {
+          bits[id >>> 3] = (bits[id >>> 3] as number) & ~(1 << (id & 7));
+        },
+        () => bits.fill(0),
+      );
     }
     const n = b.size;
     const ids = b.ids.subarray(0, n * D);

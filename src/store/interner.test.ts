@@ -61,7 +61,7 @@ describe('Interner', () => {
     assert.equal(it.value(id), '/from-bytes');
   });
 
-  it('frees unreferenced values, reuses their ids (each one named by reusedSince), and compacts its arena', () => {
+  it('frees unreferenced values, reuses their ids (each one named by catchUp), and compacts its arena', () => {
     const it = new Interner();
     const live = new Map<number, string>();
     let serial = 0;
@@ -86,13 +86,14 @@ describe('Interner', () => {
         live.set(id, text);
       }
       // Every id handed out again, in order: a cache keyed by id forgets exactly these.
+      // 20 000 values a round: within the log, each reused id is named, in order.
       const named: number[] = [];
-      assert.equal(
-        it.reusedSince(seen, (id) => named.push(id)),
-        reused.length <= 1 << 16,
+      seen = it.catchUp(
+        seen,
+        (id) => named.push(id),
+        () => assert.fail('the log holds a round'),
       );
-      if (reused.length <= 1 << 16) assert.deepEqual(named, reused);
-      seen = it.reuses;
+      assert.deepEqual(named, reused);
       for (const [id] of [...live].filter((_, i) => i % 10 !== 0 || round % 2 === 0)) {
         if (added.has(id)) continue;
         it.release(id);
@@ -155,12 +156,12 @@ describe('Interner', () => {
     const again = it.intern('/other-value');
     assert.equal(again, dropped, 'the freed id is reused');
     const named: number[] = [];
+    const all = () => assert.fail('within the log');
     assert.equal(
-      it.reusedSince(since, (id) => named.push(id)),
-      true,
+      it.catchUp(since, (id) => named.push(id), all),
+      since + 1,
     );
     assert.deepEqual(named, [dropped]);
-    assert.equal(it.reuses, since + 1);
   });
 
   it('compares values in byte order (code point order), shorter first on a common prefix', () => {
@@ -212,7 +213,7 @@ describe('Interner', () => {
     assert.equal(it.lookup('/small'), small);
     assert.deepEqual([...contents(it).values()].sort(), ['', OTHER_TEXT, '/small', big('a')].sort());
   });
-  it('names the ids handed out again, in order, while the log holds them (65 536), and says when it does not', () => {
+  it('names the ids handed out again, in order, while the log holds them (65 536), and asks to forget all past it', () => {
     const it = new Interner();
     const held = ['/h1', '/h2', '/h3'].map((v) => it.intern(v));
     for (const id of held) it.acquire(id);
@@ -225,11 +226,14 @@ describe('Interner', () => {
     it.sweep(); // /x and /y were never acquired
     const z = it.intern('/z');
     const named: number[] = [];
-    assert.equal(
-      it.reusedSince(since, (id) => named.push(id)),
-      true,
+    let forgotAll = 0;
+    it.catchUp(
+      since,
+      (id) => named.push(id),
+      () => forgotAll++,
     );
     assert.deepEqual(named, [x, y, z]);
+    assert.equal(forgotAll, 0);
     assert.deepEqual([x, y].sort(), [held[1], held[2]].sort());
     assert.equal(named.includes(held[0] as number), false);
     // Exactly 65 536 behind: named; one more: not.
@@ -239,16 +243,23 @@ describe('Interner', () => {
       it.intern(`/c${i}`);
     }
     let n = 0;
-    assert.equal(
-      it.reusedSince(from, () => n++),
-      true,
+    it.catchUp(
+      from,
+      () => n++,
+      () => forgotAll++,
     );
-    assert.equal(n, 65_536);
+    assert.deepEqual([n, forgotAll], [65_536, 0]);
     it.sweep();
     it.intern('/one-more');
+    n = 0;
     assert.equal(
-      it.reusedSince(from, () => n++),
-      false,
+      it.catchUp(
+        from,
+        () => n++,
+        () => forgotAll++,
+      ),
+      from + 65_537,
     );
+    assert.deepEqual([n, forgotAll], [0, 1]);
   });
 });

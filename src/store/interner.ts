@@ -12,7 +12,7 @@
  * for a short ASCII value), which queries do for the values they answer with and regular
  * expressions test; ties, plain-text filters and caches compare bytes (`compare`, `nextAbove`,
  * `equalsBytes`, `hasText`; caches keyed by id learn which ids were handed out again from
- * `reusedSince`, and keep nothing per id here).
+ * `catchUp`, and keep nothing per id here).
  *
  * - Text is stored as UTF-8, with the raw bytes of invalid sequences kept as they are
  *   (format/bytes.ts's surrogate escapes), so `value(intern(s)) === s` for every string decoded
@@ -48,7 +48,7 @@ const SPARSE = CHUNK >>> 4;
 /** Chunk indexes fit the 12 bits above a position. */
 const MAX_CHUNKS = 4095;
 const NO_CHUNK = Buffer.alloc(0);
-/** Ids handed out again that `reusedSince` can name (a cache further behind forgets everything). */
+/** Ids handed out again that `catchUp` can name (a cache further behind forgets everything). */
 const REUSE_LOG = 1 << 16;
 
 /** FNV-1a over bytes, mixed. */
@@ -112,7 +112,7 @@ export class Interner {
   #reuseLog: Int32Array | null = null;
   /**
    * How many times an id was handed out again, naming another value: a cache keyed by id learns
-   * which of its ids did since it last looked from `reusedSince`.
+   * which of its ids did since it last looked from `catchUp`.
    */
   reuses = 0;
   #capacity = 0;
@@ -243,16 +243,16 @@ export class Interner {
   }
 
   /**
-   * Calls `forget(id)` for each id handed out again (naming another value) since `reuses` was
-   * `since`, in order; false when more did than the log holds, so a cache keyed by id must forget
-   * every id. Between two calls, nothing is kept per id here, nor in the cache but its entries.
+   * Brings a cache keyed by id up to date with the ids handed out again (naming another value)
+   * since `reuses` was `since`: `forget(id)` for each, in order, or `forgetAll()` once when more
+   * did than the log holds. Returns `reuses`, the `since` of the next call. Nothing is kept per id
+   * here, nor in the cache but its entries.
    */
-  reusedSince(since: number, forget: (id: number) => void): boolean {
-    if (this.reuses - since > REUSE_LOG) return false;
+  catchUp(since: number, forget: (id: number) => void, forgetAll: () => void): number {
     const log = this.#reuseLog;
-    if (log === null) return true;
-    for (let i = since; i < this.reuses; i++) forget(log[i % REUSE_LOG] as number);
-    return true;
+    if (this.reuses - since > REUSE_LOG) forgetAll();
+    else if (log !== null) for (let i = since; i < this.reuses; i++) forget(log[i % REUSE_LOG] as number);
+    return this.reuses;
   }
 
   /** Whether id's value is the text `b[s, e)` (false for an id not in use). */
