@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DIM } from '../store/dimensions.ts';
+import type { Interner } from '../store/interner.ts';
 import { Store } from '../store/store.ts';
 import { countInto } from './pipeline.ts';
 import { METHOD_NAMES, RequestCounts, STATUSES } from './request-counts.ts';
@@ -15,23 +16,29 @@ function requestsByHost(d: ReturnType<RequestCounts['export']>): [string, number
   return [...byHost];
 }
 
+/** A store observed by `countInto`, and `count` that observes one request of those values. */
+function counting() {
+  const store = new Store();
+  const counts = new RequestCounts();
+  const observe = countInto(counts, store);
+  const [websites, methods, upstreams] = [DIM.website, DIM.method, DIM.upstream].map(
+    (d) => store.interners[d] as Interner,
+  ) as [Interner, Interner, Interner];
+  const key = new Uint32Array(6);
+  /** Returns the website's id. */
+  const count = (website: string, method = 'GET', upstream = '') => {
+    key[DIM.website] = websites.intern(website);
+    key[DIM.method] = methods.intern(method);
+    key[DIM.upstream] = upstreams.intern(upstream);
+    observe(key, 200, 10, 0.1);
+    return key[DIM.website] as number;
+  };
+  return { counts, websites, upstreams, count };
+}
+
 describe('countInto (the Prometheus counts of each request)', () => {
   it("labels a request by its values' text, also when an id freed by the store names another value", () => {
-    const store = new Store();
-    const counts = new RequestCounts();
-    const observe = countInto(counts, store);
-    const websites = store.interners[DIM.website];
-    const methods = store.interners[DIM.method];
-    const upstreams = store.interners[DIM.upstream];
-    assert.ok(websites && methods && upstreams);
-    const key = new Uint32Array(6);
-    const count = (website: string, method: string, upstream: string) => {
-      key[DIM.website] = websites.intern(website);
-      key[DIM.method] = methods.intern(method);
-      key[DIM.upstream] = upstreams.intern(upstream);
-      observe(key, 200, 10, 0.1);
-      return key[DIM.website] as number;
-    };
+    const { counts, websites, count } = counting();
     const a = count('a.example', 'GET', '');
     count('a.example', 'GET', '');
     // Nothing holds a.example: a sweep frees its id, which the next new value takes.
@@ -51,12 +58,7 @@ describe('countInto (the Prometheus counts of each request)', () => {
   });
 
   it('reads each label once, -1 (no upstream) included, and forgets them all after more reuses than the log names', () => {
-    const store = new Store();
-    const counts = new RequestCounts();
-    const observe = countInto(counts, store);
-    const websites = store.interners[DIM.website];
-    const upstreams = store.interners[DIM.upstream];
-    assert.ok(websites && upstreams);
+    const { counts, websites, upstreams, count } = counting();
     let reads = 0;
     for (const it of [websites, upstreams]) {
       const value = it.value.bind(it);
@@ -65,17 +67,11 @@ describe('countInto (the Prometheus counts of each request)', () => {
         return value(id);
       };
     }
-    const key = new Uint32Array(6);
-    const count = (website: string) => {
-      key[DIM.website] = websites.intern(website);
-      key[DIM.upstream] = upstreams.intern('');
-      observe(key, 200, 10, 0.1);
-    };
-    for (let i = 0; i < 5; i++) count('a.example');
+    let a = 0;
+    for (let i = 0; i < 5; i++) a = count('a.example');
     assert.equal(reads, 2, 'one read of the website, one of the upstream');
     // a.example's id goes to x.example (held), then 70 000 values take another id in turn: the
     // interner's log of 65 536 no longer names the first reuse, so the cache forgets every label.
-    const a = key[DIM.website] as number;
     websites.sweep();
     assert.equal(websites.intern('x.example'), a);
     websites.acquire(a);
