@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { StateKeeper } from './journal.ts';
-import { Store } from './store.ts';
+import { Store, type StoreOptions } from './store.ts';
 import { WINDOWS } from './windows.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'logtally-journal-'));
@@ -51,8 +51,8 @@ function answers(s: Store) {
   }));
 }
 
-function restored(path: string, clock: { t: number }) {
-  const s = new Store({ now: () => clock.t });
+function restored(path: string, clock: { t: number }, opts: StoreOptions = {}) {
+  const s = new Store({ ...opts, now: () => clock.t });
   const r = new StateKeeper(s, path).restore();
   assert.ok(r);
   s.importState(r.state);
@@ -134,6 +134,65 @@ describe('state keeper: snapshot + journal', () => {
     assert.equal(r.groups, 0);
     assert.deepEqual(r.state.meta, 31);
     assert.deepEqual(answers(b), want);
+  });
+
+  it('ids handed out again between checkpoints name their new values after a restore, at every checkpoint', () => {
+    const path = file();
+    const clock = { t: T0 };
+    // Small caps and a new URI on every line: keys are pushed out and cut, their values freed and
+    // their ids handed out again for other URIs, all through the journal's life.
+    const opts = { liveCap: 60, fineKeep: 20, coarseKeep: 10 };
+    const a = new Store({ ...opts, now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    let serial = 0;
+    const uris = a.interners[2];
+    assert.ok(uris);
+    const reusedAt = uris.reuses;
+    for (let k = 1; k <= 150; k++) {
+      for (let i = 0; i < 120; i++) {
+        clock.t += 0.25;
+        a.add(
+          `s${serial % 3}.test`,
+          `192.0.2.${serial % 7}`,
+          `/u/${serial++}`,
+          200,
+          '',
+          'GET',
+          10,
+          0.5,
+          clock.t - (i % 5) * 70,
+        );
+      }
+      assert.equal(keeper.checkpoint(k).kind, 'journal');
+      if (k % 30 === 0) {
+        const { s: b, r } = restored(path, clock, opts);
+        assert.equal(r.groups, k);
+        assert.deepEqual(answers(b), answers(a), `checkpoint ${k}`);
+      }
+    }
+    assert.ok(uris.reuses - reusedAt > 10_000, `ids handed out again: ${uris.reuses - reusedAt}`);
+  });
+
+  it('more ids handed out again than the interner can name since the last checkpoint: a snapshot, restored exactly', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ liveCap: 100, now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    for (let i = 0; i < 1000; i++) a.add('s.test', '192.0.2.1', `/a/${i}`, 200, '', 'GET', 1, 0.1, clock.t);
+    assert.equal(keeper.checkpoint(1).kind, 'journal');
+    const uris = a.interners[2];
+    assert.ok(uris);
+    const before = uris.reuses;
+    for (let i = 0; i < 70_000; i++) a.add('s.test', '192.0.2.1', `/b/${i}`, 200, '', 'GET', 1, 0.1, clock.t);
+    assert.ok(uris.reuses - before > 65_536, `ids handed out again: ${uris.reuses - before}`);
+    assert.equal(keeper.checkpoint(2).kind, 'snapshot');
+    for (let i = 0; i < 1000; i++) a.add('s.test', '192.0.2.1', `/c/${i}`, 200, '', 'GET', 1, 0.1, clock.t);
+    assert.equal(keeper.checkpoint(3).kind, 'journal');
+    const { s: b, r } = restored(path, clock);
+    assert.equal(r.groups, 1);
+    assert.deepEqual(answers(b), answers(a));
   });
 
   it('restores after the clock moved on: later minutes roll as they would have', () => {

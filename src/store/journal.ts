@@ -9,8 +9,9 @@
  *
  * Group layout: u32 payload length, payload, u32 CRC-32 of the payload. Payload: u32 JSON
  * length, JSON {liveStart, meta, values: per dimension [[id, value]...], buckets: headers, live},
- * then the columns of each bucket and of the live minute as in the state file, with ids of the
- * journal's value space (the snapshot's ids, then ids given to values the journal added).
+ * then the columns of each bucket and of the live minute as in the state file. Ids are the
+ * store's: a group writes the value of each id its buckets use that is new since the snapshot, or
+ * was handed out again (`KnownValues`); a later value of an id replaces the earlier one.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -65,35 +66,58 @@ export interface CheckpointResult {
   bytes: number;
 }
 
-/** Journal ids of the store's interned values: one map per dimension, by store id. */
-class JournalIds {
-  readonly #ids: number[][] = [];
-  readonly #vals: string[][] = [];
-  #next: number[] = [];
+/**
+ * Which of the store's values a reader of the snapshot and the journal so far knows, one bit an
+ * id: the journal's ids are the store's. An id is known when the snapshot held it and it has not
+ * been handed out again since (the interner's `catchUp` names those), or when a group wrote its
+ * value after that. A checkpoint writes the values of the unknown ids its buckets use.
+ */
+class KnownValues {
+  #bits: Uint8Array[] = [];
+  #since: number[] = [];
 
-  /** After a snapshot: the journal's ids are the snapshot's (the store's at that moment). */
+  /** After a snapshot: every id below the interners' capacity is known (a free one's '' is only read once it is handed out again, which `catchUp` reports first). */
   reset(interners: readonly Interner[]): void {
-    this.#ids.length = 0;
-    this.#vals.length = 0;
-    this.#next = [];
-    for (const it of interners) {
-      this.#ids.push(Array.from({ length: it.capacity }, (_, id) => id));
-      this.#vals.push(it.values());
-      this.#next.push(it.capacity);
-    }
+    this.#bits = interners.map((it) => {
+      const bits = new Uint8Array((it.capacity + 7) >>> 3);
+      bits.fill(0xff, 0, it.capacity >>> 3);
+      for (let id = it.capacity & ~7; id < it.capacity; id++) (bits[id >>> 3] as number) |= 1 << (id & 7);
+      return bits;
+    });
+    this.#since = interners.map((it) => it.reuses);
   }
 
-  /** The journal id of store id `id` in dimension `d`, adding the value to `added` when new. */
-  id(d: number, id: number, value: string, added: [number, string][]): number {
-    const vals = this.#vals[d] as string[];
-    const ids = this.#ids[d] as number[];
-    if (vals[id] === value && ids[id] !== undefined) return ids[id] as number;
-    const jid = this.#next[d] as number;
-    this.#next[d] = jid + 1;
-    vals[id] = value;
-    ids[id] = jid;
-    added.push([jid, value]);
-    return jid;
+  /** Forgets the ids handed out again since the last call. False when more were than the interner can name: write a snapshot. */
+  catchUp(interners: readonly Interner[]): boolean {
+    let ok = true;
+    interners.forEach((it, d) => {
+      const bits = this.#bits[d] as Uint8Array;
+      this.#since[d] = it.catchUp(
+        this.#since[d] as number,
+        (id) => {
+          if (id >>> 3 < bits.length) (bits[id >>> 3] as number) &= ~(1 << (id & 7));
+        },
+        () => {
+          ok = false;
+        },
+      );
+    });
+    return ok;
+  }
+
+  /** Adds id's value to `added` unless it is known (and knows it from now on). */
+  note(d: number, id: number, it: Interner, added: [number, string][]): void {
+    let bits = this.#bits[d] as Uint8Array;
+    const i = id >>> 3;
+    const bit = 1 << (id & 7);
+    if (i < bits.length && ((bits[i] as number) & bit) !== 0) return;
+    if (i >= bits.length) {
+      const grown = new Uint8Array(Math.max(i + 1, bits.length + (bits.length >>> 1)));
+      grown.set(bits);
+      this.#bits[d] = bits = grown;
+    }
+    (bits[i] as number) |= bit;
+    added.push([id, it.value(id)]);
   }
 }
 
@@ -110,7 +134,7 @@ export class StateKeeper {
   readonly path: string;
   readonly journalPath: string;
   readonly #store: Store;
-  readonly #ids = new JournalIds();
+  readonly #known = new KnownValues();
   readonly #minBytes: number;
   #snapshotBytes = 0;
   #journalBytes = 0;
@@ -144,7 +168,7 @@ export class StateKeeper {
     // The ids of the snapshot are the store's as exported: late lines are merged first, since
     // merging may free values the export would then write as ''.
     this.#store.flushLate();
-    this.#ids.reset(this.#store.interners);
+    this.#known.reset(this.#store.interners);
     const bytes = saveState(this.#store, this.path, { generation, meta, sync: true });
     this.#store.clearChanges();
     this.#snapshotBytes = bytes;
@@ -179,18 +203,23 @@ export class StateKeeper {
     }
     const view = this.#store.checkpointView();
     const it = this.#store.interners;
+    // More ids handed out again than the interners can name since the last checkpoint: which
+    // values the journal's readers know is lost, so everything is written anew.
+    if (!this.#known.catchUp(it)) {
+      this.#needSnapshot = true;
+      return this.snapshot(meta);
+    }
     const added: [number, string][][] = it.map(() => []);
     const buckets = [...view.fine, ...view.coarse];
     const columns: Uint8Array[] = [];
     const encode = (b: Bucket) => {
-      const ids = new Uint32Array(b.size * D);
-      for (let i = 0; i < b.size * D; i++) {
+      const n = b.size * D;
+      for (let i = 0; i < n; i++) {
         const d = i % D;
-        const id = b.ids[i] as number;
-        ids[i] = this.#ids.id(d, id, (it[d] as Interner).value(id), added[d] as [number, string][]);
+        this.#known.note(d, b.ids[i] as number, it[d] as Interner, added[d] as [number, string][]);
       }
       columns.push(
-        new Uint8Array(ids.buffer),
+        new Uint8Array(b.ids.buffer, b.ids.byteOffset, n * 4),
         new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer),
         new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8),
         new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8),
