@@ -3,10 +3,11 @@ import { describe, it } from 'node:test';
 import { encodeString } from '../format/bytes.ts';
 import { OTHER, OTHER_TEXT } from './dimensions.ts';
 import { Interner } from './interner.ts';
+import { unpackStrings } from './packed.ts';
 
-/** Every value the interner holds, by id, read through `values` and checked against `value`. */
+/** Every value the interner holds, by id, read through `pack` and checked against `value`. */
 function contents(it: Interner): Map<number, string> {
-  const all = it.values();
+  const all = unpackStrings(it.pack());
   assert.equal(all.length, it.capacity);
   const held = new Map<number, string>();
   all.forEach((text, id) => {

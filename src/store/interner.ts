@@ -332,25 +332,37 @@ export class Interner {
   }
 
   /**
-   * Every id's text, by id ('' for an id not in use): what a state file saves. Each chunk's ASCII
-   * values are sliced from one string of the chunk, the cheapest way to read millions of values.
+   * Every id's value, by id, in the packed layout (`packed.ts`: what a state file saves and a
+   * worker thread hands over): copied from the arena, no string made.
    */
-  values(): string[] {
-    const out = new Array<string>(this.#capacity).fill('');
-    const texts: (string | undefined)[] = [];
+  pack(): Uint8Array {
     const offsets = this.#offsets;
-    for (let id = 0; id < this.#capacity; id++) {
-      if (!this.#locate(id)) continue;
-      const p = this.#pos;
-      if (this.#ascii) {
-        const c = (offsets[id] as number) >>> POS_BITS;
-        let text = texts[c];
-        if (text === undefined) {
-          text = this.#buf.toString('latin1', 0, this.#ends[c] as number);
-          texts[c] = text;
-        }
-        out[id] = text.slice(p, p + this.#len);
-      } else out[id] = decodeBytes(this.#buf.subarray(p, p + this.#len));
+    const chunks = this.#chunks;
+    const n = this.#capacity;
+    let total = 4 + 4 * n;
+    for (let id = 0; id < n; id++) {
+      const o = offsets[id] as number;
+      if (o !== FREE) total += Math.floor(readVarint(chunks[o >>> POS_BITS] as Buffer, o & POS_MASK) / 4);
+    }
+    const out = Buffer.allocUnsafeSlow(total);
+    out.writeUInt32LE(n, 0);
+    let w = 4;
+    for (let id = 0; id < n; id++) {
+      const o = offsets[id] as number;
+      if (o === FREE) {
+        out.writeUInt32LE(0, w);
+        w += 4;
+        continue;
+      }
+      const buf = chunks[o >>> POS_BITS] as Buffer;
+      const v = readVarint(buf, o & POS_MASK);
+      const p = (o & POS_MASK) + varintLength(v);
+      const len = Math.floor(v / 4);
+      out.writeUInt32LE(len, w);
+      w += 4;
+      if (len < 32) for (let i = 0; i < len; i++) out[w + i] = buf[p + i] as number;
+      else buf.copy(out, w, p, p + len);
+      w += len;
     }
     return out;
   }

@@ -30,6 +30,7 @@ import { crc32 } from 'node:zlib';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import type { Interner } from './interner.ts';
+import { withValues } from './packed.ts';
 import {
   type BucketHeader,
   ColumnReader,
@@ -299,6 +300,7 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
   const coarse = new Map(state.coarse.map((b) => [b.start, b]));
   let off = 12 + hl;
   let groups = 0;
+  const sets = state.values.map(() => new Map<number, string>());
   while (off < buf.length) {
     if (off + 4 > buf.length) return finish(`a checkpoint cut short at byte ${off}`);
     const n = buf.readUInt32LE(off);
@@ -314,6 +316,14 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
   return finish(undefined);
 
   function finish(problem: string | undefined) {
+    // The values the groups wrote over the snapshot's, the later of an id's winning.
+    state.values = state.values.map((p, d) =>
+      withValues(
+        p,
+        sets[d] as Map<number, string>,
+        () => new Error(`${path}: the snapshot's values are cut short`),
+      ),
+    );
     state.fine = [...fine.values()].sort((a, b) => a.start - b.start);
     state.coarse = [...coarse.values()].sort((a, b) => a.start - b.start);
     return problem === undefined
@@ -335,11 +345,8 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     const columns = new ColumnReader(p, 4 + jl, () => new Error('a checkpoint of the wrong size'));
     const read = (b: BucketHeader) => columns.bucket(b);
     h.values.forEach((list, d) => {
-      const table = state.values[d] as string[];
-      for (const [jid, v] of list) {
-        while (table.length < jid) table.push('');
-        table[jid] = v;
-      }
+      const set = sets[d];
+      if (set) for (const [id, v] of list) set.set(id, v);
     });
     for (const bh of h.buckets) {
       const b = read(bh);

@@ -13,9 +13,9 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { decodeBytes, encodeLine } from '../format/bytes.ts';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
+import { packedLength } from './packed.ts';
 import type { Store, StoreState } from './store.ts';
 
 const MAGIC = 'LTSTATE1';
@@ -101,23 +101,7 @@ export function saveState(store: Store, path: string, o: SaveOptions = {}): numb
     write(Buffer.from(MAGIC));
     write(u32(h.length));
     write(h);
-    for (const values of s.values) {
-      write(u32(values.length));
-      const parts: Buffer[] = [];
-      let size = 0;
-      for (const v of values) {
-        // Lossless: the escapes of raw bytes (not UTF-8) are written as those bytes.
-        const b = encodeLine(v);
-        parts.push(u32(b.length), b);
-        size += 4 + b.length;
-        if (size > 1 << 20) {
-          write(Buffer.concat(parts));
-          parts.length = 0;
-          size = 0;
-        }
-      }
-      write(Buffer.concat(parts));
-    }
+    for (const values of s.values) write(values);
     for (const b of [...s.fine, ...s.coarse, s.live]) {
       write(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
       write(new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer));
@@ -196,17 +180,12 @@ export function readState(path: string): SavedState {
   // Every bucket's entries must fit in what follows the header (checked before allocating any).
   const entries = [...header.fine, ...header.coarse, header.live].reduce((n, b) => n + b.size, 0);
   if (entries * ENTRY_BYTES > buf.length - off) throw new Error(`${path}: truncated state file`);
-  const values: string[][] = [];
+  const values: Uint8Array[] = [];
   for (let d = 0; d < D; d++) {
-    const n = u32();
-    const vs: string[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const len = u32();
-      if (off + len > buf.length) throw new Error(`${path}: truncated state file`);
-      vs[i] = decodeBytes(buf.subarray(off, off + len));
-      off += len;
-    }
-    values.push(vs);
+    const len = packedLength(buf, off, () => new Error(`${path}: truncated state file`));
+    // A copy: the file's buffer is not kept alive by the values.
+    values.push(buf.slice(off, off + len));
+    off += len;
   }
   const columns = new ColumnReader(buf, off, () => new Error(`${path}: truncated state file`));
   const bucket = (h: BucketHeader) => columns.bucket(h);

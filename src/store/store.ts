@@ -14,6 +14,7 @@ export { selectTop, type TopEntry, type TopNQuery, type TrendPoint } from './que
 
 import type { Filter } from './filter.ts';
 import { Interner } from './interner.ts';
+import { packedIndex } from './packed.ts';
 import { PrefixMasker } from './prefix.ts';
 import { BucketQueries, type BucketView, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
 import { TupleTable } from './tuple-table.ts';
@@ -92,8 +93,8 @@ export class ByteParts {
 /** What `exportState` returns and `importState` takes. */
 export interface StoreState {
   liveStart: number;
-  /** Per dimension, the value of each id ('' for unused ids). */
-  values: string[][];
+  /** Per dimension, the value of each id, packed (`packed.ts`; empty for unused ids). */
+  values: Uint8Array[];
   fine: Bucket[];
   coarse: Bucket[];
   live: Bucket;
@@ -385,18 +386,21 @@ export class Store {
   ): void {
     this.tick();
     this.flushLate();
-    for (let d = 0; d < D; d++) (this.interners[d] as Interner).reserve(state.values[d]?.length ?? 0);
+    const short = () => new Error('absorb: packed values cut short');
+    const index = state.values.map((p) => packedIndex(p, short));
+    for (let d = 0; d < D; d++) (this.interners[d] as Interner).reserve((index[d]?.length ?? 1) - 1);
     // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
-    const maps = state.values.map((v) => ({
-      id: new Int32Array(v.length),
-      drops: new Float64Array(v.length).fill(-1),
+    const maps = index.map((at) => ({
+      id: new Int32Array(at.length - 1),
+      drops: new Float64Array(at.length - 1).fill(-1),
     }));
     const idOf = (d: number, w: number): number => {
       const map = maps[d] as { id: Int32Array; drops: Float64Array };
       const it = this.interners[d] as Interner;
       if (map.drops[w] !== it.drops) {
         // Unreferenced until the key is counted (#count acquires it): no sweep runs in between.
-        map.id[w] = it.intern((state.values[d] as readonly string[])[w] ?? '');
+        const at = index[d] as Uint32Array;
+        map.id[w] = it.internBytes(state.values[d] as Uint8Array, at[w] as number, (at[w + 1] as number) - 4);
         map.drops[w] = it.drops;
       }
       return map.id[w] as number;
@@ -907,7 +911,7 @@ export class Store {
     this.flushLate();
     return {
       liveStart: this.#liveStart,
-      values: this.interners.map((it) => it.values()),
+      values: this.interners.map((it) => it.pack()),
       fine: [...this.#fine],
       coarse: [...this.#coarse],
       live: {
@@ -922,13 +926,17 @@ export class Store {
     if (this.#fine.length > 0 || this.#coarse.length > 0 || this.#live.size > 0) {
       throw new Error('importState: the store is not empty');
     }
-    const maps = state.values.map((vals, d) => {
+    const maps = state.values.map((p, d) => {
       const it = this.interners[d] as Interner;
-      it.reserve(vals.length);
-      const m = new Uint32Array(vals.length);
-      vals.forEach((v, id) => {
-        m[id] = v === '' ? 0 : it.intern(v);
-      });
+      const at = packedIndex(p, () => new Error('importState: packed values cut short'));
+      const n = at.length - 1;
+      it.reserve(n);
+      const m = new Uint32Array(n);
+      for (let id = 0; id < n; id++) {
+        const s = at[id] as number;
+        const e = (at[id + 1] as number) - 4;
+        m[id] = s === e ? 0 : it.internBytes(p, s, e);
+      }
       return m;
     });
     const remap = (b: Bucket, pool: ColumnPool | undefined): Bucket => {
