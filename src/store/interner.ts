@@ -331,24 +331,31 @@ export class Interner {
     return false;
   }
 
-  /**
-   * Every id's value, by id, in the packed layout (`packed.ts`: what a state file saves and a
-   * worker thread hands over): copied from the arena, no string made.
-   */
+  /** Every id's value, by id, in the packed layout (`packed.ts`: what a worker thread hands over), in one buffer. */
   pack(): Uint8Array {
+    const parts: Uint8Array[] = [];
+    this.packTo((b) => parts.push(Uint8Array.prototype.slice.call(b)));
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Every id's value, by id, in the packed layout, handed to `write` in pieces of about `piece`
+   * bytes (what a state file saves, without the whole in memory): copied from the arena, no
+   * string made. `write` must take each piece before it returns (its buffer is reused).
+   */
+  packTo(write: (piece: Uint8Array) => void, piece = 1 << 20): void {
     const offsets = this.#offsets;
     const chunks = this.#chunks;
     const n = this.#capacity;
-    let total = 4 + 4 * n;
-    for (let id = 0; id < n; id++) {
-      const o = offsets[id] as number;
-      if (o !== FREE) total += Math.floor(readVarint(chunks[o >>> POS_BITS] as Buffer, o & POS_MASK) / 4);
-    }
-    const out = Buffer.allocUnsafeSlow(total);
+    const out = Buffer.allocUnsafeSlow(piece);
     out.writeUInt32LE(n, 0);
     let w = 4;
     for (let id = 0; id < n; id++) {
       const o = offsets[id] as number;
+      if (w + 4 > piece) {
+        write(out.subarray(0, w));
+        w = 0;
+      }
       if (o === FREE) {
         out.writeUInt32LE(0, w);
         w += 4;
@@ -360,11 +367,20 @@ export class Interner {
       const len = Math.floor(v / 4);
       out.writeUInt32LE(len, w);
       w += 4;
+      if (w + len > piece) {
+        // A value that does not fit what is left: the piece so far, then the value as it is.
+        write(out.subarray(0, w));
+        w = 0;
+        if (len > piece) {
+          write(buf.subarray(p, p + len));
+          continue;
+        }
+      }
       if (len < 32) for (let i = 0; i < len; i++) out[w + i] = buf[p + i] as number;
       else buf.copy(out, w, p, p + len);
       w += len;
     }
-    return out;
+    if (w > 0) write(out.subarray(0, w));
   }
 
   acquire(id: number): void {

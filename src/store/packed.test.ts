@@ -36,6 +36,25 @@ describe('packed values', () => {
     assert.equal(packedLength(p, 0, short), p.length);
   });
 
+  it('packTo hands the same bytes over in pieces of any size, a value longer than a piece whole', () => {
+    const it = new Interner();
+    for (let i = 0; i < 300; i++) it.acquire(it.intern(`/v/${i}/${'y'.repeat(i % 50)}`));
+    it.release(it.lookup('/v/7/yyyyyyy') as number);
+    it.acquire(it.intern(`/${'z'.repeat(5000)}`));
+    const whole = it.pack();
+    assert.equal(unpackStrings(whole).length, it.capacity);
+    for (const piece of [8, 9, 33, 100, 4096, 1 << 20]) {
+      const parts: Buffer[] = [];
+      it.packTo((b) => {
+        // Longer than a piece: one value, whole.
+        if (b.length > piece)
+          assert.ok(it.lookup(Buffer.from(b).toString('latin1')) !== undefined, `${b.length}`);
+        parts.push(Buffer.from(b));
+      }, piece);
+      assert.deepEqual(Buffer.concat(parts), Buffer.from(whole), `pieces of ${piece}`);
+    }
+  });
+
   it('a cut or overlong buffer is refused', () => {
     const p = packStrings(['', 'ab', 'cde']);
     assert.deepEqual(unpackStrings(p), ['', 'ab', 'cde']);

@@ -70,7 +70,7 @@ export const head = (b: Bucket): BucketHeader => ({
 
 /** Writes the store's state to `path` atomically. Returns the bytes written. */
 export function saveState(store: Store, path: string, o: SaveOptions = {}): number {
-  const s = store.exportState();
+  const s = store.exportBuckets();
   const header: Header = {
     version: 3,
     savedAt: store.now(),
@@ -101,7 +101,7 @@ export function saveState(store: Store, path: string, o: SaveOptions = {}): numb
     write(Buffer.from(MAGIC));
     write(u32(h.length));
     write(h);
-    for (const values of s.values) write(values);
+    for (const it of store.interners) it.packTo(write);
     for (const b of [...s.fine, ...s.coarse, s.live]) {
       write(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
       write(new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer));

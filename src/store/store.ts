@@ -904,14 +904,21 @@ export class Store {
   }
 
   /**
-   * Everything the store holds, for persistence: the value table of each dimension (index = id,
-   * '' where unused), the sealed buckets of both rings, and the live minute.
+   * Everything the store holds, for a worker thread's hand-over and tests: the values of each
+   * dimension packed by id (`Interner.pack`), the sealed buckets of both rings, and the live minute.
    */
   exportState(): StoreState {
+    return { ...this.exportBuckets(), values: this.interners.map((it) => it.pack()) };
+  }
+
+  /**
+   * The buckets of `exportState`, late lines merged first; their ids are the interners' until
+   * the store next counts (a state file writes the values itself, `Interner.packTo`).
+   */
+  exportBuckets(): Omit<StoreState, 'values'> {
     this.flushLate();
     return {
       liveStart: this.#liveStart,
-      values: this.interners.map((it) => it.pack()),
       fine: [...this.#fine],
       coarse: [...this.#coarse],
       live: {
