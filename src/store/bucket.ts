@@ -382,6 +382,31 @@ export function sealBucket(
 }
 
 /**
+ * Bucket `b` (a state's: restored from a file) with each id mapped through `maps` (per dimension,
+ * its id → this store's), copied into columns of `pool` (its own past the pool's most), entries
+ * in the same order.
+ */
+export function remapBucket(b: Bucket, maps: readonly Uint32Array[], pool: ColumnPool): Bucket {
+  const n = b.size;
+  const cols = pool.take(n);
+  const ids = cols ? cols.ids.subarray(0, n * D) : new Uint32Array(n * D);
+  const requests = cols ? cols.requests.subarray(0, n) : new Uint32Array(n);
+  const bytes = cols ? cols.bytes.subarray(0, n) : new Float64Array(n);
+  const time = cols ? cols.time.subarray(0, n) : new Float64Array(n);
+  const from = b.ids;
+  for (let d = 0; d < D; d++) {
+    const map = maps[d] as Uint32Array;
+    for (let i = d; i < n * D; i += D) ids[i] = map[from[i] as number] ?? 0;
+  }
+  requests.set(b.requests.subarray(0, n));
+  bytes.set(b.bytes.subarray(0, n));
+  time.set(b.time.subarray(0, n));
+  const bucket: Bucket = { ...b, ids, requests, bytes, time };
+  if (cols) bucketColumns.set(bucket, cols);
+  return bucket;
+}
+
+/**
  * Past `MAX_RESIDUALS`, residuals fold by `RESIDUAL_TIERS`, each as little as brings them under
  * it: the lightest lose their upstream and method; if that is not enough, all do, and the
  * lightest lose their website; then (thousands of distinct statuses) their status too.

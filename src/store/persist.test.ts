@@ -36,7 +36,13 @@ describe('state file', () => {
       const bytes = saveState(a, file);
       assert.ok(bytes > 1000);
       const b = new Store({ now: () => clock.t });
-      b.importState(readState(file));
+      // Released as taken: the state's arrays are given back (read as empty), its rings emptied.
+      const state = readState(file);
+      const taken = [...state.fine, ...state.coarse].filter((x) => x.size > 0);
+      assert.ok(taken.length > 10);
+      b.importState(state, { release: true });
+      assert.deepEqual([state.fine, state.coarse, state.values], [[], [], []]);
+      assert.ok(taken.every((x) => x.ids.length === 0 && x.requests.length === 0 && x.time.length === 0));
       for (const w of WINDOWS) {
         for (const groupBy of ['website', 'prefix', 'uri', 'status', 'upstream'] as const) {
           assert.deepEqual(
@@ -80,7 +86,9 @@ describe('state file: buckets of many keys over a small vocabulary', () => {
       const file = join(dir, 'state');
       saveState(a, file);
       const b = new Store({ now: () => clock.t });
-      b.importState(readState(file));
+      const state = readState(file);
+      b.importState(state, { release: true });
+      assert.equal(state.live.ids.length, 0);
       assert.equal(b.stats().liveKeys, 50_000);
       for (const groupBy of ['website', 'prefix', 'uri'] as const) {
         assert.deepEqual(

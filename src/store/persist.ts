@@ -11,7 +11,16 @@
  * caller's meta (the collector's file positions). Versions 1 (no checksum) and 2 are still read.
  * @module
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
@@ -129,41 +138,68 @@ export function saveState(store: Store, path: string, o: SaveOptions = {}): numb
   return written;
 }
 
-/** Reads a state file written by `saveState`. Throws with a clear message when it is not one. */
+/**
+ * Reads a state file written by `saveState`. Throws with a clear message when it is not one. Read
+ * in pieces: the checksum over the file, then the values, then each bucket's columns straight
+ * into its arrays (the file is never in memory whole beside what is made of it).
+ */
 export function readState(path: string): SavedState {
-  const buf = readFileSync(path);
-  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) {
-    throw new Error(`${path}: not a logtally state file`);
+  const fd = openSync(path, 'r');
+  try {
+    return readStateFd(fd, fstatSync(fd).size, path);
+  } finally {
+    closeSync(fd);
   }
-  let off = 8;
-  const u32 = () => {
-    if (off + 4 > buf.length) throw new Error(`${path}: truncated state file`);
-    const v = buf.readUInt32LE(off);
-    off += 4;
-    return v;
+}
+
+function readStateFd(fd: number, size: number, path: string): SavedState {
+  const truncated = () => new Error(`${path}: truncated state file`);
+  /** Fills `into` from the file at `pos`. */
+  const read = (pos: number, into: Uint8Array) => {
+    let off = 0;
+    while (off < into.length) {
+      const n = readSync(fd, into, off, into.length - off, pos + off);
+      if (n === 0) throw truncated();
+      off += n;
+    }
   };
-  const hl = u32();
-  if (off + hl > buf.length) throw new Error(`${path}: truncated state file`);
+  const start = Buffer.alloc(12);
+  if (size < 12) throw new Error(`${path}: not a logtally state file`);
+  read(0, start);
+  if (start.toString('latin1', 0, 8) !== MAGIC) throw new Error(`${path}: not a logtally state file`);
+  const hl = start.readUInt32LE(8);
+  if (12 + hl > size) throw truncated();
+  const hb = Buffer.alloc(hl);
+  read(12, hb);
   let header: Header;
   try {
-    header = JSON.parse(buf.toString('utf8', off, off + hl)) as Header;
+    header = JSON.parse(hb.toString('utf8')) as Header;
   } catch (e) {
     throw new Error(`${path}: corrupt state file header (${(e as Error).message})`);
   }
-  off += hl;
+  const off = 12 + hl;
   if (header?.version !== 1 && header?.version !== 2 && header?.version !== 3)
     throw new Error(`${path}: unsupported state version ${String(header?.version)}`);
+  let end = size;
   if (header.version >= 2) {
-    if (buf.length < off + 4) throw new Error(`${path}: truncated state file`);
-    const stored = buf.readUInt32LE(buf.length - 4);
-    if (crc32(buf.subarray(0, buf.length - 4)) !== stored)
+    if (size < off + 4) throw truncated();
+    end = size - 4;
+    const piece = Buffer.allocUnsafeSlow(Math.min(end, 1 << 20));
+    let crc = 0;
+    for (let pos = 0; pos < end; pos += piece.length) {
+      const part = piece.subarray(0, Math.min(piece.length, end - pos));
+      read(pos, part);
+      crc = crc32(part, crc);
+    }
+    read(end, piece.subarray(0, 4));
+    if (crc !== piece.readUInt32LE(0))
       throw new Error(`${path}: checksum mismatch (the file was changed or damaged after it was written)`);
   }
   const validBucket = (b: BucketHeader | undefined, span?: number) =>
     b !== undefined &&
     Number.isInteger(b.size) &&
     b.size >= 0 &&
-    b.size * ENTRY_BYTES <= buf.length &&
+    b.size * ENTRY_BYTES <= size &&
     Number.isFinite(b.start) &&
     (span === undefined || b.span === span) &&
     [b.totalRequests, b.totalBytes, b.totalTime].every(Number.isFinite);
@@ -177,18 +213,40 @@ export function readState(path: string): SavedState {
   ) {
     throw new Error(`${path}: corrupt state file header`);
   }
-  // Every bucket's entries must fit in what follows the header (checked before allocating any).
+  // Every bucket's entries must fit in what follows the header (checked before allocating any):
+  // the values are what lies between the header and the columns.
   const entries = [...header.fine, ...header.coarse, header.live].reduce((n, b) => n + b.size, 0);
-  if (entries * ENTRY_BYTES > buf.length - off) throw new Error(`${path}: truncated state file`);
+  const columnsAt = end - entries * ENTRY_BYTES;
+  if (columnsAt < off) throw truncated();
+  const vb = Buffer.allocUnsafeSlow(columnsAt - off);
+  read(off, vb);
   const values: Uint8Array[] = [];
+  let at = 0;
   for (let d = 0; d < D; d++) {
-    const len = packedLength(buf, off, () => new Error(`${path}: truncated state file`));
-    // A copy: the file's buffer is not kept alive by the values.
-    values.push(buf.slice(off, off + len));
-    off += len;
+    const len = packedLength(vb, at, truncated);
+    values.push(vb.subarray(at, at + len));
+    at += len;
   }
-  const columns = new ColumnReader(buf, off, () => new Error(`${path}: truncated state file`));
-  const bucket = (h: BucketHeader) => columns.bucket(h);
+  if (at !== vb.length) throw truncated();
+  let pos = columnsAt;
+  let counts = new Float64Array(0);
+  const bucket = (h: BucketHeader): Bucket => {
+    const column = <T extends Uint32Array | Float64Array>(a: T): T => {
+      read(pos, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      pos += a.byteLength;
+      return a;
+    };
+    const ids = column(new Uint32Array(h.size * D));
+    if (counts.length < h.size) counts = new Float64Array(h.size);
+    const requests = Uint32Array.from(column(counts.subarray(0, h.size)));
+    return {
+      ...h,
+      ids,
+      requests,
+      bytes: column(new Float64Array(h.size)),
+      time: column(new Float64Array(h.size)),
+    };
+  };
   const fine = header.fine.map(bucket);
   const coarse = header.coarse.map(bucket);
   const live = bucket(header.live);

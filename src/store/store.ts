@@ -6,7 +6,7 @@
  * @module
  */
 import { bytesEqual, latin1 } from '../format/bytes.ts';
-import { type Bucket, bucketColumns, ColumnPool, emptyBucket, sealBucket } from './bucket.ts';
+import { type Bucket, bucketColumns, ColumnPool, emptyBucket, remapBucket, sealBucket } from './bucket.ts';
 import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
 import type { Amendment } from './merged-store.ts';
 
@@ -928,8 +928,14 @@ export class Store {
     };
   }
 
-  /** Loads a state from `exportState` into this (empty) store; later minutes catch up on tick. */
-  importState(state: StoreState): void {
+  /**
+   * Loads a state from `exportState` or `readState` into this (empty) store; later minutes catch
+   * up on tick. The state's values and rings are emptied (let go of as they are taken). With
+   * `release` (a state read from a file, whose arrays nothing else holds), the memory of each
+   * array is given back as soon as it is taken, not at a later garbage collection: a restore at
+   * full caps then holds about one copy of the counts, not two.
+   */
+  importState(state: StoreState, o: { release?: boolean } = {}): void {
     if (this.#fine.length > 0 || this.#coarse.length > 0 || this.#live.size > 0) {
       throw new Error('importState: the store is not empty');
     }
@@ -946,16 +952,8 @@ export class Store {
       }
       return m;
     });
-    const remap = (b: Bucket, pool: ColumnPool | undefined): Bucket => {
-      const t = new TupleTable(Math.max(b.size, 1), b.size + 16);
-      const k = new Uint32Array(D);
-      for (let e = 0; e < b.size; e++) {
-        for (let d = 0; d < D; d++) k[d] = (maps[d] as Uint32Array)[b.ids[e * D + d] as number] ?? 0;
-        t.add(k, 0, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
-      }
-      const totals = { requests: b.totalRequests, bytes: b.totalBytes, time: b.totalTime };
-      return sealBucket(t, b.start, b.span, b.size, totals, pool);
-    };
+    if (o.release) for (const p of state.values) detach(p);
+    state.values = [];
     // Rings are contiguous: buckets in order, one per start, gaps filled with empty buckets.
     // A ring ends where the live minute's state had it end (the minute before; the five minutes
     // before its period).
@@ -973,15 +971,24 @@ export class Store {
         out.push(byStart.get(s) ?? emptyBucket(s, span));
       return out;
     };
-    for (const b of ring(state.fine, MINUTE, FINE_SLOTS)) {
-      const nb = b.size === 0 ? b : remap(b, this.#finePool);
-      this.#acquire(nb);
-      this.#fine.push(nb);
-    }
-    for (const b of ring(state.coarse, COARSE, COARSE_SLOTS)) {
-      const nb = b.size === 0 ? b : remap(b, this.#coarsePool);
-      this.#acquire(nb);
-      this.#coarse.push(nb);
+    // The state's buckets are let go of as they are taken (a restore at full caps holds the
+    // state's copy and the store's at once only bucket by bucket).
+    const fine: (Bucket | undefined)[] = ring(state.fine, MINUTE, FINE_SLOTS);
+    const coarse: (Bucket | undefined)[] = ring(state.coarse, COARSE, COARSE_SLOTS);
+    state.fine = [];
+    state.coarse = [];
+    for (const [list, ring, pool] of [
+      [fine, this.#fine, this.#finePool],
+      [coarse, this.#coarse, this.#coarsePool],
+    ] as const) {
+      for (let i = 0; i < list.length; i++) {
+        const b = list[i] as Bucket;
+        list[i] = undefined;
+        const nb = b.size === 0 ? b : remapBucket(b, maps, pool);
+        if (o.release && nb !== b) detachBucket(b);
+        this.#acquire(nb);
+        ring.push(nb);
+      }
     }
     const live = state.live;
     const k = new Uint32Array(D);
@@ -990,6 +997,7 @@ export class Store {
       this.#count(this.#live, k, live.requests[e] as number, live.bytes[e] as number, live.time[e] as number);
     }
     this.#liveTotals = { requests: live.totalRequests, bytes: live.totalBytes, time: live.totalTime };
+    if (o.release && live.size > 0) detachBucket(live);
     this.#liveStart = state.liveStart;
     for (const it of this.interners) it.sweep();
     this.#forgetCaches();
@@ -1014,4 +1022,14 @@ export class Store {
       internedValues,
     };
   }
+}
+
+/** Gives an array's memory back now (it reads as empty from then on): `ArrayBuffer.prototype.transfer`. */
+function detach(a: ArrayBufferView): void {
+  const buf = a.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+  if (buf.byteLength > 0) buf.transfer?.(0);
+}
+
+function detachBucket(b: Bucket): void {
+  for (const a of [b.ids, b.requests, b.bytes, b.time]) detach(a);
 }
