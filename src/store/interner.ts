@@ -344,17 +344,41 @@ export class Interner {
    * string made. `write` must take each piece before it returns (its buffer is reused).
    */
   packTo(write: (piece: Uint8Array) => void, piece = 1 << 20): void {
+    this.#records(this.#capacity, (i) => i, false, write, piece);
+  }
+
+  /**
+   * The values of `ids` as a journal group holds them: a u32 count, then per id a u32 id, a u32
+   * byte length and the bytes (little-endian); handed to `write` in pieces as `packTo`.
+   */
+  packIds(ids: readonly number[], write: (piece: Uint8Array) => void, piece = 1 << 20): void {
+    this.#records(ids.length, (i) => ids[i] as number, true, write, piece);
+  }
+
+  /** A u32 count, then per id (`idAt(0 .. count)`) its u32 id when `withId`, u32 length and bytes. */
+  #records(
+    count: number,
+    idAt: (i: number) => number,
+    withId: boolean,
+    write: (piece: Uint8Array) => void,
+    piece: number,
+  ): void {
     const offsets = this.#offsets;
     const chunks = this.#chunks;
-    const n = this.#capacity;
-    const out = Buffer.allocUnsafeSlow(piece);
-    out.writeUInt32LE(n, 0);
+    const out = Buffer.allocUnsafeSlow(Math.max(piece, 8));
+    out.writeUInt32LE(count, 0);
     let w = 4;
-    for (let id = 0; id < n; id++) {
-      const o = offsets[id] as number;
-      if (w + 4 > piece) {
+    const head = withId ? 8 : 4;
+    for (let i = 0; i < count; i++) {
+      const id = idAt(i);
+      const o = offsets[id] ?? FREE;
+      if (w + head > piece) {
         write(out.subarray(0, w));
         w = 0;
+      }
+      if (withId) {
+        out.writeUInt32LE(id, w);
+        w += 4;
       }
       if (o === FREE) {
         out.writeUInt32LE(0, w);
@@ -376,7 +400,7 @@ export class Interner {
           continue;
         }
       }
-      if (len < 32) for (let i = 0; i < len; i++) out[w + i] = buf[p + i] as number;
+      if (len < 32) for (let k = 0; k < len; k++) out[w + k] = buf[p + k] as number;
       else buf.copy(out, w, p, p + len);
       w += len;
     }

@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { D } from './dimensions.ts';
 import { StateKeeper } from './journal.ts';
 import { Store, type StoreOptions } from './store.ts';
 import { WINDOWS } from './windows.ts';
@@ -192,6 +202,72 @@ describe('state keeper: snapshot + journal', () => {
     assert.equal(keeper.checkpoint(3).kind, 'journal');
     const { s: b, r } = restored(path, clock);
     assert.equal(r.groups, 1);
+    assert.deepEqual(answers(b), answers(a));
+  });
+
+  it("reads a journal written before the values left the group's header (values as [id, text] pairs)", () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    // Lines of the current minute only (the group below carries the live minute alone).
+    const rand = rng(9);
+    for (let i = 0; i < 300; i++)
+      a.add(
+        `s${i % 4}.test`,
+        `192.0.${i % 30}.1`,
+        `/é/${Math.floor(rand() * 90)}`,
+        200,
+        '',
+        'GET',
+        i,
+        0.25,
+        clock.t,
+      );
+    // A group as the journal wrote it then, appended by hand: every value of the live minute in
+    // the header, then the live minute's columns.
+    const view = a.checkpointView();
+    const live = view.live;
+    const values = a.interners.map((it, d) => {
+      const ids = new Set<number>();
+      for (let e = 0; e < live.size; e++) ids.add(live.ids[e * D + d] as number);
+      return [...ids].map((id) => [id, it.value(id)]);
+    });
+    const header = {
+      liveStart: view.liveStart,
+      meta: 1,
+      values,
+      buckets: [],
+      live: {
+        start: live.start,
+        span: live.span,
+        size: live.size,
+        totalRequests: live.totalRequests,
+        totalBytes: live.totalBytes,
+        totalTime: live.totalTime,
+      },
+    };
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(json.length);
+    const payload = Buffer.concat([
+      len,
+      json,
+      new Uint8Array(live.ids.buffer, live.ids.byteOffset, live.size * D * 4),
+      new Uint8Array(Float64Array.from(live.requests.subarray(0, live.size)).buffer),
+      new Uint8Array(live.bytes.buffer, live.bytes.byteOffset, live.size * 8),
+      new Uint8Array(live.time.buffer, live.time.byteOffset, live.size * 8),
+    ]);
+    const frame = Buffer.alloc(4);
+    frame.writeUInt32LE(payload.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(crc32(payload));
+    appendFileSync(keeper.journalPath, Buffer.concat([frame, payload, crc]));
+    const { s: b, r } = restored(path, clock);
+    assert.equal(r.groups, 1);
+    assert.equal(r.journalProblem, undefined);
+    assert.deepEqual(r.state.meta, 1);
     assert.deepEqual(answers(b), answers(a));
   });
 

@@ -8,8 +8,10 @@
  * checkpoint's consistent state. A journal belongs to the snapshot whose generation it names.
  *
  * Group layout: u32 payload length, payload, u32 CRC-32 of the payload. Payload: u32 JSON
- * length, JSON {liveStart, meta, values: per dimension [[id, value]...], buckets: headers, live},
- * then the columns of each bucket and of the live minute as in the state file. Ids are the
+ * length, JSON {liveStart, meta, buckets: headers, live}, then per dimension the values the group
+ * adds (u32 count, then per value u32 id, u32 byte length and the bytes; groups written before
+ * had them in the JSON as `values`, [[id, text]...] per dimension, and are still read), then the
+ * columns of each bucket and of the live minute as in the state file. Ids are the
  * store's: a group writes the value of each id its buckets use that is new since the snapshot, or
  * was handed out again (`KnownValues`); a later value of an id replaces the earlier one.
  * @module
@@ -27,7 +29,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import type { Bucket } from './bucket.ts';
+import { encodeLine } from '../format/bytes.ts';
 import { D } from './dimensions.ts';
 import type { Interner } from './interner.ts';
 import { withValues } from './packed.ts';
@@ -47,7 +49,11 @@ const MAGIC = 'LTJRNL01';
 interface GroupHeader {
   liveStart: number;
   meta?: unknown;
-  values: [number, string][][];
+  /**
+   * Groups written before the values followed the header (per dimension `Interner.packIds`): the
+   * values here, per dimension [id, text] pairs.
+   */
+  values?: [number, string][][];
   buckets: BucketHeader[];
   live: BucketHeader;
 }
@@ -106,8 +112,8 @@ class KnownValues {
     return ok;
   }
 
-  /** Adds id's value to `added` unless it is known (and knows it from now on). */
-  note(d: number, id: number, it: Interner, added: [number, string][]): void {
+  /** Adds id to `added` unless its value is known (and knows it from now on). */
+  note(d: number, id: number, added: number[]): void {
     let bits = this.#bits[d] as Uint8Array;
     const i = id >>> 3;
     const bit = 1 << (id & 7);
@@ -118,7 +124,7 @@ class KnownValues {
       this.#bits[d] = bits = grown;
     }
     (bits[i] as number) |= bit;
-    added.push([id, it.value(id)]);
+    added.push(id);
   }
 }
 
@@ -210,39 +216,19 @@ export class StateKeeper {
       this.#needSnapshot = true;
       return this.snapshot(meta);
     }
-    const added: [number, string][][] = it.map(() => []);
+    const added: number[][] = it.map(() => []);
     const buckets = [...view.fine, ...view.coarse];
-    const columns: Uint8Array[] = [];
-    const encode = (b: Bucket) => {
+    for (const b of [...buckets, view.live]) {
       const n = b.size * D;
-      for (let i = 0; i < n; i++) {
-        const d = i % D;
-        this.#known.note(d, b.ids[i] as number, it[d] as Interner, added[d] as [number, string][]);
-      }
-      columns.push(
-        new Uint8Array(b.ids.buffer, b.ids.byteOffset, n * 4),
-        new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer),
-        new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8),
-        new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8),
-      );
-    };
-    for (const b of buckets) encode(b);
-    encode(view.live);
+      for (let i = 0; i < n; i++) this.#known.note(i % D, b.ids[i] as number, added[i % D] as number[]);
+    }
     const header: GroupHeader = {
       liveStart: view.liveStart,
       ...(meta === undefined ? {} : { meta }),
-      values: added,
       buckets: buckets.map(head),
       live: head(view.live),
     };
     const json = Buffer.from(JSON.stringify(header));
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(json.length);
-    const payload = Buffer.concat([len, json, ...columns]);
-    const frame = Buffer.alloc(4);
-    frame.writeUInt32LE(payload.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32LE(crc32(payload));
     let fd: number;
     try {
       fd = openSync(this.journalPath, 'r+');
@@ -251,10 +237,31 @@ export class StateKeeper {
       this.#needSnapshot = true;
       throw e;
     }
+    let length = 0;
     try {
       const before = fstatSync(fd).size;
       try {
-        writeAll(fd, Buffer.concat([frame, payload, crc]), before);
+        // The group is written in pieces after its length (known at the end) and closed by the
+        // CRC-32 of what was written: nothing of its size is held in memory.
+        let at = before + 4;
+        let crc = 0;
+        const put = (b: Uint8Array) => {
+          writeAll(fd, b, at);
+          at += b.length;
+          crc = crc32(b, crc);
+        };
+        put(u32(json.length));
+        put(json);
+        for (let d = 0; d < D; d++) (it[d] as Interner).packIds(added[d] as number[], put);
+        for (const b of [...buckets, view.live]) {
+          put(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
+          put(new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer));
+          put(new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8));
+          put(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
+        }
+        length = at - before - 4;
+        writeAll(fd, u32(crc), at);
+        writeAll(fd, u32(length), before);
         fdatasyncSync(fd);
       } catch (e) {
         // A group cut short would end the journal there for every later one: take it back, and
@@ -270,10 +277,16 @@ export class StateKeeper {
     } finally {
       closeSync(fd);
     }
-    const bytes = 12 + payload.length;
+    const bytes = 12 + length;
     this.#journalBytes += bytes;
     return { kind: 'journal', bytes };
   }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
 }
 
 function writeAll(fd: number, buf: Uint8Array, position?: number): void {
@@ -300,7 +313,7 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
   const coarse = new Map(state.coarse.map((b) => [b.start, b]));
   let off = 12 + hl;
   let groups = 0;
-  const sets = state.values.map(() => new Map<number, string>());
+  const sets = state.values.map(() => new Map<number, Uint8Array>());
   while (off < buf.length) {
     if (off + 4 > buf.length) return finish(`a checkpoint cut short at byte ${off}`);
     const n = buf.readUInt32LE(off);
@@ -320,7 +333,7 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     state.values = state.values.map((p, d) =>
       withValues(
         p,
-        sets[d] as Map<number, string>,
+        sets[d] as Map<number, Uint8Array>,
         () => new Error(`${path}: the snapshot's values are cut short`),
       ),
     );
@@ -340,14 +353,33 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
       return 'an unreadable checkpoint header';
     }
     const all = [...h.buckets, h.live];
-    if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - 4 - jl)
+    let at = 4 + jl;
+    if (h.values) {
+      h.values.forEach((list, d) => {
+        const set = sets[d];
+        if (set) for (const [id, v] of list) set.set(id, encodeLine(v));
+      });
+    } else {
+      for (let d = 0; d < D; d++) {
+        if (at + 4 > p.length) return 'a checkpoint of the wrong size';
+        const n = p.readUInt32LE(at);
+        at += 4;
+        const set = sets[d] as Map<number, Uint8Array>;
+        for (let i = 0; i < n; i++) {
+          if (at + 8 > p.length) return 'a checkpoint of the wrong size';
+          const id = p.readUInt32LE(at);
+          const len = p.readUInt32LE(at + 4);
+          at += 8;
+          if (at + len > p.length) return 'a checkpoint of the wrong size';
+          set.set(id, p.subarray(at, at + len));
+          at += len;
+        }
+      }
+    }
+    if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - at)
       return 'a checkpoint of the wrong size';
-    const columns = new ColumnReader(p, 4 + jl, () => new Error('a checkpoint of the wrong size'));
+    const columns = new ColumnReader(p, at, () => new Error('a checkpoint of the wrong size'));
     const read = (b: BucketHeader) => columns.bucket(b);
-    h.values.forEach((list, d) => {
-      const set = sets[d];
-      if (set) for (const [id, v] of list) set.set(id, v);
-    });
     for (const bh of h.buckets) {
       const b = read(bh);
       (b.span === 60 ? fine : coarse).set(b.start, b);

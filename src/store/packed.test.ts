@@ -71,9 +71,10 @@ describe('packed values', () => {
   it('withValues replaces values, adds ids past the count (empty between), and keeps the rest', () => {
     const p = packStrings(['', 'one', 'two', 'three']);
     assert.equal(withValues(p, new Map(), short), p);
+    const bytes = (m: [number, string][]) => new Map(m.map(([id, v]) => [id, Buffer.from(v)]));
     const q = withValues(
       p,
-      new Map([
+      bytes([
         [2, 'TWO'],
         [0, 'zero'],
         [6, 'six'],
@@ -81,8 +82,8 @@ describe('packed values', () => {
       short,
     );
     assert.deepEqual(unpackStrings(q), ['zero', 'one', 'TWO', 'three', '', '', 'six']);
-    assert.deepEqual(unpackStrings(withValues(p, new Map([[3, '']]), short)), ['', 'one', 'two', '']);
-    assert.deepEqual(unpackStrings(withValues(p, new Map([[4, 'four']]), short)), [
+    assert.deepEqual(unpackStrings(withValues(p, bytes([[3, '']]), short)), ['', 'one', 'two', '']);
+    assert.deepEqual(unpackStrings(withValues(p, bytes([[4, 'four']]), short)), [
       '',
       'one',
       'two',

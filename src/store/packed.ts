@@ -48,16 +48,21 @@ export function packedLength(p: Uint8Array, off: number, short: () => Error): nu
 }
 
 /**
- * Packed values `p` with the values of some ids replaced (a journal's values over its snapshot's),
+ * Packed values `p` with the values of some ids replaced by the bytes in `set` (a journal's values
+ * over its snapshot's),
  * ids past `p`'s count added (those between them empty). Unchanged runs are copied whole.
  */
-export function withValues(p: Uint8Array, set: ReadonlyMap<number, string>, short: () => Error): Uint8Array {
+export function withValues(
+  p: Uint8Array,
+  set: ReadonlyMap<number, Uint8Array>,
+  short: () => Error,
+): Uint8Array {
   if (set.size === 0) return p;
   const at = packedIndex(p, short);
   const count = at.length - 1;
   const ids = [...set.keys()].sort((a, b) => a - b);
   const n = Math.max(count, (ids.at(-1) as number) + 1);
-  const enc = new Map(ids.map((id) => [id, encodeLine(set.get(id) as string)]));
+  const enc = set;
   // Start of id's length field in `p`, and its entry's size there (0 past the count).
   const field = (id: number) => (at[id] as number) - 4;
   const size = (id: number) => (id < count ? (at[id + 1] as number) - (at[id] as number) : 0);
