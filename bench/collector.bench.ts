@@ -18,6 +18,13 @@
  *
  *   LINES=1000000 RUNS=3 [SPAN=1200] [THREADS=1,2] [PROGRAM=installed|checkout] node bench/collector.bench.ts [file ...]
  *   LINES=3000000 SPAN=3600 node bench/collector.bench.ts distinct     # full caps: peak RSS
+ *   STATE=1 LINES=3000000 SPAN=3600 THREADS=1 node bench/collector.bench.ts distinct
+ *
+ * STATE=1: each run also keeps `--state-file` (checkpoints while it reads), is then stopped with
+ * SIGTERM (the shutdown's full snapshot) and started again on the state file (the restore):
+ * reported are the time to stop and the peak RSS over the whole first life (GNU time's maximum
+ * resident set, snapshot included), the time from the second start to its first answer, its
+ * peak RSS then, and whether its 60m Trend still equals the independent count minute by minute.
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -44,6 +51,8 @@ const THREADS = (process.env.THREADS ?? '1,2').split(',').map(Number);
  * as users run it) or `checkout` (bin/logtally on the TypeScript sources, types stripped at start).
  */
 const PROGRAM = process.env.PROGRAM ?? 'installed';
+/** Each run keeps a state file, stops (snapshot) and restarts on it (restore); see the module's doc. */
+const STATE = process.env.STATE === '1';
 const BIN =
   PROGRAM === 'checkout'
     ? fileURLToPath(new URL('../bin/logtally', import.meta.url))
@@ -130,6 +139,69 @@ interface CollectorRun {
   /** The first differing minute, when not exact. */
   mismatch?: string;
   topnP99: Record<string, number>;
+  /** STATE=1: the stop, the whole first life's peak, and the restart on the state file. */
+  state?: StateRun;
+}
+
+interface StateRun {
+  stopSeconds: number;
+  lifePeakMiB: number;
+  savedMB: number;
+  restoreSeconds: number;
+  restorePeakMiB: number;
+  restoredExact: boolean;
+}
+
+/**
+ * Starts the collector: the executable itself, with this Node first on PATH; with `timed`, under
+ * GNU time (its maximum resident set is printed when the collector ends: `maxrss KiB`), the
+ * collector's own pid found as time's child.
+ */
+async function startCollector(
+  args: string[],
+  timed: boolean,
+): Promise<{ child: ChildProcess; pid: number; log: () => string }> {
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` };
+  if (!timed) {
+    const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+    return { child, pid: child.pid as number, log: () => '' };
+  }
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss %M', BIN, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+  });
+  let text = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    text += b.toString();
+    process.stderr.write(b);
+  });
+  const parent = child.pid as number;
+  for (;;) {
+    try {
+      const kids = readFileSync(`/proc/${parent}/task/${parent}/children`, 'latin1').trim();
+      if (kids !== '') return { child, pid: Number(kids.split(' ')[0]), log: () => text };
+    } catch {
+      // not started yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Whether every 60m Trend point equals the independent count; the first differing minutes. */
+async function trendExact(
+  client: ReturnType<typeof createLogtallyClient>,
+  perMinute: Map<number, number>,
+): Promise<{ exact: boolean; mismatch: string }> {
+  const trend = await client.trend({ window: '60m' });
+  const bad = trend.points.filter((p) => Number(p.count) !== (perMinute.get(p.start) ?? 0));
+  const mismatch = bad
+    .slice(0, 3)
+    .map(
+      (p) =>
+        `${new Date(p.start * 1000).toISOString().slice(11, 16)} ${p.count} vs ${perMinute.get(p.start) ?? 0}`,
+    )
+    .join('; ');
+  return { exact: bad.length === 0, mismatch };
 }
 
 async function collector(
@@ -139,30 +211,26 @@ async function collector(
   threads: number,
 ): Promise<CollectorRun> {
   const port = await freePort();
+  const stateDir = STATE ? mkdtempSync(join(tmpdir(), 'logtally-bench-state-')) : '';
+  const args = [
+    'collector',
+    '--logs',
+    path,
+    '--format',
+    layout,
+    '--from-start',
+    '--threads',
+    String(threads),
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--metrics-listen',
+    '',
+    ...(STATE ? ['--state-file', join(stateDir, 'state')] : []),
+  ];
   const t0 = performance.now();
   // Run as an operator runs it: the executable itself (its sh line starts Node with the collector's
   // V8 flags), with this Node first on PATH.
-  const child: ChildProcess = spawn(
-    BIN,
-    [
-      'collector',
-      '--logs',
-      path,
-      '--format',
-      layout,
-      '--from-start',
-      '--threads',
-      String(threads),
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--metrics-listen',
-      '',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` },
-    },
-  );
+  const { child, pid, log } = await startCollector(args, STATE);
   const client = createLogtallyClient(`127.0.0.1:${port}`);
   try {
     for (;;) {
@@ -175,18 +243,9 @@ async function collector(
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - t0) / 1000;
-    const { cpu, hwm } = procStat(child.pid as number);
+    const { cpu, hwm } = procStat(pid);
     const st = await client.status({});
-    const trend = await client.trend({ window: '60m' });
-    const bad = trend.points.filter((p) => Number(p.count) !== (perMinute.get(p.start) ?? 0));
-    const minutesExact = bad.length === 0;
-    const mismatch = bad
-      .slice(0, 3)
-      .map(
-        (p) =>
-          `${new Date(p.start * 1000).toISOString().slice(11, 16)} ${p.count} vs ${perMinute.get(p.start) ?? 0}`,
-      )
-      .join('; ');
+    const { exact: minutesExact, mismatch } = await trendExact(client, perMinute);
     const topnP99: Record<string, number> = {};
     for (const [window, groupBy] of [
       ['24h', 'uri'],
@@ -203,17 +262,67 @@ async function collector(
       times.sort((a, b) => a - b);
       topnP99[`${window} ${groupBy}`] = times[Math.floor(times.length * 0.99)] as number;
     }
+    const peakMiB = Math.max(hwm, procStat(pid).hwm);
     return {
       seconds,
       cpu,
-      peakMiB: Math.max(hwm, procStat(child.pid as number).hwm),
+      peakMiB,
       dropped: Number(st.droppedKeys),
       minutesExact,
       ...(minutesExact ? {} : { mismatch }),
       topnP99,
+      ...(STATE ? { state: await stopAndRestore(child, pid, log, args, port, perMinute) } : {}),
     };
   } finally {
-    child.kill('SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
+  }
+}
+
+/** STATE=1: SIGTERM (the shutdown snapshot), then the collector started again on its state file. */
+async function stopAndRestore(
+  child: ChildProcess,
+  pid: number,
+  log: () => string,
+  args: string[],
+  port: number,
+  perMinute: Map<number, number>,
+): Promise<StateRun> {
+  const ended = new Promise<void>((r) => child.once('exit', () => r()));
+  const t = performance.now();
+  process.kill(pid, 'SIGTERM');
+  await ended;
+  const stopSeconds = (performance.now() - t) / 1000;
+  const maxrss = /maxrss (\d+)/.exec(log());
+  const saved = [...log().matchAll(/saved ([\d.]+) MB/g)].at(-1);
+  const t1 = performance.now();
+  const again = await startCollector(args, true);
+  const client = createLogtallyClient(`127.0.0.1:${port}`);
+  try {
+    for (;;) {
+      try {
+        await client.status({});
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    const restoreSeconds = (performance.now() - t1) / 1000;
+    const restorePeakMiB = procStat(again.pid).hwm;
+    const { exact } = await trendExact(client, perMinute);
+    return {
+      stopSeconds,
+      lifePeakMiB: Number(maxrss?.[1] ?? 0) / 1024,
+      savedMB: Number(saved?.[1] ?? 0),
+      restoreSeconds,
+      restorePeakMiB,
+      restoredExact: exact,
+    };
+  } finally {
+    process.kill(again.pid, 'SIGKILL');
   }
 }
 
@@ -269,6 +378,16 @@ for (const [name, spec] of Object.entries(SPECS)) {
     if (ga.length > 0) {
       const gr = rs.map((x, i) => (ga[i] as number) / x.seconds);
       console.log(`    /goaccess ${median(gr).toFixed(2)}x`);
+    }
+    if (STATE) {
+      const st = rs.map((x) => x.state as StateRun);
+      const m = (f: (x: StateRun) => number) => median(st.map(f));
+      console.log(
+        `    state file: stop (shutdown snapshot of ${m((x) => x.savedMB).toFixed(0)} MB) ${m((x) => x.stopSeconds).toFixed(2)} s, ` +
+          `peak RSS of the whole first life ${m((x) => x.lifePeakMiB).toFixed(0)} MiB (per run: ${st.map((x) => x.lifePeakMiB.toFixed(0)).join(', ')}); ` +
+          `restart to first answer ${m((x) => x.restoreSeconds).toFixed(2)} s, peak RSS then ${m((x) => x.restorePeakMiB).toFixed(0)} MiB ` +
+          `(per run: ${st.map((x) => x.restorePeakMiB.toFixed(0)).join(', ')}), minutes after the restore ${st.every((x) => x.restoredExact) ? 'exact' : 'NOT exact'}`,
+      );
     }
     const q = rs.at(-1)?.topnP99 ?? {};
     console.log(
