@@ -348,11 +348,11 @@ export class Interner {
   }
 
   /**
-   * The values of `ids` as a journal group holds them: a u32 count, then per id a u32 id, a u32
+   * The values of `ids[0 .. count)` as a journal group holds them: a u32 count, then per id a u32 id, a u32
    * byte length and the bytes (little-endian); handed to `write` in pieces as `packTo`.
    */
-  packIds(ids: readonly number[], write: (piece: Uint8Array) => void, piece = 1 << 20): void {
-    this.#records(ids.length, (i) => ids[i] as number, true, write, piece);
+  packIds(ids: ArrayLike<number>, count: number, write: (piece: Uint8Array) => void, piece = 1 << 20): void {
+    this.#records(count, (i) => ids[i] as number, true, write, piece);
   }
 
   /** A u32 count, then per id (`idAt(0 .. count)`) its u32 id when `withId`, u32 length and bytes. */

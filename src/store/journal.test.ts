@@ -271,6 +271,22 @@ describe('state keeper: snapshot + journal', () => {
     assert.deepEqual(answers(b), answers(a));
   });
 
+  it('a checkpoint that fails before its group is written (a meta JSON cannot hold) makes the next one a snapshot', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    traffic(a, clock, 500, 30, rng(13));
+    assert.throws(() => keeper.checkpoint({ n: 1n }), /BigInt/);
+    assert.equal(keeper.checkpoint(2).kind, 'snapshot');
+    traffic(a, clock, 500, 30, rng(17));
+    assert.equal(keeper.checkpoint(3).kind, 'journal');
+    const { s: b, r } = restored(path, clock);
+    assert.deepEqual(r.state.meta, 3);
+    assert.deepEqual(answers(b), answers(a));
+  });
+
   it('restores after the clock moved on: later minutes roll as they would have', () => {
     const path = file();
     const clock = { t: T0 };

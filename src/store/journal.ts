@@ -112,8 +112,21 @@ class KnownValues {
     return ok;
   }
 
-  /** Adds id to `added` unless its value is known (and knows it from now on). */
-  note(d: number, id: number, added: number[]): void {
+  /**
+   * Ids whose values the next group writes, per dimension: 4 bytes an id (millions after a
+   * backfill; `trim` lets a long list go once its group is written).
+   */
+  readonly added: Int32Array[] = Array.from({ length: D }, () => new Int32Array(1024));
+  readonly count: number[] = Array.from({ length: D }, () => 0);
+
+  trim(): void {
+    this.count.fill(0);
+    for (let d = 0; d < D; d++)
+      if ((this.added[d] as Int32Array).length > 1 << 16) this.added[d] = new Int32Array(1024);
+  }
+
+  /** Adds id to `added[d]` unless its value is known (and knows it from now on). */
+  note(d: number, id: number): void {
     let bits = this.#bits[d] as Uint8Array;
     const i = id >>> 3;
     const bit = 1 << (id & 7);
@@ -124,7 +137,15 @@ class KnownValues {
       this.#bits[d] = bits = grown;
     }
     (bits[i] as number) |= bit;
-    added.push(id);
+    const n = this.count[d] as number;
+    let list = this.added[d] as Int32Array;
+    if (n === list.length) {
+      const grown = new Int32Array(list.length * 2);
+      grown.set(list);
+      this.added[d] = list = grown;
+    }
+    list[n] = id;
+    this.count[d] = n + 1;
   }
 }
 
@@ -216,11 +237,15 @@ export class StateKeeper {
       this.#needSnapshot = true;
       return this.snapshot(meta);
     }
-    const added: number[][] = it.map(() => []);
+    const known = this.#known;
+    known.trim();
+    // Values are known from here on as if the group were written: until it is, whole, any failure
+    // (a write, a meta that will not serialize) makes the next checkpoint a snapshot.
+    this.#needSnapshot = true;
     const buckets = [...view.fine, ...view.coarse];
     for (const b of [...buckets, view.live]) {
       const n = b.size * D;
-      for (let i = 0; i < n; i++) this.#known.note(i % D, b.ids[i] as number, added[i % D] as number[]);
+      for (let i = 0; i < n; i++) known.note(i % D, b.ids[i] as number);
     }
     const header: GroupHeader = {
       liveStart: view.liveStart,
@@ -252,7 +277,8 @@ export class StateKeeper {
         };
         put(u32(json.length));
         put(json);
-        for (let d = 0; d < D; d++) (it[d] as Interner).packIds(added[d] as number[], put);
+        for (let d = 0; d < D; d++)
+          (it[d] as Interner).packIds(known.added[d] as Int32Array, known.count[d] as number, put);
         for (const b of [...buckets, view.live]) {
           put(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
           put(new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer));
@@ -260,9 +286,11 @@ export class StateKeeper {
           put(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
         }
         length = at - before - 4;
+        known.trim();
         writeAll(fd, u32(crc), at);
         writeAll(fd, u32(length), before);
         fdatasyncSync(fd);
+        this.#needSnapshot = false;
       } catch (e) {
         // A group cut short would end the journal there for every later one: take it back, and
         // write everything as a snapshot next time.
