@@ -104,7 +104,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     try {
       const r = keeper.restore();
       if (r) {
-        store.importState(r.state, { release: true });
+        store.importState(r.state);
         const meta = r.state.meta as { positions?: FilePosition[] } | undefined;
         resume = Array.isArray(meta?.positions) ? meta.positions : [];
         const st = store.stats();

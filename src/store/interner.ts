@@ -334,8 +334,19 @@ export class Interner {
   /** Every id's value, by id, in the packed layout (`packed.ts`: what a worker thread hands over), in one buffer. */
   pack(): Uint8Array {
     const parts: Uint8Array[] = [];
-    this.packTo((b) => parts.push(Uint8Array.prototype.slice.call(b)));
-    return Buffer.concat(parts);
+    let n = 0;
+    this.packTo((b) => {
+      parts.push(Uint8Array.prototype.slice.call(b));
+      n += b.length;
+    });
+    // Its own buffer, whole (not a slice of Node's pool): what a worker posts and a store may detach.
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 
   /**

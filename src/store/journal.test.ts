@@ -122,6 +122,23 @@ describe('state keeper: snapshot + journal', () => {
     assert.match(r2.journalProblem ?? '', /damaged/);
   });
 
+  it('a zero-filled tail (a crash of the machine after the journal grew) ends the journal there, the snapshot kept', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    traffic(a, clock, 2000, 100, rng(21));
+    keeper.checkpoint(1);
+    const want = answers(a);
+    appendFileSync(keeper.journalPath, Buffer.alloc(64));
+    const { s: b, r } = restored(path, clock);
+    assert.equal(r.groups, 1);
+    assert.deepEqual(r.state.meta, 1);
+    assert.match(r.journalProblem ?? '', /wrong size at byte/);
+    assert.deepEqual(answers(b), want);
+  });
+
   it('compacts into a snapshot once the journal outgrows it; a stale journal is ignored', () => {
     const path = file();
     const clock = { t: T0 };

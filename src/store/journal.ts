@@ -349,7 +349,12 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     const payload = buf.subarray(off + 4, off + 4 + n);
     if (crc32(payload) !== buf.readUInt32LE(off + 4 + n))
       return finish(`a damaged checkpoint at byte ${off}`);
-    const applied = applyGroup(payload);
+    let applied: string | undefined;
+    try {
+      applied = applyGroup(payload);
+    } catch (e) {
+      applied = `an unreadable checkpoint (${(e as Error).message})`;
+    }
     if (applied) return finish(`${applied} at byte ${off}`);
     off += 8 + n;
     groups++;
@@ -372,47 +377,68 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
       : { groups, problem: `${path}: ${problem}; restored up to the checkpoint before` };
   }
 
+  /**
+   * Reads a group whole, then applies it: a group that does not hold together (which its CRC-32
+   * cannot tell: a zero-filled tail left by a crash of the machine is a valid empty frame) is
+   * refused with nothing of it applied.
+   */
   function applyGroup(p: Buffer): string | undefined {
+    const wrong = 'a checkpoint of the wrong size';
+    if (p.length < 4) return wrong;
     const jl = p.readUInt32LE(0);
+    if (4 + jl > p.length) return wrong;
     let h: GroupHeader;
     try {
       h = JSON.parse(p.toString('utf8', 4, 4 + jl)) as GroupHeader;
     } catch {
       return 'an unreadable checkpoint header';
     }
-    const all = [...h.buckets, h.live];
+    const isBucket = (b: unknown): b is BucketHeader =>
+      typeof b === 'object' &&
+      b !== null &&
+      Number.isInteger((b as BucketHeader).size) &&
+      (b as BucketHeader).size >= 0 &&
+      Number.isFinite((b as BucketHeader).start);
+    if (
+      typeof h !== 'object' ||
+      h === null ||
+      !Number.isFinite(h.liveStart) ||
+      !Array.isArray(h.buckets) ||
+      !h.buckets.every(isBucket) ||
+      !isBucket(h.live) ||
+      (h.values !== undefined && !(Array.isArray(h.values) && h.values.every(Array.isArray)))
+    )
+      return 'an unreadable checkpoint header';
+    const values: [d: number, id: number, bytes: Uint8Array][] = [];
     let at = 4 + jl;
     if (h.values) {
       h.values.forEach((list, d) => {
-        const set = sets[d];
-        if (set) for (const [id, v] of list) set.set(id, encodeLine(v));
+        for (const [id, v] of list) values.push([d, id, encodeLine(String(v))]);
       });
     } else {
       for (let d = 0; d < D; d++) {
-        if (at + 4 > p.length) return 'a checkpoint of the wrong size';
+        if (at + 4 > p.length) return wrong;
         const n = p.readUInt32LE(at);
         at += 4;
-        const set = sets[d] as Map<number, Uint8Array>;
         for (let i = 0; i < n; i++) {
-          if (at + 8 > p.length) return 'a checkpoint of the wrong size';
+          if (at + 8 > p.length) return wrong;
           const id = p.readUInt32LE(at);
           const len = p.readUInt32LE(at + 4);
           at += 8;
-          if (at + len > p.length) return 'a checkpoint of the wrong size';
-          set.set(id, p.subarray(at, at + len));
+          if (at + len > p.length) return wrong;
+          values.push([d, id, p.subarray(at, at + len)]);
           at += len;
         }
       }
     }
-    if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - at)
-      return 'a checkpoint of the wrong size';
-    const columns = new ColumnReader(p, at, () => new Error('a checkpoint of the wrong size'));
-    const read = (b: BucketHeader) => columns.bucket(b);
-    for (const bh of h.buckets) {
-      const b = read(bh);
-      (b.span === 60 ? fine : coarse).set(b.start, b);
-    }
-    state.live = read(h.live);
+    const all = [...h.buckets, h.live];
+    if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - at) return wrong;
+    const columns = new ColumnReader(p, at, () => new Error(wrong));
+    const buckets = h.buckets.map((bh) => columns.bucket(bh));
+    const live = columns.bucket(h.live);
+    for (const [d, id, bytes] of values) sets[d]?.set(id, bytes);
+    for (const b of buckets) (b.span === 60 ? fine : coarse).set(b.start, b);
+    state.live = live;
     state.liveStart = h.liveStart;
     if (h.meta !== undefined) state.meta = h.meta;
     return undefined;

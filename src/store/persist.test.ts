@@ -40,9 +40,18 @@ describe('state file', () => {
       const state = readState(file);
       const taken = [...state.fine, ...state.coarse].filter((x) => x.size > 0);
       assert.ok(taken.length > 10);
-      b.importState(state, { release: true });
+      b.importState(state);
       assert.deepEqual([state.fine, state.coarse, state.values], [[], [], []]);
       assert.ok(taken.every((x) => x.ids.length === 0 && x.requests.length === 0 && x.time.length === 0));
+      // A state from a live store is not released: its buckets are the store's own.
+      const c = new Store({ now: () => clock.t });
+      const exported = b.exportState();
+      c.importState(exported);
+      assert.ok(b.rings().fine.some((x) => x.size > 0 && x.ids.length > 0));
+      assert.deepEqual(
+        c.topN({ groupBy: 'uri', window: '24h', n: 50 }),
+        b.topN({ groupBy: 'uri', window: '24h', n: 50 }),
+      );
       for (const w of WINDOWS) {
         for (const groupBy of ['website', 'prefix', 'uri', 'status', 'upstream'] as const) {
           assert.deepEqual(
@@ -87,7 +96,7 @@ describe('state file: buckets of many keys over a small vocabulary', () => {
       saveState(a, file);
       const b = new Store({ now: () => clock.t });
       const state = readState(file);
-      b.importState(state, { release: true });
+      b.importState(state);
       assert.equal(state.live.ids.length, 0);
       assert.equal(b.stats().liveKeys, 50_000);
       for (const groupBy of ['website', 'prefix', 'uri'] as const) {

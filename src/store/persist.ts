@@ -25,7 +25,7 @@ import { crc32 } from 'node:zlib';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import { packedLength } from './packed.ts';
-import type { Store, StoreState } from './store.ts';
+import { ownState, type Store, type StoreState } from './store.ts';
 
 const MAGIC = 'LTSTATE1';
 
@@ -250,7 +250,7 @@ function readStateFd(fd: number, size: number, path: string): SavedState {
   const fine = header.fine.map(bucket);
   const coarse = header.coarse.map(bucket);
   const live = bucket(header.live);
-  return {
+  return ownState({
     liveStart: header.liveStart,
     values,
     fine,
@@ -258,7 +258,7 @@ function readStateFd(fd: number, size: number, path: string): SavedState {
     live,
     ...(typeof header.generation === 'string' ? { generation: header.generation } : {}),
     ...(header.meta === undefined ? {} : { meta: header.meta }),
-  };
+  });
 }
 
 /** Reads buckets' columns (ids u32×6, requests, bytes and time as f64, little-endian) in turn. */

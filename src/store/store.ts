@@ -930,12 +930,13 @@ export class Store {
 
   /**
    * Loads a state from `exportState` or `readState` into this (empty) store; later minutes catch
-   * up on tick. The state's values and rings are emptied (let go of as they are taken). With
-   * `release` (a state read from a file, whose arrays nothing else holds), the memory of each
-   * array is given back as soon as it is taken, not at a later garbage collection: a restore at
-   * full caps then holds about one copy of the counts, not two.
+   * up on tick. The state's values and rings are emptied (let go of as they are taken). A state
+   * read from a file (`ownState`: nothing else holds its arrays) has the memory of each array
+   * given back as soon as it is taken, not at a later garbage collection: a restore at full caps
+   * then holds about one copy of the counts, not two.
    */
-  importState(state: StoreState, o: { release?: boolean } = {}): void {
+  importState(state: StoreState): void {
+    const release = owned.has(state);
     if (this.#fine.length > 0 || this.#coarse.length > 0 || this.#live.size > 0) {
       throw new Error('importState: the store is not empty');
     }
@@ -952,7 +953,7 @@ export class Store {
       }
       return m;
     });
-    if (o.release) for (const p of state.values) detach(p);
+    if (release) for (const p of state.values) detach(p);
     state.values = [];
     // Rings are contiguous: buckets in order, one per start, gaps filled with empty buckets.
     // A ring ends where the live minute's state had it end (the minute before; the five minutes
@@ -985,7 +986,7 @@ export class Store {
         const b = list[i] as Bucket;
         list[i] = undefined;
         const nb = b.size === 0 ? b : remapBucket(b, maps, pool);
-        if (o.release && nb !== b) detachBucket(b);
+        if (release && nb !== b) detachBucket(b);
         this.#acquire(nb);
         ring.push(nb);
       }
@@ -997,7 +998,7 @@ export class Store {
       this.#count(this.#live, k, live.requests[e] as number, live.bytes[e] as number, live.time[e] as number);
     }
     this.#liveTotals = { requests: live.totalRequests, bytes: live.totalBytes, time: live.totalTime };
-    if (o.release && live.size > 0) detachBucket(live);
+    if (release && live.size > 0) detachBucket(live);
     this.#liveStart = state.liveStart;
     for (const it of this.interners) it.sweep();
     this.#forgetCaches();
@@ -1024,10 +1025,30 @@ export class Store {
   }
 }
 
-/** Gives an array's memory back now (it reads as empty from then on): `ArrayBuffer.prototype.transfer`. */
+/** States whose arrays nothing else holds (`ownState`). */
+const owned = new WeakSet<StoreState>();
+
+/**
+ * Marks a state as its arrays' only holder (`readState` does: each array its own buffer, read from
+ * the file), so `importState` gives their memory back as it takes them.
+ */
+export function ownState<S extends StoreState>(state: S): S {
+  owned.add(state);
+  return state;
+}
+
+/**
+ * Gives the memory of an array's buffer back now (every view of it reads as empty from then on):
+ * `ArrayBuffer.prototype.transfer`. Only for the arrays of an owned state (`ownState`).
+ */
 function detach(a: ArrayBufferView): void {
   const buf = a.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-  if (buf.byteLength > 0) buf.transfer?.(0);
+  if (buf.byteLength === 0) return;
+  try {
+    buf.transfer?.(0);
+  } catch {
+    // not detachable (a pooled or shared buffer): left to the garbage collector
+  }
 }
 
 function detachBucket(b: Bucket): void {
