@@ -94,9 +94,13 @@ class KnownValues {
     this.#since = interners.map((it) => it.reuses);
   }
 
-  /** Forgets the ids handed out again since the last call. False when more were than the interner can name: write a snapshot. */
-  catchUp(interners: readonly Interner[]): boolean {
-    let ok = true;
+  /**
+   * Forgets the ids handed out again since the last call. When more were than the interner can
+   * name, it forgets every id of that dimension: the next group writes the values of all the ids
+   * its buckets use (an id it does not write is used by a bucket unchanged since, so still names
+   * the value written before).
+   */
+  catchUp(interners: readonly Interner[]): void {
     interners.forEach((it, d) => {
       const bits = this.#bits[d] as Uint8Array;
       this.#since[d] = it.catchUp(
@@ -104,12 +108,9 @@ class KnownValues {
         (id) => {
           if (id >>> 3 < bits.length) (bits[id >>> 3] as number) &= ~(1 << (id & 7));
         },
-        () => {
-          ok = false;
-        },
+        () => bits.fill(0),
       );
     });
-    return ok;
   }
 
   /**
@@ -231,13 +232,8 @@ export class StateKeeper {
     }
     const view = this.#store.checkpointView();
     const it = this.#store.interners;
-    // More ids handed out again than the interners can name since the last checkpoint: which
-    // values the journal's readers know is lost, so everything is written anew.
-    if (!this.#known.catchUp(it)) {
-      this.#needSnapshot = true;
-      return this.snapshot(meta);
-    }
     const known = this.#known;
+    known.catchUp(it);
     known.trim();
     // Values are known from here on as if the group were written: until it is, whole, any failure
     // (a write, a meta that will not serialize) makes the next checkpoint a snapshot.
