@@ -123,8 +123,12 @@ export class Interner {
   #used = 0;
   #deleted = 0;
   readonly #free: number[] = [];
-  /** Ids handed out since the last sweep whose count is still 0 (sweep candidates). */
-  #fresh: number[] = [];
+  /**
+   * Ids handed out since the last sweep whose count is still 0 (sweep candidates): 4 bytes an id
+   * (a backfill hands out millions between sweeps).
+   */
+  #fresh = new Int32Array(256);
+  #freshCount = 0;
   /** Ids freed so far: a cache of value → id is valid only while this has not moved. */
   drops = 0;
 
@@ -145,7 +149,7 @@ export class Interner {
     this.#refs[0] = 1;
     this.intern(OTHER_TEXT);
     this.#refs[OTHER] = 1;
-    this.#fresh = [];
+    this.#freshCount = 0;
   }
 
   /** Number of ids currently in use (including the empty value). */
@@ -451,8 +455,14 @@ export class Interner {
   /** Frees every id handed out since the last sweep that nothing acquired. */
   sweep(): void {
     const fresh = this.#fresh;
-    this.#fresh = [];
-    for (const id of fresh) if (this.#refs[id] === 0 && this.#offsets[id] !== FREE) this.#drop(id);
+    const n = this.#freshCount;
+    this.#freshCount = 0;
+    for (let i = 0; i < n; i++) {
+      const id = fresh[i] as number;
+      if (this.#refs[id] === 0 && this.#offsets[id] !== FREE) this.#drop(id);
+    }
+    // A long list (a backfill's) is let go of.
+    if (fresh.length > 1 << 16) this.#fresh = new Int32Array(256);
   }
 
   /** Points #buf/#pos/#len/#ascii at id's value; false for an id not in use. */
@@ -503,7 +513,12 @@ export class Interner {
       this.#refs = refs;
     }
     this.#refs[id] = 0;
-    this.#fresh.push(id);
+    if (this.#freshCount === this.#fresh.length) {
+      const grown = new Int32Array(this.#fresh.length * 2);
+      grown.set(this.#fresh);
+      this.#fresh = grown;
+    }
+    this.#fresh[this.#freshCount++] = id;
     if ((this.#used + this.#deleted + 1) * 5 > this.#table.length * 4) this.#rebuild(1);
     const table = this.#table;
     const mask = table.length - 1;
