@@ -39,6 +39,7 @@ import {
   ENTRY_BYTES,
   head,
   readState,
+  requestsF64,
   type SavedState,
   saveState,
 } from './persist.ts';
@@ -277,7 +278,7 @@ export class StateKeeper {
           (it[d] as Interner).packIds(known.added[d] as Int32Array, known.count[d] as number, put);
         for (const b of [...buckets, view.live]) {
           put(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
-          put(new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer));
+          put(requestsF64(b));
           put(new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8));
           put(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
         }

@@ -68,6 +68,20 @@ export interface SaveOptions {
   sync?: boolean;
 }
 
+/** The f64 requests column of a bucket as written (its u32 counts widened). */
+let f64 = new Float64Array(0);
+
+/**
+ * A bucket's requests as the file's f64 column, in bytes: a view of one array reused from call to
+ * call (valid until the next; a save or a checkpoint writes it at once), not an array per bucket.
+ */
+export function requestsF64(b: Bucket): Uint8Array {
+  if (f64.length < b.size) f64 = new Float64Array(Math.max(b.size, f64.length * 2));
+  const out = f64.subarray(0, b.size);
+  out.set(b.requests.subarray(0, b.size));
+  return new Uint8Array(out.buffer, 0, b.size * 8);
+}
+
 export const head = (b: Bucket): BucketHeader => ({
   start: b.start,
   span: b.span,
@@ -113,7 +127,7 @@ export function saveState(store: Store, path: string, o: SaveOptions = {}): numb
     for (const it of store.interners) it.packTo(write);
     for (const b of [...s.fine, ...s.coarse, s.live]) {
       write(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
-      write(new Uint8Array(Float64Array.from(b.requests.subarray(0, b.size)).buffer));
+      write(requestsF64(b));
       write(new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8));
       write(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
     }
