@@ -32,7 +32,7 @@ import { crc32 } from 'node:zlib';
 import { encodeLine } from '../format/bytes.ts';
 import { D } from './dimensions.ts';
 import type { Interner } from './interner.ts';
-import { withValues } from './packed.ts';
+import { ValueLog, withValues } from './packed.ts';
 import {
   type BucketHeader,
   ColumnReader,
@@ -338,7 +338,7 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
   const coarse = new Map(state.coarse.map((b) => [b.start, b]));
   let off = 12 + hl;
   let groups = 0;
-  const sets = state.values.map(() => new Map<number, Uint8Array>());
+  const logs = state.values.map(() => new ValueLog());
   while (off < buf.length) {
     if (off + 4 > buf.length) return finish(`a checkpoint cut short at byte ${off}`);
     const n = buf.readUInt32LE(off);
@@ -361,11 +361,7 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
   function finish(problem: string | undefined) {
     // The values the groups wrote over the snapshot's, the later of an id's winning.
     state.values = state.values.map((p, d) =>
-      withValues(
-        p,
-        sets[d] as Map<number, Uint8Array>,
-        () => new Error(`${path}: the snapshot's values are cut short`),
-      ),
+      withValues(p, logs[d] as ValueLog, () => new Error(`${path}: the snapshot's values are cut short`)),
     );
     state.fine = [...fine.values()].sort((a, b) => a.start - b.start);
     state.coarse = [...coarse.values()].sort((a, b) => a.start - b.start);
@@ -406,24 +402,20 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
       (h.values !== undefined && !(Array.isArray(h.values) && h.values.every(Array.isArray)))
     )
       return 'an unreadable checkpoint header';
-    const values: [d: number, id: number, bytes: Uint8Array][] = [];
-    let at = 4 + jl;
-    if (h.values) {
-      h.values.forEach((list, d) => {
-        for (const [id, v] of list) values.push([d, id, encodeLine(String(v))]);
-      });
-    } else {
+    // The values: checked here, logged (where their bytes are, no object each) once the whole
+    // group is.
+    const first = 4 + jl;
+    let at = first;
+    if (!h.values) {
       for (let d = 0; d < D; d++) {
         if (at + 4 > p.length) return wrong;
         const n = p.readUInt32LE(at);
         at += 4;
         for (let i = 0; i < n; i++) {
           if (at + 8 > p.length) return wrong;
-          const id = p.readUInt32LE(at);
           const len = p.readUInt32LE(at + 4);
           at += 8;
           if (at + len > p.length) return wrong;
-          values.push([d, id, p.subarray(at, at + len)]);
           at += len;
         }
       }
@@ -433,7 +425,33 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     const columns = new ColumnReader(p, at, () => new Error(wrong));
     const buckets = h.buckets.map((bh) => columns.bucket(bh));
     const live = columns.bucket(h.live);
-    for (const [d, id, bytes] of values) sets[d]?.set(id, bytes);
+    if (h.values) {
+      // Written before the values followed the header: their texts, encoded into one buffer.
+      const list = h.values.flatMap((l, d) =>
+        l.map(([id, v]) => ({ d, id: Number(id), b: encodeLine(String(v)) })),
+      );
+      const cat = Buffer.concat(list.map((x) => x.b));
+      let o = 0;
+      for (const x of list) {
+        const log = logs[x.d];
+        log?.add(x.id, log.source(cat), o, x.b.length);
+        o += x.b.length;
+      }
+    } else {
+      const base = p.byteOffset - buf.byteOffset;
+      let v = first;
+      for (let d = 0; d < D; d++) {
+        const n = p.readUInt32LE(v);
+        v += 4;
+        const log = logs[d] as ValueLog;
+        const src = log.source(buf);
+        for (let i = 0; i < n; i++) {
+          const len = p.readUInt32LE(v + 4);
+          log.add(p.readUInt32LE(v), src, base + v + 8, len);
+          v += 8 + len;
+        }
+      }
+    }
     for (const b of buckets) (b.span === 60 ? fine : coarse).set(b.start, b);
     state.live = live;
     state.liveStart = h.liveStart;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Interner } from './interner.ts';
-import { packedIndex, packedLength, packStrings, unpackStrings, withValues } from './packed.ts';
+import { packedIndex, packedLength, packStrings, unpackStrings, ValueLog, withValues } from './packed.ts';
 
 const short = () => new Error('cut');
 
@@ -68,22 +68,33 @@ describe('packed values', () => {
     assert.equal(packedLength(longer, 0, short), p.length);
   });
 
-  it('withValues replaces values, adds ids past the count (empty between), and keeps the rest', () => {
+  it('withValues replaces values by the last the log wrote, adds ids past the count (empty between), and keeps the rest', () => {
     const p = packStrings(['', 'one', 'two', 'three']);
-    assert.equal(withValues(p, new Map(), short), p);
-    const bytes = (m: [number, string][]) => new Map(m.map(([id, v]) => [id, Buffer.from(v)]));
+    const log = (m: [number, string][]) => {
+      const l = new ValueLog();
+      const cat = Buffer.from(m.map(([, v]) => v).join(''));
+      const src = l.source(cat);
+      let o = 0;
+      for (const [id, v] of m) {
+        l.add(id, src, o, Buffer.byteLength(v));
+        o += Buffer.byteLength(v);
+      }
+      return l;
+    };
+    assert.equal(withValues(p, new ValueLog(), short), p);
     const q = withValues(
       p,
-      bytes([
+      log([
         [2, 'TWO'],
         [0, 'zero'],
+        [6, 'sixty'],
         [6, 'six'],
       ]),
       short,
     );
     assert.deepEqual(unpackStrings(q), ['zero', 'one', 'TWO', 'three', '', '', 'six']);
-    assert.deepEqual(unpackStrings(withValues(p, bytes([[3, '']]), short)), ['', 'one', 'two', '']);
-    assert.deepEqual(unpackStrings(withValues(p, bytes([[4, 'four']]), short)), [
+    assert.deepEqual(unpackStrings(withValues(p, log([[3, '']]), short)), ['', 'one', 'two', '']);
+    assert.deepEqual(unpackStrings(withValues(p, log([[4, 'four']]), short)), [
       '',
       'one',
       'two',

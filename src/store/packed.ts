@@ -48,26 +48,94 @@ export function packedLength(p: Uint8Array, off: number, short: () => Error): nu
 }
 
 /**
- * Packed values `p` with the values of some ids replaced by the bytes in `set` (a journal's values
- * over its snapshot's),
- * ids past `p`'s count added (those between them empty). Unchanged runs are copied whole.
+ * Values of ids in the order they were written (a journal's groups), a later one of an id
+ * replacing an earlier: typed arrays of where each value's bytes are, no object per value.
  */
-export function withValues(
-  p: Uint8Array,
-  set: ReadonlyMap<number, Uint8Array>,
-  short: () => Error,
-): Uint8Array {
-  if (set.size === 0) return p;
+export class ValueLog {
+  #ids = new Int32Array(256);
+  #src = new Uint16Array(256);
+  #starts = new Int32Array(256);
+  #lens = new Int32Array(256);
+  #n = 0;
+  readonly #sources: Uint8Array[] = [];
+
+  get size(): number {
+    return this.#n;
+  }
+
+  /** The index of buffer `b` among the sources of values (`add`'s `source`). */
+  source(b: Uint8Array): number {
+    const i = this.#sources.indexOf(b);
+    if (i >= 0) return i;
+    if (this.#sources.length >= 0xffff) throw new Error('too many value sources');
+    this.#sources.push(b);
+    return this.#sources.length - 1;
+  }
+
+  /** Id's value is `sources[source][start, start + len)` (from now on). */
+  add(id: number, source: number, start: number, len: number): void {
+    const i = this.#n;
+    if (i === this.#ids.length) {
+      const grow = <T extends Int32Array | Uint16Array>(a: T, b: T): T => {
+        b.set(a);
+        return b;
+      };
+      this.#ids = grow(this.#ids, new Int32Array(i * 2));
+      this.#src = grow(this.#src, new Uint16Array(i * 2));
+      this.#starts = grow(this.#starts, new Int32Array(i * 2));
+      this.#lens = grow(this.#lens, new Int32Array(i * 2));
+    }
+    this.#ids[i] = id;
+    this.#src[i] = source;
+    this.#starts[i] = start;
+    this.#lens[i] = len;
+    this.#n = i + 1;
+  }
+
+  /**
+   * The last record of each id written, by id (-1 where none): an array one past the largest id.
+   */
+  latest(): Int32Array {
+    let max = -1;
+    for (let r = 0; r < this.#n; r++) max = Math.max(max, this.#ids[r] as number);
+    const out = new Int32Array(max + 1).fill(-1);
+    for (let r = 0; r < this.#n; r++) out[this.#ids[r] as number] = r;
+    return out;
+  }
+
+  len(r: number): number {
+    return this.#lens[r] as number;
+  }
+
+  /** Copies record r's bytes into `out` at `at`. */
+  copy(r: number, out: Uint8Array, at: number): void {
+    const s = this.#starts[r] as number;
+    out.set(
+      (this.#sources[this.#src[r] as number] as Uint8Array).subarray(s, s + (this.#lens[r] as number)),
+      at,
+    );
+  }
+}
+
+/**
+ * Packed values `p` with the values the log wrote replacing theirs (a journal's values over its
+ * snapshot's), ids past `p`'s count added (those between them empty). Unchanged runs are copied
+ * whole. `p` itself when the log is empty.
+ */
+export function withValues(p: Uint8Array, log: ValueLog, short: () => Error): Uint8Array {
+  if (log.size === 0) return p;
   const at = packedIndex(p, short);
   const count = at.length - 1;
-  const ids = [...set.keys()].sort((a, b) => a - b);
-  const n = Math.max(count, (ids.at(-1) as number) + 1);
-  const enc = set;
+  const latest = log.latest();
+  const n = Math.max(count, latest.length);
   // Start of id's length field in `p`, and its entry's size there (0 past the count).
   const field = (id: number) => (at[id] as number) - 4;
   const size = (id: number) => (id < count ? (at[id + 1] as number) - (at[id] as number) : 0);
   let total = 4 + (p.length - 4) + (n - count) * 4;
-  for (const [id, b] of enc) total += 4 + b.length - (id < count ? size(id) : 4);
+  for (let id = 0; id < latest.length; id++) {
+    const r = latest[id] as number;
+    if (r >= 0) total += 4 + log.len(r) - (id < count ? size(id) : 4);
+  }
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   view.setUint32(0, n, true);
@@ -87,12 +155,13 @@ export function withValues(
       o += 4;
     }
   };
-  for (const id of ids) {
+  for (let id = 0; id < latest.length; id++) {
+    const r = latest[id] as number;
+    if (r < 0) continue;
     copyUpTo(id);
-    const b = enc.get(id) as Uint8Array;
-    view.setUint32(o, b.length, true);
-    out.set(b, o + 4);
-    o += 4 + b.length;
+    view.setUint32(o, log.len(r), true);
+    log.copy(r, out, o + 4);
+    o += 4 + log.len(r);
     from = id + 1;
   }
   copyUpTo(n);
