@@ -139,6 +139,40 @@ describe('state keeper: snapshot + journal', () => {
     assert.deepEqual(answers(b), want);
   });
 
+  it('a group naming an id no interner hands out is refused whole: the journal ends before it', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    traffic(a, clock, 500, 30, rng(23));
+    keeper.checkpoint(1);
+    const want = answers(a);
+    // A group with a value for id 2^28 (and one for id 5 before it), then an empty live minute.
+    const json = Buffer.from(
+      JSON.stringify({
+        liveStart: a.checkpointView().liveStart,
+        meta: 2,
+        buckets: [],
+        live: { start: 0, span: 60, size: 0, totalRequests: 0, totalBytes: 0, totalTime: 0 },
+      }),
+    );
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
+    const values = [u32(2), u32(5), u32(1), Buffer.from('x'), u32(1 << 28), u32(1), Buffer.from('y')];
+    for (let d = 1; d < D; d++) values.push(u32(0));
+    const payload = Buffer.concat([u32(json.length), json, ...values]);
+    appendFileSync(keeper.journalPath, Buffer.concat([u32(payload.length), payload, u32(crc32(payload))]));
+    const { s: b, r } = restored(path, clock);
+    assert.equal(r.groups, 1);
+    assert.deepEqual(r.state.meta, 1);
+    assert.match(r.journalProblem ?? '', /wrong size/);
+    assert.deepEqual(answers(b), want);
+  });
+
   it('compacts into a snapshot once the journal outgrows it; a stale journal is ignored', () => {
     const path = file();
     const clock = { t: T0 };

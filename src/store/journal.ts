@@ -46,6 +46,8 @@ import {
 import type { Store } from './store.ts';
 
 const MAGIC = 'LTJRNL01';
+/** Ids a group may name (an interner hands out far fewer): past this, the group is refused. */
+const MAX_ID = 1 << 28;
 
 interface GroupHeader {
   liveStart: number;
@@ -412,7 +414,7 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
         const n = p.readUInt32LE(at);
         at += 4;
         for (let i = 0; i < n; i++) {
-          if (at + 8 > p.length) return wrong;
+          if (at + 8 > p.length || p.readUInt32LE(at) >= MAX_ID) return wrong;
           const len = p.readUInt32LE(at + 4);
           at += 8;
           if (at + len > p.length) return wrong;
@@ -425,6 +427,12 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     const columns = new ColumnReader(p, at, () => new Error(wrong));
     const buckets = h.buckets.map((bh) => columns.bucket(bh));
     const live = columns.bucket(h.live);
+    if (
+      h.values?.some((l) =>
+        l.some((x) => !Array.isArray(x) || !(Number.isInteger(x[0]) && x[0] >= 0 && x[0] < MAX_ID)),
+      )
+    )
+      return 'an unreadable checkpoint header';
     if (h.values) {
       // Written before the values followed the header: their texts, encoded into one buffer.
       const list = h.values.flatMap((l, d) =>

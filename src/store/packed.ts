@@ -53,7 +53,7 @@ export function packedLength(p: Uint8Array, off: number, short: () => Error): nu
  */
 export class ValueLog {
   #ids = new Int32Array(256);
-  #src = new Uint16Array(256);
+  #src = new Uint32Array(256);
   #starts = new Int32Array(256);
   #lens = new Int32Array(256);
   #n = 0;
@@ -63,12 +63,9 @@ export class ValueLog {
     return this.#n;
   }
 
-  /** The index of buffer `b` among the sources of values (`add`'s `source`). */
+  /** The index of buffer `b` among the sources of values (`add`'s `source`): the last one's again, or a new one. */
   source(b: Uint8Array): number {
-    const i = this.#sources.indexOf(b);
-    if (i >= 0) return i;
-    if (this.#sources.length >= 0xffff) throw new Error('too many value sources');
-    this.#sources.push(b);
+    if (this.#sources.at(-1) !== b) this.#sources.push(b);
     return this.#sources.length - 1;
   }
 
@@ -76,12 +73,12 @@ export class ValueLog {
   add(id: number, source: number, start: number, len: number): void {
     const i = this.#n;
     if (i === this.#ids.length) {
-      const grow = <T extends Int32Array | Uint16Array>(a: T, b: T): T => {
+      const grow = <T extends Int32Array | Uint32Array>(a: T, b: T): T => {
         b.set(a);
         return b;
       };
       this.#ids = grow(this.#ids, new Int32Array(i * 2));
-      this.#src = grow(this.#src, new Uint16Array(i * 2));
+      this.#src = grow(this.#src, new Uint32Array(i * 2));
       this.#starts = grow(this.#starts, new Int32Array(i * 2));
       this.#lens = grow(this.#lens, new Int32Array(i * 2));
     }
