@@ -39,9 +39,10 @@ import {
   ENTRY_BYTES,
   head,
   readState,
-  requestsF64,
   type SavedState,
   saveState,
+  u32,
+  writeColumns,
 } from './persist.ts';
 import type { Store } from './store.ts';
 
@@ -278,12 +279,7 @@ export class StateKeeper {
         put(json);
         for (let d = 0; d < D; d++)
           (it[d] as Interner).packIds(known.added[d] as Int32Array, known.count[d] as number, put);
-        for (const b of [...buckets, view.live]) {
-          put(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
-          put(requestsF64(b));
-          put(new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8));
-          put(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
-        }
+        for (const b of [...buckets, view.live]) writeColumns(b, put);
         length = at - before - 4;
         known.trim();
         writeAll(fd, u32(crc), at);
@@ -308,12 +304,6 @@ export class StateKeeper {
     this.#journalBytes += bytes;
     return { kind: 'journal', bytes };
   }
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
 }
 
 function writeAll(fd: number, buf: Uint8Array, position?: number): void {
@@ -424,7 +414,7 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     }
     const all = [...h.buckets, h.live];
     if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - at) return wrong;
-    const columns = new ColumnReader(p, at, () => new Error(wrong));
+    const columns = ColumnReader.of(p, at, () => new Error(wrong));
     const buckets = h.buckets.map((bh) => columns.bucket(bh));
     const live = columns.bucket(h.live);
     if (

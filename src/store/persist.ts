@@ -68,18 +68,28 @@ export interface SaveOptions {
   sync?: boolean;
 }
 
-/** The f64 requests column of a bucket as written (its u32 counts widened). */
+/** The f64 requests column of a bucket as written or read (its u32 counts widened): one array reused. */
 let f64 = new Float64Array(0);
 
 /**
- * A bucket's requests as the file's f64 column, in bytes: a view of one array reused from call to
- * call (valid until the next; a save or a checkpoint writes it at once), not an array per bucket.
+ * Hands a bucket's columns to `write` as the state file and the journal lay them out: ids u32×6,
+ * requests (widened in one array reused from bucket to bucket), bytes and time as f64. `write`
+ * must take each before it returns.
  */
-export function requestsF64(b: Bucket): Uint8Array {
+export function writeColumns(b: Bucket, write: (bytes: Uint8Array) => void): void {
   if (f64.length < b.size) f64 = new Float64Array(Math.max(b.size, f64.length * 2));
-  const out = f64.subarray(0, b.size);
-  out.set(b.requests.subarray(0, b.size));
-  return new Uint8Array(out.buffer, 0, b.size * 8);
+  f64.set(b.requests.subarray(0, b.size));
+  write(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
+  write(new Uint8Array(f64.buffer, 0, b.size * 8));
+  write(new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8));
+  write(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
+}
+
+/** `n` as 4 bytes, little-endian. */
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
 }
 
 export const head = (b: Bucket): BucketHeader => ({
@@ -114,23 +124,13 @@ export function saveState(store: Store, path: string, o: SaveOptions = {}): numb
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     written += buf.length;
   };
-  const u32 = (n: number) => {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32LE(n);
-    return b;
-  };
   try {
     const h = Buffer.from(JSON.stringify(header));
     write(Buffer.from(MAGIC));
     write(u32(h.length));
     write(h);
     for (const it of store.interners) it.packTo(write);
-    for (const b of [...s.fine, ...s.coarse, s.live]) {
-      write(new Uint8Array(b.ids.buffer, b.ids.byteOffset, b.size * D * 4));
-      write(requestsF64(b));
-      write(new Uint8Array(b.bytes.buffer, b.bytes.byteOffset, b.size * 8));
-      write(new Uint8Array(b.time.buffer, b.time.byteOffset, b.size * 8));
-    }
+    for (const b of [...s.fine, ...s.coarse, s.live]) writeColumns(b, write);
     write(u32(crc));
     if (o.sync) fsyncSync(fd);
     closeSync(fd);
@@ -242,25 +242,8 @@ function readStateFd(fd: number, size: number, path: string): SavedState {
     at += len;
   }
   if (at !== vb.length) throw truncated();
-  let pos = columnsAt;
-  let counts = new Float64Array(0);
-  const bucket = (h: BucketHeader): Bucket => {
-    const column = <T extends Uint32Array | Float64Array>(a: T): T => {
-      read(pos, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-      pos += a.byteLength;
-      return a;
-    };
-    const ids = column(new Uint32Array(h.size * D));
-    if (counts.length < h.size) counts = new Float64Array(h.size);
-    const requests = Uint32Array.from(column(counts.subarray(0, h.size)));
-    return {
-      ...h,
-      ids,
-      requests,
-      bytes: column(new Float64Array(h.size)),
-      time: column(new Float64Array(h.size)),
-    };
-  };
+  const columns = new ColumnReader(read, columnsAt);
+  const bucket = (h: BucketHeader) => columns.bucket(h);
   const fine = header.fine.map(bucket);
   const coarse = header.coarse.map(bucket);
   const live = bucket(header.live);
@@ -275,32 +258,43 @@ function readStateFd(fd: number, size: number, path: string): SavedState {
   });
 }
 
-/** Reads buckets' columns (ids u32×6, requests, bytes and time as f64, little-endian) in turn. */
+/**
+ * Reads buckets' columns (ids u32×6, requests, bytes and time as f64, little-endian) in turn from
+ * `at`, each column straight into its own array: `read(pos, into)` fills `into` from the file (or
+ * the buffer) at `pos`, or throws.
+ */
 export class ColumnReader {
-  readonly #buf: Uint8Array;
-  readonly #short: () => Error;
+  readonly #read: (pos: number, into: Uint8Array) => void;
   at: number;
-  constructor(buf: Uint8Array, at: number, short: () => Error) {
-    this.#buf = buf;
+  constructor(read: (pos: number, into: Uint8Array) => void, at: number) {
+    this.#read = read;
     this.at = at;
-    this.#short = short;
   }
 
-  #take(bytes: number): ArrayBuffer {
-    if (this.at + bytes > this.#buf.length) throw this.#short();
-    const copy = new Uint8Array(bytes);
-    copy.set(this.#buf.subarray(this.at, this.at + bytes));
-    this.at += bytes;
-    return copy.buffer;
+  /** A reader of `buf`'s columns from `at`; `short()` when they run past its end. */
+  static of(buf: Uint8Array, at: number, short: () => Error): ColumnReader {
+    return new ColumnReader((pos, into) => {
+      if (pos + into.length > buf.length) throw short();
+      into.set(buf.subarray(pos, pos + into.length));
+    }, at);
+  }
+
+  #column<T extends Uint32Array | Float64Array>(a: T): T {
+    this.#read(this.at, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    this.at += a.byteLength;
+    return a;
   }
 
   bucket(h: BucketHeader): Bucket {
+    const ids = this.#column(new Uint32Array(h.size * D));
+    if (f64.length < h.size) f64 = new Float64Array(Math.max(h.size, f64.length * 2));
+    const requests = Uint32Array.from(this.#column(f64.subarray(0, h.size)));
     return {
       ...h,
-      ids: new Uint32Array(this.#take(h.size * D * 4)),
-      requests: Uint32Array.from(new Float64Array(this.#take(h.size * 8))),
-      bytes: new Float64Array(this.#take(h.size * 8)),
-      time: new Float64Array(this.#take(h.size * 8)),
+      ids,
+      requests,
+      bytes: this.#column(new Float64Array(h.size)),
+      time: this.#column(new Float64Array(h.size)),
     };
   }
 }
