@@ -337,19 +337,18 @@ export class Interner {
 
   /** Every id's value, by id, in the packed layout (`packed.ts`: what a worker thread hands over), in one buffer. */
   pack(): Uint8Array {
-    const parts: Uint8Array[] = [];
-    let n = 0;
-    this.packTo((b) => {
-      parts.push(Uint8Array.prototype.slice.call(b));
-      n += b.length;
-    });
-    // Its own buffer, whole (not a slice of Node's pool): what a worker posts and a store may detach.
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
+    // Sized first, so the values are written once, into a buffer of their own (not a slice of
+    // Node's pool: what a worker posts and a store may detach).
+    let size = 4 + 4 * this.#capacity;
+    for (let id = 0; id < this.#capacity; id++) {
+      const o = this.#offsets[id] as number;
+      if (o !== FREE)
+        size += Math.floor(readVarint(this.#chunks[o >>> POS_BITS] as Buffer, o & POS_MASK) / 4);
     }
+    let out: Uint8Array = new Uint8Array(0);
+    this.packTo((b) => {
+      out = b;
+    }, size);
     return out;
   }
 
