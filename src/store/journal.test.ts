@@ -61,6 +61,18 @@ function answers(s: Store) {
   }));
 }
 
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+
+/** Appends a group made by hand: its JSON header and what follows it, framed with length and CRC-32. */
+function appendGroup(journal: string, json: Buffer, body: Uint8Array[]) {
+  const payload = Buffer.concat([u32(json.length), json, ...body]);
+  appendFileSync(journal, Buffer.concat([u32(payload.length), payload, u32(crc32(payload))]));
+}
+
 function restored(path: string, clock: { t: number }, opts: StoreOptions = {}) {
   const s = new Store({ ...opts, now: () => clock.t });
   const r = new StateKeeper(s, path).restore();
@@ -157,15 +169,20 @@ describe('state keeper: snapshot + journal', () => {
         live: { start: 0, span: 60, size: 0, totalRequests: 0, totalBytes: 0, totalTime: 0 },
       }),
     );
-    const u32 = (n: number) => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(n);
-      return b;
-    };
-    const values = [u32(2), u32(5), u32(1), Buffer.from('x'), u32(1 << 28), u32(1), Buffer.from('y')];
-    for (let d = 1; d < D; d++) values.push(u32(0));
-    const payload = Buffer.concat([u32(json.length), json, ...values]);
-    appendFileSync(keeper.journalPath, Buffer.concat([u32(payload.length), payload, u32(crc32(payload))]));
+    // The URIs' values (the answers name them): two, the first for an id in use.
+    const values = [
+      u32(0),
+      u32(0),
+      u32(2),
+      u32(5),
+      u32(1),
+      Buffer.from('x'),
+      u32(1 << 28),
+      u32(1),
+      Buffer.from('y'),
+    ];
+    for (let d = 3; d < D; d++) values.push(u32(0));
+    appendGroup(keeper.journalPath, json, values);
     const { s: b, r } = restored(path, clock);
     assert.equal(r.groups, 1);
     assert.deepEqual(r.state.meta, 1);
@@ -300,22 +317,12 @@ describe('state keeper: snapshot + journal', () => {
         totalTime: live.totalTime,
       },
     };
-    const json = Buffer.from(JSON.stringify(header));
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(json.length);
-    const payload = Buffer.concat([
-      len,
-      json,
+    appendGroup(keeper.journalPath, Buffer.from(JSON.stringify(header)), [
       new Uint8Array(live.ids.buffer, live.ids.byteOffset, live.size * D * 4),
       new Uint8Array(Float64Array.from(live.requests.subarray(0, live.size)).buffer),
       new Uint8Array(live.bytes.buffer, live.bytes.byteOffset, live.size * 8),
       new Uint8Array(live.time.buffer, live.time.byteOffset, live.size * 8),
     ]);
-    const frame = Buffer.alloc(4);
-    frame.writeUInt32LE(payload.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32LE(crc32(payload));
-    appendFileSync(keeper.journalPath, Buffer.concat([frame, payload, crc]));
     const { s: b, r } = restored(path, clock);
     assert.equal(r.groups, 1);
     assert.equal(r.journalProblem, undefined);

@@ -384,6 +384,8 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
       Number.isInteger((b as BucketHeader).size) &&
       (b as BucketHeader).size >= 0 &&
       Number.isFinite((b as BucketHeader).start);
+    const isId = (id: unknown): id is number =>
+      Number.isInteger(id) && (id as number) >= 0 && (id as number) < MAX_ID;
     if (
       typeof h !== 'object' ||
       h === null ||
@@ -391,43 +393,24 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
       !Array.isArray(h.buckets) ||
       !h.buckets.every(isBucket) ||
       !isBucket(h.live) ||
-      (h.values !== undefined && !(Array.isArray(h.values) && h.values.every(Array.isArray)))
+      (h.values !== undefined &&
+        !(
+          Array.isArray(h.values) &&
+          h.values.every((l) => Array.isArray(l) && l.every((x) => Array.isArray(x) && isId(x[0])))
+        ))
     )
       return 'an unreadable checkpoint header';
-    // The values: checked here, logged (where their bytes are, no object each) once the whole
-    // group is.
-    const first = 4 + jl;
-    let at = first;
-    if (!h.values) {
-      for (let d = 0; d < D; d++) {
-        if (at + 4 > p.length) return wrong;
-        const n = p.readUInt32LE(at);
-        at += 4;
-        for (let i = 0; i < n; i++) {
-          if (at + 8 > p.length || p.readUInt32LE(at) >= MAX_ID) return wrong;
-          const len = p.readUInt32LE(at + 4);
-          at += 8;
-          if (at + len > p.length) return wrong;
-          at += len;
-        }
-      }
-    }
-    const all = [...h.buckets, h.live];
-    if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - at) return wrong;
-    const columns = ColumnReader.of(p, at, () => new Error(wrong));
-    const buckets = h.buckets.map((bh) => columns.bucket(bh));
-    const live = columns.bucket(h.live);
-    if (
-      h.values?.some((l) =>
-        l.some((x) => !Array.isArray(x) || !(Number.isInteger(x[0]) && x[0] >= 0 && x[0] < MAX_ID)),
-      )
-    )
-      return 'an unreadable checkpoint header';
+    // The values are logged where their bytes are (no object each) as they are checked; a group
+    // that turns out wrong takes its own back.
+    const marks = logs.map((l) => l.size);
+    const refuse = () => {
+      logs.forEach((l, d) => l.truncate(marks[d] as number));
+      return wrong;
+    };
+    let at = 4 + jl;
     if (h.values) {
       // Written before the values followed the header: their texts, encoded into one buffer.
-      const list = h.values.flatMap((l, d) =>
-        l.map(([id, v]) => ({ d, id: Number(id), b: encodeLine(String(v)) })),
-      );
+      const list = h.values.flatMap((l, d) => l.map(([id, v]) => ({ d, id, b: encodeLine(String(v)) })));
       const cat = Buffer.concat(list.map((x) => x.b));
       let o = 0;
       for (const x of list) {
@@ -437,19 +420,28 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
       }
     } else {
       const base = p.byteOffset - buf.byteOffset;
-      let v = first;
       for (let d = 0; d < D; d++) {
-        const n = p.readUInt32LE(v);
-        v += 4;
+        if (at + 4 > p.length) return refuse();
+        const n = p.readUInt32LE(at);
+        at += 4;
         const log = logs[d] as ValueLog;
         const src = log.source(buf);
         for (let i = 0; i < n; i++) {
-          const len = p.readUInt32LE(v + 4);
-          log.add(p.readUInt32LE(v), src, base + v + 8, len);
-          v += 8 + len;
+          if (at + 8 > p.length) return refuse();
+          const id = p.readUInt32LE(at);
+          const len = p.readUInt32LE(at + 4);
+          at += 8;
+          if (id >= MAX_ID || at + len > p.length) return refuse();
+          log.add(id, src, base + at, len);
+          at += len;
         }
       }
     }
+    const all = [...h.buckets, h.live];
+    if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - at) return refuse();
+    const columns = ColumnReader.of(p, at, () => new Error(wrong));
+    const buckets = h.buckets.map((bh) => columns.bucket(bh));
+    const live = columns.bucket(h.live);
     for (const b of buckets) (b.span === 60 ? fine : coarse).set(b.start, b);
     state.live = live;
     state.liveStart = h.liveStart;

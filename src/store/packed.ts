@@ -63,6 +63,11 @@ export class ValueLog {
     return this.#n;
   }
 
+  /** Forgets the records from the `size`-th on (a group refused after some of its values were logged). */
+  truncate(size: number): void {
+    this.#n = Math.min(this.#n, size);
+  }
+
   /** The index of buffer `b` among the sources of values (`add`'s `source`): the last one's again, or a new one. */
   source(b: Uint8Array): number {
     if (this.#sources.at(-1) !== b) this.#sources.push(b);
