@@ -404,7 +404,7 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     // that turns out wrong takes its own back.
     const marks = logs.map((l) => l.size);
     const refuse = () => {
-      logs.forEach((l, d) => l.truncate(marks[d] as number));
+      for (let d = 0; d < logs.length; d++) logs[d]?.truncate(marks[d] as number);
       return wrong;
     };
     let at = 4 + jl;
