@@ -33,6 +33,7 @@
 
 import { decodeBytes, encodeString, latin1 } from '../format/bytes.ts';
 import { OTHER, OTHER_TEXT } from './dimensions.ts';
+import { IntList } from './int-list.ts';
 
 const EMPTY = -1;
 const DELETED = -2;
@@ -127,8 +128,7 @@ export class Interner {
    * Ids handed out since the last sweep whose count is still 0 (sweep candidates): 4 bytes an id
    * (a backfill hands out millions between sweeps).
    */
-  #fresh = new Int32Array(256);
-  #freshCount = 0;
+  readonly #fresh = new IntList();
   /** Ids freed so far: a cache of value → id is valid only while this has not moved. */
   drops = 0;
 
@@ -149,7 +149,7 @@ export class Interner {
     this.#refs[0] = 1;
     this.intern(OTHER_TEXT);
     this.#refs[OTHER] = 1;
-    this.#freshCount = 0;
+    this.#fresh.clear();
   }
 
   /** Number of ids currently in use (including the empty value). */
@@ -362,11 +362,11 @@ export class Interner {
   }
 
   /**
-   * The values of `ids[0 .. count)` as a journal group holds them: a u32 count, then per id a u32 id, a u32
+   * The values of the ids listed as a journal group holds them: a u32 count, then per id a u32 id, a u32
    * byte length and the bytes (little-endian); handed to `write` in pieces as `packTo`.
    */
-  packIds(ids: ArrayLike<number>, count: number, write: (piece: Uint8Array) => void, piece = 1 << 20): void {
-    this.#records(count, (i) => ids[i] as number, true, write, piece);
+  packIds(ids: IntList, write: (piece: Uint8Array) => void, piece = 1 << 20): void {
+    this.#records(ids.length, (i) => ids.get(i), true, write, piece);
   }
 
   /** A u32 count, then per id (`idAt(0 .. count)`) its u32 id when `withId`, u32 length and bytes. */
@@ -454,14 +454,11 @@ export class Interner {
   /** Frees every id handed out since the last sweep that nothing acquired. */
   sweep(): void {
     const fresh = this.#fresh;
-    const n = this.#freshCount;
-    this.#freshCount = 0;
-    for (let i = 0; i < n; i++) {
-      const id = fresh[i] as number;
+    for (let i = 0; i < fresh.length; i++) {
+      const id = fresh.get(i);
       if (this.#refs[id] === 0 && this.#offsets[id] !== FREE) this.#drop(id);
     }
-    // A long list (a backfill's) is let go of.
-    if (fresh.length > 1 << 16) this.#fresh = new Int32Array(256);
+    fresh.clear();
   }
 
   /** Points #buf/#pos/#len/#ascii at id's value; false for an id not in use. */
@@ -512,12 +509,7 @@ export class Interner {
       this.#refs = refs;
     }
     this.#refs[id] = 0;
-    if (this.#freshCount === this.#fresh.length) {
-      const grown = new Int32Array(this.#fresh.length * 2);
-      grown.set(this.#fresh);
-      this.#fresh = grown;
-    }
-    this.#fresh[this.#freshCount++] = id;
+    this.#fresh.push(id);
     if ((this.#used + this.#deleted + 1) * 5 > this.#table.length * 4) this.#rebuild(1);
     const table = this.#table;
     const mask = table.length - 1;

@@ -31,6 +31,7 @@ import {
 import { crc32 } from 'node:zlib';
 import { encodeLine } from '../format/bytes.ts';
 import { D } from './dimensions.ts';
+import { IntList } from './int-list.ts';
 import type { Interner } from './interner.ts';
 import { ValueLog, withValues } from './packed.ts';
 import {
@@ -117,17 +118,11 @@ class KnownValues {
     });
   }
 
-  /**
-   * Ids whose values the next group writes, per dimension: 4 bytes an id (millions after a
-   * backfill; `trim` lets a long list go once its group is written).
-   */
-  readonly added: Int32Array[] = Array.from({ length: D }, () => new Int32Array(1024));
-  readonly count: number[] = Array.from({ length: D }, () => 0);
+  /** Ids whose values the next group writes, per dimension (millions after a backfill). */
+  readonly added: IntList[] = Array.from({ length: D }, () => new IntList(1024));
 
   trim(): void {
-    this.count.fill(0);
-    for (let d = 0; d < D; d++)
-      if ((this.added[d] as Int32Array).length > 1 << 16) this.added[d] = new Int32Array(1024);
+    for (const l of this.added) l.clear();
   }
 
   /** Adds id to `added[d]` unless its value is known (and knows it from now on). */
@@ -142,15 +137,7 @@ class KnownValues {
       this.#bits[d] = bits = grown;
     }
     (bits[i] as number) |= bit;
-    const n = this.count[d] as number;
-    let list = this.added[d] as Int32Array;
-    if (n === list.length) {
-      const grown = new Int32Array(list.length * 2);
-      grown.set(list);
-      this.added[d] = list = grown;
-    }
-    list[n] = id;
-    this.count[d] = n + 1;
+    (this.added[d] as IntList).push(id);
   }
 }
 
@@ -277,8 +264,7 @@ export class StateKeeper {
         };
         put(u32(json.length));
         put(json);
-        for (let d = 0; d < D; d++)
-          (it[d] as Interner).packIds(known.added[d] as Int32Array, known.count[d] as number, put);
+        for (let d = 0; d < D; d++) (it[d] as Interner).packIds(known.added[d] as IntList, put);
         for (const b of [...buckets, view.live]) writeColumns(b, put);
         length = at - before - 4;
         known.trim();

@@ -7,6 +7,7 @@
  * @module
  */
 import { decodeBytes, encodeLine } from '../format/bytes.ts';
+import { IntList } from './int-list.ts';
 
 /**
  * Where each id's bytes start in packed values `p`: the returned array has count + 1 entries,
@@ -52,20 +53,17 @@ export function packedLength(p: Uint8Array, off: number, short: () => Error): nu
  * replacing an earlier: typed arrays of where each value's bytes are, no object per value.
  */
 export class ValueLog {
-  #ids = new Int32Array(256);
-  #src = new Uint32Array(256);
-  #starts = new Int32Array(256);
-  #lens = new Int32Array(256);
-  #n = 0;
+  /** Per record: id, source, start, length. */
+  readonly #records = new IntList(1024);
   readonly #sources: Uint8Array[] = [];
 
   get size(): number {
-    return this.#n;
+    return this.#records.length >>> 2;
   }
 
   /** Forgets the records from the `size`-th on (a group refused after some of its values were logged). */
   truncate(size: number): void {
-    this.#n = Math.min(this.#n, size);
+    this.#records.truncate(size * 4);
   }
 
   /** The index of buffer `b` among the sources of values (`add`'s `source`): the last one's again, or a new one. */
@@ -76,46 +74,32 @@ export class ValueLog {
 
   /** Id's value is `sources[source][start, start + len)` (from now on). */
   add(id: number, source: number, start: number, len: number): void {
-    const i = this.#n;
-    if (i === this.#ids.length) {
-      const grow = <T extends Int32Array | Uint32Array>(a: T, b: T): T => {
-        b.set(a);
-        return b;
-      };
-      this.#ids = grow(this.#ids, new Int32Array(i * 2));
-      this.#src = grow(this.#src, new Uint32Array(i * 2));
-      this.#starts = grow(this.#starts, new Int32Array(i * 2));
-      this.#lens = grow(this.#lens, new Int32Array(i * 2));
-    }
-    this.#ids[i] = id;
-    this.#src[i] = source;
-    this.#starts[i] = start;
-    this.#lens[i] = len;
-    this.#n = i + 1;
+    const r = this.#records;
+    r.push(id);
+    r.push(source);
+    r.push(start);
+    r.push(len);
   }
 
-  /**
-   * The last record of each id written, by id (-1 where none): an array one past the largest id.
-   */
+  /** The last record of each id written, by id (-1 where none): an array one past the largest id. */
   latest(): Int32Array {
+    const r = this.#records;
     let max = -1;
-    for (let r = 0; r < this.#n; r++) max = Math.max(max, this.#ids[r] as number);
+    for (let i = 0; i < r.length; i += 4) max = Math.max(max, r.get(i));
     const out = new Int32Array(max + 1).fill(-1);
-    for (let r = 0; r < this.#n; r++) out[this.#ids[r] as number] = r;
+    for (let i = 0; i < r.length; i += 4) out[r.get(i)] = i >>> 2;
     return out;
   }
 
-  len(r: number): number {
-    return this.#lens[r] as number;
+  len(record: number): number {
+    return this.#records.get(record * 4 + 3);
   }
 
-  /** Copies record r's bytes into `out` at `at`. */
-  copy(r: number, out: Uint8Array, at: number): void {
-    const s = this.#starts[r] as number;
-    out.set(
-      (this.#sources[this.#src[r] as number] as Uint8Array).subarray(s, s + (this.#lens[r] as number)),
-      at,
-    );
+  /** Copies the record's bytes into `out` at `at`. */
+  copy(record: number, out: Uint8Array, at: number): void {
+    const r = this.#records;
+    const s = r.get(record * 4 + 2);
+    out.set((this.#sources[r.get(record * 4 + 1)] as Uint8Array).subarray(s, s + this.len(record)), at);
   }
 }
 
