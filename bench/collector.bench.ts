@@ -19,10 +19,14 @@
  *   LINES=1000000 RUNS=3 [SPAN=1200] [THREADS=1,2] [PROGRAM=installed|checkout] node bench/collector.bench.ts [file ...]
  *   LINES=3000000 SPAN=3600 node bench/collector.bench.ts distinct     # full caps: peak RSS
  *   STATE=1 LINES=3000000 SPAN=3600 THREADS=1 node bench/collector.bench.ts distinct
+ *   STATE=kill LINES=3000000 SPAN=3600 THREADS=1 node bench/collector.bench.ts distinct
  *
  * STATE=1: each run also keeps `--state-file` (checkpoints while it reads), is then stopped with
- * SIGTERM (the shutdown's full snapshot) and started again on the state file (the restore):
- * reported are the time to stop and the peak RSS over the whole first life (GNU time's maximum
+ * SIGTERM (the shutdown's full snapshot) and started again on the state file (the restore).
+ * STATE=kill: a crash instead, with the largest journal: checkpoints every 30 s, so the first
+ * after the start holds every line (a journal group the size of a snapshot); the collector is
+ * killed (SIGKILL) once it is written, and the restart reads the start's empty snapshot and the
+ * journal. Reported are the time to stop and the peak RSS over the whole first life (GNU time's maximum
  * resident set, snapshot included), the time from the second start to its first answer, its
  * peak RSS then, and whether its 60m Trend still equals the independent count minute by minute.
  * @module
@@ -51,8 +55,9 @@ const THREADS = (process.env.THREADS ?? '1,2').split(',').map(Number);
  * as users run it) or `checkout` (bin/logtally on the TypeScript sources, types stripped at start).
  */
 const PROGRAM = process.env.PROGRAM ?? 'installed';
-/** Each run keeps a state file, stops (snapshot) and restarts on it (restore); see the module's doc. */
-const STATE = process.env.STATE === '1';
+/** STATE=1: stopped with SIGTERM (the shutdown snapshot); STATE=kill: with SIGKILL (a crash: the restart reads the last snapshot and its journal). */
+const STATE = process.env.STATE === '1' || process.env.STATE === 'kill';
+const CRASH = process.env.STATE === 'kill';
 const BIN =
   PROGRAM === 'checkout'
     ? fileURLToPath(new URL('../bin/logtally', import.meta.url))
@@ -144,6 +149,8 @@ interface CollectorRun {
 }
 
 interface StateRun {
+  /** The journal the restart read (MB): after a crash, what was written since the last snapshot. */
+  journalMB: number;
   stopSeconds: number;
   lifePeakMiB: number;
   savedMB: number;
@@ -226,6 +233,9 @@ async function collector(
     '--metrics-listen',
     '',
     ...(STATE ? ['--state-file', join(stateDir, 'state')] : []),
+    // A crash with the largest journal: the first checkpoint after the start comes once every line
+    // is counted, and appends them all to the journal of the start's empty snapshot.
+    ...(CRASH ? ['--checkpoint-interval', '30'] : []),
   ];
   const t0 = performance.now();
   // Run as an operator runs it: the executable itself (its sh line starts Node with the collector's
@@ -292,8 +302,24 @@ async function stopAndRestore(
   perMinute: Map<number, number>,
 ): Promise<StateRun> {
   const ended = new Promise<void>((r) => child.once('exit', () => r()));
+  const statePath = args[args.indexOf('--state-file') + 1] as string;
+  const journalMB = () => {
+    try {
+      return statSync(`${statePath}.journal`).size / 1e6;
+    } catch {
+      return 0;
+    }
+  };
+  if (CRASH) {
+    // A crash after a checkpoint of every line: the restart must not re-read the log.
+    const client = createLogtallyClient(`127.0.0.1:${port}`);
+    const counted = Date.now() / 1000;
+    while (Number((await client.status({})).stateLastSaved) <= counted)
+      await new Promise((r) => setTimeout(r, 100));
+  }
+  const journalBefore = journalMB();
   const t = performance.now();
-  process.kill(pid, 'SIGTERM');
+  process.kill(pid, CRASH ? 'SIGKILL' : 'SIGTERM');
   await ended;
   const stopSeconds = (performance.now() - t) / 1000;
   const maxrss = /maxrss (\d+)/.exec(log());
@@ -314,6 +340,7 @@ async function stopAndRestore(
     const restorePeakMiB = procStat(again.pid).hwm;
     const { exact } = await trendExact(client, perMinute);
     return {
+      journalMB: CRASH ? journalBefore : journalMB(),
       stopSeconds,
       lifePeakMiB: Number(maxrss?.[1] ?? 0) / 1024,
       savedMB: Number(saved?.[1] ?? 0),
@@ -383,7 +410,9 @@ for (const [name, spec] of Object.entries(SPECS)) {
       const st = rs.map((x) => x.state as StateRun);
       const m = (f: (x: StateRun) => number) => median(st.map(f));
       console.log(
-        `    state file: stop (shutdown snapshot of ${m((x) => x.savedMB).toFixed(0)} MB) ${m((x) => x.stopSeconds).toFixed(2)} s, ` +
+        (CRASH
+          ? `    state file: killed (SIGKILL) with a journal of ${st.map((x) => x.journalMB.toFixed(0)).join(', ')} MB, `
+          : `    state file: stop (shutdown snapshot of ${m((x) => x.savedMB).toFixed(0)} MB) ${m((x) => x.stopSeconds).toFixed(2)} s, `) +
           `peak RSS of the whole first life ${m((x) => x.lifePeakMiB).toFixed(0)} MiB (per run: ${st.map((x) => x.lifePeakMiB.toFixed(0)).join(', ')}); ` +
           `restart to first answer ${m((x) => x.restoreSeconds).toFixed(2)} s, peak RSS then ${m((x) => x.restorePeakMiB).toFixed(0)} MiB ` +
           `(per run: ${st.map((x) => x.restorePeakMiB.toFixed(0)).join(', ')}), minutes after the restore ${st.every((x) => x.restoredExact) ? 'exact' : 'NOT exact'}`,

@@ -24,12 +24,12 @@ import {
   fstatSync,
   ftruncateSync,
   openSync,
-  readFileSync,
   renameSync,
   writeSync,
 } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { encodeLine } from '../format/bytes.ts';
+import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import { IntList } from './int-list.ts';
 import type { Interner } from './interner.ts';
@@ -37,7 +37,9 @@ import { ValueLog, withValues } from './packed.ts';
 import {
   type BucketHeader,
   ColumnReader,
+  crc32Of,
   ENTRY_BYTES,
+  fileReader,
   head,
   readState,
   type SavedState,
@@ -175,9 +177,14 @@ export class StateKeeper {
     let groups = 0;
     let journalProblem: string | undefined;
     if (state.generation !== undefined && existsSync(this.journalPath)) {
-      const r = applyJournal(state, readFileSync(this.journalPath), this.journalPath);
-      groups = r.groups;
-      journalProblem = r.problem;
+      const fd = openSync(this.journalPath, 'r');
+      try {
+        const r = applyJournal(state, fd, fstatSync(fd).size, this.journalPath);
+        groups = r.groups;
+        journalProblem = r.problem;
+      } finally {
+        closeSync(fd);
+      }
     }
     return { state, groups, ...(journalProblem ? { journalProblem } : {}) };
   }
@@ -299,34 +306,58 @@ function writeAll(fd: number, buf: Uint8Array, position?: number): void {
   }
 }
 
-/** Applies a journal's groups to a snapshot's state (in place). */
-function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: number; problem?: string } {
-  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC)
-    return { groups: 0, problem: `${path}: not a journal` };
-  const hl = buf.readUInt32LE(8);
+/**
+ * Applies a journal's groups to a snapshot's state (in place), reading the journal in pieces: each
+ * group is checked whole (its CRC-32, read through once), its values are read into a buffer of
+ * their own, and only where its buckets' columns are is noted. The columns of the last version of
+ * each bucket are read last, straight into their arrays: a journal near its compaction size (the
+ * snapshot's) is never in memory whole beside the state made of it.
+ */
+function applyJournal(
+  state: SavedState,
+  fd: number,
+  size: number,
+  path: string,
+): { groups: number; problem?: string } {
+  const short = () => new Error(`${path}: the journal changed while it was read`);
+  const read = fileReader(fd, short);
+  const word = Buffer.alloc(4);
+  const readU32 = (pos: number) => {
+    read(pos, word);
+    return word.readUInt32LE(0);
+  };
+  if (size < 12) return { groups: 0, problem: `${path}: not a journal` };
+  const head = Buffer.alloc(12);
+  read(0, head);
+  if (head.toString('latin1', 0, 8) !== MAGIC) return { groups: 0, problem: `${path}: not a journal` };
+  const hl = head.readUInt32LE(8);
   let generation: unknown;
   try {
-    generation = (JSON.parse(buf.toString('utf8', 12, 12 + hl)) as { generation?: unknown }).generation;
+    if (12 + hl > size) throw new Error('cut short');
+    const hb = Buffer.alloc(hl);
+    read(12, hb);
+    generation = (JSON.parse(hb.toString('utf8')) as { generation?: unknown }).generation;
   } catch {
     return { groups: 0, problem: `${path}: damaged journal header` };
   }
   // A journal of another snapshot (a crash between a snapshot and its new journal) is stale.
   if (generation !== state.generation) return { groups: 0 };
-  const fine = new Map(state.fine.map((b) => [b.start, b]));
-  const coarse = new Map(state.coarse.map((b) => [b.start, b]));
+  /** Where the last version of each bucket is: its header and the file position of its columns. */
+  const fine = new Map<number, { h: BucketHeader; at: number }>();
+  const coarse = new Map<number, { h: BucketHeader; at: number }>();
+  let live: { h: BucketHeader; at: number } | undefined;
   let off = 12 + hl;
   let groups = 0;
   const logs = state.values.map(() => new ValueLog());
-  while (off < buf.length) {
-    if (off + 4 > buf.length) return finish(`a checkpoint cut short at byte ${off}`);
-    const n = buf.readUInt32LE(off);
-    if (off + 8 + n > buf.length) return finish(`a checkpoint cut short at byte ${off}`);
-    const payload = buf.subarray(off + 4, off + 4 + n);
-    if (crc32(payload) !== buf.readUInt32LE(off + 4 + n))
+  while (off < size) {
+    if (off + 8 > size) return finish(`a checkpoint cut short at byte ${off}`);
+    const n = readU32(off);
+    if (off + 8 + n > size) return finish(`a checkpoint cut short at byte ${off}`);
+    if (crc32Of(read, off + 4, off + 4 + n) !== readU32(off + 4 + n))
       return finish(`a damaged checkpoint at byte ${off}`);
     let applied: string | undefined;
     try {
-      applied = applyGroup(payload);
+      applied = applyGroup(off + 4, n);
     } catch (e) {
       applied = `an unreadable checkpoint (${(e as Error).message})`;
     }
@@ -341,26 +372,35 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
     state.values = state.values.map((p, d) =>
       withValues(p, logs[d] as ValueLog, () => new Error(`${path}: the snapshot's values are cut short`)),
     );
-    state.fine = [...fine.values()].sort((a, b) => a.start - b.start);
-    state.coarse = [...coarse.values()].sort((a, b) => a.start - b.start);
+    const bucket = ({ h, at }: { h: BucketHeader; at: number }) => new ColumnReader(read, at).bucket(h);
+    const merge = (list: readonly Bucket[], last: Map<number, { h: BucketHeader; at: number }>) => {
+      const byStart = new Map(list.map((b) => [b.start, b]));
+      for (const [start, where] of last) byStart.set(start, bucket(where));
+      return [...byStart.values()].sort((a, b) => a.start - b.start);
+    };
+    state.fine = merge(state.fine, fine);
+    state.coarse = merge(state.coarse, coarse);
+    if (live) state.live = bucket(live);
     return problem === undefined
       ? { groups }
       : { groups, problem: `${path}: ${problem}; restored up to the checkpoint before` };
   }
 
   /**
-   * Reads a group whole, then applies it: a group that does not hold together (which its CRC-32
-   * cannot tell: a zero-filled tail left by a crash of the machine is a valid empty frame) is
-   * refused with nothing of it applied.
+   * Reads the group whose payload of `n` bytes is at `at` (its CRC-32 checked), then applies it: a
+   * group that does not hold together (which its CRC-32 cannot tell: a zero-filled tail left by
+   * a crash of the machine is a valid empty frame) is refused with nothing of it applied.
    */
-  function applyGroup(p: Buffer): string | undefined {
+  function applyGroup(at: number, n: number): string | undefined {
     const wrong = 'a checkpoint of the wrong size';
-    if (p.length < 4) return wrong;
-    const jl = p.readUInt32LE(0);
-    if (4 + jl > p.length) return wrong;
+    if (n < 4) return wrong;
+    const jl = readU32(at);
+    if (4 + jl > n) return wrong;
     let h: GroupHeader;
     try {
-      h = JSON.parse(p.toString('utf8', 4, 4 + jl)) as GroupHeader;
+      const hb = Buffer.alloc(jl);
+      read(at + 4, hb);
+      h = JSON.parse(hb.toString('utf8')) as GroupHeader;
     } catch {
       return 'an unreadable checkpoint header';
     }
@@ -386,6 +426,11 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
         ))
     )
       return 'an unreadable checkpoint header';
+    // The columns end the payload; the values are what lies between them and the header.
+    const all = [...h.buckets, h.live];
+    const columns = all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES;
+    const valuesLength = n - 4 - jl - columns;
+    if (valuesLength < 0) return wrong;
     // The values are logged where their bytes are (no object each) as they are checked; a group
     // that turns out wrong takes its own back.
     const marks = logs.map((l) => l.size);
@@ -393,8 +438,8 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
       for (let d = 0; d < logs.length; d++) logs[d]?.truncate(marks[d] as number);
       return wrong;
     };
-    let at = 4 + jl;
     if (h.values) {
+      if (valuesLength !== 0) return wrong;
       // Written before the values followed the header: their texts, encoded into one buffer.
       const list = h.values.flatMap((l, d) => l.map(([id, v]) => ({ d, id, b: encodeLine(String(v)) })));
       const cat = Buffer.concat(list.map((x) => x.b));
@@ -405,31 +450,33 @@ function applyJournal(state: SavedState, buf: Buffer, path: string): { groups: n
         o += x.b.length;
       }
     } else {
-      const base = p.byteOffset - buf.byteOffset;
+      const v = Buffer.allocUnsafeSlow(valuesLength);
+      read(at + 4 + jl, v);
+      let p = 0;
       for (let d = 0; d < D; d++) {
-        if (at + 4 > p.length) return refuse();
-        const n = p.readUInt32LE(at);
-        at += 4;
+        if (p + 4 > v.length) return refuse();
+        const count = v.readUInt32LE(p);
+        p += 4;
         const log = logs[d] as ValueLog;
-        const src = log.source(buf);
-        for (let i = 0; i < n; i++) {
-          if (at + 8 > p.length) return refuse();
-          const id = p.readUInt32LE(at);
-          const len = p.readUInt32LE(at + 4);
-          at += 8;
-          if (id >= MAX_ID || at + len > p.length) return refuse();
-          log.add(id, src, base + at, len);
-          at += len;
+        const src = log.source(v);
+        for (let i = 0; i < count; i++) {
+          if (p + 8 > v.length) return refuse();
+          const id = v.readUInt32LE(p);
+          const len = v.readUInt32LE(p + 4);
+          p += 8;
+          if (id >= MAX_ID || p + len > v.length) return refuse();
+          log.add(id, src, p, len);
+          p += len;
         }
       }
+      if (p !== v.length) return refuse();
     }
-    const all = [...h.buckets, h.live];
-    if (all.reduce((s, b) => s + b.size, 0) * ENTRY_BYTES !== p.length - at) return refuse();
-    const columns = ColumnReader.of(p, at, () => new Error(wrong));
-    const buckets = h.buckets.map((bh) => columns.bucket(bh));
-    const live = columns.bucket(h.live);
-    for (const b of buckets) (b.span === 60 ? fine : coarse).set(b.start, b);
-    state.live = live;
+    let c = at + n - columns;
+    for (const b of h.buckets) {
+      (b.span === 60 ? fine : coarse).set(b.start, { h: b, at: c });
+      c += b.size * ENTRY_BYTES;
+    }
+    live = { h: h.live, at: c };
     state.liveStart = h.liveStart;
     if (h.meta !== undefined) state.meta = h.meta;
     return undefined;

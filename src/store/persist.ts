@@ -152,6 +152,30 @@ export function saveState(store: Store, path: string, o: SaveOptions = {}): numb
   return written;
 }
 
+/** `read(pos, into)`: fills `into` from the file at `pos`; throws `short()` past its end. */
+export function fileReader(fd: number, short: () => Error): (pos: number, into: Uint8Array) => void {
+  return (pos, into) => {
+    let off = 0;
+    while (off < into.length) {
+      const n = readSync(fd, into, off, into.length - off, pos + off);
+      if (n === 0) throw short();
+      off += n;
+    }
+  };
+}
+
+/** The CRC-32 of the bytes [from, to) that `read` reads, read in pieces of at most 1 MiB. */
+export function crc32Of(read: (pos: number, into: Uint8Array) => void, from: number, to: number): number {
+  const piece = Buffer.allocUnsafeSlow(Math.max(0, Math.min(to - from, 1 << 20)));
+  let crc = 0;
+  for (let pos = from; pos < to; pos += piece.length) {
+    const part = piece.subarray(0, Math.min(piece.length, to - pos));
+    read(pos, part);
+    crc = crc32(part, crc);
+  }
+  return crc;
+}
+
 /**
  * Reads a state file written by `saveState`. Throws with a clear message when it is not one. Read
  * in pieces: the checksum over the file, then the values, then each bucket's columns straight
@@ -168,15 +192,7 @@ export function readState(path: string): SavedState {
 
 function readStateFd(fd: number, size: number, path: string): SavedState {
   const truncated = () => new Error(`${path}: truncated state file`);
-  /** Fills `into` from the file at `pos`. */
-  const read = (pos: number, into: Uint8Array) => {
-    let off = 0;
-    while (off < into.length) {
-      const n = readSync(fd, into, off, into.length - off, pos + off);
-      if (n === 0) throw truncated();
-      off += n;
-    }
-  };
+  const read = fileReader(fd, truncated);
   const start = Buffer.alloc(12);
   if (size < 12) throw new Error(`${path}: not a logtally state file`);
   read(0, start);
@@ -198,15 +214,9 @@ function readStateFd(fd: number, size: number, path: string): SavedState {
   if (header.version >= 2) {
     if (size < off + 4) throw truncated();
     end = size - 4;
-    const piece = Buffer.allocUnsafeSlow(Math.min(end, 1 << 20));
-    let crc = 0;
-    for (let pos = 0; pos < end; pos += piece.length) {
-      const part = piece.subarray(0, Math.min(piece.length, end - pos));
-      read(pos, part);
-      crc = crc32(part, crc);
-    }
-    read(end, piece.subarray(0, 4));
-    if (crc !== piece.readUInt32LE(0))
+    const stored = Buffer.alloc(4);
+    read(end, stored);
+    if (crc32Of(read, 0, end) !== stored.readUInt32LE(0))
       throw new Error(`${path}: checksum mismatch (the file was changed or damaged after it was written)`);
   }
   const validBucket = (b: BucketHeader | undefined, span?: number) =>
@@ -269,14 +279,6 @@ export class ColumnReader {
   constructor(read: (pos: number, into: Uint8Array) => void, at: number) {
     this.#read = read;
     this.at = at;
-  }
-
-  /** A reader of `buf`'s columns from `at`; `short()` when they run past its end. */
-  static of(buf: Uint8Array, at: number, short: () => Error): ColumnReader {
-    return new ColumnReader((pos, into) => {
-      if (pos + into.length > buf.length) throw short();
-      into.set(buf.subarray(pos, pos + into.length));
-    }, at);
   }
 
   #column<T extends Uint32Array | Float64Array>(a: T): T {
