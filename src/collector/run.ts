@@ -104,8 +104,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     try {
       const r = keeper.restore();
       if (r) {
-        store.importState(r.state);
-        const meta = r.state.meta as { positions?: FilePosition[] } | undefined;
+        const meta = r.meta as { positions?: FilePosition[] } | undefined;
         resume = Array.isArray(meta?.positions) ? meta.positions : [];
         const st = store.stats();
         o.log(
@@ -116,6 +115,10 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
         if (r.journalProblem) o.log(`warning: ${r.journalProblem}`);
       }
     } catch (e) {
+      // A read that failed once the store had taken some buckets (the files changed, an I/O
+      // error): the counts are in part the file's, so do not start.
+      const st = store.stats();
+      if (st.fineBuckets > 0 || st.coarseBuckets > 0 || st.liveKeys > 0) throw e;
       // Keep the unreadable file for inspection; start empty rather than not at all.
       const aside = `${keeper.path}.bad-${Date.now()}`;
       renameSync(keeper.path, aside);

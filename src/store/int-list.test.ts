@@ -20,4 +20,19 @@ describe('IntList', () => {
     assert.equal(l.length, 0);
     assert.equal(l.array.length, 256);
   });
+
+  it('gives an outgrown array back as it grows, and its own when released (views read as empty)', () => {
+    const l = new IntList(4);
+    for (let i = 0; i < 4; i++) l.push(i);
+    const before = l.array;
+    l.push(4);
+    assert.equal(before.length, 0, 'the outgrown array is detached');
+    assert.deepEqual([...l.array.subarray(0, l.length)], [0, 1, 2, 3, 4]);
+    const now = l.array;
+    l.release();
+    assert.equal(now.length, 0);
+    assert.equal(l.length, 0);
+    l.push(9);
+    assert.equal(l.get(0), 9);
+  });
 });

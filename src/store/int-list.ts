@@ -5,6 +5,8 @@
  * array go.
  * @module
  */
+import { detach, grown } from './release.ts';
+
 export class IntList {
   #a: Int32Array;
   length = 0;
@@ -19,11 +21,8 @@ export class IntList {
   }
 
   push(v: number): void {
-    if (this.length === this.#a.length) {
-      const grown = new Int32Array(this.#a.length * 2);
-      grown.set(this.#a);
-      this.#a = grown;
-    }
+    // The old array's memory is given back as it grows (millions of entries at a restore).
+    if (this.length === this.#a.length) this.#a = grown(this.#a, this.#a.length * 2);
     this.#a[this.length++] = v;
   }
 
@@ -35,6 +34,13 @@ export class IntList {
   clear(): void {
     this.length = 0;
     if (this.#a.length > 1 << 16) this.#a = new Int32Array(256);
+  }
+
+  /** Empties the list and gives its array's memory back now (views of it read as empty). */
+  release(): void {
+    detach(this.#a);
+    this.#a = new Int32Array(256);
+    this.length = 0;
   }
 
   /** Forgets the entries from `length` on. */

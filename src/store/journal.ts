@@ -29,25 +29,26 @@ import {
 } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { encodeLine } from '../format/bytes.ts';
-import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import { IntList } from './int-list.ts';
 import type { Interner } from './interner.ts';
 import { ValueLog, withValues } from './packed.ts';
 import {
   type BucketHeader,
-  ColumnReader,
+  ColumnScratch,
   crc32Of,
   ENTRY_BYTES,
   fileReader,
   head,
-  readState,
-  type SavedState,
+  type OpenState,
+  openState,
+  readBucket,
   saveState,
   u32,
   writeColumns,
 } from './persist.ts';
-import type { Store } from './store.ts';
+import { detach } from './release.ts';
+import type { PendingBucket, Store } from './store.ts';
 
 const MAGIC = 'LTJRNL01';
 /** Ids a group may name (an interner hands out far fewer): past this, the group is refused. */
@@ -65,9 +66,10 @@ interface GroupHeader {
   live: BucketHeader;
 }
 
-/** What a restore found. */
+/** What a restore found (its counts are in the store). */
 export interface Restored {
-  state: SavedState;
+  /** What the last checkpoint saved with the counts (the collector: its file positions). */
+  meta: unknown;
   /** Journal groups applied on top of the snapshot. */
   groups: number;
   /** Why the journal ended before its end (a cut or damaged group), if it did. */
@@ -170,23 +172,36 @@ export class StateKeeper {
     this.#minBytes = o.journalMinBytes ?? 16 << 20;
   }
 
-  /** Reads the snapshot and its journal; undefined when there is no state file. Throws when unreadable. */
+  /**
+   * Reads the snapshot and its journal into the store (which must be empty); undefined when there
+   * is no state file. Each bucket is read from the files when the store takes it (`openState`).
+   * Throws when the files are unreadable: every check comes before the store takes anything.
+   */
   restore(): Restored | undefined {
     if (!existsSync(this.path)) return undefined;
-    const state = readState(this.path);
-    let groups = 0;
-    let journalProblem: string | undefined;
-    if (state.generation !== undefined && existsSync(this.journalPath)) {
-      const fd = openSync(this.journalPath, 'r');
-      try {
-        const r = applyJournal(state, fd, fstatSync(fd).size, this.journalPath);
+    const fds: number[] = [];
+    const open = (path: string) => {
+      const fd = openSync(path, 'r');
+      fds.push(fd);
+      return { fd, size: fstatSync(fd).size };
+    };
+    try {
+      const snapshot = open(this.path);
+      const state = openState(snapshot.fd, snapshot.size, this.path);
+      let groups = 0;
+      let journalProblem: string | undefined;
+      if (state.generation !== undefined && existsSync(this.journalPath)) {
+        const journal = open(this.journalPath);
+        const r = applyJournal(state, journal.fd, journal.size, this.journalPath);
         groups = r.groups;
         journalProblem = r.problem;
-      } finally {
-        closeSync(fd);
       }
+      const meta = state.meta;
+      this.#store.importState(state);
+      return { meta, groups, ...(journalProblem ? { journalProblem } : {}) };
+    } finally {
+      for (const fd of fds) closeSync(fd);
     }
-    return { state, groups, ...(journalProblem ? { journalProblem } : {}) };
   }
 
   /** Writes a full snapshot with `meta` and starts a new, empty journal. */
@@ -314,7 +329,7 @@ function writeAll(fd: number, buf: Uint8Array, position?: number): void {
  * snapshot's) is never in memory whole beside the state made of it.
  */
 function applyJournal(
-  state: SavedState,
+  state: OpenState,
   fd: number,
   size: number,
   path: string,
@@ -349,6 +364,8 @@ function applyJournal(
   let off = 12 + hl;
   let groups = 0;
   const logs = state.values.map(() => new ValueLog());
+  /** The groups' values, read from the file (their own buffers: `allocUnsafeSlow`). */
+  const sections: Buffer[] = [];
   while (off < size) {
     if (off + 8 > size) return finish(`a checkpoint cut short at byte ${off}`);
     const n = readU32(off);
@@ -372,15 +389,23 @@ function applyJournal(
     state.values = state.values.map((p, d) =>
       withValues(p, logs[d] as ValueLog, () => new Error(`${path}: the snapshot's values are cut short`)),
     );
-    const bucket = ({ h, at }: { h: BucketHeader; at: number }) => new ColumnReader(read, at).bucket(h);
-    const merge = (list: readonly Bucket[], last: Map<number, { h: BucketHeader; at: number }>) => {
+    // Copied into the values: their memory is given back now (tens of MB for a checkpoint at caps).
+    for (const log of logs) log.release();
+    for (const v of sections) detach(v);
+    const scratch = new ColumnScratch();
+    const pending = ({ h, at }: { h: BucketHeader; at: number }): PendingBucket => ({
+      ...h,
+      read: (own) => readBucket(read, at, h, own ? undefined : scratch),
+    });
+    // The last version of each bucket: the journal's (read when the store takes it), else the snapshot's.
+    const merge = (list: OpenState['fine'], last: Map<number, { h: BucketHeader; at: number }>) => {
       const byStart = new Map(list.map((b) => [b.start, b]));
-      for (const [start, where] of last) byStart.set(start, bucket(where));
+      for (const [start, where] of last) byStart.set(start, pending(where));
       return [...byStart.values()].sort((a, b) => a.start - b.start);
     };
     state.fine = merge(state.fine, fine);
     state.coarse = merge(state.coarse, coarse);
-    if (live) state.live = bucket(live);
+    if (live) state.live = pending(live).read(true);
     return problem === undefined
       ? { groups }
       : { groups, problem: `${path}: ${problem}; restored up to the checkpoint before` };
@@ -451,6 +476,7 @@ function applyJournal(
       }
     } else {
       const v = Buffer.allocUnsafeSlow(valuesLength);
+      sections.push(v);
       read(at + 4 + jl, v);
       let p = 0;
       for (let d = 0; d < D; d++) {

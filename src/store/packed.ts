@@ -72,6 +72,12 @@ export class ValueLog {
     return this.#sources.length - 1;
   }
 
+  /** Forgets every record and gives their memory back now (the sources are the caller's). */
+  release(): void {
+    this.#records.release();
+    this.#sources.length = 0;
+  }
+
   /** Id's value is `sources[source][start, start + len)` (from now on). */
   add(id: number, source: number, start: number, len: number): void {
     const r = this.#records;

@@ -25,7 +25,7 @@ import { crc32 } from 'node:zlib';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import { packedLength } from './packed.ts';
-import { ownState, type Store, type StoreState } from './store.ts';
+import { type ImportedState, ownState, type PendingBucket, type Store, type StoreState } from './store.ts';
 
 const MAGIC = 'LTSTATE1';
 
@@ -184,13 +184,25 @@ export function crc32Of(read: (pos: number, into: Uint8Array) => void, from: num
 export function readState(path: string): SavedState {
   const fd = openSync(path, 'r');
   try {
-    return readStateFd(fd, fstatSync(fd).size, path);
+    const state = openState(fd, fstatSync(fd).size, path);
+    const read = (b: Bucket | PendingBucket) => ('read' in b ? b.read(true) : b);
+    return ownState({ ...state, fine: state.fine.map(read), coarse: state.coarse.map(read) });
   } finally {
     closeSync(fd);
   }
 }
 
-function readStateFd(fd: number, size: number, path: string): SavedState {
+/** A state file's state whose ring buckets are read only when taken (`PendingBucket`). */
+export interface OpenState extends Omit<SavedState, 'fine' | 'coarse'>, ImportedState {}
+
+/**
+ * Reads the state file open as `fd` (of `size` bytes) as `readState` does, all but its rings'
+ * columns: each ring bucket is pending (read when `importState` takes it, while `fd` is still
+ * open), so a restore holds the store's copy of the counts and one bucket of the file's at a
+ * time. Every check of the file (its checksum, its header, that every bucket's columns are in
+ * it) is done here, before any is read.
+ */
+export function openState(fd: number, size: number, path: string): OpenState {
   const truncated = () => new Error(`${path}: truncated state file`);
   const read = fileReader(fd, truncated);
   const start = Buffer.alloc(12);
@@ -252,11 +264,16 @@ function readStateFd(fd: number, size: number, path: string): SavedState {
     at += len;
   }
   if (at !== vb.length) throw truncated();
-  const columns = new ColumnReader(read, columnsAt);
-  const bucket = (h: BucketHeader) => columns.bucket(h);
-  const fine = header.fine.map(bucket);
-  const coarse = header.coarse.map(bucket);
-  const live = bucket(header.live);
+  let next = columnsAt;
+  const scratch = new ColumnScratch();
+  const pending = (h: BucketHeader): PendingBucket => {
+    const at = next;
+    next += h.size * ENTRY_BYTES;
+    return { ...h, read: (own) => readBucket(read, at, h, own ? undefined : scratch) };
+  };
+  const fine = header.fine.map(pending);
+  const coarse = header.coarse.map(pending);
+  const live = pending(header.live).read(true);
   return ownState({
     liveStart: header.liveStart,
     values,
@@ -268,35 +285,53 @@ function readStateFd(fd: number, size: number, path: string): SavedState {
   });
 }
 
+/** Arrays pending buckets are read into, reused from one bucket to the next (`readBucket`). */
+export class ColumnScratch {
+  ids = new Uint32Array(0);
+  requests = new Uint32Array(0);
+  bytes = new Float64Array(0);
+  time = new Float64Array(0);
+  /** The arrays, at least `n` keys long. */
+  fit(n: number): this {
+    if (this.requests.length < n) {
+      const m = Math.max(n, this.requests.length * 2);
+      this.ids = new Uint32Array(m * D);
+      this.requests = new Uint32Array(m);
+      this.bytes = new Float64Array(m);
+      this.time = new Float64Array(m);
+    }
+    return this;
+  }
+}
+
 /**
- * Reads buckets' columns (ids u32×6, requests, bytes and time as f64, little-endian) in turn from
- * `at`, each column straight into its own array: `read(pos, into)` fills `into` from the file (or
- * the buffer) at `pos`, or throws.
+ * Reads the columns of the bucket `h` (ids u32×6, requests, bytes and time as f64, little-endian)
+ * from `at`: `read(pos, into)` fills `into` from the file at `pos`, or throws. Into arrays of its
+ * own; with `scratch` (and some keys), into views of the scratch's arrays, valid until its next use.
  */
-export class ColumnReader {
-  readonly #read: (pos: number, into: Uint8Array) => void;
-  at: number;
-  constructor(read: (pos: number, into: Uint8Array) => void, at: number) {
-    this.#read = read;
-    this.at = at;
-  }
-
-  #column<T extends Uint32Array | Float64Array>(a: T): T {
-    this.#read(this.at, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    this.at += a.byteLength;
+export function readBucket(
+  read: (pos: number, into: Uint8Array) => void,
+  at: number,
+  h: BucketHeader,
+  scratch?: ColumnScratch,
+): Bucket {
+  const n = h.size;
+  const into = scratch && n > 0 ? scratch.fit(n) : undefined;
+  const column = <T extends Uint32Array | Float64Array>(a: T): T => {
+    read(at, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    at += a.byteLength;
     return a;
-  }
-
-  bucket(h: BucketHeader): Bucket {
-    const ids = this.#column(new Uint32Array(h.size * D));
-    if (f64.length < h.size) f64 = new Float64Array(Math.max(h.size, f64.length * 2));
-    const requests = Uint32Array.from(this.#column(f64.subarray(0, h.size)));
-    return {
-      ...h,
-      ids,
-      requests,
-      bytes: this.#column(new Float64Array(h.size)),
-      time: this.#column(new Float64Array(h.size)),
-    };
-  }
+  };
+  const ids = column(into ? into.ids.subarray(0, n * D) : new Uint32Array(n * D));
+  if (f64.length < n) f64 = new Float64Array(Math.max(n, f64.length * 2));
+  const wide = column(f64.subarray(0, n));
+  const requests = into ? into.requests.subarray(0, n) : new Uint32Array(n);
+  for (let i = 0; i < n; i++) requests[i] = wide[i] as number;
+  return {
+    ...h,
+    ids,
+    requests,
+    bytes: column(into ? into.bytes.subarray(0, n) : new Float64Array(n)),
+    time: column(into ? into.time.subarray(0, n) : new Float64Array(n)),
+  };
 }

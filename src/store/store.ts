@@ -17,6 +17,7 @@ import { Interner } from './interner.ts';
 import { packedIndex } from './packed.ts';
 import { PrefixMasker } from './prefix.ts';
 import { BucketQueries, type BucketView, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
+import { detach } from './release.ts';
 import { TupleTable } from './tuple-table.ts';
 import { WINDOW_SPANS, type Window } from './windows.ts';
 
@@ -98,6 +99,28 @@ export interface StoreState {
   fine: Bucket[];
   coarse: Bucket[];
   live: Bucket;
+}
+
+/**
+ * A bucket of a state not read yet (a state file's, while the file is open): what it covers, and
+ * `read(own)`, which reads its columns: into arrays of its own, or (`own` false) into arrays the
+ * next read reuses. `importState` reads each as it takes it, into the reused arrays, so a restore
+ * holds the store's copy of the counts and one bucket more, not the state's whole rings.
+ */
+export interface PendingBucket {
+  readonly start: number;
+  readonly span: number;
+  readonly size: number;
+  readonly totalRequests: number;
+  readonly totalBytes: number;
+  readonly totalTime: number;
+  read(own: boolean): Bucket;
+}
+
+/** What `importState` takes: a `StoreState` whose ring buckets may be read only as they are taken. */
+export interface ImportedState extends Omit<StoreState, 'fine' | 'coarse'> {
+  fine: (Bucket | PendingBucket)[];
+  coarse: (Bucket | PendingBucket)[];
 }
 
 export interface StoreStats {
@@ -935,7 +958,7 @@ export class Store {
    * given back as soon as it is taken, not at a later garbage collection: a restore at full caps
    * then holds about one copy of the counts, not two.
    */
-  importState(state: StoreState): void {
+  importState(state: ImportedState): void {
     const release = owned.has(state);
     if (this.#fine.length > 0 || this.#coarse.length > 0 || this.#live.size > 0) {
       throw new Error('importState: the store is not empty');
@@ -958,24 +981,25 @@ export class Store {
     // Rings are contiguous: buckets in order, one per start, gaps filled with empty buckets.
     // A ring ends where the live minute's state had it end (the minute before; the five minutes
     // before its period).
-    const ring = (list: readonly Bucket[], span: number, slots: number): Bucket[] => {
+    type Taken = Bucket | PendingBucket;
+    const ring = (list: readonly Taken[], span: number, slots: number): Taken[] => {
       const end = Math.floor(state.liveStart / span) * span;
-      const byStart = new Map<number, Bucket>();
+      const byStart = new Map<number, Taken>();
       for (const b of list)
         if (b.span === span && b.start % span === 0 && b.start < end) byStart.set(b.start, b);
       const starts = [...byStart.keys()].sort((a, b) => a - b);
       const first = starts[0];
       if (first === undefined) return [];
       const last = end - span;
-      const out: Bucket[] = [];
+      const out: Taken[] = [];
       for (let s = Math.max(first, last - (slots - 1) * span); s <= last; s += span)
         out.push(byStart.get(s) ?? emptyBucket(s, span));
       return out;
     };
     // The state's buckets are let go of as they are taken (a restore at full caps holds the
     // state's copy and the store's at once only bucket by bucket).
-    const fine: (Bucket | undefined)[] = ring(state.fine, MINUTE, FINE_SLOTS);
-    const coarse: (Bucket | undefined)[] = ring(state.coarse, COARSE, COARSE_SLOTS);
+    const fine: (Taken | undefined)[] = ring(state.fine, MINUTE, FINE_SLOTS);
+    const coarse: (Taken | undefined)[] = ring(state.coarse, COARSE, COARSE_SLOTS);
     state.fine = [];
     state.coarse = [];
     for (const [list, ring, pool] of [
@@ -983,10 +1007,13 @@ export class Store {
       [coarse, this.#coarse, this.#coarsePool],
     ] as const) {
       for (let i = 0; i < list.length; i++) {
-        const b = list[i] as Bucket;
+        const taken = list[i] as Taken;
         list[i] = undefined;
+        // A pending bucket is read now, into arrays the next one reuses (copied by the remap).
+        const pending = 'read' in taken;
+        const b = pending ? taken.read(false) : taken;
         const nb = b.size === 0 ? b : remapBucket(b, maps, pool);
-        if (release && nb !== b) detachBucket(b);
+        if (release && !pending && nb !== b) detachBucket(b);
         this.#acquire(nb);
         ring.push(nb);
       }
@@ -1026,29 +1053,15 @@ export class Store {
 }
 
 /** States whose arrays nothing else holds (`ownState`). */
-const owned = new WeakSet<StoreState>();
+const owned = new WeakSet<ImportedState>();
 
 /**
  * Marks a state as its arrays' only holder (`readState` does: each array its own buffer, read from
  * the file), so `importState` gives their memory back as it takes them.
  */
-export function ownState<S extends StoreState>(state: S): S {
+export function ownState<S extends ImportedState>(state: S): S {
   owned.add(state);
   return state;
-}
-
-/**
- * Gives the memory of an array's buffer back now (every view of it reads as empty from then on):
- * `ArrayBuffer.prototype.transfer`. Only for the arrays of an owned state (`ownState`).
- */
-function detach(a: ArrayBufferView): void {
-  const buf = a.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-  if (buf.byteLength === 0) return;
-  try {
-    buf.transfer?.(0);
-  } catch {
-    // not detachable (a pooled or shared buffer): left to the garbage collector
-  }
 }
 
 function detachBucket(b: Bucket): void {

@@ -1,0 +1,33 @@
+/**
+ * Memory given back when the program is done with it, not at a later garbage collection: a restore
+ * at full caps makes and lets go of arrays of hundreds of MB, and what a collection has not freed
+ * yet counts in the process's peak. `ArrayBuffer.prototype.transfer` frees a buffer's memory at
+ * once (its views read as empty from then on).
+ * @module
+ */
+
+type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+
+/**
+ * Gives the memory of an array's buffer back now. Only for arrays whose buffer nothing else
+ * shares: never a small `Buffer` (Node's pool), never a view another holder reads.
+ */
+export function detach(a: ArrayBufferView): void {
+  const buf = a.buffer as Transferable;
+  if (buf.byteLength === 0) return;
+  try {
+    buf.transfer?.(0);
+  } catch {
+    // not detachable (a shared or WebAssembly buffer): left to the garbage collector
+  }
+}
+
+/** `a`'s contents in a new array `length` long; `a`'s own memory is given back now (its views read as empty). */
+export function grown(a: Int32Array, length: number): Int32Array {
+  const buf = a.buffer as Transferable;
+  if (buf.transfer && a.byteOffset === 0 && a.byteLength === buf.byteLength)
+    return new Int32Array(buf.transfer(length * 4));
+  const out = new Int32Array(length);
+  out.set(a);
+  return out;
+}
