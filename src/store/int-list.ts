@@ -30,10 +30,10 @@ export class IntList {
     return this.#a[i] as number;
   }
 
-  /** Empties the list; an array past 65 536 entries is let go of. */
+  /** Empties the list; an array past 65 536 entries is given back (as by `release`). */
   clear(): void {
+    if (this.#a.length > 1 << 16) this.release();
     this.length = 0;
-    if (this.#a.length > 1 << 16) this.#a = new Int32Array(256);
   }
 
   /** Empties the list and gives its array's memory back now (views of it read as empty). */
