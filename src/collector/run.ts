@@ -18,7 +18,7 @@ import type { RpcSecurity } from '../rpc/security.ts';
 import type { RpcServer } from '../rpc/server.ts';
 import { startRpcServer } from '../rpc/server.ts';
 import { type HistoryFlagOptions, type HistoryWriter, historyFromFlags } from '../store/history/index.ts';
-import { StateKeeper } from '../store/journal.ts';
+import { PartialRestoreError, StateKeeper } from '../store/journal.ts';
 import { Store } from '../store/store.ts';
 import { BACKFILL_MIN_BYTES, type Backfill, startBackfill } from './backfill.ts';
 import { registerHistoryMetrics } from './history-metrics.ts';
@@ -115,10 +115,9 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
         if (r.journalProblem) o.log(`warning: ${r.journalProblem}`);
       }
     } catch (e) {
-      // A read that failed once the store had taken some buckets (the files changed, an I/O
-      // error): the counts are in part the file's, so do not start.
-      const st = store.stats();
-      if (st.fineBuckets > 0 || st.coarseBuckets > 0 || st.liveKeys > 0) throw e;
+      // A read that failed once the store had taken part of the state (the files changed, an I/O
+      // error): the counts are in part the file's, so do not start (a restart tries again).
+      if (e instanceof PartialRestoreError) throw e;
       // Keep the unreadable file for inspection; start empty rather than not at all.
       const aside = `${keeper.path}.bad-${Date.now()}`;
       renameSync(keeper.path, aside);

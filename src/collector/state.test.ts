@@ -1,6 +1,6 @@
 // A failed checkpoint of --state-file is reported in Status (and /metrics) and retried.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -61,6 +61,39 @@ describe('collector: failed state saves', () => {
       assert.ok(ok.stateSaveFailures >= 2);
       assert.ok(lines.some((l) => /cannot save \(attempt 1; retried every interval\)/.test(l)));
       assert.ok(lines.some((l) => /saving again after \d+ failed attempt/.test(l)));
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe('collector: a state file it cannot restore', () => {
+  it('is moved aside with a message, and the collector starts empty', async () => {
+    const log = join(dir, 'empty.log');
+    writeFileSync(log, '');
+    const stateFile = join(dir, 'damaged.state');
+    writeFileSync(stateFile, 'LTSTATE1 but nothing after');
+    writeFileSync(`${stateFile}.journal`, 'a journal');
+    const lines: string[] = [];
+    const c = await startCollector({
+      listen: '127.0.0.1:0',
+      logs: log,
+      format: { dialect: 'nginx', format: 'logtail' },
+      v4prefix: 24,
+      v6prefix: 48,
+      metricsListen: '',
+      version: 'test',
+      log: (l) => lines.push(l),
+      stateFile,
+    });
+    try {
+      const moved = lines.find((l) => l.includes('cannot restore'));
+      assert.ok(moved, lines.join('\n'));
+      const aside = /moved to (\S+), starting empty/.exec(moved)?.[1] as string;
+      assert.equal(readFileSync(aside, 'latin1'), 'LTSTATE1 but nothing after');
+      assert.equal(readFileSync(`${aside}.journal`, 'latin1'), 'a journal');
+      const st = await createLogtallyClient(`127.0.0.1:${c.rpc.address.port}`).status({});
+      assert.equal(Number(st.linesRead), 0);
     } finally {
       await c.stop();
     }

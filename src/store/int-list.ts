@@ -15,7 +15,7 @@ export class IntList {
     this.#a = new Int32Array(initial);
   }
 
-  /** The entries, `[0, length)` valid (a view of the list's array until it next grows). */
+  /** The entries, `[0, length)` valid: the list's array, which reads as empty once it is outgrown, released or cleared long. */
   get array(): Int32Array {
     return this.#a;
   }

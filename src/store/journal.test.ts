@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { D } from './dimensions.ts';
-import { StateKeeper } from './journal.ts';
+import { PartialRestoreError, StateKeeper } from './journal.ts';
 import { Store, type StoreOptions } from './store.ts';
 import { WINDOWS } from './windows.ts';
 
@@ -357,5 +357,28 @@ describe('state keeper: snapshot + journal', () => {
     const want = answers(a);
     const { s: b } = restored(path, clock);
     assert.deepEqual(answers(b), want);
+  });
+
+  it('a read that fails while the store takes the buckets (the file changed meanwhile) is a PartialRestoreError', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    traffic(a, clock, 2000, 300, rng(3));
+    keeper.snapshot(1);
+    // Every check of the file passes; then, as the store starts to take the state, the file is cut.
+    class Cut extends Store {
+      override importState(state: Parameters<Store['importState']>[0]): void {
+        truncateSync(path, 100);
+        super.importState(state);
+      }
+    }
+    const b = new Cut({ now: () => clock.t });
+    assert.throws(
+      () => new StateKeeper(b, path).restore(),
+      (e: Error) =>
+        e instanceof PartialRestoreError &&
+        /truncated state file\) after part of the state was taken/.test(e.message),
+    );
   });
 });

@@ -35,20 +35,19 @@ import type { Interner } from './interner.ts';
 import { ValueLog, withValues } from './packed.ts';
 import {
   type BucketHeader,
-  ColumnScratch,
   crc32Of,
   ENTRY_BYTES,
   fileReader,
   head,
   type OpenState,
   openState,
-  readBucket,
+  pendingBucket,
   saveState,
   u32,
   writeColumns,
 } from './persist.ts';
 import { detach } from './release.ts';
-import type { PendingBucket, Store } from './store.ts';
+import type { Store } from './store.ts';
 
 const MAGIC = 'LTJRNL01';
 /** Ids a group may name (an interner hands out far fewer): past this, the group is refused. */
@@ -64,6 +63,17 @@ interface GroupHeader {
   values?: [number, string][][];
   buckets: BucketHeader[];
   live: BucketHeader;
+}
+
+/** A restore that failed once the store had begun to take the state: the store holds part of it. */
+export class PartialRestoreError extends Error {
+  constructor(path: string, cause: unknown) {
+    super(
+      `${path}: cannot restore (${cause instanceof Error ? cause.message : String(cause)}) after part of the state was taken`,
+      { cause },
+    );
+    this.name = 'PartialRestoreError';
+  }
 }
 
 /** What a restore found (its counts are in the store). */
@@ -175,7 +185,9 @@ export class StateKeeper {
   /**
    * Reads the snapshot and its journal into the store (which must be empty); undefined when there
    * is no state file. Each bucket is read from the files when the store takes it (`openState`).
-   * Throws when the files are unreadable: every check comes before the store takes anything.
+   * Throws when the files are unreadable: every check of them comes before the store takes
+   * anything. A read that fails after (an I/O error, the files changed meanwhile) throws a
+   * `PartialRestoreError`: the store then holds part of the state.
    */
   restore(): Restored | undefined {
     if (!existsSync(this.path)) return undefined;
@@ -197,7 +209,11 @@ export class StateKeeper {
         journalProblem = r.problem;
       }
       const meta = state.meta;
-      this.#store.importState(state);
+      try {
+        this.#store.importState(state);
+      } catch (e) {
+        throw new PartialRestoreError(this.path, e);
+      }
       return { meta, groups, ...(journalProblem ? { journalProblem } : {}) };
     } finally {
       for (const fd of fds) closeSync(fd);
@@ -366,12 +382,20 @@ function applyJournal(
   const logs = state.values.map(() => new ValueLog());
   /** The groups' values, read from the file (their own buffers: `allocUnsafeSlow`). */
   const sections: Buffer[] = [];
+  /** The CRC-32 pass's reads, one buffer for every group. */
+  const piece = new Uint8Array(Math.min(size, 1 << 20));
   while (off < size) {
     if (off + 8 > size) return finish(`a checkpoint cut short at byte ${off}`);
     const n = readU32(off);
     if (off + 8 + n > size) return finish(`a checkpoint cut short at byte ${off}`);
-    if (crc32Of(read, off + 4, off + 4 + n) !== readU32(off + 4 + n))
-      return finish(`a damaged checkpoint at byte ${off}`);
+    let crc: number;
+    try {
+      crc = crc32Of(read, off + 4, off + 4 + n, piece);
+    } catch {
+      // Shorter than its size said when read (the file changed meanwhile): as a group cut short.
+      return finish(`a checkpoint cut short at byte ${off}`);
+    }
+    if (crc !== readU32(off + 4 + n)) return finish(`a damaged checkpoint at byte ${off}`);
     let applied: string | undefined;
     try {
       applied = applyGroup(off + 4, n);
@@ -392,11 +416,8 @@ function applyJournal(
     // Copied into the values: their memory is given back now (tens of MB for a checkpoint at caps).
     for (const log of logs) log.release();
     for (const v of sections) detach(v);
-    const scratch = new ColumnScratch();
-    const pending = ({ h, at }: { h: BucketHeader; at: number }): PendingBucket => ({
-      ...h,
-      read: (own) => readBucket(read, at, h, own ? undefined : scratch),
-    });
+    detach(piece);
+    const pending = ({ h, at }: { h: BucketHeader; at: number }) => pendingBucket(read, at, h, state.scratch);
     // The last version of each bucket: the journal's (read when the store takes it), else the snapshot's.
     const merge = (list: OpenState['fine'], last: Map<number, { h: BucketHeader; at: number }>) => {
       const byStart = new Map(list.map((b) => [b.start, b]));
@@ -405,7 +426,11 @@ function applyJournal(
     };
     state.fine = merge(state.fine, fine);
     state.coarse = merge(state.coarse, coarse);
-    if (live) state.live = pending(live).read(true);
+    if (live) {
+      // The snapshot's live minute (read into arrays of its own) is replaced: given back now.
+      for (const a of [state.live.ids, state.live.requests, state.live.bytes, state.live.time]) detach(a);
+      state.live = pending(live).read(true);
+    }
     return problem === undefined
       ? { groups }
       : { groups, problem: `${path}: ${problem}; restored up to the checkpoint before` };

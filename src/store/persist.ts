@@ -25,6 +25,7 @@ import { crc32 } from 'node:zlib';
 import type { Bucket } from './bucket.ts';
 import { D } from './dimensions.ts';
 import { packedLength } from './packed.ts';
+import { detach } from './release.ts';
 import { type ImportedState, ownState, type PendingBucket, type Store, type StoreState } from './store.ts';
 
 const MAGIC = 'LTSTATE1';
@@ -164,9 +165,16 @@ export function fileReader(fd: number, short: () => Error): (pos: number, into: 
   };
 }
 
-/** The CRC-32 of the bytes [from, to) that `read` reads, read in pieces of at most 1 MiB. */
-export function crc32Of(read: (pos: number, into: Uint8Array) => void, from: number, to: number): number {
-  const piece = Buffer.allocUnsafeSlow(Math.max(0, Math.min(to - from, 1 << 20)));
+/**
+ * The CRC-32 of the bytes [from, to) that `read` reads, in pieces the size of `piece` (one buffer
+ * for every call of a restore: a buffer each would wait for a garbage collection, a MiB a group).
+ */
+export function crc32Of(
+  read: (pos: number, into: Uint8Array) => void,
+  from: number,
+  to: number,
+  piece: Uint8Array,
+): number {
   let crc = 0;
   for (let pos = from; pos < to; pos += piece.length) {
     const part = piece.subarray(0, Math.min(piece.length, to - pos));
@@ -186,14 +194,18 @@ export function readState(path: string): SavedState {
   try {
     const state = openState(fd, fstatSync(fd).size, path);
     const read = (b: Bucket | PendingBucket) => ('read' in b ? b.read(true) : b);
-    return ownState({ ...state, fine: state.fine.map(read), coarse: state.coarse.map(read) });
+    const { scratch: _, ...rest } = state;
+    return ownState({ ...rest, fine: state.fine.map(read), coarse: state.coarse.map(read) });
   } finally {
     closeSync(fd);
   }
 }
 
 /** A state file's state whose ring buckets are read only when taken (`PendingBucket`). */
-export interface OpenState extends Omit<SavedState, 'fine' | 'coarse'>, ImportedState {}
+export interface OpenState extends Omit<SavedState, 'fine' | 'coarse'>, ImportedState {
+  /** The arrays its pending buckets are read into (a journal's buckets too: `pendingBucket`). */
+  scratch: ColumnScratch;
+}
 
 /**
  * Reads the state file open as `fd` (of `size` bytes) as `readState` does, all but its rings'
@@ -228,7 +240,10 @@ export function openState(fd: number, size: number, path: string): OpenState {
     end = size - 4;
     const stored = Buffer.alloc(4);
     read(end, stored);
-    if (crc32Of(read, 0, end) !== stored.readUInt32LE(0))
+    const piece = new Uint8Array(Math.min(end, 1 << 20));
+    const crc = crc32Of(read, 0, end, piece);
+    detach(piece);
+    if (crc !== stored.readUInt32LE(0))
       throw new Error(`${path}: checksum mismatch (the file was changed or damaged after it was written)`);
   }
   const validBucket = (b: BucketHeader | undefined, span?: number) =>
@@ -269,12 +284,13 @@ export function openState(fd: number, size: number, path: string): OpenState {
   const pending = (h: BucketHeader): PendingBucket => {
     const at = next;
     next += h.size * ENTRY_BYTES;
-    return { ...h, read: (own) => readBucket(read, at, h, own ? undefined : scratch) };
+    return pendingBucket(read, at, h, scratch);
   };
   const fine = header.fine.map(pending);
   const coarse = header.coarse.map(pending);
   const live = pending(header.live).read(true);
   return ownState({
+    scratch,
     liveStart: header.liveStart,
     values,
     fine,
@@ -302,6 +318,16 @@ export class ColumnScratch {
     }
     return this;
   }
+}
+
+/** Bucket `h`, whose columns are at `at`, pending: read by `readBucket` when taken (into `scratch` unless `own`). */
+export function pendingBucket(
+  read: (pos: number, into: Uint8Array) => void,
+  at: number,
+  h: BucketHeader,
+  scratch: ColumnScratch,
+): PendingBucket {
+  return { ...h, read: (own) => readBucket(read, at, h, own ? undefined : scratch) };
 }
 
 /**

@@ -10,11 +10,13 @@ type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
 
 /**
  * Gives the memory of an array's buffer back now. Only for arrays whose buffer nothing else
- * shares: never a small `Buffer` (Node's pool), never a view another holder reads.
+ * shares; an array that is a part of its buffer (a small `Buffer` from Node's pool, a view of a
+ * larger array) is left alone: give back the whole (`detach(new Uint8Array(buffer))`) when all of
+ * it is done with.
  */
 export function detach(a: ArrayBufferView): void {
   const buf = a.buffer as Transferable;
-  if (buf.byteLength === 0) return;
+  if (buf.byteLength === 0 || a.byteOffset !== 0 || a.byteLength !== buf.byteLength) return;
   try {
     buf.transfer?.(0);
   } catch {

@@ -952,11 +952,12 @@ export class Store {
   }
 
   /**
-   * Loads a state from `exportState` or `readState` into this (empty) store; later minutes catch
-   * up on tick. The state's values and rings are emptied (let go of as they are taken). A state
-   * read from a file (`ownState`: nothing else holds its arrays) has the memory of each array
-   * given back as soon as it is taken, not at a later garbage collection: a restore at full caps
-   * then holds about one copy of the counts, not two.
+   * Loads a state from `exportState`, `readState` or `openState` into this (empty) store; later
+   * minutes catch up on tick. The state's values and rings are emptied (let go of as they are
+   * taken). A pending bucket (`openState`'s) is read as it is taken, into arrays the next one
+   * reuses, and copied. A state read from a file (`ownState`: nothing else holds its arrays) has
+   * the memory of each array given back as soon as it is taken, not at a later garbage
+   * collection: a restore at full caps then holds about one copy of the counts, not two.
    */
   importState(state: ImportedState): void {
     const release = owned.has(state);
@@ -976,7 +977,8 @@ export class Store {
       }
       return m;
     });
-    if (release) for (const p of state.values) detach(p);
+    // The values may be parts of one buffer (a state file's): each buffer is given back whole.
+    if (release) for (const b of new Set(state.values.map((p) => p.buffer))) detach(new Uint8Array(b));
     state.values = [];
     // Rings are contiguous: buckets in order, one per start, gaps filled with empty buckets.
     // A ring ends where the live minute's state had it end (the minute before; the five minutes
@@ -1056,8 +1058,8 @@ export class Store {
 const owned = new WeakSet<ImportedState>();
 
 /**
- * Marks a state as its arrays' only holder (`readState` does: each array its own buffer, read from
- * the file), so `importState` gives their memory back as it takes them.
+ * Marks a state as its arrays' only holder (`readState` and `openState` do: arrays read from the
+ * file, the values parts of one buffer), so `importState` gives their memory back as it takes them.
  */
 export function ownState<S extends ImportedState>(state: S): S {
   owned.add(state);
