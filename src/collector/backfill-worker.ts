@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readRange } from '../ingest/read-range.ts';
-import { Store } from '../store/store.ts';
+import { Store, type StoreState } from '../store/store.ts';
 import type { BackfillJob, BackfillResult } from './backfill.ts';
 import { compileRecipe } from './inputs.ts';
 import { countInto, Pipeline, type PipelineReport } from './pipeline.ts';
@@ -46,7 +46,23 @@ async function run(job: BackfillJob): Promise<BackfillResult> {
   };
 }
 
+/**
+ * The buffers of a state's arrays, each once: they are moved to the collector's thread, not
+ * copied (its store takes them bucket by bucket and gives each back as it goes: `Store.absorb`).
+ * This thread ends right after, with nothing left to read them.
+ */
+function buffers(state: StoreState): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView) => {
+    if (a.buffer instanceof ArrayBuffer && a.buffer.byteLength > 0) out.add(a.buffer);
+  };
+  for (const v of state.values) add(v);
+  for (const b of [...state.fine, ...state.coarse, state.live])
+    for (const a of [b.ids, b.requests, b.bytes, b.time]) add(a);
+  return [...out];
+}
+
 run(workerData as BackfillJob).then(
-  (result) => parentPort?.postMessage(result),
+  (result) => parentPort?.postMessage(result, result.ok ? buffers(result.state) : []),
   (e: Error) => parentPort?.postMessage({ ok: false, error: e.stack ?? String(e) } satisfies BackfillResult),
 );

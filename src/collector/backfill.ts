@@ -22,7 +22,7 @@ import type { LineBatch } from '../ingest/line-batch.ts';
 import { compilePattern, globFiles } from '../ingest/patterns.ts';
 import { readRange } from '../ingest/read-range.ts';
 import { FINGERPRINT_BYTES, type FilePosition, filePosition, verifyPosition } from '../ingest/tailer.ts';
-import type { Store, StoreOptions, StoreState, StoreStats } from '../store/store.ts';
+import { ownState, type Store, type StoreOptions, type StoreState, type StoreStats } from '../store/store.ts';
 import type { FileInput } from './inputs.ts';
 import type { FormatRecipe, Pipeline, PipelineReport, SourceCounters } from './pipeline.ts';
 import type { RequestCounts, RequestCountsData } from './request-counts.ts';
@@ -330,7 +330,8 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
         const t1 = performance.now();
         done.forEach((r, k) => {
           if (!r.ok) return;
-          o.store.absorb(r.state, r.stats);
+          // Moved here from the worker (its buffers transferred): the store gives them back as it takes them.
+          o.store.absorb(ownState(r.state), r.stats);
           o.pipeline.absorb(p.path, r.counters);
           o.counts.absorb(r.counts);
           for (const rep of r.reports)

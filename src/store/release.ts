@@ -33,3 +33,11 @@ export function grown(a: Int32Array, length: number): Int32Array {
   out.set(a);
   return out;
 }
+
+/**
+ * Gives the memory of a whole buffer back now, whatever views of it there are: only for a buffer
+ * its holder alone reads (a state's arrays read from a file, or moved from a worker thread).
+ */
+export function detachBuffer(buf: ArrayBufferLike): void {
+  if (buf.byteLength > 0) detach(new Uint8Array(buf));
+}

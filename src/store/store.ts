@@ -17,7 +17,7 @@ import { Interner } from './interner.ts';
 import { packedIndex } from './packed.ts';
 import { PrefixMasker } from './prefix.ts';
 import { BucketQueries, type BucketView, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
-import { detach } from './release.ts';
+import { detachBuffer } from './release.ts';
 import { TupleTable } from './tuple-table.ts';
 import { WINDOW_SPANS, type Window } from './windows.ts';
 
@@ -428,9 +428,19 @@ export class Store {
       }
       return map.id[w] as number;
     };
-    for (const b of state.coarse) this.#countBucket(b, b.start, COARSE, idOf);
-    for (const b of [...state.fine, state.live]) this.#countBucket(b, b.start, MINUTE, idOf);
+    // An owned state (moved from a worker thread: `ownState`) gives each bucket back once counted.
+    const release = owned.has(state);
+    // Each bucket is merged as soon as it is counted (no other bucket of the state has its
+    // start and span): one late table at a time, not four.
+    const take = (b: Bucket, start: number, span: number) => {
+      this.#countBucket(b, start, span, idOf);
+      this.flushLate();
+      if (release) detachBucket(b);
+    };
+    for (const b of state.coarse) take(b, b.start, COARSE);
+    for (const b of [...state.fine, state.live]) take(b, b.start, MINUTE);
     this.flushLate();
+    if (release) for (const b of new Set(state.values.map((p) => p.buffer))) detachBuffer(b);
     this.#stats.added += stats.added;
     this.#stats.late += stats.late;
     this.#stats.malformed += stats.malformed;
@@ -978,7 +988,7 @@ export class Store {
       return m;
     });
     // The values may be parts of one buffer (a state file's): each buffer is given back whole.
-    if (release) for (const b of new Set(state.values.map((p) => p.buffer))) detach(new Uint8Array(b));
+    if (release) for (const b of new Set(state.values.map((p) => p.buffer))) detachBuffer(b);
     state.values = [];
     // Rings are contiguous: buckets in order, one per start, gaps filled with empty buckets.
     // A ring ends where the live minute's state had it end (the minute before; the five minutes
@@ -1066,6 +1076,7 @@ export function ownState<S extends ImportedState>(state: S): S {
   return state;
 }
 
+/** Gives back the buffers of an owned state's bucket (views of pooled columns included: whole). */
 function detachBucket(b: Bucket): void {
-  for (const a of [b.ids, b.requests, b.bytes, b.time]) detach(a);
+  for (const a of [b.ids, b.requests, b.bytes, b.time]) detachBuffer(a.buffer);
 }
