@@ -21,22 +21,30 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise
   }
 }
 
+/** A collector on one logtail file with a state file, its log lines kept. */
+async function start(logs: string, o: { stateFile: string; checkpointIntervalMs?: number }) {
+  const lines: string[] = [];
+  const c = await startCollector({
+    listen: '127.0.0.1:0',
+    logs,
+    format: { dialect: 'nginx', format: 'logtail' },
+    v4prefix: 24,
+    v6prefix: 48,
+    metricsListen: '',
+    version: 'test',
+    log: (l) => lines.push(l),
+    ...o,
+  });
+  return { c, lines };
+}
+
 describe('collector: failed state saves', () => {
   it('are counted in Status with the error, retried every interval, and cleared by the next save', async () => {
     const log = join(dir, 'access.log');
     writeFileSync(log, '');
     const stateDir = join(dir, 'state');
     mkdirSync(stateDir);
-    const lines: string[] = [];
-    const c = await startCollector({
-      listen: '127.0.0.1:0',
-      logs: log,
-      format: { dialect: 'nginx', format: 'logtail' },
-      v4prefix: 24,
-      v6prefix: 48,
-      metricsListen: '',
-      version: 'test',
-      log: (l) => lines.push(l),
+    const { c, lines } = await start(log, {
       stateFile: join(stateDir, 'collector.state'),
       checkpointIntervalMs: 200,
     });
@@ -74,18 +82,7 @@ describe('collector: a state file it cannot restore', () => {
     const stateFile = join(dir, 'damaged.state');
     writeFileSync(stateFile, 'LTSTATE1 but nothing after');
     writeFileSync(`${stateFile}.journal`, 'a journal');
-    const lines: string[] = [];
-    const c = await startCollector({
-      listen: '127.0.0.1:0',
-      logs: log,
-      format: { dialect: 'nginx', format: 'logtail' },
-      v4prefix: 24,
-      v6prefix: 48,
-      metricsListen: '',
-      version: 'test',
-      log: (l) => lines.push(l),
-      stateFile,
-    });
+    const { c, lines } = await start(log, { stateFile });
     try {
       const moved = lines.find((l) => l.includes('cannot restore'));
       assert.ok(moved, lines.join('\n'));
