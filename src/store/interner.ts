@@ -358,21 +358,23 @@ export class Interner {
    * string made. `write` must take each piece before it returns (its buffer is reused).
    */
   packTo(write: (piece: Uint8Array) => void, piece = 1 << 20): void {
-    this.#records(this.#capacity, (i) => i, false, write, piece);
+    let id = 0;
+    this.#records(this.#capacity, () => id++, false, write, piece);
   }
 
   /**
-   * The values of the ids listed as a journal group holds them: a u32 count, then per id a u32 id, a u32
-   * byte length and the bytes (little-endian); handed to `write` in pieces as `packTo`.
+   * The values of `count` ids, in the order `nextId()` gives them, as a journal group holds them:
+   * a u32 count, then per id a u32 id, a u32 byte length and the bytes (little-endian); handed to
+   * `write` in pieces as `packTo`.
    */
-  packIds(ids: IntList, write: (piece: Uint8Array) => void, piece = 1 << 20): void {
-    this.#records(ids.length, (i) => ids.get(i), true, write, piece);
+  packIds(count: number, nextId: () => number, write: (piece: Uint8Array) => void, piece = 1 << 20): void {
+    this.#records(count, nextId, true, write, piece);
   }
 
-  /** A u32 count, then per id (`idAt(0 .. count)`) its u32 id when `withId`, u32 length and bytes. */
+  /** A u32 count, then per id (`count` calls of `nextId`) its u32 id when `withId`, u32 length and bytes. */
   #records(
     count: number,
-    idAt: (i: number) => number,
+    nextId: () => number,
     withId: boolean,
     write: (piece: Uint8Array) => void,
     piece: number,
@@ -384,7 +386,7 @@ export class Interner {
     let w = 4;
     const head = withId ? 8 : 4;
     for (let i = 0; i < count; i++) {
-      const id = idAt(i);
+      const id = nextId();
       const o = offsets[id] ?? FREE;
       if (w + head > piece) {
         write(out.subarray(0, w));

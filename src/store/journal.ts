@@ -30,7 +30,6 @@ import {
 import { crc32 } from 'node:zlib';
 import { encodeLine } from '../format/bytes.ts';
 import { D } from './dimensions.ts';
-import { IntList } from './int-list.ts';
 import type { Interner } from './interner.ts';
 import { ValueLog, withValues } from './packed.ts';
 import {
@@ -132,26 +131,57 @@ class KnownValues {
     });
   }
 
-  /** Ids whose values the next group writes, per dimension (millions after a backfill). */
-  readonly added: IntList[] = Array.from({ length: D }, () => new IntList(1024));
+  /**
+   * Per dimension, the ids whose values the next group writes, one bit an id (millions after a
+   * backfill: a bit each, where a list of them took 4 bytes each and doubled), and how many.
+   */
+  #pending: Uint8Array[] = [];
+  readonly counts: number[] = Array.from({ length: D }, () => 0);
 
+  /** Forgets the ids the next group was to write (written, or a failed group's). */
   trim(): void {
-    for (const l of this.added) l.clear();
+    for (let d = 0; d < D; d++) {
+      if (this.counts[d] !== 0) this.#pending[d]?.fill(0);
+      this.counts[d] = 0;
+    }
   }
 
-  /** Adds id to `added[d]` unless its value is known (and knows it from now on). */
+  /** Notes that the next group writes id's value, unless it is known (and knows it from now on). */
   note(d: number, id: number): void {
     let bits = this.#bits[d] as Uint8Array;
     const i = id >>> 3;
     const bit = 1 << (id & 7);
     if (i < bits.length && ((bits[i] as number) & bit) !== 0) return;
+    let pending = this.#pending[d] ?? new Uint8Array(bits.length);
     if (i >= bits.length) {
-      const grown = new Uint8Array(Math.max(i + 1, bits.length + (bits.length >>> 1)));
+      const n = Math.max(i + 1, bits.length + (bits.length >>> 1));
+      const grown = new Uint8Array(n);
       grown.set(bits);
       this.#bits[d] = bits = grown;
     }
+    if (pending.length < bits.length) {
+      const grown = new Uint8Array(bits.length);
+      grown.set(pending);
+      pending = grown;
+    }
+    this.#pending[d] = pending;
     (bits[i] as number) |= bit;
-    (this.added[d] as IntList).push(id);
+    (pending[i] as number) |= bit;
+    this.counts[d] = (this.counts[d] as number) + 1;
+  }
+
+  /** The ids noted in dimension `d`, in increasing order: one a call, `counts[d]` calls. */
+  pendingIds(d: number): () => number {
+    const pending = this.#pending[d] ?? new Uint8Array(0);
+    let id = -1;
+    return () => {
+      for (id++; ; id++) {
+        if (id >>> 3 >= pending.length) throw new Error('journal: fewer ids noted than counted');
+        const byte = pending[id >>> 3] as number;
+        if (byte === 0) id |= 7;
+        else if ((byte & (1 << (id & 7))) !== 0) return id;
+      }
+    };
   }
 }
 
@@ -302,7 +332,8 @@ export class StateKeeper {
         };
         put(u32(json.length));
         put(json);
-        for (let d = 0; d < D; d++) (it[d] as Interner).packIds(known.added[d] as IntList, put);
+        for (let d = 0; d < D; d++)
+          (it[d] as Interner).packIds(known.counts[d] as number, known.pendingIds(d), put);
         for (const b of [...buckets, view.live]) writeColumns(b, put);
         length = at - before - 4;
         known.trim();
