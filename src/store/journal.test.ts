@@ -189,6 +189,33 @@ describe('state keeper: snapshot + journal', () => {
     assert.deepEqual(answers(b), want);
   });
 
+  it('a group whose bucket header has a total that is not a number, or a span of neither ring, is refused as the state file would refuse it', () => {
+    const path = file();
+    const clock = { t: T0 };
+    const a = new Store({ now: () => clock.t });
+    const keeper = new StateKeeper(a, path);
+    keeper.snapshot(0);
+    traffic(a, clock, 500, 30, rng(29));
+    keeper.checkpoint(1);
+    const want = answers(a);
+    const live = { start: 0, span: 60, size: 0, totalRequests: 0, totalBytes: 0, totalTime: 0 };
+    const none = Array.from({ length: D }, () => u32(0));
+    for (const bucket of [
+      { ...live, start: T0 - 600, totalRequests: null },
+      { ...live, start: T0 - 600, span: 120 },
+    ]) {
+      const json = { liveStart: a.checkpointView().liveStart, meta: 2, buckets: [bucket], live };
+      const size = statSync(keeper.journalPath).size;
+      appendGroup(keeper.journalPath, Buffer.from(JSON.stringify(json)), none);
+      const { s: b, r } = restored(path, clock);
+      assert.equal(r.groups, 1);
+      assert.deepEqual(r.meta, 1);
+      assert.match(r.journalProblem ?? '', /unreadable checkpoint header/);
+      assert.deepEqual(answers(b), want);
+      truncateSync(keeper.journalPath, size);
+    }
+  });
+
   it('compacts into a snapshot once the journal outgrows it; a stale journal is ignored', () => {
     const path = file();
     const clock = { t: T0 };

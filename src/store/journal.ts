@@ -38,6 +38,7 @@ import {
   ENTRY_BYTES,
   fileReader,
   head,
+  isBucketHeader,
   type OpenState,
   openState,
   pendingBucket,
@@ -485,12 +486,9 @@ function applyJournal(
     } catch {
       return 'an unreadable checkpoint header';
     }
+    const max = n / ENTRY_BYTES;
     const isBucket = (b: unknown): b is BucketHeader =>
-      typeof b === 'object' &&
-      b !== null &&
-      Number.isInteger((b as BucketHeader).size) &&
-      (b as BucketHeader).size >= 0 &&
-      Number.isFinite((b as BucketHeader).start);
+      isBucketHeader(b, max) && (b.span === 60 || b.span === 300);
     const isId = (id: unknown): id is number =>
       Number.isInteger(id) && (id as number) >= 0 && (id as number) < MAX_ID;
     if (
@@ -499,7 +497,7 @@ function applyJournal(
       !Number.isFinite(h.liveStart) ||
       !Array.isArray(h.buckets) ||
       !h.buckets.every(isBucket) ||
-      !isBucket(h.live) ||
+      !isBucketHeader(h.live, max) ||
       (h.values !== undefined &&
         !(
           Array.isArray(h.values) &&

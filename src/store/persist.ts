@@ -153,6 +153,23 @@ export function saveState(store: Store, path: string, o: SaveOptions = {}): numb
   return written;
 }
 
+/**
+ * Whether `b` (from a state file's or a journal group's JSON) is a bucket header a reader can
+ * take: at most `maxSize` whole keys, a finite start and totals, and the span given, if one is.
+ */
+export function isBucketHeader(b: unknown, maxSize: number, span?: number): b is BucketHeader {
+  if (typeof b !== 'object' || b === null) return false;
+  const h = b as BucketHeader;
+  return (
+    Number.isInteger(h.size) &&
+    h.size >= 0 &&
+    h.size <= maxSize &&
+    Number.isFinite(h.start) &&
+    (span === undefined || h.span === span) &&
+    [h.totalRequests, h.totalBytes, h.totalTime].every(Number.isFinite)
+  );
+}
+
 /** `read(pos, into)`: fills `into` from the file at `pos`; throws `short()` past its end. */
 export function fileReader(fd: number, short: () => Error): (pos: number, into: Uint8Array) => void {
   return (pos, into) => {
@@ -246,14 +263,7 @@ export function openState(fd: number, size: number, path: string): OpenState {
     if (crc !== stored.readUInt32LE(0))
       throw new Error(`${path}: checksum mismatch (the file was changed or damaged after it was written)`);
   }
-  const validBucket = (b: BucketHeader | undefined, span?: number) =>
-    b !== undefined &&
-    Number.isInteger(b.size) &&
-    b.size >= 0 &&
-    b.size * ENTRY_BYTES <= size &&
-    Number.isFinite(b.start) &&
-    (span === undefined || b.span === span) &&
-    [b.totalRequests, b.totalBytes, b.totalTime].every(Number.isFinite);
+  const validBucket = (b: unknown, span?: number) => isBucketHeader(b, size / ENTRY_BYTES, span);
   if (
     !Number.isFinite(header.liveStart) ||
     !Array.isArray(header.fine) ||
