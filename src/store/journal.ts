@@ -46,7 +46,7 @@ import {
   u32,
   writeColumns,
 } from './persist.ts';
-import { detach } from './release.ts';
+import { detach, detachBucket } from './release.ts';
 import type { Store } from './store.ts';
 
 const MAGIC = 'LTJRNL01';
@@ -153,19 +153,10 @@ class KnownValues {
     const i = id >>> 3;
     const bit = 1 << (id & 7);
     if (i < bits.length && ((bits[i] as number) & bit) !== 0) return;
-    let pending = this.#pending[d] ?? new Uint8Array(bits.length);
-    if (i >= bits.length) {
-      const n = Math.max(i + 1, bits.length + (bits.length >>> 1));
-      const grown = new Uint8Array(n);
-      grown.set(bits);
-      this.#bits[d] = bits = grown;
-    }
-    if (pending.length < bits.length) {
-      const grown = new Uint8Array(bits.length);
-      grown.set(pending);
-      pending = grown;
-    }
-    this.#pending[d] = pending;
+    if (i >= bits.length)
+      this.#bits[d] = bits = widened(bits, Math.max(i + 1, bits.length + (bits.length >>> 1)));
+    let pending = this.#pending[d] ?? new Uint8Array(0);
+    if (pending.length < bits.length) this.#pending[d] = pending = widened(pending, bits.length);
     (bits[i] as number) |= bit;
     (pending[i] as number) |= bit;
     this.counts[d] = (this.counts[d] as number) + 1;
@@ -184,6 +175,13 @@ class KnownValues {
       }
     };
   }
+}
+
+/** `a`'s bytes at the start of a new array `n` long. */
+function widened(a: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(a);
+  return out;
 }
 
 export interface StateKeeperOptions {
@@ -460,7 +458,7 @@ function applyJournal(
     state.coarse = merge(state.coarse, coarse);
     if (live) {
       // The snapshot's live minute (read into arrays of its own) is replaced: given back now.
-      for (const a of [state.live.ids, state.live.requests, state.live.bytes, state.live.time]) detach(a);
+      detachBucket(state.live);
       state.live = pending(live).read(true);
     }
     return problem === undefined

@@ -5,6 +5,7 @@
  * once (its views read as empty from then on).
  * @module
  */
+import type { Bucket } from './bucket.ts';
 
 type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
 
@@ -40,4 +41,14 @@ export function grown(a: Int32Array, length: number): Int32Array {
  */
 export function detachBuffer(buf: ArrayBufferLike): void {
   if (buf.byteLength > 0) detach(new Uint8Array(buf));
+}
+
+/** Gives back the buffers of a bucket only its holder reads (views of pooled columns included: whole). */
+export function detachBucket(b: Bucket): void {
+  for (const a of [b.ids, b.requests, b.bytes, b.time]) detachBuffer(a.buffer);
+}
+
+/** Gives back, whole and once each, the buffers of arrays only their holder reads (packed values may share one). */
+export function detachAll(arrays: readonly ArrayBufferView[]): void {
+  for (const buf of new Set(arrays.map((a) => a.buffer))) detachBuffer(buf);
 }

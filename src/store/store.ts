@@ -17,7 +17,7 @@ import { Interner } from './interner.ts';
 import { packedIndex } from './packed.ts';
 import { PrefixMasker } from './prefix.ts';
 import { BucketQueries, type BucketView, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
-import { detachBuffer } from './release.ts';
+import { detachAll, detachBucket } from './release.ts';
 import { TupleTable } from './tuple-table.ts';
 import { WINDOW_SPANS, type Window } from './windows.ts';
 
@@ -439,8 +439,7 @@ export class Store {
     };
     for (const b of state.coarse) take(b, b.start, COARSE);
     for (const b of [...state.fine, state.live]) take(b, b.start, MINUTE);
-    this.flushLate();
-    if (release) for (const b of new Set(state.values.map((p) => p.buffer))) detachBuffer(b);
+    if (release) detachAll(state.values);
     this.#stats.added += stats.added;
     this.#stats.late += stats.late;
     this.#stats.malformed += stats.malformed;
@@ -988,7 +987,7 @@ export class Store {
       return m;
     });
     // The values may be parts of one buffer (a state file's): each buffer is given back whole.
-    if (release) for (const b of new Set(state.values.map((p) => p.buffer))) detachBuffer(b);
+    if (release) detachAll(state.values);
     state.values = [];
     // Rings are contiguous: buckets in order, one per start, gaps filled with empty buckets.
     // A ring ends where the live minute's state had it end (the minute before; the five minutes
@@ -1074,9 +1073,4 @@ const owned = new WeakSet<ImportedState>();
 export function ownState<S extends ImportedState>(state: S): S {
   owned.add(state);
   return state;
-}
-
-/** Gives back the buffers of an owned state's bucket (views of pooled columns included: whole). */
-function detachBucket(b: Bucket): void {
-  for (const a of [b.ids, b.requests, b.bytes, b.time]) detachBuffer(a.buffer);
 }
