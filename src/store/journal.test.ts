@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { D } from './dimensions.ts';
-import { PartialRestoreError, StateKeeper } from './journal.ts';
+import { PartialRestoreError, StateKeeper, type StateKeeperOptions } from './journal.ts';
 import { Store, type StoreOptions } from './store.ts';
 import { WINDOWS } from './windows.ts';
 
@@ -73,6 +73,16 @@ function appendGroup(journal: string, json: Buffer, body: Uint8Array[]) {
   appendFileSync(journal, Buffer.concat([u32(payload.length), payload, u32(crc32(payload))]));
 }
 
+/** A store and its keeper on a new file, the keeper's first snapshot (meta `meta`) taken. */
+function kept(o: { store?: StoreOptions; keeper?: StateKeeperOptions; meta?: unknown } = {}) {
+  const path = file();
+  const clock = { t: T0 };
+  const a = new Store({ ...o.store, now: () => clock.t });
+  const keeper = new StateKeeper(a, path, o.keeper);
+  keeper.snapshot(o.meta ?? 0);
+  return { path, clock, a, keeper };
+}
+
 function restored(path: string, clock: { t: number }, opts: StoreOptions = {}) {
   const s = new Store({ ...opts, now: () => clock.t });
   const r = new StateKeeper(s, path).restore();
@@ -80,13 +90,26 @@ function restored(path: string, clock: { t: number }, opts: StoreOptions = {}) {
   return { s, r };
 }
 
+/**
+ * Restores `path` and checks that the journal ended after its first group (meta 1), with a problem
+ * matching `problem`, the answers those of `want`.
+ */
+function endsAfterFirstGroup(
+  path: string,
+  clock: { t: number },
+  want: ReturnType<typeof answers>,
+  problem: RegExp,
+) {
+  const { s, r } = restored(path, clock);
+  assert.equal(r.groups, 1);
+  assert.deepEqual(r.meta, 1);
+  assert.match(r.journalProblem ?? '', problem);
+  assert.deepEqual(answers(s), want);
+}
+
 describe('state keeper: snapshot + journal', () => {
   it('restores exactly what the last checkpoint held, live minute and late lines included', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot({ n: 0 });
+    const { path, clock, a, keeper } = kept({ meta: { n: 0 } });
     const rand = rng(7);
     let last = 0;
     for (let k = 1; k <= 40; k++) {
@@ -103,11 +126,7 @@ describe('state keeper: snapshot + journal', () => {
   });
 
   it('a checkpoint cut short by a crash is not applied: the state is the checkpoint before it', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept();
     const rand = rng(11);
     traffic(a, clock, 3000, 200, rand);
     keeper.checkpoint(1);
@@ -134,28 +153,16 @@ describe('state keeper: snapshot + journal', () => {
   });
 
   it('a zero-filled tail (a crash of the machine after the journal grew) ends the journal there, the snapshot kept', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept();
     traffic(a, clock, 2000, 100, rng(21));
     keeper.checkpoint(1);
     const want = answers(a);
     appendFileSync(keeper.journalPath, Buffer.alloc(64));
-    const { s: b, r } = restored(path, clock);
-    assert.equal(r.groups, 1);
-    assert.deepEqual(r.meta, 1);
-    assert.match(r.journalProblem ?? '', /wrong size at byte/);
-    assert.deepEqual(answers(b), want);
+    endsAfterFirstGroup(path, clock, want, /wrong size at byte/);
   });
 
   it('a group naming an id no interner hands out is refused whole: the journal ends before it', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept();
     traffic(a, clock, 500, 30, rng(23));
     keeper.checkpoint(1);
     const want = answers(a);
@@ -182,19 +189,11 @@ describe('state keeper: snapshot + journal', () => {
     ];
     for (let d = 3; d < D; d++) values.push(u32(0));
     appendGroup(keeper.journalPath, json, values);
-    const { s: b, r } = restored(path, clock);
-    assert.equal(r.groups, 1);
-    assert.deepEqual(r.meta, 1);
-    assert.match(r.journalProblem ?? '', /wrong size/);
-    assert.deepEqual(answers(b), want);
+    endsAfterFirstGroup(path, clock, want, /wrong size/);
   });
 
   it('a group whose bucket header has a total that is not a number, or a span of neither ring, is refused as the state file would refuse it', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept();
     traffic(a, clock, 500, 30, rng(29));
     keeper.checkpoint(1);
     const want = answers(a);
@@ -207,21 +206,13 @@ describe('state keeper: snapshot + journal', () => {
       const json = { liveStart: a.checkpointView().liveStart, meta: 2, buckets: [bucket], live };
       const size = statSync(keeper.journalPath).size;
       appendGroup(keeper.journalPath, Buffer.from(JSON.stringify(json)), none);
-      const { s: b, r } = restored(path, clock);
-      assert.equal(r.groups, 1);
-      assert.deepEqual(r.meta, 1);
-      assert.match(r.journalProblem ?? '', /unreadable checkpoint header/);
-      assert.deepEqual(answers(b), want);
+      endsAfterFirstGroup(path, clock, want, /unreadable checkpoint header/);
       truncateSync(keeper.journalPath, size);
     }
   });
 
   it('compacts into a snapshot once the journal outgrows it; a stale journal is ignored', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path, { journalMinBytes: 0 });
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept({ keeper: { journalMinBytes: 0 } });
     const rand = rng(3);
     const kinds: string[] = [];
     for (let k = 1; k <= 30; k++) {
@@ -279,11 +270,7 @@ describe('state keeper: snapshot + journal', () => {
   });
 
   it('more ids handed out again than the interner can name since the last checkpoint: the group writes every value it uses, restored exactly', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ liveCap: 100, now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept({ store: { liveCap: 100 } });
     for (let i = 0; i < 1000; i++) a.add('s.test', '192.0.2.1', `/a/${i}`, 200, '', 'GET', 1, 0.1, clock.t);
     assert.equal(keeper.checkpoint(1).kind, 'journal');
     const uris = a.interners[2];
@@ -301,11 +288,7 @@ describe('state keeper: snapshot + journal', () => {
   });
 
   it("reads a journal written before the values left the group's header (values as [id, text] pairs)", () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept();
     // Lines of the current minute only (the group below carries the live minute alone).
     const rand = rng(9);
     for (let i = 0; i < 300; i++)
@@ -357,11 +340,7 @@ describe('state keeper: snapshot + journal', () => {
   });
 
   it('a checkpoint that fails before its group is written (a meta JSON cannot hold) makes the next one a snapshot', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept();
     traffic(a, clock, 500, 30, rng(13));
     assert.throws(() => keeper.checkpoint({ n: 1n }), /BigInt/);
     assert.equal(keeper.checkpoint(2).kind, 'snapshot');
@@ -373,11 +352,7 @@ describe('state keeper: snapshot + journal', () => {
   });
 
   it('restores after the clock moved on: later minutes roll as they would have', () => {
-    const path = file();
-    const clock = { t: T0 };
-    const a = new Store({ now: () => clock.t });
-    const keeper = new StateKeeper(a, path);
-    keeper.snapshot(0);
+    const { path, clock, a, keeper } = kept();
     traffic(a, clock, 2000, 100, rng(5));
     keeper.checkpoint(1);
     clock.t += 1000;
