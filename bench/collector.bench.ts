@@ -314,8 +314,13 @@ async function stopAndRestore(
     // A crash after a checkpoint of every line: the restart must not re-read the log.
     const client = createLogtallyClient(`127.0.0.1:${port}`);
     const counted = Date.now() / 1000;
-    while (Number((await client.status({})).stateLastSaved) <= counted)
+    for (;;) {
+      const st = await client.status({});
+      if (Number(st.stateLastSaved) > counted) break;
+      // A checkpoint that failed would never let the wait end.
+      if (st.stateSaveError !== '') throw new Error(`the collector cannot save: ${st.stateSaveError}`);
       await new Promise((r) => setTimeout(r, 100));
+    }
   }
   const journalBefore = journalMB();
   const t = performance.now();
