@@ -30,7 +30,7 @@ function counting() {
     key[DIM.website] = websites.intern(website);
     key[DIM.method] = methods.intern(method);
     key[DIM.upstream] = upstreams.intern(upstream);
-    observe(key, 200, 10, 0.1);
+    observe(key, { status: 200, bytes: 10, time: 0.1 });
     return key[DIM.website] as number;
   };
   return { counts, websites, upstreams, count };

@@ -19,7 +19,7 @@ import {
   makeByteExtractor,
   makeExtractor,
 } from './extract.ts';
-import { methodIndex, type RequestCounts } from './request-counts.ts';
+import { type Measures, methodIndex, type RequestCounts } from './request-counts.ts';
 
 /** Where lines come from and how to read them. */
 export interface SourceFormat {
@@ -53,8 +53,11 @@ export interface PipelineReport {
 
 const REPORT_FIRST = 5;
 
-/** A counted request: its key's ids in the store (website, prefix, uri, status, upstream, method). */
-export type Observer = (key: Uint32Array, status: number, bytes: number, time: number) => void;
+/**
+ * A counted request: its key's ids in the store (website, prefix, uri, status, upstream, method)
+ * and its measures (an object, not three arguments: a fraction passed as an argument is boxed).
+ */
+export type Observer = (key: Uint32Array, m: Measures) => void;
 
 /** The observer that counts each request into `counts` (the Prometheus metrics), labelled by the store's values. */
 export function countInto(counts: RequestCounts, store: Store): Observer {
@@ -62,14 +65,12 @@ export function countInto(counts: RequestCounts, store: Store): Observer {
   const website = new LabelCache(it[DIM.website] as Interner, (v) => counts.hosts.id(v));
   const method = new LabelCache(it[DIM.method] as Interner, methodIndex);
   const upstream = new LabelCache(it[DIM.upstream] as Interner, (v) => (v === '' ? -1 : counts.ups.id(v)));
-  return (key, status, bytes, time) =>
+  return (key, m) =>
     counts.observe(
       website.get(key[DIM.website] as number),
       method.get(key[DIM.method] as number),
-      status,
-      bytes,
-      time,
       upstream.get(key[DIM.upstream] as number),
+      m,
     );
 }
 
@@ -193,7 +194,7 @@ export class Pipeline {
       const e = batch.end(i);
       if (s === e) continue;
       let r: AddResult;
-      let counted: { status: number; bytes: number; time: number };
+      let counted: Measures;
       if (
         byteExtract !== undefined &&
         (batch.ascii || isAscii(bytes.subarray(s, e))) &&
@@ -225,7 +226,7 @@ export class Pipeline {
           });
         }
       }
-      this.#observe?.(store.lastKey, counted.status, counted.bytes, counted.time);
+      this.#observe?.(store.lastKey, counted);
     }
   }
 

@@ -85,6 +85,13 @@ export interface RequestCountsData {
   histograms: { counts: Float64Array; sum: number; count: number }[];
 }
 
+/** A request's status and measures (the key parts of either path have them). */
+export interface Measures {
+  readonly status: number;
+  readonly bytes: number;
+  readonly time: number;
+}
+
 export class RequestCounts {
   readonly requests = new Map<number, number>();
   readonly upstreams = new Map<number, number>();
@@ -97,12 +104,14 @@ export class RequestCounts {
   /**
    * Counts one request (hot path: an integer key and three histogram updates; labels at scrape
    * time). `host` and `upstream` are label ids (`hosts.id(name)`, `ups.id(name)`; -1: no
-   * upstream), `method` a method index (`methodIndex(name)`).
+   * upstream), `method` a method index (`methodIndex(name)`); `m` has the status, size and time.
    */
-  observe(host: number, method: number, status: number, bytes: number, time: number, upstream: number): void {
+  observe(host: number, method: number, upstream: number, m: Measures): void {
+    const status = m.status;
     const st = status >= 0 && status < STATUSES ? status : 0;
     this.#add(this.requests, (host * METHOD_NAMES.length + method) * STATUSES + st, 1);
-    this.bytes.observe(bytes);
+    this.bytes.observe(m.bytes);
+    const time = m.time;
     this.duration.observe(time);
     if (upstream >= 0) {
       this.#add(this.upstreams, upstream * STATUSES + st, 1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PrefixMasker, parseIPv4, parseIPv6, v6Text } from './prefix.ts';
+import { PrefixMasker, parseIPv4, parseIPv6, parseIPv6Bytes, v6Text } from './prefix.ts';
 
 describe('prefix masking', () => {
   const m = new PrefixMasker(24, 48);
@@ -46,5 +46,21 @@ describe('prefix masking', () => {
     assert.equal(v6Text(g), '::');
     assert.equal(parseIPv4('0.0.0.0'), 0);
     assert.equal(parseIPv4('255.255.255.255'), 4294967295);
+  });
+  it('reads an address in bytes only within its bounds', () => {
+    const g = new Uint16Array(8);
+    const line = new TextEncoder().encode('x 2001:db8:1::7:: y');
+    // `2001:db8:1::7:` is refused for its trailing colon, whatever follows it in the line.
+    assert.equal(parseIPv6Bytes(line, 2, 16, g), false);
+    assert.equal(parseIPv6Bytes(line, 2, 15, g), true);
+    assert.equal(v6Text(g), '2001:db8:1::7');
+    assert.equal(new PrefixMasker(24, 48).v6NetworkBytes(line, 2, 15), 0x20010db80001);
+  });
+  it('takes any zone id of a text, and refuses a text past ASCII before it', () => {
+    const g = new Uint16Array(8);
+    assert.ok(parseIPv6('fe80::1%é', g));
+    assert.equal(v6Text(g), 'fe80::1');
+    assert.equal(parseIPv6('fe80::é', g), false);
+    assert.equal(parseIPv4('1.2.3.é'), -1);
   });
 });

@@ -5,31 +5,24 @@
  * @module
  */
 
+/**
+ * The text `s[from, to)` copied into a reused byte array (what the parsers below read), its
+ * length; a character past ASCII becomes 0xff, which no address has (a zone id may).
+ */
+let textBytes = new Uint8Array(64);
+function ascii(s: string, from: number, to: number): number {
+  const n = to - from;
+  if (n > textBytes.length) textBytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(from + i);
+    textBytes[i] = c > 0x7f ? 0xff : c;
+  }
+  return n;
+}
+
 /** Parses dotted-quad IPv4 into an unsigned 32-bit number, or -1. */
 export function parseIPv4(s: string, from = 0, to = s.length): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x2e) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && part === 0) return -1; // leading zero
-      part = part * 10 + (c - 0x30);
-      if (part > 255) return -1;
-      digits++;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + part;
+  return parseIPv4Bytes(textBytes, 0, ascii(s, from, to));
 }
 
 /** As {@link parseIPv4}, for the ASCII bytes `b[from, to)` (the collector's byte path). */
@@ -57,36 +50,58 @@ export function parseIPv4Bytes(b: Uint8Array, from: number, to: number): number 
 
 /** Parses IPv6 text into 8 16-bit groups; returns false when invalid. Accepts embedded IPv4. */
 export function parseIPv6(s: string, out: Uint16Array): boolean {
+  return parseIPv6Bytes(textBytes, 0, ascii(s, 0, s.length), out);
+}
+
+/** The groups after `::`, moved to the end of the address once it is read. */
+const tailGroups = new Uint16Array(8);
+
+/** As {@link parseIPv6}, for the ASCII bytes `b[from, to)`: no allocation. */
+export function parseIPv6Bytes(b: Uint8Array, from: number, to: number, out: Uint16Array): boolean {
   out.fill(0);
-  let end = s.length;
-  const pct = s.indexOf('%');
-  if (pct !== -1) end = pct; // zone id
-  const head: number[] = [];
-  const tail: number[] = [];
-  let cur = head;
-  let i = 0;
-  if (s.startsWith('::')) {
-    cur = tail;
-    i = 2;
-    if (end === 2) return true;
+  let end = to;
+  for (let k = from; k < to; k++) {
+    if (b[k] === 0x25) {
+      end = k; // a zone id
+      break;
+    }
   }
-  let sawDouble = cur === tail;
+  // Groups before `::` go to `out` from its start, those after it to `tailGroups`.
+  let head = 0;
+  let tail = 0;
+  let sawDouble = false;
+  let i = from;
+  if (to - from >= 2 && b[from] === 0x3a && b[from + 1] === 0x3a) {
+    sawDouble = true;
+    i = from + 2;
+    if (end === i) return true;
+  }
   while (i < end) {
-    // An embedded IPv4 tail.
-    const nextColon = s.indexOf(':', i);
-    const segEnd = nextColon === -1 || nextColon > end ? end : nextColon;
-    if (segEnd === end && s.indexOf('.', i) !== -1 && s.indexOf('.', i) < end) {
-      const v4 = parseIPv4(s, i, end);
-      if (v4 < 0) return false;
-      cur.push(Math.floor(v4 / 65536), v4 & 0xffff);
-      i = end;
+    let segEnd = i;
+    let dot = false;
+    while (segEnd < end && b[segEnd] !== 0x3a) {
+      if (b[segEnd] === 0x2e) dot = true;
+      segEnd++;
+    }
+    if (head + tail > 7) return false;
+    if (segEnd === end && dot) {
+      // An embedded IPv4 tail.
+      const v4 = parseIPv4Bytes(b, i, end);
+      if (v4 < 0 || head + tail > 6) return false;
+      if (sawDouble) {
+        tailGroups[tail++] = v4 >>> 16;
+        tailGroups[tail++] = v4 & 0xffff;
+      } else {
+        out[head++] = v4 >>> 16;
+        out[head++] = v4 & 0xffff;
+      }
       break;
     }
     const len = segEnd - i;
     if (len < 1 || len > 4) return false;
     let v = 0;
     for (let k = i; k < segEnd; k++) {
-      const c = s.charCodeAt(k);
+      const c = b[k] as number;
       const h =
         c >= 0x30 && c <= 0x39
           ? c - 0x30
@@ -98,14 +113,14 @@ export function parseIPv6(s: string, out: Uint16Array): boolean {
       if (h < 0) return false;
       v = v * 16 + h;
     }
-    cur.push(v);
+    if (sawDouble) tailGroups[tail++] = v;
+    else out[head++] = v;
     i = segEnd;
     if (i < end) {
       i++; // ':'
-      if (s.charCodeAt(i) === 0x3a) {
+      if (i < end && b[i] === 0x3a) {
         if (sawDouble) return false;
         sawDouble = true;
-        cur = tail;
         i++;
         if (i === end) break;
       } else if (i === end) {
@@ -113,10 +128,9 @@ export function parseIPv6(s: string, out: Uint16Array): boolean {
       }
     }
   }
-  const total = head.length + tail.length;
+  const total = head + tail;
   if (sawDouble ? total > 7 : total !== 8) return false;
-  for (let k = 0; k < head.length; k++) out[k] = head[k] as number;
-  for (let k = 0; k < tail.length; k++) out[8 - tail.length + k] = tail[k] as number;
+  for (let k = 0; k < tail; k++) out[8 - tail + k] = tailGroups[k] as number;
   return true;
 }
 
@@ -204,9 +218,14 @@ export class PrefixMasker {
    * packed into one number (a cache key); -1 otherwise.
    */
   v6Network(addr: string): number {
+    return this.v6NetworkBytes(textBytes, 0, ascii(addr, 0, addr.length));
+  }
+
+  /** As {@link v6Network}, for the ASCII bytes `b[from, to)`. */
+  v6NetworkBytes(b: Uint8Array, from: number, to: number): number {
     if (this.v6bits > 48) return -1;
     const g = this.#g;
-    if (!parseIPv6(addr, g)) return -1;
+    if (!parseIPv6Bytes(b, from, to, g)) return -1;
     if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return -1;
     const bits = (g[0] as number) * 2 ** 32 + (g[1] as number) * 2 ** 16 + (g[2] as number);
     const drop = 2 ** (48 - this.v6bits);

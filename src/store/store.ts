@@ -5,7 +5,7 @@
  * drive minutes and days deterministically.
  * @module
  */
-import { bytesEqual, latin1 } from '../format/bytes.ts';
+import { latin1 } from '../format/bytes.ts';
 import { type Bucket, bucketColumns, ColumnPool, emptyBucket, remapBucket, sealBucket } from './bucket.ts';
 import { D, DIM, DIMENSIONS, type Dimension } from './dimensions.ts';
 import type { Amendment } from './merged-store.ts';
@@ -13,6 +13,7 @@ import type { Amendment } from './merged-store.ts';
 export { selectTop, type TopEntry, type TopNQuery, type TrendPoint } from './query.ts';
 
 import type { Filter } from './filter.ts';
+import { IdCache } from './id-cache.ts';
 import { Interner } from './interner.ts';
 import { packedIndex } from './packed.ts';
 import { PrefixMasker } from './prefix.ts';
@@ -266,7 +267,11 @@ export class Store {
     k[3] = statusId;
     k[4] = this.#cachedId(4, upstream);
     k[5] = this.#cachedId(5, method);
-    return this.#addKey(bytes, time, at);
+    const m = this.#measures;
+    m.bytes = bytes;
+    m.time = time;
+    m.at = at;
+    return this.#addKey(m);
   }
 
   /**
@@ -295,7 +300,7 @@ export class Store {
     k[3] = statusId;
     k[4] = p.upstream < 0 ? this.#cachedId(4, '') : this.#cachedIdBytes(4, b, p.upstream, p.upstreamEnd);
     k[5] = this.#cachedIdBytes(5, b, p.method, p.methodEnd);
-    return this.#addKey(p.bytes, p.time, p.at);
+    return this.#addKey(p);
   }
 
   /** The ids of the key counted last (website, prefix, uri, status, upstream, method). */
@@ -303,9 +308,18 @@ export class Store {
     return this.#key;
   }
 
-  /** Counts the key in `#key` with its measures at its time. */
-  #addKey(bytes: number, time: number, at: number): AddResult {
+  /** The measures and time of a line counted by `add` (passed on in an object, as `addBytes`'s). */
+  readonly #measures = { bytes: 0, time: 0, at: 0 };
+
+  /**
+   * Counts the key in `#key` with its measures at its time (an object, not three arguments: a
+   * fraction passed as an argument is a new heap number each line).
+   */
+  #addKey(m: { readonly bytes: number; readonly time: number; readonly at: number }): AddResult {
     const k = this.#key;
+    const bytes = m.bytes;
+    const time = m.time;
+    const at = m.at;
     const b = Number.isFinite(bytes) && bytes > 0 ? bytes : 0;
     const t = Number.isFinite(time) && time > 0 ? time : 0;
     if (at < this.#liveStart) return this.#addLate(k, b, t, at);
@@ -669,9 +683,10 @@ export class Store {
   /** The last address seen and its prefix id (undefined: none, so no input can match it). */
   #lastAddr: string | undefined = undefined;
   #lastPrefixId = -1;
-  #v4Ids = new Map<number, number>();
-  /** IPv6 address → prefix id (parsing and printing IPv6 costs more than a lookup). */
-  #v6Ids = new Map<number, number>();
+  /** Masked IPv4 network → prefix id. */
+  readonly #v4Ids = new IdCache(17);
+  /** Masked IPv6 network → prefix id (parsing and printing IPv6 costs more than a lookup). */
+  readonly #v6Ids = new IdCache(12);
 
   /** The prefix interner's `drops` when the prefix caches were filled. */
   #prefixDrops = 0;
@@ -689,15 +704,11 @@ export class Store {
       // IPv6: key the cache by the masked network (a number) when it fits, else by the address.
       // Only a parsed, masked network (a number) is a cache key: never the attacker's text.
       const net = this.masker.v6Network(addr);
-      const cached = net >= 0 ? this.#v6Ids.get(net) : undefined;
-      if (cached !== undefined) id = cached;
-      else {
+      id = net >= 0 ? this.#v6Ids.get(net) : -1;
+      if (id < 0) {
         const label = this.masker.label(addr);
         id = label === undefined ? -1 : interner.intern(label);
-        if (net >= 0 && id >= 0) {
-          if (this.#v6Ids.size > 1 << 16) this.#v6Ids.clear();
-          this.#v6Ids.set(net, id);
-        }
+        if (net >= 0 && id >= 0) this.#v6Ids.set(net, id);
       }
     }
     this.#lastAddr = addr;
@@ -718,21 +729,23 @@ export class Store {
     return interner;
   }
 
-  /** As `#prefixId` for an address in ASCII bytes (IPv6): the last address is compared in place. */
+  /**
+   * As `#prefixId` for an address in ASCII bytes that is not dotted-quad IPv4: an IPv6 network
+   * seen before is found without a string.
+   */
   #prefixIdOfBytes(b: Uint8Array, s: number, e: number): number {
-    this.#prefixInterner(); // forgets the last address if a prefix id was freed
-    const last = this.#lastAddr;
-    if (last !== undefined && bytesEqual(b, s, e, last)) return this.#lastPrefixId;
-    return this.#prefixId(latin1(b, s, e));
+    this.#prefixInterner(); // empties the caches if a prefix id was freed
+    const net = this.masker.v6NetworkBytes(b, s, e);
+    const id = net >= 0 ? this.#v6Ids.get(net) : -1;
+    return id >= 0 ? id : this.#prefixId(latin1(b, s, e));
   }
 
   /** The prefix id of a masked IPv4 network. */
   #v4PrefixId(n: number): number {
     const interner = this.#prefixInterner();
     let id = this.#v4Ids.get(n);
-    if (id === undefined) {
+    if (id < 0) {
       id = interner.intern(this.masker.v4Label(n));
-      if (this.#v4Ids.size > 1 << 20) this.#v4Ids.clear();
       this.#v4Ids.set(n, id);
     }
     return id;
