@@ -131,6 +131,21 @@ const CONVERT = 4;
 /** A number read from a field, divided by `divisor` (`micros` → seconds). */
 type Scaled = readonly [field: number, divisor: number];
 
+/** A list of Scaled fields in order of preference, as FieldReader.readFirst reads it. */
+interface NumberList {
+  readonly fields: Int32Array;
+  readonly divisors: Float64Array;
+}
+
+function numberList(list: readonly Scaled[]): NumberList {
+  return { fields: Int32Array.from(list, ([i]) => i), divisors: Float64Array.from(list, ([, d]) => d) };
+}
+
+/** What FieldReader.read and readFirst found. */
+const FOUND = 1;
+const ABSENT = 0;
+const REFUSED = -1;
+
 /**
  * Reads the fields of a line split by a projection (`at`: each field's bounds) as the text
  * parser's converters read their texts, for every dialect: null texts, texts that are their own
@@ -209,49 +224,68 @@ class FieldReader {
     return NONE;
   }
 
-  /** Field i as a number: NaN when null or not a number, -Infinity when the parser refuses its text. */
-  number(b: Uint8Array, i: number): number {
+  /**
+   * The number the last `read` or `readFirst` found (a field, not a return value: a fraction
+   * returned from a call that is not inlined is a new heap number each line).
+   */
+  value = 0;
+
+  /** Field i as a number into `value`: FOUND, ABSENT (null or not a number) or REFUSED (the parser refuses its text). */
+  read(b: Uint8Array, i: number): number {
     const read = this.#read[i] as number;
-    if (read === TEXT) return this.text(b, i) === INVALID ? Number.NEGATIVE_INFINITY : Number.NaN;
-    if (this.isNull(b, i)) return Number.NaN;
+    if (read === TEXT) return this.text(b, i) === INVALID ? REFUSED : ABSENT;
+    if (this.isNull(b, i)) return ABSENT;
     const s = this.at[2 * i] as number;
     const e = this.at[2 * i + 1] as number;
     if (read === UINT || read === CUINT) {
       const v = read === UINT ? readUint(b, s, e) : readCUint(b, s, e);
-      return v >= 0 ? v : Number.NEGATIVE_INFINITY;
+      if (v < 0) return REFUSED;
+      this.value = v;
+      return FOUND;
     }
     if (read === DECIMAL) {
       const v = readDecimal(b, s, e);
-      return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
+      if (Number.isNaN(v)) return REFUSED;
+      this.value = v;
+      return FOUND;
     }
-    if (bytesEqual(b, s, e, this.#lastText[i] as string)) return this.#lastValue[i] as number;
-    const raw = latin1(b, s, e);
-    const v = (this.#converters[i] as Converter)(raw);
-    if (v === undefined) return Number.NEGATIVE_INFINITY;
-    const n = typeof v === 'number' ? v : Number.NaN;
-    this.#lastText[i] = raw;
-    this.#lastValue[i] = n;
-    return n;
+    let n: number;
+    if (bytesEqual(b, s, e, this.#lastText[i] as string)) n = this.#lastValue[i] as number;
+    else {
+      const raw = latin1(b, s, e);
+      const v = (this.#converters[i] as Converter)(raw);
+      if (v === undefined) return REFUSED;
+      n = typeof v === 'number' ? v : Number.NaN;
+      this.#lastText[i] = raw;
+      this.#lastValue[i] = n;
+    }
+    if (Number.isNaN(n)) return ABSENT;
+    this.value = n;
+    return FOUND;
   }
 
-  /** The first number of a list, scaled: NaN when none, -Infinity when a field is refused. */
-  firstNumber(b: Uint8Array, list: readonly Scaled[]): number {
-    for (let k = 0; k < list.length; k++) {
-      const [i, d] = list[k] as Scaled;
-      const v = this.number(b, i);
-      if (v === Number.NEGATIVE_INFINITY) return v;
-      if (!Number.isNaN(v)) return v / d;
+  /** The first number of a list, scaled, into `value`: FOUND, ABSENT when none, REFUSED when a field is refused. */
+  readFirst(b: Uint8Array, list: NumberList): number {
+    const fields = list.fields;
+    for (let k = 0; k < fields.length; k++) {
+      const r = this.read(b, fields[k] as number);
+      if (r === REFUSED) return REFUSED;
+      if (r === FOUND) {
+        this.value /= list.divisors[k] as number;
+        return FOUND;
+      }
     }
-    return Number.NaN;
+    return ABSENT;
   }
 
-  /** The response size and time of a line (0 when none); false when a field is refused. */
-  measures(b: Uint8Array, sizes: readonly Scaled[], times: readonly Scaled[], out: ByteParts): boolean {
-    const size = this.firstNumber(b, sizes);
-    const time = this.firstNumber(b, times);
-    if (size === Number.NEGATIVE_INFINITY || time === Number.NEGATIVE_INFINITY) return false;
-    out.bytes = Number.isNaN(size) ? 0 : size;
-    out.time = Number.isNaN(time) ? 0 : time;
+  /** The response size and time of a line (0 when none) into `out`; false when a field is refused. */
+  measures(b: Uint8Array, sizes: NumberList, times: NumberList, out: ByteParts): boolean {
+    const size = this.readFirst(b, sizes);
+    if (size === REFUSED) return false;
+    out.bytes = size === FOUND ? this.value : 0;
+    const time = this.readFirst(b, times);
+    if (time === REFUSED) return false;
+    out.time = time === FOUND ? this.value : 0;
     return true;
   }
 
@@ -346,7 +380,7 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
       : { uris: upstreamUris ?? [], methods: upstreamMethods ?? [] };
   // Fields the projection need not check: texts (never invalid), `$upstream_addr` (a list of
   // texts, never invalid), the clocks (each converted below, every line) and the first field of
-  // each list of numbers (read below on every line: firstNumber reads it first); the other
+  // each list of numbers (read below on every line: readFirst reads it first); the other
   // numbers are checked by the projection, so none is read twice.
   const consumed = new Set<number>([
     ...websites,
@@ -363,7 +397,7 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
   if (project === undefined) return undefined;
   const r = new FieldReader(layout);
   const at = r.at;
-  const one = (list: readonly number[]): Scaled[] => list.map((i) => [i, 1] as const);
+  const one = (list: readonly number[]): NumberList => numberList(list.map((i) => [i, 1] as const));
   const [statusList, sizeList, timeList, msecList] = [one(statuses), one(sizes), one(times), one(msec)];
 
   return (b, start, end, out) => {
@@ -378,9 +412,8 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
     if (i < 0) return false; // no address, or escaped: the text path decides and reports
     out.addr = r.start(i, -1);
     out.addrEnd = r.end(i, -1);
-    const status = r.firstNumber(b, statusList);
-    if (!(status >= 0)) return false;
-    out.status = status;
+    if (r.readFirst(b, statusList) !== FOUND || !(r.value >= 0)) return false;
+    out.status = r.value;
     if (direct) {
       const u = r.text(b, uriField as number);
       const m = r.text(b, methodField as number);
@@ -434,14 +467,16 @@ export function makeByteExtractor(format: CompiledFormat, website = ''): ByteExt
       out.upstream = r.start(i, -1);
       out.upstreamEnd = r.end(i, -1);
     }
-    let t = r.firstNumber(b, msecList);
-    if (t === Number.NEGATIVE_INFINITY || !r.measures(b, sizeList, timeList, out)) return false;
+    const clock = r.readFirst(b, msecList);
+    if (clock === REFUSED) return false;
+    let t = clock === FOUND ? r.value : Number.NaN;
+    if (!r.measures(b, sizeList, timeList, out)) return false;
     // Every clock is converted (the text parser refuses the line if one is invalid); the first
     // that is a time counts when `$msec` is absent or null.
-    for (const c of clocks) {
-      const v = r.number(b, c);
-      if (v === Number.NEGATIVE_INFINITY) return false;
-      if (Number.isNaN(t)) t = v;
+    for (let k = 0; k < clocks.length; k++) {
+      const c = r.read(b, clocks[k] as number);
+      if (c === REFUSED) return false;
+      if (Number.isNaN(t) && c === FOUND) t = r.value;
     }
     out.at = t;
     return true;
@@ -584,13 +619,14 @@ function recordByteExtractor(
   const project = compileProjection(layout, consumed);
   if (project === undefined) return undefined;
   const at = r.at;
-  const { websites, addrs, xffs, methods, uris, upstreams, sizes, times, clocks } = plan;
+  const { websites, addrs, xffs, methods, uris, upstreams } = plan;
+  const [sizes, times, clocks] = [numberList(plan.sizes), numberList(plan.times), numberList(plan.clocks)];
 
   return (b, start, end, out) => {
     if (!project(b, start, end, at)) return false;
-    const st = r.number(b, status);
-    if (!(st >= 0)) return false; // null or invalid: the text path reports it
-    out.status = st;
+    // Null or invalid: the text path reports it.
+    if (r.read(b, status) !== FOUND || !(r.value >= 0)) return false;
+    out.status = r.value;
     let i = r.firstText(b, websites);
     if (i === INVALID) return false;
     out.fallbackWebsite = website;
@@ -636,8 +672,10 @@ function recordByteExtractor(
     if (i === INVALID) return false;
     out.upstream = r.start(i, -1);
     out.upstreamEnd = r.end(i, -1);
-    const t = r.firstNumber(b, clocks);
-    if (t === Number.NEGATIVE_INFINITY || !r.measures(b, sizes, times, out)) return false;
+    const clock = r.readFirst(b, clocks);
+    if (clock === REFUSED) return false;
+    const t = clock === FOUND ? r.value : Number.NaN;
+    if (!r.measures(b, sizes, times, out)) return false;
     out.at = t;
     return true;
   };
