@@ -108,6 +108,22 @@ export class LineSplitter {
     }
     const last = chunk.lastIndexOf(NL);
     batch.reset(chunk, last > start && isAscii(chunk.subarray(start, last)));
+    start = this.#lines(chunk, start, batch);
+    if (start < n) this.#append(chunk, start, n);
+    if (batch.count > 0) {
+      delivered += batch.count;
+      deliver(batch);
+    }
+    return delivered;
+  }
+
+  /**
+   * Adds the complete lines of `chunk` from `start` to the batch; returns where the partial line
+   * after them starts. A loop of its own: the code optimized for it is not thrown away at its end.
+   */
+  #lines(chunk: Buffer, start: number, batch: LineBatch): number {
+    const n = chunk.length;
+    const max = this.maxLineBytes;
     while (start < n) {
       const nl = chunk.indexOf(NL, start);
       if (nl === -1) break;
@@ -117,12 +133,7 @@ export class LineSplitter {
       else batch.push(start, end);
       start = nl + 1;
     }
-    if (start < n) this.#append(chunk, start, n);
-    if (batch.count > 0) {
-      delivered += batch.count;
-      deliver(batch);
-    }
-    return delivered;
+    return start;
   }
 
   /** Discards the partial line (and any over-long line being skipped); returns its size. */
