@@ -783,11 +783,10 @@ export class Store {
     this.#pushFine(bucket);
   }
 
-  // One flat loop over the ids (not entries × dimensions): called a few times a minute, these run
-  // on-stack-replaced code, which an inner loop's every exit would throw away.
+  // A loop per dimension over its ids (not entries × dimensions): called a few times a minute,
+  // these run on-stack-replaced code, which an inner loop's every exit would throw away.
   #acquire(b: Bucket): void {
-    const it = this.interners;
-    for (let i = 0; i < b.size * D; i++) (it[i % D] as Interner).acquire(b.ids[i] as number);
+    for (let d = 0; d < D; d++) (this.interners[d] as Interner).acquireStrided(b.ids, d, b.size * D, D);
   }
 
   #evict(b: Bucket, pool: ColumnPool): void {
@@ -798,8 +797,7 @@ export class Store {
 
   /** Lets go of the ids of a bucket's or a table's keys. */
   #release(b: { readonly ids: Uint32Array; readonly size: number }): void {
-    const it = this.interners;
-    for (let i = 0; i < b.size * D; i++) (it[i % D] as Interner).release(b.ids[i] as number);
+    for (let d = 0; d < D; d++) (this.interners[d] as Interner).releaseStrided(b.ids, d, b.size * D, D);
   }
 
   #pushFine(bucket: Bucket): void {
