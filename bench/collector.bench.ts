@@ -21,6 +21,10 @@
  *   STATE=1 LINES=3000000 SPAN=3600 THREADS=1 node bench/collector.bench.ts distinct
  *   STATE=kill LINES=3000000 SPAN=3600 THREADS=1 node bench/collector.bench.ts distinct
  *
+ * With more than one thread count (and no STATE), each run also starts two `--threads 1`
+ * collectors at once on the file: what two cores give two processes that share nothing, the
+ * machine's ceiling for what a second thread can add.
+ *
  * STATE=1: each run also keeps `--state-file` (checkpoints while it reads), is then stopped with
  * SIGTERM (the shutdown's full snapshot) and started again on the state file (the restore).
  * STATE=kill: a crash instead, with the largest journal: checkpoints every 30 s, so the first
@@ -358,6 +362,49 @@ async function stopAndRestore(
   }
 }
 
+/**
+ * The machine's own ceiling for two threads: two collectors with one thread each, started at once
+ * on the same file (no state shared, no merge); the seconds until both have read every line.
+ */
+async function pairSeconds(path: string, layout: string): Promise<number> {
+  const t0 = performance.now();
+  const one = async (): Promise<void> => {
+    const port = await freePort();
+    const { pid } = await startCollector(
+      [
+        'collector',
+        '--logs',
+        path,
+        '--format',
+        layout,
+        '--from-start',
+        '--threads',
+        '1',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--metrics-listen',
+        '',
+      ],
+      false,
+    );
+    const client = createLogtallyClient(`127.0.0.1:${port}`);
+    try {
+      for (;;) {
+        try {
+          if (Number((await client.status({})).linesRead) >= LINES) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  };
+  await Promise.all([one(), one()]);
+  return (performance.now() - t0) / 1000;
+}
+
 function timed(cmd: string, args: string[]): number {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -383,8 +430,12 @@ for (const [name, spec] of Object.entries(SPECS)) {
   const runs = new Map<number, CollectorRun[]>(THREADS.map((t) => [t, []]));
   const mawk: number[] = [];
   const ga: number[] = [];
+  /** Two one-thread collectors at once (with more than one thread count asked, and no state). */
+  const pairs: number[] = [];
+  const pairing = THREADS.length > 1 && !STATE;
   for (let r = 0; r < RUNS; r++) {
     for (const t of THREADS) runs.get(t)?.push(await collector(path, spec.layout, perMinute, t));
+    if (pairing) pairs.push(await pairSeconds(path, spec.layout));
     mawk.push(timed('mawk', awk));
     if (hasGoaccess && spec.layout === 'combined')
       ga.push(
@@ -428,6 +479,14 @@ for (const [name, spec] of Object.entries(SPECS)) {
       `    TopN p99 (50 queries, n=10): ${Object.entries(q)
         .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
         .join(', ')}`,
+    );
+  }
+  if (pairing) {
+    // Twice the lines in the time both took: what two cores give two processes that share nothing.
+    const gain = pairs.map((x, i) => ((one[i] as CollectorRun).seconds * 2) / x);
+    console.log(
+      `  two --threads 1 collectors at once (the machine's ceiling for two threads): ${rate(median(pairs) / 2)} together, ` +
+        `${median(gain).toFixed(2)}x one (per run: ${gain.map((x) => x.toFixed(2)).join(', ')})`,
     );
   }
   console.log(
