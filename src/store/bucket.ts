@@ -16,6 +16,7 @@ import {
   RESIDUAL_TIERS,
   URI,
 } from './dimensions.ts';
+import { IntList } from './int-list.ts';
 import { TupleTable } from './tuple-table.ts';
 
 export interface Bucket {
@@ -230,12 +231,16 @@ const rk = new Uint32Array(D);
 let chosenMark = new Uint8Array(1024);
 let rank = new Float64Array(1024);
 
+/** The entries a `pick` cut, and those the second pick pushed out: reused from seal to seal. */
+const cutEntries = new IntList(1024);
+const pushedEntries = new IntList(1024);
+
 /**
  * Marks (`chosenMark`) and returns the top `keep` keys of `t` that are not residuals and have
  * requests; adds every other key with requests to `residuals` when `cut` is not given, else
- * calls `cut(e)` for each one that is not a residual (residuals always go to `residuals`).
+ * appends to `cut` each one that is not a residual (residuals always go to `residuals`).
  */
-function pick(t: TupleTable, keep: number, cut?: (e: number) => void): Uint32Array {
+function pick(t: TupleTable, keep: number, cut?: IntList): Uint32Array {
   const size = t.size;
   const ids = t.ids;
   // Ranked without the table's residuals (they are kept anyway, outside the top `keep`).
@@ -261,7 +266,7 @@ function pick(t: TupleTable, keep: number, cut?: (e: number) => void): Uint32Arr
   for (let e = 0; e < size; e++) {
     if (mark[e] === 1) continue;
     const r = t.requests[e] as number;
-    if (cut && r > 0 && rank[e] !== -1) cut(e);
+    if (cut && r > 0 && rank[e] !== -1) cut.push(e);
     // Withdrawn keys (no requests) pass on their bytes or time, if any.
     else if (r > 0 || t.bytes[e] !== 0 || t.time[e] !== 0)
       residuals.add(folded(ids, e * D, RESIDUAL, rk), 0, r, t.bytes[e] as number, t.time[e] as number);
@@ -290,14 +295,16 @@ export function sealBucket(
   residuals.clear();
   const tIds = table.ids;
   // What the cut keys add up to by URI and by client prefix.
-  const cuts: number[] = [];
-  let chosen = pick(table, keep, (e) => {
-    cuts.push(e);
+  const cuts = cutEntries;
+  cuts.truncate(0);
+  let chosen = pick(table, keep, cuts);
+  for (let i = 0; i < cuts.length; i++) {
+    const e = cuts.get(i);
     const off = e * D;
     const r = table.requests[e] as number;
     byUri.add(tIds[off + 2] as number, r);
     byPrefix.add(tIds[off + 1] as number, r);
-  });
+  }
   let src = table;
   if (cuts.length > 0) {
     // The top keys and the coarser keys, ranked together for the `keep` places.
@@ -312,15 +319,18 @@ export function sealBucket(
       const p = prefix !== OTHER ? byPrefix.get(prefix) : -1;
       return folded(ids, off, u >= p ? PREFIX : URI, rk);
     };
-    for (const e of cuts) {
+    for (let i = 0; i < cuts.length; i++) {
+      const e = cuts.get(i);
       const k = coarser(tIds, e * D);
       ranked.add(k, 0, table.requests[e] as number, table.bytes[e] as number, table.time[e] as number);
     }
     // A top key the coarser keys pushed out goes to its coarser key when that one is kept.
-    const pushed: number[] = [];
-    chosen = pick(ranked, keep, (e) => pushed.push(e));
+    const pushed = pushedEntries;
+    pushed.truncate(0);
+    chosen = pick(ranked, keep, pushed);
     const rIds = ranked.ids;
-    for (const e of pushed) {
+    for (let i = 0; i < pushed.length; i++) {
+      const e = pushed.get(i);
       const off = e * D;
       const whole = rIds[off + 1] !== OTHER && rIds[off + 2] !== OTHER;
       const x = whole ? ranked.find(coarser(rIds, off), 0) : -1;
