@@ -157,6 +157,49 @@ describe('Store.absorb: the counts of a store that counted other lines', () => {
   });
 });
 
+describe('Store.absorb: a minute this store has no lines of is taken as the other store sealed it', () => {
+  it('the same counts and top keys as counting its lines, folded into its period, sent as an amendment', () => {
+    const now = T0 + 1200 + 20;
+    // Three keys a minute: the minute of five URIs is cut (the rest in coarser keys), in each store alike.
+    const keep = (fold = true) => new Store({ now: () => now, fold, fineKeep: 3 });
+    const [whole, main, worker] = [keep(), keep(), keep(false)];
+    // A minute main has lines of (merged as late lines), and two it has none of (installed).
+    const lines: [number, string][] = [];
+    for (let i = 0; i < 40; i++) lines.push([T0 + 60 + (i % 3), `/u${i % 2}`]);
+    for (let i = 0; i < 30; i++) lines.push([T0 + 360 + i, `/v${i % 5}`]);
+    for (let i = 0; i < 20; i++) lines.push([T0 + 420 + i, `/w${i % 2}`]);
+    line(main, T0 + 61, '/mine');
+    line(whole, T0 + 61, '/mine');
+    for (const [t, uri] of lines) {
+      line(whole, t, uri);
+      line(worker, t, uri);
+    }
+    main.flushLate(); // its own late line's amendment, before the worker's
+    const sent: Amendment[] = [];
+    main.onAmend((a) => sent.push(a));
+    main.absorb(worker.exportState(), worker.stats());
+    assert.deepEqual(perBucket(main, '60m'), perBucket(whole, '60m'));
+    assert.deepEqual(perBucket(main, '24h'), perBucket(whole, '24h'));
+    const top = (s: Store, window: '60m') =>
+      s.topN({ groupBy: 'uri', window, n: 20 }).map((e) => [e.label, e.requests]);
+    assert.deepEqual(top(main, '60m'), top(whole, '60m'));
+    // One amendment per minute of the worker, each with that minute's lines.
+    assert.deepEqual(
+      sent.map((a) => [
+        a.start - T0,
+        a.span,
+        a.totals.requests,
+        a.entries.reduce((n, e) => n + e.requests, 0),
+      ]),
+      [
+        [60, 60, 40, 40],
+        [360, 60, 30, 30],
+        [420, 60, 20, 20],
+      ],
+    );
+  });
+});
+
 describe('Store({ fold: false }): each line in one bucket', () => {
   it('a minute leaving the fine ring goes to its five-minute bucket; absorbed, it counts once', () => {
     const c = { t: T0 + 20 };

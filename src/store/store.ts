@@ -415,7 +415,9 @@ export class Store {
    * its minutes, five-minute buckets (lines of minutes no longer in its fine ring) and its
    * current minute is counted into the bucket of the same start through the late-line path
    * (versions moved, amendments sent; the current minute into the current minute, or the minute
-   * it now is). Its drops and errors are added to `stats()`.
+   * it now is). A minute of its fine ring that this store has no lines of yet is taken as it was
+   * sealed there, its ids mapped to ours (`#install`): the same keys a seal of its lines here
+   * keeps. Its drops and errors are added to `stats()`.
    */
   absorb(
     state: StoreState,
@@ -428,11 +430,11 @@ export class Store {
     for (let d = 0; d < D; d++) (this.interners[d] as Interner).reserve((index[d]?.length ?? 1) - 1);
     // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
     const maps = index.map((at) => ({
-      id: new Int32Array(at.length - 1),
+      id: new Uint32Array(at.length - 1),
       drops: new Float64Array(at.length - 1).fill(-1),
     }));
     const idOf = (d: number, w: number): number => {
-      const map = maps[d] as { id: Int32Array; drops: Float64Array };
+      const map = maps[d] as { id: Uint32Array; drops: Float64Array };
       const it = this.interners[d] as Interner;
       if (map.drops[w] !== it.drops) {
         // Unreferenced until the key is counted (#count acquires it): no sweep runs in between.
@@ -447,8 +449,19 @@ export class Store {
     // Each bucket is merged as soon as it is counted (no other bucket of the state has its
     // start and span): one late table at a time, not four.
     const take = (b: Bucket, start: number, span: number) => {
-      this.#countBucket(b, start, span, idOf);
-      this.flushLate();
+      if (
+        !(
+          span === MINUTE &&
+          this.#install(
+            b,
+            idOf,
+            maps.map((m) => m.id),
+          )
+        )
+      ) {
+        this.#countBucket(b, start, span, idOf);
+        this.flushLate();
+      }
       if (release) detachBucket(b);
     };
     for (const b of state.coarse) take(b, b.start, COARSE);
@@ -460,6 +473,37 @@ export class Store {
     this.#stats.tooOld += stats.tooOld;
     this.#stats.droppedKeys += stats.droppedKeys;
     this.#stats.maxError = Math.max(this.#stats.maxError, stats.maxError);
+  }
+
+  /**
+   * Takes a sealed minute of another store (`absorb`) as it is, when this store's bucket of that
+   * minute in the fine ring has no lines yet: its ids mapped to ours by `idOf` (which `maps`
+   * then holds), then as `#flushLate` takes a minute's late lines (folded into its five-minute
+   * bucket when the period was folded; an amendment sent). False when it is not such a minute
+   * (the caller counts it as late lines).
+   */
+  #install(b: Bucket, idOf: (d: number, id: number) => number, maps: readonly Uint32Array[]): boolean {
+    const start = b.start;
+    if (b.size > this.fineKeep || start >= this.#liveStart || start < this.#liveStart - FINE_SLOTS * MINUTE)
+      return false;
+    if (b.size === 0 && b.totalRequests === 0) return true;
+    const i = this.#fineIndex(start);
+    const mine = this.#fine[i] as Bucket;
+    if (mine.size > 0 || mine.totalRequests !== 0 || mine.totalBytes !== 0 || mine.totalTime !== 0)
+      return false;
+    // Every id mapped first: none is freed before the bucket holds them (nothing runs in between).
+    for (let d = 0; d < D; d++) for (let e = d; e < b.size * D; e += D) idOf(d, b.ids[e] as number);
+    const nb = remapBucket(b, maps, this.#finePool);
+    this.#acquire(nb);
+    this.#evict(mine, this.#finePool);
+    this.#fine[i] = nb;
+    this.#dirtyFine.add(start);
+    this.#versions.set(start, ++this.#changes);
+    const totals = { requests: nb.totalRequests, bytes: nb.totalBytes, time: nb.totalTime };
+    const period = Math.floor(start / COARSE) * COARSE;
+    if (this.#folding && period + COARSE <= this.#coarseFrontier()) this.#mergeCoarse(period, nb, totals);
+    this.#emitAmendment(start, MINUTE, nb, totals);
+    return true;
   }
 
   /**
@@ -542,7 +586,7 @@ export class Store {
     this.#spareLate.push(table);
   }
 
-  #mergeCoarse(period: number, table: TupleTable, totals: LateTable['totals']): void {
+  #mergeCoarse(period: number, table: TupleTable | Bucket, totals: LateTable['totals']): void {
     const i = this.#coarseIndex(period);
     this.#coarse[i] = this.#merged(
       this.#coarse[i] as Bucket,
@@ -555,11 +599,17 @@ export class Store {
     this.#coarseVersions.set(period, ++this.#changes);
   }
 
-  /** The bucket `b` plus the table's counts, sealed anew (keeping the top `keep` keys). */
-  #merged(b: Bucket, table: TupleTable, totals: LateTable['totals'], keep: number, pool: ColumnPool): Bucket {
+  /** The bucket `b` plus the counts of a table (or a bucket), sealed anew (keeping the top `keep` keys). */
+  #merged(
+    b: Bucket,
+    table: TupleTable | Bucket,
+    totals: LateTable['totals'],
+    keep: number,
+    pool: ColumnPool,
+  ): Bucket {
     // A bucket with no keys yet (a backfill's minutes) is sealed from the table itself.
     let t = table;
-    if (b.size > 0) {
+    if (b.size > 0 || !(t instanceof TupleTable)) {
       t = this.#scratch;
       t.clear();
       for (let e = 0; e < b.size; e++) {
@@ -620,10 +670,10 @@ export class Store {
     return (period - (ring[0] as Bucket).start) / COARSE;
   }
 
-  #emitAmendment(start: number, span: number, table: TupleTable, totals: LateTable['totals']): void {
+  #emitAmendment(start: number, span: number, table: TupleTable | Bucket, totals: LateTable['totals']): void {
     if (this.#amendListeners.size === 0) return;
-    // At most the fine ring's keep, as a sealed minute (the receiver refuses more).
-    const top = sealBucket(table, start, MINUTE, this.fineKeep, totals);
+    // At most the fine ring's keep, as a sealed minute (the receiver refuses more): a bucket is one.
+    const top = table instanceof TupleTable ? sealBucket(table, start, MINUTE, this.fineKeep, totals) : table;
     const entries = [...this.#queries.entries(top)];
     const a: Amendment = {
       start,
