@@ -328,7 +328,7 @@ describe('residuals: sums by website and status are exact at every cut', () => {
     t.add(Uint32Array.from([6, OTHER, OTHER, 7, 0, 0]), 0, 3, 0, 0);
     const k = Uint32Array.from([5, 2, 3, 7, 4, 5]);
     assert.equal(t.add(k, 0, 1, 0, 0), -1);
-    assert.equal(t.replaceMin(k, 0, 1, 0, 0, new Uint32Array(D), new Float64Array(3)), -1);
+    assert.equal(t.replaceMin(k, 0, Float64Array.of(1, 0, 0), new Uint32Array(D), new Float64Array(3)), -1);
     const s = new Store({ liveCap: 1, now: () => T0 + 10 });
     s.add('a', '10.0.0.1', '/1', 200, '', 'GET', 1, 0);
     s.add('b', '10.0.0.1', '/2', 200, '', 'GET', 1, 0); // pushes /1 out: the table is /2 and a residual

@@ -322,13 +322,36 @@ export class Store {
     const at = m.at;
     const b = Number.isFinite(bytes) && bytes > 0 ? bytes : 0;
     const t = Number.isFinite(time) && time > 0 ? time : 0;
-    if (at < this.#liveStart) return this.#addLate(k, b, t, at);
+    const c = this.#one;
+    c[1] = b;
+    c[2] = t;
+    if (at < this.#liveStart) {
+      c[3] = at;
+      return this.#addLate(k);
+    }
     this.#liveTotals.requests++;
     this.#liveTotals.bytes += b;
     this.#liveTotals.time += t;
     this.#stats.added++;
-    this.#count(this.#live, k, 1, b, t);
+    this.#count(this.#live, k, c);
     return 'counted';
+  }
+
+  /**
+   * One line's requests (1), bytes and time, then its time (for `#addLate`): passed on in an
+   * array, not as arguments (a fraction passed as an argument is a new heap number each line).
+   */
+  readonly #one = Float64Array.of(1, 0, 0, 0);
+  /** A bucket entry's requests, bytes and time, as `#one`'s. */
+  readonly #entry = new Float64Array(3);
+
+  /** Entry `e`'s requests, bytes and time, in `#entry`. */
+  #entryOf(b: BucketView, e: number): Float64Array {
+    const m = this.#entry;
+    m[0] = b.requests[e] as number;
+    m[1] = b.bytes[e] as number;
+    m[2] = b.time[e] as number;
+    return m;
   }
 
   readonly #evicted = new Uint32Array(D);
@@ -342,14 +365,14 @@ export class Store {
    * smallest count in the table (`stats().maxError`). The pushed-out key's counts go to its
    * residual (`TupleTable.residualFor`): totals, and sums by website and status, stay exact.
    */
-  #count(table: TupleTable, k: Uint32Array, n: number, b: number, t: number): void {
-    if (this.#add(table, k, n, b, t) >= 0) return;
+  #count(table: TupleTable, k: Uint32Array, m: Float64Array): void {
+    if (this.#add(table, k, m) >= 0) return;
     this.#stats.droppedKeys++;
     const out = this.#evicted;
     const c = this.#evictedCounts;
-    if (table.replaceMin(k, 0, n, b, t, out, c) < 0) {
+    if (table.replaceMin(k, 0, m, out, c) < 0) {
       // Nothing to push out (a table of residuals only): the key's counts go to its residual.
-      this.#add(table, table.residualFor(k, 0, this.#residual), n, b, t);
+      this.#add(table, table.residualFor(k, 0, this.#residual), m);
       return;
     }
     if (table.maxReplaced > this.#stats.maxError) this.#stats.maxError = table.maxReplaced;
@@ -357,27 +380,22 @@ export class Store {
     // The new key's values first: a value both keys share must not be freed in between; and the
     // residual holds the pushed-out key's values before its own ids let go.
     for (let d = 0; d < D; d++) (it[d] as Interner).acquire(k[d] as number);
-    this.#add(
-      table,
-      table.residualFor(out, 0, this.#residual),
-      c[0] as number,
-      c[1] as number,
-      c[2] as number,
-    );
+    this.#add(table, table.residualFor(out, 0, this.#residual), c);
     for (let d = 0; d < D; d++) (it[d] as Interner).release(out[d] as number);
   }
 
-  /** Adds to a key of a table, holding its ids when it is new; the entry, or -1 when full. */
-  #add(table: TupleTable, k: Uint32Array, n: number, b: number, t: number): number {
-    const e = table.add(k, 0, n, b, t, this.#isNew);
+  /** Adds `m` (requests, bytes, time) to a key of a table, holding its ids when it is new; the entry, or -1 when full. */
+  #add(table: TupleTable, k: Uint32Array, m: Float64Array): number {
+    const e = table.addFrom(k, 0, m, this.#isNew);
     if (e >= 0 && this.#isNew.v)
       for (let d = 0; d < D; d++) (this.interners[d] as Interner).acquire(k[d] as number);
     return e;
   }
 
-  /** Counts a line from before the current minute into the late table of its bucket. */
-  #addLate(k: Uint32Array, b: number, t: number, at: number): AddResult {
-    const minute = Math.floor(at / MINUTE) * MINUTE;
+  /** Counts a line from before the current minute (`#one`: its measures and time) into the late table of its bucket. */
+  #addLate(k: Uint32Array): AddResult {
+    const c = this.#one;
+    const minute = Math.floor((c[3] as number) / MINUTE) * MINUTE;
     let start = minute;
     let span = MINUTE;
     if (minute < this.#liveStart - FINE_SLOTS * MINUTE) {
@@ -400,11 +418,11 @@ export class Store {
       late = this.#lateTable(start, span);
     }
     late.totals.requests++;
-    late.totals.bytes += b;
-    late.totals.time += t;
+    late.totals.bytes += c[1] as number;
+    late.totals.time += c[2] as number;
     this.#stats.added++;
     this.#stats.late++;
-    this.#count(late.table, k, 1, b, t);
+    this.#count(late.table, k, c);
     if (held) for (let d = 0; d < D; d++) (this.interners[d] as Interner).release(k[d] as number);
     return 'counted';
   }
@@ -529,7 +547,7 @@ export class Store {
     const k = this.#key;
     for (let e = 0; e < b.size; e++) {
       for (let d = 0; d < D; d++) k[d] = idOf(d, b.ids[e * D + d] as number);
-      this.#count(table, k, b.requests[e] as number, b.bytes[e] as number, b.time[e] as number);
+      this.#count(table, k, this.#entryOf(b, e));
     }
   }
 
@@ -1094,7 +1112,7 @@ export class Store {
     const k = new Uint32Array(D);
     for (let e = 0; e < live.size; e++) {
       for (let d = 0; d < D; d++) k[d] = (maps[d] as Uint32Array)[live.ids[e * D + d] as number] ?? 0;
-      this.#count(this.#live, k, live.requests[e] as number, live.bytes[e] as number, live.time[e] as number);
+      this.#count(this.#live, k, this.#entryOf(live, e));
     }
     this.#liveTotals = { requests: live.totalRequests, bytes: live.totalBytes, time: live.totalTime };
     if (release && live.size > 0) detachBucket(live);

@@ -7,6 +7,8 @@
 import { D, folded, isResidual, MAX_RESIDUALS, RESIDUAL, RESIDUAL_TIERS } from './dimensions.ts';
 
 const EMPTY = -1;
+/** `add`'s measures, passed on to `addFrom`. */
+const measures = new Float64Array(3);
 
 export class TupleTable {
   /** Entry index per slot, -1 when empty. */
@@ -99,6 +101,21 @@ export class TupleTable {
     time: number,
     isNew?: { v: boolean },
   ): number {
+    const m = measures;
+    m[0] = requests;
+    m[1] = bytes;
+    m[2] = time;
+    return this.addFrom(k, off, m, isNew);
+  }
+
+  /**
+   * As `add`, with the requests, bytes and time in `m[0..3)` (the collector's path for each
+   * line: a fraction passed as an argument is a new heap number each call).
+   */
+  addFrom(k: ArrayLike<number>, off: number, m: Float64Array, isNew?: { v: boolean }): number {
+    const requests = m[0] as number;
+    const bytes = m[1] as number;
+    const time = m[2] as number;
     const slots = this.#slots;
     const ids = this.ids;
     let s = TupleTable.hash(k, off) & this.#mask;
@@ -159,12 +176,13 @@ export class TupleTable {
   replaceMin(
     k: ArrayLike<number>,
     off: number,
-    requests: number,
-    bytes: number,
-    time: number,
+    m: Float64Array,
     evicted: Uint32Array,
     counts: Float64Array,
   ): number {
+    const requests = m[0] as number;
+    const bytes = m[1] as number;
+    const time = m[2] as number;
     if (this.#heap === null) this.#buildHeap();
     const heap = this.#heap as Int32Array;
     if (heap.length === 0) return -1;
