@@ -4,7 +4,7 @@
  * the canonical record mapping.
  * @module
  */
-import { bytesEqual, lastListElement, latin1, readCUint, readDecimal, readUint } from '../format/bytes.ts';
+import { bytesEqual, decimalInto, lastListElement, latin1, readCUint, readUint } from '../format/bytes.ts';
 import { envoyRequestField, toRecord } from '../format/record/index.ts';
 import { splitRequestLine } from '../format/record/record.ts';
 import {
@@ -229,6 +229,7 @@ class FieldReader {
    * returned from a call that is not inlined is a new heap number each line).
    */
   value = 0;
+  readonly #decimal = new Float64Array(1);
 
   /** Field i as a number into `value`: FOUND, ABSENT (null or not a number) or REFUSED (the parser refuses its text). */
   read(b: Uint8Array, i: number): number {
@@ -244,9 +245,9 @@ class FieldReader {
       return FOUND;
     }
     if (read === DECIMAL) {
-      const v = readDecimal(b, s, e);
-      if (Number.isNaN(v)) return REFUSED;
-      this.value = v;
+      const out = this.#decimal;
+      if (!decimalInto(b, s, e, out, 0)) return REFUSED;
+      this.value = out[0] as number;
       return FOUND;
     }
     let n: number;

@@ -200,18 +200,29 @@ export const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
  * byte form of the parsers' `parseDecimal`.
  */
 export function readDecimal(b: Uint8Array, s: number, e: number): number {
+  return decimalInto(b, s, e, decimal, 0) ? (decimal[0] as number) : Number.NaN;
+}
+const decimal = new Float64Array(1);
+
+/**
+ * As {@link readDecimal}, the value written to `out[i]`; false (nothing written) when the text is
+ * not a decimal. For a hot path: a fraction returned from a call that is not inlined is a new heap
+ * number each time.
+ */
+export function decimalInto(b: Uint8Array, s: number, e: number, out: Float64Array, i: number): boolean {
   const n = e - s;
-  if (n <= 0) return Number.NaN;
+  if (n <= 0) return false;
   let v = 0;
   let dot = -1;
-  for (let i = s; i < e; i++) {
-    const c = b[i] as number;
-    if (c === 0x2e && dot === -1 && i > s && i < e - 1) dot = i - s;
-    else if (c < 0x30 || c > 0x39) return Number.NaN;
+  for (let k = s; k < e; k++) {
+    const c = b[k] as number;
+    if (c === 0x2e && dot === -1 && k > s && k < e - 1) dot = k - s;
+    else if (c < 0x30 || c > 0x39) return false;
     else v = v * 10 + (c - 0x30);
   }
-  if (dot === -1) return n <= 15 ? v : +latin1(b, s, e);
-  return n <= 16 ? v / (POW10[n - 1 - dot] as number) : +latin1(b, s, e);
+  if (dot === -1) out[i] = n <= 15 ? v : +latin1(b, s, e);
+  else out[i] = n <= 16 ? v / (POW10[n - 1 - dot] as number) : +latin1(b, s, e);
+  return true;
 }
 
 /** Whether `b[s, e)` is the ASCII text `t`. */
