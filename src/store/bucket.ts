@@ -157,7 +157,8 @@ const DENSE_IDS = 1 << 20;
  */
 class IdSums {
   #dense = new Float32Array(1024);
-  #touched: number[] = [];
+  /** The dense ids summed since the last clear (reused: truncated, not made anew). */
+  readonly #touched = new IntList(1024);
   /** Per slot: the id at 2s (-1: empty), its sum (float32 bits) at 2s + 1. */
   #keys = new Int32Array(0);
   #sums = new Float32Array(0);
@@ -191,8 +192,9 @@ class IdSums {
     return this.#keys[2 * s] === id ? (this.#sums[2 * s + 1] as number) : 0;
   }
   clear(): void {
-    for (const id of this.#touched) this.#dense[id] = 0;
-    this.#touched = [];
+    const touched = this.#touched;
+    for (let i = 0; i < touched.length; i++) this.#dense[touched.get(i)] = 0;
+    touched.truncate(0);
     if (this.#size === 0) return;
     this.#keys.fill(-1);
     this.#size = 0;
