@@ -569,7 +569,9 @@ export class Store {
       }
     }
     if (open.length >= LATE_TABLES) this.#flushLate(open.shift() as LateTable);
-    const table = this.#spareLate.pop() ?? new TupleTable(this.liveCap, 4096);
+    // Made as large as the largest late table so far: a backfill's minutes are alike in size,
+    // and a table that grew as its lines came was copied and rehashed at each doubling.
+    const table = this.#spareLate.pop() ?? new TupleTable(this.liveCap, this.#lateEntries);
     const l: LateTable = { start, span, table, totals: { requests: 0, bytes: 0, time: 0 } };
     open.push(l);
     return l;
@@ -580,8 +582,12 @@ export class Store {
     while (this.#late.length > 0) this.#flushLate(this.#late.shift() as LateTable);
   }
 
+  /** The most entries a late table had when merged (at least 4 096): the size of a new one. */
+  #lateEntries = 4096;
+
   #flushLate(l: LateTable): void {
     const { start, span, table, totals } = l;
+    if (table.size > this.#lateEntries) this.#lateEntries = table.size;
     if (span === MINUTE && start >= this.#liveStart - FINE_SLOTS * MINUTE) {
       const i = this.#fineIndex(start);
       this.#fine[i] = this.#merged(this.#fine[i] as Bucket, table, totals, this.fineKeep, this.#finePool);
