@@ -215,15 +215,9 @@ async function trendExact(
   return { exact: bad.length === 0, mismatch };
 }
 
-async function collector(
-  path: string,
-  layout: string,
-  perMinute: Map<number, number>,
-  threads: number,
-): Promise<CollectorRun> {
-  const port = await freePort();
-  const stateDir = STATE ? mkdtempSync(join(tmpdir(), 'logtally-bench-state-')) : '';
-  const args = [
+/** The collector's arguments for a run on `path` from its start, gRPC on `port`, no /metrics. */
+function collectorArgs(path: string, layout: string, threads: number, port: number): string[] {
+  return [
     'collector',
     '--logs',
     path,
@@ -236,6 +230,31 @@ async function collector(
     `127.0.0.1:${port}`,
     '--metrics-listen',
     '',
+  ];
+}
+
+/** Polls Status (every 20 ms, from before the collector listens) until every line is read. */
+async function untilCounted(client: ReturnType<typeof createLogtallyClient>): Promise<void> {
+  for (;;) {
+    try {
+      if (Number((await client.status({})).linesRead) >= LINES) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function collector(
+  path: string,
+  layout: string,
+  perMinute: Map<number, number>,
+  threads: number,
+): Promise<CollectorRun> {
+  const port = await freePort();
+  const stateDir = STATE ? mkdtempSync(join(tmpdir(), 'logtally-bench-state-')) : '';
+  const args = [
+    ...collectorArgs(path, layout, threads, port),
     ...(STATE ? ['--state-file', join(stateDir, 'state')] : []),
     // A crash with the largest journal: the first checkpoint after the start comes once every line
     // is counted, and appends them all to the journal of the start's empty snapshot.
@@ -247,15 +266,7 @@ async function collector(
   const { child, pid, log } = await startCollector(args, STATE);
   const client = createLogtallyClient(`127.0.0.1:${port}`);
   try {
-    for (;;) {
-      try {
-        const st = await client.status({});
-        if (Number(st.linesRead) >= LINES) break;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilCounted(client);
     const seconds = (performance.now() - t0) / 1000;
     const { cpu, hwm } = procStat(pid);
     const st = await client.status({});
@@ -370,33 +381,9 @@ async function pairSeconds(path: string, layout: string): Promise<number> {
   const t0 = performance.now();
   const one = async (): Promise<void> => {
     const port = await freePort();
-    const { pid } = await startCollector(
-      [
-        'collector',
-        '--logs',
-        path,
-        '--format',
-        layout,
-        '--from-start',
-        '--threads',
-        '1',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--metrics-listen',
-        '',
-      ],
-      false,
-    );
-    const client = createLogtallyClient(`127.0.0.1:${port}`);
+    const { pid } = await startCollector(collectorArgs(path, layout, 1, port), false);
     try {
-      for (;;) {
-        try {
-          if (Number((await client.status({})).linesRead) >= LINES) return;
-        } catch {
-          // not listening yet
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilCounted(createLogtallyClient(`127.0.0.1:${port}`));
     } finally {
       process.kill(pid, 'SIGKILL');
     }
