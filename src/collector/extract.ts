@@ -261,6 +261,7 @@ class FieldReader {
       this.#lastValue[i] = n;
     }
     if (Number.isNaN(n)) return ABSENT;
+    if (n === Number.NEGATIVE_INFINITY) return REFUSED; // as before: the mark of a refused text
     this.value = n;
     return FOUND;
   }

@@ -200,6 +200,28 @@ describe('Store.absorb: a minute this store has no lines of is taken as the othe
   });
 });
 
+describe('Store.absorb: a minute of more keys than a late table holds', () => {
+  it('is counted as its lines would be (the lightest pushed out to residuals), not taken whole', () => {
+    const now = T0 + 130;
+    const opts = { now: () => now, liveCap: 2, fineKeep: 5 };
+    const worker = new Store({ ...opts, fold: false });
+    const main = new Store(opts);
+    // The worker's minute T0 + 60 ends with 4 keys: two sealed, then two late lines merged in.
+    for (const uri of ['/a', '/b']) line(worker, T0 + 65, uri);
+    worker.flushLate();
+    for (const uri of ['/c', '/d']) line(worker, T0 + 65, uri);
+    worker.flushLate();
+    main.absorb(worker.exportState(), worker.stats());
+    assert.equal(main.stats().droppedKeys, 2);
+    const top = main.topN({ groupBy: 'uri', window: '60m', n: 10 });
+    assert.deepEqual(
+      top.map((e) => e.requests),
+      [1, 1, 2],
+    );
+    assert.deepEqual(perBucket(main, '60m'), { [T0 + 60]: 4 });
+  });
+});
+
 describe('Store({ fold: false }): each line in one bucket', () => {
   it('a minute leaving the fine ring goes to its five-minute bucket; absorbed, it counts once', () => {
     const c = { t: T0 + 20 };

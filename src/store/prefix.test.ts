@@ -63,4 +63,13 @@ describe('prefix masking', () => {
     assert.equal(parseIPv6('fe80::é', g), false);
     assert.equal(parseIPv4('1.2.3.é'), -1);
   });
+  it('a text longer than any before is read whole (the byte array it is copied into grows first)', () => {
+    const g = new Uint16Array(8);
+    assert.ok(parseIPv6('fe80::1%eth0', g));
+    assert.equal(parseIPv6(`zzzz${'q'.repeat(20_000)}`, g), false);
+    assert.ok(parseIPv6(`2001:db8::1%${'e'.repeat(30_000)}`, g));
+    assert.equal(v6Text(g), '2001:db8::1');
+    assert.equal(new PrefixMasker(24, 48).v6Network(`2001:db8:7::1%${'e'.repeat(40_000)}`), 0x20010db80007);
+    assert.equal(parseIPv4(`1.2.3.4${' '.repeat(50_000)}`), -1);
+  });
 });

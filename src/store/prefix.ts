@@ -22,7 +22,8 @@ function ascii(s: string, from: number, to: number): number {
 
 /** Parses dotted-quad IPv4 into an unsigned 32-bit number, or -1. */
 export function parseIPv4(s: string, from = 0, to = s.length): number {
-  return parseIPv4Bytes(textBytes, 0, ascii(s, from, to));
+  const n = ascii(s, from, to); // first: it may replace textBytes with a larger array
+  return parseIPv4Bytes(textBytes, 0, n);
 }
 
 /** As {@link parseIPv4}, for the ASCII bytes `b[from, to)` (the collector's byte path). */
@@ -50,7 +51,8 @@ export function parseIPv4Bytes(b: Uint8Array, from: number, to: number): number 
 
 /** Parses IPv6 text into 8 16-bit groups; returns false when invalid. Accepts embedded IPv4. */
 export function parseIPv6(s: string, out: Uint16Array): boolean {
-  return parseIPv6Bytes(textBytes, 0, ascii(s, 0, s.length), out);
+  const n = ascii(s, 0, s.length); // first: it may replace textBytes with a larger array
+  return parseIPv6Bytes(textBytes, 0, n, out);
 }
 
 /** The groups after `::`, moved to the end of the address once it is read. */
@@ -218,7 +220,8 @@ export class PrefixMasker {
    * packed into one number (a cache key); -1 otherwise.
    */
   v6Network(addr: string): number {
-    return this.v6NetworkBytes(textBytes, 0, ascii(addr, 0, addr.length));
+    const n = ascii(addr, 0, addr.length); // first: it may replace textBytes with a larger array
+    return this.v6NetworkBytes(textBytes, 0, n);
   }
 
   /** As {@link v6Network}, for the ASCII bytes `b[from, to)`. */

@@ -466,17 +466,9 @@ export class Store {
     const release = owned.has(state);
     // Each bucket is merged as soon as it is counted (no other bucket of the state has its
     // start and span): one late table at a time, not four.
+    const idMaps = maps.map((m) => m.id);
     const take = (b: Bucket, start: number, span: number) => {
-      if (
-        !(
-          span === MINUTE &&
-          this.#install(
-            b,
-            idOf,
-            maps.map((m) => m.id),
-          )
-        )
-      ) {
+      if (!(span === MINUTE && this.#install(b, idOf, idMaps))) {
         this.#countBucket(b, start, span, idOf);
         this.flushLate();
       }
@@ -502,9 +494,14 @@ export class Store {
    */
   #install(b: Bucket, idOf: (d: number, id: number) => number, maps: readonly Uint32Array[]): boolean {
     const start = b.start;
-    if (b.size > this.fineKeep || start >= this.#liveStart || start < this.#liveStart - FINE_SLOTS * MINUTE)
+    // More keys than a late table holds, or than a minute keeps: counted, as its lines would be.
+    if (
+      b.size > Math.min(this.fineKeep, this.liveCap) ||
+      start >= this.#liveStart ||
+      start < this.#liveStart - FINE_SLOTS * MINUTE
+    )
       return false;
-    if (b.size === 0 && b.totalRequests === 0) return true;
+    if (b.size === 0) return b.totalRequests === 0; // totals only: counted (no columns to take)
     const i = this.#fineIndex(start);
     const mine = this.#fine[i] as Bucket;
     if (mine.size > 0 || mine.totalRequests !== 0 || mine.totalBytes !== 0 || mine.totalTime !== 0)
