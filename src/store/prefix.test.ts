@@ -72,4 +72,16 @@ describe('prefix masking', () => {
     assert.equal(new PrefixMasker(24, 48).v6Network(`2001:db8:7::1%${'e'.repeat(40_000)}`), 0x20010db80007);
     assert.equal(parseIPv4(`1.2.3.4${' '.repeat(50_000)}`), -1);
   });
+  it('reads an IPv4-mapped address in bytes as its IPv4 network, as in a string', () => {
+    const m = new PrefixMasker(24, 48);
+    for (const addr of ['::ffff:192.0.2.7', '::FFFF:192.0.2.7', '192.0.2.7']) {
+      const line = Buffer.from(`x ${addr} y`, 'latin1');
+      assert.equal(m.v4NetworkBytes(line, 2, 2 + addr.length), 0xc0000200);
+      assert.equal(m.v4Network(addr), 0xc0000200);
+    }
+    for (const addr of ['::fFfF:192.0.2.7', '::ffff:192.0.2', '::ffff:2001:db8::1', '2001:db8::1']) {
+      const line = Buffer.from(addr, 'latin1');
+      assert.equal(m.v4NetworkBytes(line, 0, line.length), -1, addr);
+    }
+  });
 });

@@ -55,6 +55,15 @@ export function parseIPv6(s: string, out: Uint16Array): boolean {
   return parseIPv6Bytes(textBytes, 0, n, out);
 }
 
+/** Whether `b[from, from + 7)` is `::ffff:` or `::FFFF:` (an IPv4-mapped IPv6 address follows). */
+function isMappedPrefix(b: Uint8Array, from: number): boolean {
+  if (b[from] !== 0x3a || b[from + 1] !== 0x3a || b[from + 6] !== 0x3a) return false;
+  const f = b[from + 2];
+  if (f !== 0x66 && f !== 0x46) return false;
+  for (let k = 3; k < 6; k++) if (b[from + k] !== f) return false;
+  return true;
+}
+
 /** The groups after `::`, moved to the end of the address once it is read. */
 const tailGroups = new Uint16Array(8);
 
@@ -184,9 +193,13 @@ export class PrefixMasker {
     this.#v4mask = v4bits === 0 ? 0 : (0xffffffff << (32 - v4bits)) >>> 0;
   }
 
-  /** The masked network of a dotted-quad IPv4 address in ASCII bytes, or -1 (any other text). */
+  /**
+   * The masked network of an IPv4 address in ASCII bytes, dotted-quad or IPv4-mapped IPv6
+   * (`::ffff:192.0.2.7`), or -1 (any other text).
+   */
   v4NetworkBytes(b: Uint8Array, from: number, to: number): number {
-    const v4 = parseIPv4Bytes(b, from, to);
+    let v4 = parseIPv4Bytes(b, from, to);
+    if (v4 < 0 && to - from > 7 && isMappedPrefix(b, from)) v4 = parseIPv4Bytes(b, from + 7, to);
     return v4 >= 0 ? (v4 & this.#v4mask) >>> 0 : -1;
   }
 
@@ -195,12 +208,9 @@ export class PrefixMasker {
    * IPv6, -2 for invalid input. Cheap: use it as a cache key before building labels.
    */
   v4Network(addr: string): number {
-    const v4 = parseIPv4(addr);
-    if (v4 >= 0) return (v4 & this.#v4mask) >>> 0;
-    if (addr.length > 7 && (addr.startsWith('::ffff:') || addr.startsWith('::FFFF:'))) {
-      const m = parseIPv4(addr, 7);
-      if (m >= 0) return (m & this.#v4mask) >>> 0;
-    }
+    const n = ascii(addr, 0, addr.length); // first: it may replace textBytes with a larger array
+    const net = this.v4NetworkBytes(textBytes, 0, n);
+    if (net >= 0) return net;
     return addr.indexOf(':') === -1 ? -2 : -1;
   }
 
