@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readRange } from '../ingest/read-range.ts';
+import { bucketArrays, buffersOf } from '../store/release.ts';
 import { Store, type StoreState } from '../store/store.ts';
 import type { BackfillJob, BackfillResult } from './backfill.ts';
 import { compileRecipe } from './inputs.ts';
@@ -52,14 +53,8 @@ async function run(job: BackfillJob): Promise<BackfillResult> {
  * This thread ends right after, with nothing left to read them.
  */
 function buffers(state: StoreState): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  const add = (a: ArrayBufferView) => {
-    if (a.buffer instanceof ArrayBuffer && a.buffer.byteLength > 0) out.add(a.buffer);
-  };
-  for (const v of state.values) add(v);
-  for (const b of [...state.fine, ...state.coarse, state.live])
-    for (const a of [b.ids, b.requests, b.bytes, b.time]) add(a);
-  return [...out];
+  const arrays = [...state.values, ...[...state.fine, ...state.coarse, state.live].flatMap(bucketArrays)];
+  return buffersOf(arrays).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
 }
 
 run(workerData as BackfillJob).then(

@@ -43,12 +43,22 @@ export function detachBuffer(buf: ArrayBufferLike): void {
   if (buf.byteLength > 0) detach(new Uint8Array(buf));
 }
 
-/** Gives back the buffers of a bucket only its holder reads (views of pooled columns included: whole). */
-export function detachBucket(b: Bucket): void {
-  for (const a of [b.ids, b.requests, b.bytes, b.time]) detachBuffer(a.buffer);
+/** A bucket's four columns. */
+export function bucketArrays(b: Bucket): ArrayBufferView[] {
+  return [b.ids, b.requests, b.bytes, b.time];
 }
 
-/** Gives back, whole and once each, the buffers of arrays only their holder reads (packed values may share one). */
+/** The buffers of arrays, each once (packed values, or a bucket's pooled columns, may share one). */
+export function buffersOf(arrays: readonly ArrayBufferView[]): ArrayBufferLike[] {
+  return [...new Set(arrays.map((a) => a.buffer))];
+}
+
+/** Gives back the buffers of a bucket only its holder reads (views of pooled columns included: whole). */
+export function detachBucket(b: Bucket): void {
+  detachAll(bucketArrays(b));
+}
+
+/** Gives back, whole and once each, the buffers of arrays only their holder reads. */
 export function detachAll(arrays: readonly ArrayBufferView[]): void {
-  for (const buf of new Set(arrays.map((a) => a.buffer))) detachBuffer(buf);
+  for (const buf of buffersOf(arrays)) detachBuffer(buf);
 }
