@@ -34,6 +34,7 @@
 import { decodeBytes, encodeString, latin1 } from '../format/bytes.ts';
 import { OTHER, OTHER_TEXT } from './dimensions.ts';
 import { IntList } from './int-list.ts';
+import { detach, grown } from './release.ts';
 
 const EMPTY = -1;
 const DELETED = -2;
@@ -176,6 +177,8 @@ export class Interner {
    */
   reserve(extra: number): void {
     if ((this.#used + this.#deleted + extra) * 5 > this.#table.length * 4) this.#rebuild(extra);
+    const ids = this.#capacity + Math.max(0, extra - this.#free.length);
+    if (ids > this.#refs.length) this.#grow(ids);
   }
 
   /** The id of `value`, allocating one if needed (with no reference yet). */
@@ -493,6 +496,13 @@ export class Interner {
     }
   }
 
+  /** Room for ids below `n` in the per-id arrays (the old ones given back at once, not at a later collection). */
+  #grow(n: number): void {
+    const had = this.#offsets.length;
+    this.#offsets = grown(this.#offsets, n).fill(FREE, had);
+    this.#refs = grown(this.#refs, n);
+  }
+
   /** Hands out an id for a new value of hash `h` (its value placed next by the caller). */
   #newId(h: number): number {
     const again = this.#free.pop();
@@ -501,15 +511,7 @@ export class Interner {
       this.#reuseLog ??= new Int32Array(REUSE_LOG);
       this.#reuseLog[this.reuses++ % REUSE_LOG] = again;
     }
-    if (id >= this.#refs.length) {
-      const n = Math.max(id + 1, Math.floor(this.#refs.length * 1.5));
-      const offsets = new Uint32Array(n).fill(FREE);
-      offsets.set(this.#offsets);
-      this.#offsets = offsets;
-      const refs = new Uint32Array(n);
-      refs.set(this.#refs);
-      this.#refs = refs;
-    }
+    if (id >= this.#refs.length) this.#grow(Math.max(id + 1, Math.floor(this.#refs.length * 1.5)));
     this.#refs[id] = 0;
     this.#fresh.push(id);
     if ((this.#used + this.#deleted + 1) * 5 > this.#table.length * 4) this.#rebuild(1);
@@ -628,6 +630,7 @@ export class Interner {
     const tags = new Uint8Array(n);
     const mask = n - 1;
     const old = this.#table;
+    const oldTags = this.#tags;
     for (let i = 0; i < old.length; i++) {
       const id = old[i] as number;
       if (id < 0) continue;
@@ -641,6 +644,9 @@ export class Interner {
     this.#table = table;
     this.#tags = tags;
     this.#deleted = 0;
+    // Nothing else holds them: their memory back now (a bulk load rebuilds tables of tens of MB).
+    detach(old);
+    detach(oldTags);
   }
 
   #drop(id: number): void {

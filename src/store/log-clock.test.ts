@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Amendment } from './merged-store.ts';
-import { Store } from './store.ts';
+import { ownState, Store } from './store.ts';
 
 const MIN = 60;
 /** A minute and a five-minute boundary; the clock starts 20 s into it. */
@@ -197,6 +197,36 @@ describe('Store.absorb: a minute this store has no lines of is taken as the othe
         [420, 60, 20, 20],
       ],
     );
+  });
+});
+
+describe('Store.absorb of an owned state (moved from a worker thread)', () => {
+  it('keeps the columns of a minute it installs (ids mapped in place), with the counts of its lines', () => {
+    const now = T0 + 1200 + 20;
+    const [whole, main, worker] = [
+      new Store({ now: () => now }),
+      new Store({ now: () => now }),
+      new Store({ now: () => now, fold: false }),
+    ];
+    line(main, T0 + 61, '/mine');
+    line(whole, T0 + 61, '/mine');
+    for (let i = 0; i < 30; i++) {
+      for (const s of [whole, worker]) {
+        line(s, T0 + 61 + i, `/u${i % 3}`); // merged into main's minute as late lines
+        line(s, T0 + 360 + i, `/v${i % 5}`); // installed
+      }
+    }
+    main.flushLate();
+    const state = worker.exportState();
+    const theirs = state.fine.find((b) => b.start === T0 + 360)?.ids;
+    main.absorb(ownState(state), worker.stats());
+    const installed = main.rings().fine.find((b) => b.start === T0 + 360);
+    assert.ok(theirs !== undefined && installed?.ids === theirs, 'the same array, not a copy');
+    assert.deepEqual(perBucket(main, '60m'), perBucket(whole, '60m'));
+    assert.deepEqual(perBucket(main, '24h'), perBucket(whole, '24h'));
+    const top = (s: Store) =>
+      s.topN({ groupBy: 'uri', window: '60m', n: 20 }).map((e) => [e.label, e.requests]);
+    assert.deepEqual(top(main), top(whole));
   });
 });
 

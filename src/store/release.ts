@@ -25,14 +25,18 @@ export function detach(a: ArrayBufferView): void {
   }
 }
 
-/** `a`'s contents in a new array `length` long; `a`'s own memory is given back now (its views read as empty). */
-export function grown(a: Int32Array, length: number): Int32Array {
+/**
+ * `a`'s contents in a new array `length` long (zeros after them); `a`'s own memory is given back
+ * now (its views read as empty), not at a later collection.
+ */
+export function grown<A extends Int32Array | Uint32Array>(a: A, length: number): A {
   const buf = a.buffer as Transferable;
+  const make = a instanceof Int32Array ? Int32Array : Uint32Array;
   if (buf.transfer && a.byteOffset === 0 && a.byteLength === buf.byteLength)
-    return new Int32Array(buf.transfer(length * 4));
-  const out = new Int32Array(length);
+    return new make(buf.transfer(length * 4)) as A;
+  const out = new make(length);
   out.set(a);
-  return out;
+  return out as A;
 }
 
 /**

@@ -468,11 +468,13 @@ export class Store {
     // start and span): one late table at a time, not four.
     const idMaps = maps.map((m) => m.id);
     const take = (b: Bucket, start: number, span: number) => {
-      if (!(span === MINUTE && this.#install(b, idOf, idMaps))) {
+      const installed = span === MINUTE && this.#install(b, idOf, idMaps, release);
+      if (!installed) {
         this.#countBucket(b, start, span, idOf);
         this.flushLate();
       }
-      if (release) detachBucket(b);
+      // A minute installed from an owned state is kept (its columns mapped in place).
+      if (release && !installed) detachBucket(b);
     };
     for (const b of state.coarse) take(b, b.start, COARSE);
     for (const b of [...state.fine, state.live]) take(b, b.start, MINUTE);
@@ -490,9 +492,15 @@ export class Store {
    * minute in the fine ring has no lines yet: its ids mapped to ours by `idOf` (which `maps`
    * then holds), then as `#flushLate` takes a minute's late lines (folded into its five-minute
    * bucket when the period was folded; an amendment sent). False when it is not such a minute
-   * (the caller counts it as late lines).
+   * (the caller counts it as late lines). An `owned` bucket (nothing else reads it) is mapped in
+   * place and kept: no copy, no new memory while a worker's hour is merged.
    */
-  #install(b: Bucket, idOf: (d: number, id: number) => number, maps: readonly Uint32Array[]): boolean {
+  #install(
+    b: Bucket,
+    idOf: (d: number, id: number) => number,
+    maps: readonly Uint32Array[],
+    owned: boolean,
+  ): boolean {
     const start = b.start;
     // More keys than a late table holds, or than a minute keeps: counted, as its lines would be.
     if (
@@ -508,7 +516,7 @@ export class Store {
       return false;
     // Every id mapped first: none is freed before the bucket holds them (nothing runs in between).
     for (let d = 0; d < D; d++) for (let e = d; e < b.size * D; e += D) idOf(d, b.ids[e] as number);
-    const nb = remapBucket(b, maps, this.#finePool);
+    const nb = remapBucket(b, maps, owned ? null : this.#finePool);
     this.#acquire(nb);
     this.#evict(mine, this.#finePool);
     this.#fine[i] = nb;
