@@ -142,8 +142,11 @@ describe('the npm package', { timeout: 600_000 }, () => {
     ]);
   });
 
-  it('starts the collector, run as a program, with its young generation capped (--max-semi-space-size=8)', async () => {
+  it('starts the collector, run as a program, with its young generation capped (--max-semi-space-size=8) and glibc malloc set', async () => {
     const env = { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}` };
+    // A setting of the operator's own is kept; the other gets the default.
+    env.MALLOC_ARENA_MAX = '4';
+    delete env.MALLOC_MMAP_THRESHOLD_;
     const port = await freePort();
     const log = join(dir, 'empty.log');
     writeFileSync(log, '');
@@ -166,6 +169,11 @@ describe('the npm package', { timeout: 600_000 }, () => {
       const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'latin1').split('\0');
       assert.equal(cmdline[1], '--max-semi-space-size=8', cmdline.join(' '));
       assert.equal(cmdline[3], 'collector', cmdline.join(' '));
+      const environ = readFileSync(`/proc/${child.pid}/environ`, 'latin1').split('\0');
+      assert.deepEqual(environ.filter((e) => e.startsWith('MALLOC_')).sort(), [
+        'MALLOC_ARENA_MAX=4',
+        'MALLOC_MMAP_THRESHOLD_=131072',
+      ]);
     } finally {
       child.kill('SIGTERM');
       await once(child, 'close');
