@@ -6,7 +6,7 @@
  * merge into the aggregator's one merged store; per minute: sealing the merged minute (and
  * folding periods). Then RSS after a full GC, and TopN latency on the merged view.
  *
- *   COLLECTORS=50 MINUTES=65 node --expose-gc --max-semi-space-size=8 bench/aggregator.bench.ts   (the flag: as bin/logtally starts the aggregator)
+ *   COLLECTORS=50 MINUTES=65 npm run bench:aggregator   (the npm script runs Node as bin/logtally starts the aggregator: its V8 flag and glibc malloc settings)
  * @module
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';

@@ -3,9 +3,10 @@
  * bucket 5 000, the live minute 100 000. Reports peak RSS, RSS and heap after a full GC, and TopN
  * latency (p50/p99) over the 24h and 60m windows with and without filters.
  *
- *   node --expose-gc --max-semi-space-size=8 bench/store.bench.ts   # KEYS=distinct (every key unique: worst case)
- *   KEYS=vocabulary node --expose-gc --max-semi-space-size=8 bench/store.bench.ts   # shared vocabularies
- * (`--max-semi-space-size=8`: as bin/logtally starts the collector and the aggregator.)
+ *   npm run bench:store                       # KEYS=distinct (every key unique: worst case)
+ *   KEYS=vocabulary npm run bench:store       # shared vocabularies
+ * (The npm script runs Node as bin/logtally starts the collector and the aggregator: with
+ * `--max-semi-space-size=8` and glibc's malloc settings in the environment.)
  * @module
  */
 import { readFileSync } from 'node:fs';

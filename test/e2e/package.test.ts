@@ -147,6 +147,7 @@ describe('the npm package', { timeout: 600_000 }, () => {
     // A setting of the operator's own is kept; the other gets the default.
     env.MALLOC_ARENA_MAX = '4';
     delete env.MALLOC_MMAP_THRESHOLD_;
+    delete env.GLIBC_TUNABLES;
     const port = await freePort();
     const log = join(dir, 'empty.log');
     writeFileSync(log, '');
@@ -170,7 +171,8 @@ describe('the npm package', { timeout: 600_000 }, () => {
       assert.equal(cmdline[1], '--max-semi-space-size=8', cmdline.join(' '));
       assert.equal(cmdline[3], 'collector', cmdline.join(' '));
       const environ = readFileSync(`/proc/${child.pid}/environ`, 'latin1').split('\0');
-      assert.deepEqual(environ.filter((e) => e.startsWith('MALLOC_')).sort(), [
+      assert.deepEqual(environ.filter((e) => /^(MALLOC_|GLIBC_TUNABLES=)/.test(e)).sort(), [
+        'GLIBC_TUNABLES=glibc.malloc.hugetlb=1',
         'MALLOC_ARENA_MAX=4',
         'MALLOC_MMAP_THRESHOLD_=131072',
       ]);
