@@ -49,6 +49,8 @@ export const FINE_SLOTS = 60;
 export const COARSE_SLOTS = 288;
 const MINUTE = 60;
 const COARSE = 300;
+/** A worker id not mapped to ours yet (`absorb`). */
+const UNMAPPED = 0xffffffff;
 
 /**
  * Outcome of one `add`. 'old': the line's time is before the coarse ring's 24 hours; it is in
@@ -446,27 +448,25 @@ export class Store {
     const short = () => new Error('absorb: packed values cut short');
     const index = state.values.map((p) => packedIndex(p, short));
     for (let d = 0; d < D; d++) (this.interners[d] as Interner).reserve((index[d]?.length ?? 1) - 1);
-    // Their id → ours, each valid while no id of ours was freed since it was set (`drops`).
-    const maps = index.map((at) => ({
-      id: new Uint32Array(at.length - 1),
-      drops: new Float64Array(at.length - 1).fill(-1),
-    }));
+    // Their id → ours (UNMAPPED until first asked). A mapped id holds a reference of its own until
+    // the end, so it stays valid whatever is pushed out meanwhile.
+    const idMaps = index.map((at) => new Uint32Array(at.length - 1).fill(UNMAPPED));
     const idOf = (d: number, w: number): number => {
-      const map = maps[d] as { id: Uint32Array; drops: Float64Array };
-      const it = this.interners[d] as Interner;
-      if (map.drops[w] !== it.drops) {
-        // Unreferenced until the key is counted (#count acquires it): no sweep runs in between.
+      const map = idMaps[d] as Uint32Array;
+      let id = map[w] as number;
+      if (id === UNMAPPED) {
+        const it = this.interners[d] as Interner;
         const at = index[d] as Uint32Array;
-        map.id[w] = it.internBytes(state.values[d] as Uint8Array, at[w] as number, (at[w + 1] as number) - 4);
-        map.drops[w] = it.drops;
+        id = it.internBytes(state.values[d] as Uint8Array, at[w] as number, (at[w + 1] as number) - 4);
+        it.acquire(id);
+        map[w] = id;
       }
-      return map.id[w] as number;
+      return id;
     };
     // An owned state (moved from a worker thread: `ownState`) gives each bucket back once counted.
     const release = owned.has(state);
     // Each bucket is merged as soon as it is counted (no other bucket of the state has its
     // start and span): one late table at a time, not four.
-    const idMaps = maps.map((m) => m.id);
     const take = (b: Bucket, start: number, span: number) => {
       const installed = span === MINUTE && this.#install(b, idOf, idMaps, release);
       if (!installed) {
@@ -479,6 +479,12 @@ export class Store {
     for (const b of state.coarse) take(b, b.start, COARSE);
     for (const b of [...state.fine, state.live]) take(b, b.start, MINUTE);
     if (release) detachAll(state.values);
+    // The maps' own references let go of: values no bucket took are forgotten.
+    for (let d = 0; d < D; d++) {
+      const it = this.interners[d] as Interner;
+      const map = idMaps[d] as Uint32Array;
+      for (let w = 0; w < map.length; w++) if (map[w] !== UNMAPPED) it.release(map[w] as number);
+    }
     this.#stats.added += stats.added;
     this.#stats.late += stats.late;
     this.#stats.malformed += stats.malformed;
@@ -514,7 +520,7 @@ export class Store {
     const mine = this.#fine[i] as Bucket;
     if (mine.size > 0 || mine.totalRequests !== 0 || mine.totalBytes !== 0 || mine.totalTime !== 0)
       return false;
-    // Every id mapped first: none is freed before the bucket holds them (nothing runs in between).
+    // Every id mapped first (the remap reads the maps), each held by its map until the end of absorb.
     for (let d = 0; d < D; d++) for (let e = d; e < b.size * D; e += D) idOf(d, b.ids[e] as number);
     const nb = remapBucket(b, maps, owned ? null : this.#finePool);
     this.#acquire(nb);

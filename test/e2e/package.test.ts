@@ -143,7 +143,10 @@ describe('the npm package', { timeout: 600_000 }, () => {
   });
 
   it('starts the collector, run as a program, with its young generation capped (--max-semi-space-size=8) and glibc malloc set', async () => {
-    const env = { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}` };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`,
+    };
     // A setting of the operator's own is kept; the other gets the default.
     env.MALLOC_ARENA_MAX = '4';
     delete env.MALLOC_MMAP_THRESHOLD_;
