@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Amendment } from './merged-store.ts';
+import { bucketArrays, buffersOf } from './release.ts';
 import { ownState, Store } from './store.ts';
 
 const MIN = 60;
@@ -217,7 +218,16 @@ describe('Store.absorb of an owned state (moved from a worker thread)', () => {
       }
     }
     main.flushLate();
-    const state = worker.exportState();
+    // Moved as a worker thread posts it: its buffers transferred.
+    const exported = worker.exportState();
+    const arrays = [
+      ...exported.values,
+      ...[...exported.fine, ...exported.coarse, exported.live].flatMap(bucketArrays),
+    ];
+    const transfer = buffersOf(arrays).filter(
+      (b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0,
+    );
+    const state = structuredClone(exported, { transfer });
     const theirs = state.fine.find((b) => b.start === T0 + 360)?.ids;
     main.absorb(ownState(state), worker.stats());
     const installed = main.rings().fine.find((b) => b.start === T0 + 360);
@@ -227,6 +237,26 @@ describe('Store.absorb of an owned state (moved from a worker thread)', () => {
     const top = (s: Store) =>
       s.topN({ groupBy: 'uri', window: '60m', n: 20 }).map((e) => [e.label, e.requests]);
     assert.deepEqual(top(main), top(whole));
+  });
+});
+
+describe('Store.absorb when a listener throws', () => {
+  it('lets go of the values it mapped: none is held for good', () => {
+    const c = { t: T0 + 620 };
+    const worker = new Store({ now: () => c.t, fold: false });
+    const main = new Store({ now: () => c.t });
+    for (let i = 0; i < 50; i++) line(worker, T0 + 60 + i, `/x${i}`);
+    let calls = 0;
+    main.onAmend(() => {
+      if (calls++ === 0) throw new Error('subscriber failed');
+    });
+    assert.throws(() => main.absorb(ownState(worker.exportState()), worker.stats()), /subscriber failed/);
+    // A day later every minute left both rings: only the empty value and "(other)" are left.
+    for (let m = 0; m < 26 * 60; m++) {
+      c.t += 60;
+      main.tick();
+    }
+    assert.equal(main.stats().internedValues.uri, 2);
   });
 });
 

@@ -476,14 +476,17 @@ export class Store {
       // A minute installed from an owned state is kept (its columns mapped in place).
       if (release && !installed) detachBucket(b);
     };
-    for (const b of state.coarse) take(b, b.start, COARSE);
-    for (const b of [...state.fine, state.live]) take(b, b.start, MINUTE);
-    if (release) detachAll(state.values);
-    // The maps' own references let go of: values no bucket took are forgotten.
-    for (let d = 0; d < D; d++) {
-      const it = this.interners[d] as Interner;
-      const map = idMaps[d] as Uint32Array;
-      for (let w = 0; w < map.length; w++) if (map[w] !== UNMAPPED) it.release(map[w] as number);
+    try {
+      for (const b of state.coarse) take(b, b.start, COARSE);
+      for (const b of [...state.fine, state.live]) take(b, b.start, MINUTE);
+    } finally {
+      if (release) detachAll(state.values);
+      // The maps' own references let go of (also if a listener threw): values no bucket took are forgotten.
+      for (let d = 0; d < D; d++) {
+        const it = this.interners[d] as Interner;
+        const map = idMaps[d] as Uint32Array;
+        for (let w = 0; w < map.length; w++) if (map[w] !== UNMAPPED) it.release(map[w] as number);
+      }
     }
     this.#stats.added += stats.added;
     this.#stats.late += stats.late;
