@@ -395,30 +395,24 @@ export function sealBucket(
 
 /**
  * Bucket `b` (a state's: restored from a file, or moved from a worker thread) with each id mapped
- * through `maps` (per dimension, its id → this store's), copied into columns of `pool` (its own
- * past the pool's most), entries in the same order. With no pool, `b`'s own columns are mapped
- * in place and kept (only for a bucket nothing else reads: no copy, no new memory).
+ * by `idOf(dimension, id)` to this store's, copied into columns of `pool` (its own past the pool's
+ * most), entries in the same order. With no pool, `b`'s own columns are mapped in place and kept
+ * (only for a bucket nothing else reads: no copy, no new memory).
  */
-export function remapBucket(b: Bucket, maps: readonly Uint32Array[], pool: ColumnPool | null): Bucket {
+export function remapBucket(
+  b: Bucket,
+  idOf: (d: number, id: number) => number,
+  pool: ColumnPool | null,
+): Bucket {
   const n = b.size;
-  if (pool === null) {
-    const ids = b.ids;
-    for (let d = 0; d < D; d++) {
-      const map = maps[d] as Uint32Array;
-      for (let i = d; i < n * D; i += D) ids[i] = map[ids[i] as number] ?? 0;
-    }
-    return b;
-  }
-  const cols = pool.take(n);
-  const ids = cols ? cols.ids.subarray(0, n * D) : new Uint32Array(n * D);
+  const from = b.ids;
+  const cols = pool?.take(n);
+  const ids = pool === null ? from : cols ? cols.ids.subarray(0, n * D) : new Uint32Array(n * D);
+  for (let e = 0; e < n * D; e += D) for (let d = 0; d < D; d++) ids[e + d] = idOf(d, from[e + d] as number);
+  if (pool === null) return b;
   const requests = cols ? cols.requests.subarray(0, n) : new Uint32Array(n);
   const bytes = cols ? cols.bytes.subarray(0, n) : new Float64Array(n);
   const time = cols ? cols.time.subarray(0, n) : new Float64Array(n);
-  const from = b.ids;
-  for (let d = 0; d < D; d++) {
-    const map = maps[d] as Uint32Array;
-    for (let i = d; i < n * D; i += D) ids[i] = map[from[i] as number] ?? 0;
-  }
   requests.set(b.requests.subarray(0, n));
   bytes.set(b.bytes.subarray(0, n));
   time.set(b.time.subarray(0, n));

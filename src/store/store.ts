@@ -468,7 +468,7 @@ export class Store {
     // Each bucket is merged as soon as it is counted (no other bucket of the state has its
     // start and span): one late table at a time, not four.
     const take = (b: Bucket, start: number, span: number) => {
-      const installed = span === MINUTE && this.#install(b, idOf, idMaps, release);
+      const installed = span === MINUTE && this.#install(b, idOf, release);
       if (!installed) {
         this.#countBucket(b, start, span, idOf);
         this.flushLate();
@@ -498,18 +498,13 @@ export class Store {
 
   /**
    * Takes a sealed minute of another store (`absorb`) as it is, when this store's bucket of that
-   * minute in the fine ring has no lines yet: its ids mapped to ours by `idOf` (which `maps`
-   * then holds), then as `#flushLate` takes a minute's late lines (folded into its five-minute
-   * bucket when the period was folded; an amendment sent). False when it is not such a minute
+   * minute in the fine ring has no lines yet: its ids mapped to ours by `idOf`, then as
+   * `#flushLate` takes a minute's late lines (folded into its five-minute bucket when the period
+   * was folded; an amendment sent). False when it is not such a minute
    * (the caller counts it as late lines). An `owned` bucket (nothing else reads it) is mapped in
    * place and kept: no copy, no new memory while a worker's hour is merged.
    */
-  #install(
-    b: Bucket,
-    idOf: (d: number, id: number) => number,
-    maps: readonly Uint32Array[],
-    owned: boolean,
-  ): boolean {
+  #install(b: Bucket, idOf: (d: number, id: number) => number, owned: boolean): boolean {
     const start = b.start;
     // More keys than a late table holds, or than a minute keeps: counted, as its lines would be.
     if (
@@ -523,9 +518,8 @@ export class Store {
     const mine = this.#fine[i] as Bucket;
     if (mine.size > 0 || mine.totalRequests !== 0 || mine.totalBytes !== 0 || mine.totalTime !== 0)
       return false;
-    // Every id mapped first (the remap reads the maps), each held by its map until the end of absorb.
-    for (let d = 0; d < D; d++) for (let e = d; e < b.size * D; e += D) idOf(d, b.ids[e] as number);
-    const nb = remapBucket(b, maps, owned ? null : this.#finePool);
+    // Each id mapped is held by its map until the end of absorb: none is freed before the bucket holds it.
+    const nb = remapBucket(b, idOf, owned ? null : this.#finePool);
     this.#acquire(nb);
     this.#evict(mine, this.#finePool);
     this.#fine[i] = nb;
@@ -1085,6 +1079,7 @@ export class Store {
       }
       return m;
     });
+    const idOf = (d: number, id: number): number => (maps[d] as Uint32Array)[id] ?? 0;
     // The values may be parts of one buffer (a state file's): each buffer is given back whole.
     if (release) detachAll(state.values);
     state.values = [];
@@ -1122,7 +1117,7 @@ export class Store {
         // A pending bucket is read now, into arrays the next one reuses (copied by the remap).
         const pending = 'read' in taken;
         const b = pending ? taken.read(false) : taken;
-        const nb = b.size === 0 ? b : remapBucket(b, maps, pool);
+        const nb = b.size === 0 ? b : remapBucket(b, idOf, pool);
         if (release && !pending && nb !== b) detachBucket(b);
         this.#acquire(nb);
         ring.push(nb);
@@ -1131,7 +1126,7 @@ export class Store {
     const live = state.live;
     const k = new Uint32Array(D);
     for (let e = 0; e < live.size; e++) {
-      for (let d = 0; d < D; d++) k[d] = (maps[d] as Uint32Array)[live.ids[e * D + d] as number] ?? 0;
+      for (let d = 0; d < D; d++) k[d] = idOf(d, live.ids[e * D + d] as number);
       this.#count(this.#live, k, this.#entryOf(live, e));
     }
     this.#liveTotals = { requests: live.totalRequests, bytes: live.totalBytes, time: live.totalTime };
