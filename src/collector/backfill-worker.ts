@@ -6,8 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readRange } from '../ingest/read-range.ts';
-import { bucketArrays, buffersOf } from '../store/release.ts';
-import { Store, type StoreState } from '../store/store.ts';
+import { transferList } from '../store/release.ts';
+import { Store } from '../store/store.ts';
 import type { BackfillJob, BackfillResult } from './backfill.ts';
 import { compileRecipe } from './inputs.ts';
 import { countInto, Pipeline, type PipelineReport } from './pipeline.ts';
@@ -47,17 +47,9 @@ async function run(job: BackfillJob): Promise<BackfillResult> {
   };
 }
 
-/**
- * The buffers of a state's arrays, each once: they are moved to the collector's thread, not
- * copied (its store takes them bucket by bucket and gives each back as it goes: `Store.absorb`).
- * This thread ends right after, with nothing left to read them.
- */
-function buffers(state: StoreState): ArrayBuffer[] {
-  const arrays = [...state.values, ...[...state.fine, ...state.coarse, state.live].flatMap(bucketArrays)];
-  return buffersOf(arrays).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
-}
-
 run(workerData as BackfillJob).then(
-  (result) => parentPort?.postMessage(result, result.ok ? buffers(result.state) : []),
+  // The state's buffers are moved, not copied (its store takes them bucket by bucket and gives each
+  // back as it goes: `Store.absorb`); this thread ends right after, with nothing left to read them.
+  (result) => parentPort?.postMessage(result, result.ok ? transferList(result.state) : []),
   (e: Error) => parentPort?.postMessage({ ok: false, error: e.stack ?? String(e) } satisfies BackfillResult),
 );

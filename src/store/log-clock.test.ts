@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Amendment } from './merged-store.ts';
-import { bucketArrays, buffersOf } from './release.ts';
+import { transferList } from './release.ts';
 import { ownState, Store } from './store.ts';
 
 const MIN = 60;
@@ -220,14 +220,7 @@ describe('Store.absorb of an owned state (moved from a worker thread)', () => {
     main.flushLate();
     // Moved as a worker thread posts it: its buffers transferred.
     const exported = worker.exportState();
-    const arrays = [
-      ...exported.values,
-      ...[...exported.fine, ...exported.coarse, exported.live].flatMap(bucketArrays),
-    ];
-    const transfer = buffersOf(arrays).filter(
-      (b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0,
-    );
-    const state = structuredClone(exported, { transfer });
+    const state = structuredClone(exported, { transfer: transferList(exported) });
     const theirs = state.fine.find((b) => b.start === T0 + 360)?.ids;
     main.absorb(ownState(state), worker.stats());
     const installed = main.rings().fine.find((b) => b.start === T0 + 360);

@@ -57,6 +57,20 @@ export function buffersOf(arrays: readonly ArrayBufferView[]): ArrayBufferLike[]
   return [...new Set(arrays.map((a) => a.buffer))];
 }
 
+/**
+ * The buffers of a store state's arrays, each once (what a worker thread moves to the collector's
+ * thread with its state, not copied: the transfer list).
+ */
+export function transferList(state: {
+  readonly values: readonly ArrayBufferView[];
+  readonly fine: readonly Bucket[];
+  readonly coarse: readonly Bucket[];
+  readonly live: Bucket;
+}): ArrayBuffer[] {
+  const arrays = [...state.values, ...[...state.fine, ...state.coarse, state.live].flatMap(bucketArrays)];
+  return buffersOf(arrays).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
+}
+
 /** Gives back the buffers of a bucket only its holder reads (views of pooled columns included: whole). */
 export function detachBucket(b: Bucket): void {
   detachAll(bucketArrays(b));
