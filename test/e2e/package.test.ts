@@ -211,3 +211,24 @@ describe('the npm package', { timeout: 600_000 }, () => {
     assert.equal(JSON.parse(r.stdout).status, 200);
   });
 });
+
+describe('the benchmarks of the collector store and the aggregator', () => {
+  it('run Node with the malloc settings bin/logtally starts the collector and the aggregator with', () => {
+    // The launcher's sh line: NAME="${NAME:-VALUE}" for each setting it gives a default.
+    const line = readFileSync(join(ROOT, 'bin', 'logtally'), 'utf8').split('\n')[1] ?? '';
+    const settings = [...line.matchAll(/(\w+)="\$\{\1:-([^}]*)\}"/g)].map((m) => `${m[1]}=${m[2]}`);
+    assert.deepEqual(settings, [
+      'MALLOC_ARENA_MAX=2',
+      'MALLOC_MMAP_THRESHOLD_=131072',
+      'GLIBC_TUNABLES=glibc.malloc.hugetlb=1',
+    ]);
+    const scripts = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    for (const name of ['bench:store', 'bench:aggregator'])
+      assert.ok(
+        scripts[name]?.startsWith(`${settings.join(' ')} node --expose-gc --max-semi-space-size=8 `),
+        name,
+      );
+  });
+});
