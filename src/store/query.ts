@@ -38,15 +38,36 @@ export interface TopNQuery {
 }
 
 /**
- * Scratch arrays indexed by id, reused across queries (zeroed after each): 13 bytes an id, so a
- * dimension of millions of values costs tens of MB, not a hundred.
+ * Scratch arrays indexed by id for a dimension of many values (more than `ONE_PASS_IDS`), reused
+ * across queries and zeroed after each. What a query makes resident is 8 bytes an id when it
+ * ranks by requests (the counts and the list of ids touched), 13 by bytes or time.
  */
 interface Accumulators {
-  /** The ranked measure per id (pass 1). */
-  order: Float64Array;
-  /** Pass 1: the id was touched (only needed when ranking by bytes or time, which may be 0). Pass 2: the id was picked. */
+  /**
+   * The ranked measure per id (pass 1): requests as `counts` (a Uint32Array over the first half
+   * of `sums`' memory) while the window's requests are below 2^32, else, and bytes and time, as
+   * `sums`.
+   */
+  counts: Uint32Array;
+  sums: Float64Array;
+  /** Pass 1 by bytes or time: the id was touched (the measure may be 0). Pass 2: the id was picked. */
   mark: Uint8Array;
   /** The ids touched by a query, in order (reused: a query allocates no array per id). */
+  touched: Int32Array;
+}
+
+/**
+ * A dimension with at most this many ids is summed in one pass, its three measures at once into
+ * arrays of 28 bytes an id with the list of ids touched (2 MiB at most): no second pass over the
+ * buckets for the chosen ids.
+ */
+const ONE_PASS_IDS = 1 << 16;
+
+/** The one pass's scratch: the three measures per id, and the ids touched. */
+interface Totals {
+  requests: Float64Array;
+  bytes: Float64Array;
+  time: Float64Array;
   touched: Int32Array;
 }
 
@@ -58,7 +79,8 @@ export type BucketView = Omit<Bucket, 'requests'> & { readonly requests: ArrayLi
 
 export class BucketQueries {
   readonly interners: readonly Interner[];
-  #acc: Accumulators = { order: new Float64Array(0), mark: new Uint8Array(0), touched: new Int32Array(0) };
+  #acc: Accumulators = emptyAccumulators(0);
+  #totals: Totals = emptyTotals(0);
   readonly #regexScratch = new RegexScratch();
 
   constructor(interners: readonly Interner[]) {
@@ -68,8 +90,9 @@ export class BucketQueries {
   /**
    * Top `n` values of `groupBy` over `buckets` under the filter, ranked by `orderBy` (ties by
    * label), then the residuals' entry (`OTHER_TEXT`: requests not itemized) when there is one.
-   * Two passes: the ranked measure summed per id and the top chosen, then the three measures of
-   * the chosen ids only.
+   * A dimension of few values is summed in one pass (its three measures per id); one of many in
+   * two: the ranked measure summed per id and the top chosen, then the three measures of the
+   * chosen ids only.
    */
   topN(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window'>): TopEntry[] {
     if (q.n <= 0) return [];
@@ -77,15 +100,71 @@ export class BucketQueries {
     if (filter.impossible) return [];
     const g = DIM[q.groupBy];
     const interner = this.interners[g] as Interner;
-    const acc = this.#accumulators(interner.capacity);
     const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
+    const { top, sums } =
+      interner.capacity <= ONE_PASS_IDS
+        ? this.#onePass(buckets, filter, g, measure, q.n, interner)
+        : this.#twoPasses(buckets, filter, g, measure, q.n, interner);
+    return top.map((id, i) => ({
+      label: interner.value(id),
+      requests: sums[3 * i] as number,
+      bytes: sums[3 * i + 1] as number,
+      time: sums[3 * i + 2] as number,
+    }));
+  }
+
+  /** The top ids (then `OTHER` when it has requests) and their three sums, from one pass. */
+  #onePass(
+    buckets: readonly BucketView[],
+    filter: CompiledFilter,
+    g: number,
+    measure: number,
+    n: number,
+    interner: Interner,
+  ): Picked {
+    const acc = this.#oneTotals(interner.capacity);
     let count = 0;
-    for (const b of buckets) count = rank(b, filter, g, measure, acc, count);
+    for (const b of buckets) count = total(b, filter, g, acc, count);
     const touched = acc.touched.subarray(0, count);
-    const { order, mark } = acc;
+    const order = measure === 0 ? acc.requests : measure === 1 ? acc.bytes : acc.time;
+    const top = selectTop(touched, order, n, interner);
+    // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
+    if ((acc.requests[OTHER] as number) > 0) top.push(OTHER);
+    const sums = new Float64Array(top.length * 3);
+    for (let i = 0; i < top.length; i++) {
+      const id = top[i] as number;
+      sums[3 * i] = acc.requests[id] as number;
+      sums[3 * i + 1] = acc.bytes[id] as number;
+      sums[3 * i + 2] = acc.time[id] as number;
+    }
+    for (const a of [acc.requests, acc.bytes, acc.time]) {
+      a[OTHER] = 0;
+      for (let i = 0; i < touched.length; i++) a[touched[i] as number] = 0;
+    }
+    return { top, sums };
+  }
+
+  /** The top ids (then `OTHER` when it has requests) and their three sums, from two passes. */
+  #twoPasses(
+    buckets: readonly BucketView[],
+    filter: CompiledFilter,
+    g: number,
+    measure: number,
+    n: number,
+    interner: Interner,
+  ): Picked {
+    const acc = this.#accumulators(interner.capacity);
+    let requests = 0;
+    if (measure === 0) for (const b of buckets) requests += b.totalRequests;
+    // Counts in 4 bytes an id while no sum can reach 2^32 (the window's requests bound them all).
+    const order = measure === 0 && requests < 2 ** 32 ? acc.counts : acc.sums;
+    let count = 0;
+    for (const b of buckets) count = rank(b, filter, g, measure, order, acc, count);
+    const touched = acc.touched.subarray(0, count);
+    const { mark } = acc;
     // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
     const other = measure === 0 ? (order[OTHER] as number) > 0 : mark[OTHER] === 1;
-    const top = selectTop(touched, order, q.n, interner);
+    const top = selectTop(touched, order, n, interner);
     if (other) top.push(OTHER);
     order[OTHER] = 0;
     mark[OTHER] = 0;
@@ -97,12 +176,7 @@ export class BucketQueries {
     for (let i = 0; i < top.length; i++) mark[top[i] as number] = place ? 255 : i + 1;
     for (const b of buckets) sumPicked(b, filter, g, mark, place, sums);
     for (const id of top) mark[id] = 0;
-    return top.map((id, i) => ({
-      label: interner.value(id),
-      requests: sums[3 * i] as number,
-      bytes: sums[3 * i + 1] as number,
-      time: sums[3 * i + 2] as number,
-    }));
+    return { top, sums };
   }
 
   /** One point per bucket: its totals, or with a filter, the sums of the keys it kept that match. */
@@ -154,16 +228,47 @@ export class BucketQueries {
     }
   }
 
-  /** Scratch arrays indexed by id, reused across queries (zeroed after each). */
+  /** The two passes' scratch arrays indexed by id, reused across queries (zeroed after each). */
   #accumulators(capacity: number): Accumulators {
-    if (this.#acc.order.length < capacity) {
+    if (this.#acc.mark.length < capacity) {
       // An eighth of room to grow into: 13 bytes an id is tens of MB for millions of values.
-      const n = Math.max(capacity + (capacity >>> 3), 1024);
-      this.#acc = { order: new Float64Array(n), mark: new Uint8Array(n), touched: new Int32Array(n) };
-      if (n >= WARM_FROM) warm(this.#acc, () => this.#acc);
+      this.#acc = emptyAccumulators(Math.max(capacity + (capacity >>> 3), 1024));
+      if (this.#acc.mark.length >= WARM_FROM) warm(this.#acc, () => this.#acc);
     }
     return this.#acc;
   }
+
+  /** The one pass's scratch arrays (zeroed after each query). */
+  #oneTotals(capacity: number): Totals {
+    if (this.#totals.touched.length < capacity)
+      this.#totals = emptyTotals(Math.max(capacity + (capacity >>> 3), 256));
+    return this.#totals;
+  }
+}
+
+/** Ids chosen by a TopN, and their requests, bytes and time (three numbers an id, in order). */
+interface Picked {
+  top: number[];
+  sums: Float64Array;
+}
+
+function emptyAccumulators(n: number): Accumulators {
+  const sums = new Float64Array(n);
+  return {
+    sums,
+    counts: new Uint32Array(sums.buffer, 0, n),
+    mark: new Uint8Array(n),
+    touched: new Int32Array(n),
+  };
+}
+
+function emptyTotals(n: number): Totals {
+  return {
+    requests: new Float64Array(n),
+    bytes: new Float64Array(n),
+    time: new Float64Array(n),
+    touched: new Int32Array(n),
+  };
 }
 
 /** Accumulators of this many ids or more are touched in the background once made. */
@@ -172,20 +277,22 @@ const WARM_FROM = 1 << 16;
 const WARM_SLICE = 1 << 20;
 
 /**
- * Touches every page of new accumulators, a slice a timer turn of the event loop, between queries: a
+ * Touches every page of new accumulators that a query by requests writes (the counts and the
+ * list of ids touched: 8 bytes an id), a slice a timer turn of the event loop, between queries: a
  * query that sums over most ids (60 minutes of millions of distinct URIs) would otherwise take
  * the page faults of tens of MB at once, and those cost ~10 µs a page on some virtual machines.
- * Stops if they are replaced. The memory is what such a query makes resident anyway.
+ * Stops if they are replaced. The memory is what such a query makes resident anyway. (`mark` is
+ * only read by such a query, but for the ids it picks: its pages stay the kernel's zero page.)
  */
 function warm(acc: Accumulators, current: () => Accumulators): void {
-  const arrays: (Float64Array | Uint8Array | Int32Array)[] = [acc.order, acc.touched, acc.mark];
+  const arrays: (Uint32Array | Int32Array)[] = [acc.counts, acc.touched];
   let a = 0;
   let at = 0;
   const step = () => {
     if (current() !== acc) return;
     let budget = WARM_SLICE;
     while (a < arrays.length && budget > 0) {
-      const x = arrays[a] as Float64Array | Uint8Array | Int32Array;
+      const x = arrays[a] as Uint32Array | Int32Array;
       const perPage = 4096 / x.BYTES_PER_ELEMENT;
       const end = Math.min(x.length, at + budget / x.BYTES_PER_ELEMENT);
       // Between queries they hold zeros (each query zeroes what it touched; `touched` is read
@@ -205,20 +312,48 @@ function warm(acc: Accumulators, current: () => Accumulators): void {
 }
 
 /**
- * Pass 1: adds a bucket's matching keys' measure (0 requests, 1 bytes, 2 time) into
- * `acc.order` by their `g` id; returns the new count of touched ids.
+ * The one pass: adds a bucket's matching keys' three measures into `acc` by their `g` id; returns
+ * the new count of touched ids (every matching key has requests: a touched id's are above 0).
+ */
+function total(b: BucketView, filter: CompiledFilter, g: number, acc: Totals, count: number): number {
+  const { ids, requests, bytes, time } = b;
+  const { touched } = acc;
+  const sumR = acc.requests;
+  const sumB = acc.bytes;
+  const sumT = acc.time;
+  const n = b.size;
+  const all = filter.empty;
+  for (let e = 0; e < n; e++) {
+    const r = requests[e] as number;
+    if (r === 0) continue;
+    const off = e * D;
+    if (!all && !filter.test(ids, off)) continue;
+    const id = ids[off + g] as number;
+    const o = sumR[id] as number;
+    if (o === 0 && id !== OTHER) touched[count++] = id;
+    sumR[id] = o + r;
+    sumB[id] = (sumB[id] as number) + (bytes[e] as number);
+    sumT[id] = (sumT[id] as number) + (time[e] as number);
+  }
+  return count;
+}
+
+/**
+ * Pass 1 of two: adds a bucket's matching keys' measure (0 requests, 1 bytes, 2 time) into
+ * `order` by their `g` id; returns the new count of touched ids.
  */
 function rank(
   b: BucketView,
   filter: CompiledFilter,
   g: number,
   measure: number,
+  order: Float64Array | Uint32Array,
   acc: Accumulators,
   count: number,
 ): number {
   const { ids, requests } = b;
   const values = measure === 0 ? requests : measure === 1 ? b.bytes : b.time;
-  const { order, mark, touched } = acc;
+  const { mark, touched } = acc;
   const n = b.size;
   const all = filter.empty;
   for (let e = 0; e < n; e++) {
@@ -266,10 +401,13 @@ function sumPicked(
   }
 }
 
+/** A measure per id: sums, or counts (below 2^32). */
+export type Ranked = Float64Array | Uint32Array;
+
 /** How `selectTop` breaks ties: the interner's order of values (its `compare` and `nextAbove`). */
 export interface TieOrder {
   compare(a: number, b: number): number;
-  nextAbove(ids: Int32Array, from: number, to: number, order: Float64Array, y: number, bound: number): number;
+  nextAbove(ids: Int32Array, from: number, to: number, order: Ranked, y: number, bound: number): number;
 }
 
 /**
@@ -278,7 +416,7 @@ export interface TieOrder {
  * once it is full, `nextAbove` skips the candidates that rank below its weakest (a flood of keys
  * with one request each is millions of ties).
  */
-export function selectTop(ids: Int32Array, order: Float64Array, n: number, ties: TieOrder): number[] {
+export function selectTop(ids: Int32Array, order: Ranked, n: number, ties: TieOrder): number[] {
   // worse(a, b): a ranks below b.
   const worse = (a: number, b: number) => {
     const x = order[a] as number;

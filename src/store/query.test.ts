@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Bucket } from './bucket.ts';
+import { D, DIM, DIMENSIONS, type Dimension, OTHER, OTHER_TEXT } from './dimensions.ts';
+import type { Filter } from './filter.ts';
+import { Interner } from './interner.ts';
+import { BucketQueries, type TopEntry } from './query.ts';
+
+/** A bucket of the given keys (labels per dimension) and measures. */
+function bucket(
+  interners: Interner[],
+  keys: { labels: readonly string[]; requests: number; bytes: number; time: number }[],
+): Bucket {
+  const ids = new Uint32Array(keys.length * D);
+  keys.forEach((k, e) => {
+    for (let d = 0; d < D; d++) ids[e * D + d] = (interners[d] as Interner).intern(k.labels[d] as string);
+  });
+  const requests = Uint32Array.from(keys, (k) => k.requests);
+  const bytes = Float64Array.from(keys, (k) => k.bytes);
+  const time = Float64Array.from(keys, (k) => k.time);
+  return {
+    start: 0,
+    span: 60,
+    size: keys.length,
+    ids,
+    requests,
+    bytes,
+    time,
+    totalRequests: requests.reduce((a, b) => a + b, 0),
+    totalBytes: bytes.reduce((a, b) => a + b, 0),
+    totalTime: time.reduce((a, b) => a + b, 0),
+  };
+}
+
+/** TopN by a map of labels and a full sort: what `BucketQueries.topN` must answer. */
+function reference(
+  keys: { labels: readonly string[]; requests: number; bytes: number; time: number }[],
+  groupBy: Dimension,
+  orderBy: 'requests' | 'bytes' | 'time',
+  n: number,
+  match: (labels: readonly string[]) => boolean,
+): TopEntry[] {
+  const sums = new Map<string, { requests: number; bytes: number; time: number }>();
+  for (const k of keys) {
+    if (k.requests === 0 || !match(k.labels)) continue;
+    const label = k.labels[DIM[groupBy]] as string;
+    const s = sums.get(label) ?? { requests: 0, bytes: 0, time: 0 };
+    s.requests += k.requests;
+    s.bytes += k.bytes;
+    s.time += k.time;
+    sums.set(label, s);
+  }
+  const other = sums.get(OTHER_TEXT);
+  sums.delete(OTHER_TEXT);
+  const rows = [...sums].map(([label, s]) => ({ label, ...s }));
+  const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  rows.sort((a, b) => b[orderBy] - a[orderBy] || byBytes(a.label, b.label));
+  const top = rows.slice(0, n);
+  if (other) top.push({ label: OTHER_TEXT, ...other });
+  return top;
+}
+
+describe('BucketQueries.topN: one pass for few values, two for many', () => {
+  it('equals a map and a full sort, by each order, with and without filters, either way', () => {
+    let seed = 11;
+    const rand = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor((seed / 2147483648) * k);
+    };
+    // Few URIs (one pass) and, with 70 000 more interned, many (two passes: the URI interner's
+    // capacity is past 65 536).
+    for (const many of [false, true]) {
+      const interners = DIMENSIONS.map(() => new Interner());
+      if (many) for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
+      const keys = Array.from({ length: 3000 }, () => ({
+        labels: [
+          `w${rand(5)}.example`,
+          `192.0.2.${rand(40)}`,
+          rand(50) === 0 ? OTHER_TEXT : `/p/${rand(300)}`,
+          String(200 + rand(4) * 100),
+          '',
+          ['GET', 'POST'][rand(2)] as string,
+        ],
+        // Some keys with no requests (an unsealed table's emptied entries), bytes and time 0 too.
+        requests: rand(10) === 0 ? 0 : 1 + rand(3),
+        bytes: rand(4) === 0 ? 0 : rand(5000),
+        time: rand(4) === 0 ? 0 : rand(1000) / 1000,
+      }));
+      const buckets = [bucket(interners, keys.slice(0, 1000)), bucket(interners, keys.slice(1000))];
+      const q = new BucketQueries(interners);
+      const filters: [Filter, (l: readonly string[]) => boolean][] = [
+        [{}, () => true],
+        [{ website: 'w1.example' }, (l) => l[0] === 'w1.example'],
+        [{ status: { op: '>=', value: 400 } }, (l) => Number(l[3]) >= 400],
+      ];
+      for (const groupBy of ['uri', 'website', 'status', 'prefix'] as const)
+        for (const orderBy of ['requests', 'bytes', 'time'] as const)
+          for (const [filter, match] of filters)
+            for (const n of [1, 7, 400]) {
+              const got = q.topN(buckets, { groupBy, orderBy, n, filter });
+              const want = reference(keys, groupBy, orderBy, n, match);
+              assert.deepEqual(
+                got.map((e) => [e.label, e.requests, e.bytes, e.time.toFixed(6)]),
+                want.map((e) => [e.label, e.requests, e.bytes, e.time.toFixed(6)]),
+                `${many ? 'many' : 'few'} URIs, by ${groupBy}, ${orderBy}, n ${n}, ${JSON.stringify(filter)}`,
+              );
+            }
+    }
+  });
+
+  it('sums counts past 2^32 when the window holds that many requests (many values)', () => {
+    const interners = DIMENSIONS.map(() => new Interner());
+    for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
+    const key = (uri: string, requests: number) => ({
+      labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'],
+      requests,
+      bytes: 1,
+      time: 0,
+    });
+    // /a: 3e9 + 3e9 = 6e9 (past 2^32: counted in 32 bits it would be 1.7e9, under /b's 4e9).
+    const buckets = [
+      bucket(interners, [key('/a', 3e9), key('/b', 4e9)]),
+      bucket(interners, [key('/a', 3e9), key('/c', 1)]),
+    ];
+    const top = new BucketQueries(interners).topN(buckets, { groupBy: 'uri', n: 2 });
+    assert.deepEqual(
+      top.map((e) => [e.label, e.requests]),
+      [
+        ['/a', 6e9],
+        ['/b', 4e9],
+      ],
+    );
+    assert.equal(OTHER, 1);
+  });
+});
