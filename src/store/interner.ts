@@ -290,7 +290,7 @@ export class Interner {
     ids: Int32Array,
     from: number,
     to: number,
-    order: Float64Array | Uint32Array,
+    order: Float64Array,
     y: number,
     bound: number,
   ): number {

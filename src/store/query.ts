@@ -39,17 +39,16 @@ export interface TopNQuery {
 
 /**
  * Scratch arrays indexed by id for a dimension of many values (more than `ONE_PASS_IDS`), reused
- * across queries and zeroed after each. What a query makes resident is 8 bytes an id when it
- * ranks by requests (the counts and the list of ids touched), 13 by bytes or time.
+ * across queries and zeroed after each. What a query makes resident is 12 bytes an id when it
+ * ranks by requests (`order` and `touched`), 13 by bytes or time.
+ *
+ * (The ranked measure stays a Float64Array whatever it is: counts in a Uint32Array, 4 bytes an id
+ * less, made the tie scan's loads polymorphic once a query of another kind had run, and TopN 60m
+ * by URI at the caps 47 → 65-80 ms in half the runs.)
  */
 interface Accumulators {
-  /**
-   * The ranked measure per id (pass 1): requests as `counts` (a Uint32Array over the first half
-   * of `sums`' memory) while the window's requests are below 2^32, else, and bytes and time, as
-   * `sums`.
-   */
-  counts: Uint32Array;
-  sums: Float64Array;
+  /** The ranked measure per id (pass 1). */
+  order: Float64Array;
   /** Pass 1 by bytes or time: the id was touched (the measure may be 0). Pass 2: the id was picked. */
   mark: Uint8Array;
   /** The ids touched by a query, in order (reused: a query allocates no array per id). */
@@ -154,14 +153,10 @@ export class BucketQueries {
     interner: Interner,
   ): Picked {
     const acc = this.#accumulators(interner.capacity);
-    let requests = 0;
-    if (measure === 0) for (const b of buckets) requests += b.totalRequests;
-    // Counts in 4 bytes an id while no sum can reach 2^32 (the window's requests bound them all).
-    const order = measure === 0 && requests < 2 ** 32 ? acc.counts : acc.sums;
     let count = 0;
-    for (const b of buckets) count = rank(b, filter, g, measure, order, acc, count);
+    for (const b of buckets) count = rank(b, filter, g, measure, acc, count);
     const touched = acc.touched.subarray(0, count);
-    const { mark } = acc;
+    const { order, mark } = acc;
     // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
     const other = measure === 0 ? (order[OTHER] as number) > 0 : mark[OTHER] === 1;
     const top = selectTop(touched, order, n, interner);
@@ -253,13 +248,7 @@ interface Picked {
 }
 
 function emptyAccumulators(n: number): Accumulators {
-  const sums = new Float64Array(n);
-  return {
-    sums,
-    counts: new Uint32Array(sums.buffer, 0, n),
-    mark: new Uint8Array(n),
-    touched: new Int32Array(n),
-  };
+  return { order: new Float64Array(n), mark: new Uint8Array(n), touched: new Int32Array(n) };
 }
 
 function emptyTotals(n: number): Totals {
@@ -277,22 +266,22 @@ const WARM_FROM = 1 << 16;
 const WARM_SLICE = 1 << 20;
 
 /**
- * Touches every page of new accumulators that a query by requests writes (the counts and the
- * list of ids touched: 8 bytes an id), a slice a timer turn of the event loop, between queries: a
+ * Touches every page of new accumulators that a query by requests writes (`order` and `touched`:
+ * 12 bytes an id), a slice a timer turn of the event loop, between queries: a
  * query that sums over most ids (60 minutes of millions of distinct URIs) would otherwise take
  * the page faults of tens of MB at once, and those cost ~10 µs a page on some virtual machines.
  * Stops if they are replaced. The memory is what such a query makes resident anyway. (`mark` is
  * only read by such a query, but for the ids it picks: its pages stay the kernel's zero page.)
  */
 function warm(acc: Accumulators, current: () => Accumulators): void {
-  const arrays: (Uint32Array | Int32Array)[] = [acc.counts, acc.touched];
+  const arrays: (Float64Array | Int32Array)[] = [acc.order, acc.touched];
   let a = 0;
   let at = 0;
   const step = () => {
     if (current() !== acc) return;
     let budget = WARM_SLICE;
     while (a < arrays.length && budget > 0) {
-      const x = arrays[a] as Uint32Array | Int32Array;
+      const x = arrays[a] as Float64Array | Int32Array;
       const perPage = 4096 / x.BYTES_PER_ELEMENT;
       const end = Math.min(x.length, at + budget / x.BYTES_PER_ELEMENT);
       // Between queries they hold zeros (each query zeroes what it touched; `touched` is read
@@ -347,13 +336,12 @@ function rank(
   filter: CompiledFilter,
   g: number,
   measure: number,
-  order: Float64Array | Uint32Array,
   acc: Accumulators,
   count: number,
 ): number {
   const { ids, requests } = b;
   const values = measure === 0 ? requests : measure === 1 ? b.bytes : b.time;
-  const { mark, touched } = acc;
+  const { order, mark, touched } = acc;
   const n = b.size;
   const all = filter.empty;
   for (let e = 0; e < n; e++) {
@@ -401,13 +389,10 @@ function sumPicked(
   }
 }
 
-/** A measure per id: sums, or counts (below 2^32). */
-export type Ranked = Float64Array | Uint32Array;
-
 /** How `selectTop` breaks ties: the interner's order of values (its `compare` and `nextAbove`). */
 export interface TieOrder {
   compare(a: number, b: number): number;
-  nextAbove(ids: Int32Array, from: number, to: number, order: Ranked, y: number, bound: number): number;
+  nextAbove(ids: Int32Array, from: number, to: number, order: Float64Array, y: number, bound: number): number;
 }
 
 /**
@@ -416,7 +401,7 @@ export interface TieOrder {
  * once it is full, `nextAbove` skips the candidates that rank below its weakest (a flood of keys
  * with one request each is millions of ties).
  */
-export function selectTop(ids: Int32Array, order: Ranked, n: number, ties: TieOrder): number[] {
+export function selectTop(ids: Int32Array, order: Float64Array, n: number, ties: TieOrder): number[] {
   // worse(a, b): a ranks below b.
   const worse = (a: number, b: number) => {
     const x = order[a] as number;
