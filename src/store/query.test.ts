@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Bucket } from './bucket.ts';
-import { D, DIM, DIMENSIONS, type Dimension, OTHER, OTHER_TEXT } from './dimensions.ts';
+import { D, DIM, DIMENSIONS, type Dimension, OTHER_TEXT } from './dimensions.ts';
 import type { Filter } from './filter.ts';
 import { Interner } from './interner.ts';
-import { BucketQueries, type TopEntry } from './query.ts';
+import { BucketQueries, ONE_PASS_IDS, type TopEntry } from './query.ts';
 
 /** A bucket of the given keys (labels per dimension) and measures. */
 function bucket(
@@ -87,6 +87,9 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
         time: rand(4) === 0 ? 0 : rand(1000) / 1000,
       }));
       const buckets = [bucket(interners, keys.slice(0, 1000)), bucket(interners, keys.slice(1000))];
+      // Each side of the one pass's bound, for URIs; prefixes, websites and statuses: few.
+      assert.equal((interners[DIM.uri] as Interner).capacity > ONE_PASS_IDS, many);
+      assert.ok((interners[DIM.prefix] as Interner).capacity <= ONE_PASS_IDS);
       const q = new BucketQueries(interners);
       const filters: [Filter, (l: readonly string[]) => boolean][] = [
         [{}, () => true],
@@ -108,28 +111,61 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
     }
   });
 
-  it('sums counts past 2^32 when the window holds that many requests (many values)', () => {
-    const interners = DIMENSIONS.map(() => new Interner());
-    for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
-    const key = (uri: string, requests: number) => ({
-      labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'],
-      requests,
-      bytes: 1,
-      time: 0,
-    });
-    // /a: 3e9 + 3e9 = 6e9 (past 2^32: counted in 32 bits it would be 1.7e9, under /b's 4e9).
-    const buckets = [
-      bucket(interners, [key('/a', 3e9), key('/b', 4e9)]),
-      bucket(interners, [key('/a', 3e9), key('/c', 1)]),
-    ];
-    const top = new BucketQueries(interners).topN(buckets, { groupBy: 'uri', n: 2 });
-    assert.deepEqual(
-      top.map((e) => [e.label, e.requests]),
-      [
-        ['/a', 6e9],
-        ['/b', 4e9],
-      ],
-    );
-    assert.equal(OTHER, 1);
+  it('sums requests past 2^32 exactly, either way', () => {
+    for (const many of [false, true]) {
+      const interners = DIMENSIONS.map(() => new Interner());
+      if (many) for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
+      const key = (uri: string, requests: number) => ({
+        labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'],
+        requests,
+        bytes: 1,
+        time: 0,
+      });
+      // /a: 3e9 + 3e9 = 6e9 (past 2^32: in 32 bits it would be 1.7e9, under /b's 4e9).
+      const buckets = [
+        bucket(interners, [key('/a', 3e9), key('/b', 4e9)]),
+        bucket(interners, [key('/a', 3e9), key('/c', 1)]),
+      ];
+      const top = new BucketQueries(interners).topN(buckets, { groupBy: 'uri', n: 2 });
+      assert.deepEqual(
+        top.map((e) => [e.label, e.requests]),
+        [
+          ['/a', 6e9],
+          ['/b', 4e9],
+        ],
+        many ? 'many URIs' : 'few URIs',
+      );
+    }
+  });
+
+  it('answers for values interned after its scratch was made (the scratch grows)', () => {
+    for (const base of [100, 70_000]) {
+      const interners = DIMENSIONS.map(() => new Interner());
+      const uris = interners[DIM.uri] as Interner;
+      for (let i = 0; i < base; i++) uris.intern(`/old/${i}`);
+      const key = (uri: string, requests: number) => ({
+        labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'],
+        requests,
+        bytes: 1,
+        time: 0,
+      });
+      const q = new BucketQueries(interners);
+      assert.deepEqual(
+        q.topN([bucket(interners, [key('/old/1', 2)])], { groupBy: 'uri', n: 1 }).map((e) => e.label),
+        ['/old/1'],
+      );
+      // Thousands of values more than the scratch was made for: their ids are past its end.
+      for (let i = 0; i < base + 5000; i++) uris.intern(`/new/${i}`);
+      const late = `/new/${base + 4999}`;
+      const top = q.topN([bucket(interners, [key('/old/1', 2), key(late, 3)])], { groupBy: 'uri', n: 2 });
+      assert.deepEqual(
+        top.map((e) => [e.label, e.requests]),
+        [
+          [late, 3],
+          ['/old/1', 2],
+        ],
+        `from ${base} values`,
+      );
+    }
   });
 });

@@ -60,7 +60,7 @@ interface Accumulators {
  * arrays of 28 bytes an id with the list of ids touched (2 MiB at most): no second pass over the
  * buckets for the chosen ids.
  */
-const ONE_PASS_IDS = 1 << 16;
+export const ONE_PASS_IDS = 1 << 16;
 
 /** The one pass's scratch: the three measures per id, and the ids touched. */
 interface Totals {
@@ -123,24 +123,34 @@ export class BucketQueries {
   ): Picked {
     const acc = this.#oneTotals(interner.capacity);
     let count = 0;
-    for (const b of buckets) count = total(b, filter, g, acc, count);
-    const touched = acc.touched.subarray(0, count);
-    const order = measure === 0 ? acc.requests : measure === 1 ? acc.bytes : acc.time;
-    const top = selectTop(touched, order, n, interner);
-    // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
-    if ((acc.requests[OTHER] as number) > 0) top.push(OTHER);
-    const sums = new Float64Array(top.length * 3);
-    for (let i = 0; i < top.length; i++) {
-      const id = top[i] as number;
-      sums[3 * i] = acc.requests[id] as number;
-      sums[3 * i + 1] = acc.bytes[id] as number;
-      sums[3 * i + 2] = acc.time[id] as number;
+    let done = false;
+    try {
+      for (const b of buckets) count = total(b, filter, g, acc, count);
+      const touched = acc.touched.subarray(0, count);
+      const order = measure === 0 ? acc.requests : measure === 1 ? acc.bytes : acc.time;
+      const top = selectTop(touched, order, n, interner);
+      // The residuals' entry ("other") is not ranked (not in `touched`): it comes after the top `n`.
+      if ((acc.requests[OTHER] as number) > 0) top.push(OTHER);
+      const sums = new Float64Array(top.length * 3);
+      for (let i = 0; i < top.length; i++) {
+        const id = top[i] as number;
+        sums[3 * i] = acc.requests[id] as number;
+        sums[3 * i + 1] = acc.bytes[id] as number;
+        sums[3 * i + 2] = acc.time[id] as number;
+      }
+      done = true;
+      return { top, sums };
+    } finally {
+      // Clean for the next query: the ids touched and OTHER; everything after a throw (a filter's
+      // predicate) in the middle of a bucket, whose touched ids are not all counted (2 MiB at most).
+      for (const a of [acc.requests, acc.bytes, acc.time]) {
+        if (!done) a.fill(0);
+        else {
+          a[OTHER] = 0;
+          for (let i = 0; i < count; i++) a[acc.touched[i] as number] = 0;
+        }
+      }
     }
-    for (const a of [acc.requests, acc.bytes, acc.time]) {
-      a[OTHER] = 0;
-      for (let i = 0; i < touched.length; i++) a[touched[i] as number] = 0;
-    }
-    return { top, sums };
   }
 
   /** The top ids (then `OTHER` when it has requests) and their three sums, from two passes. */
@@ -271,7 +281,9 @@ const WARM_SLICE = 1 << 20;
  * query that sums over most ids (60 minutes of millions of distinct URIs) would otherwise take
  * the page faults of tens of MB at once, and those cost ~10 µs a page on some virtual machines.
  * Stops if they are replaced. The memory is what such a query makes resident anyway. (`mark` is
- * only read by such a query, but for the ids it picks: its pages stay the kernel's zero page.)
+ * written by such a query only for the ids it picks, and read for every entry of the window: its
+ * other pages stay the kernel's zero page. A query by bytes or time writes it for every id it
+ * touches: those first faults, one page for 4 096 ids, are not taken ahead.)
  */
 function warm(acc: Accumulators, current: () => Accumulators): void {
   const arrays: (Float64Array | Int32Array)[] = [acc.order, acc.touched];
