@@ -168,4 +168,62 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
       );
     }
   });
+
+  it('keeps the sealed sums of an unfiltered query by requests between queries: answers as summed anew', () => {
+    let seed = 5;
+    const rand = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor((seed / 2147483648) * k);
+    };
+    const interners = DIMENSIONS.map(() => new Interner());
+    for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
+    // Few URIs, so ties and sums across buckets; some OTHER (residuals), some 0 requests.
+    const keys = (size: number) =>
+      Array.from({ length: size }, () => ({
+        labels: [
+          `w${rand(3)}.example`,
+          `192.0.2.${rand(9)}`,
+          rand(40) === 0 ? OTHER_TEXT : `/p/${rand(200)}`,
+          String(200 + rand(3) * 100),
+          '',
+          'GET',
+        ],
+        requests: rand(12) === 0 ? 0 : 1 + rand(2),
+        bytes: rand(1000),
+        time: rand(100) / 100,
+      }));
+    const kept = new BucketQueries(interners);
+    const anew = new BucketQueries(interners);
+    let sealed = Array.from({ length: 5 }, () => bucket(interners, keys(300)));
+    let live = bucket(interners, keys(200));
+    const rows = (e: TopEntry[]) => e.map((x) => [x.label, x.requests, x.bytes, x.time.toFixed(6)]);
+    for (let step = 0; step < 60; step++) {
+      const what = rand(6);
+      if (what === 0)
+        sealed = [...sealed, bucket(interners, keys(300))]; // a minute sealed
+      else if (what === 1)
+        sealed = sealed.slice(1); // one leaves the window
+      else if (what === 2 && sealed.length > 0) {
+        // One replaced by late lines (a new object).
+        const i = rand(sealed.length);
+        sealed = sealed.map((b, j) => (j === i ? bucket(interners, keys(300)) : b));
+      } else if (what === 3) live = bucket(interners, keys(rand(300)));
+      else if (what === 4) {
+        // Another query between: filtered, by bytes, or over other buckets.
+        const other = [
+          () => kept.topN([...sealed, live], { groupBy: 'uri', n: 5, filter: { website: 'w1.example' } }),
+          () => kept.topN([...sealed, live], { groupBy: 'uri', n: 5, orderBy: 'bytes' }),
+          () => kept.topN(sealed.slice(0, 2), { groupBy: 'uri', n: 5 }, live),
+          () => kept.topN(sealed, { groupBy: 'website', n: 5 }, live),
+        ][rand(4)] as () => TopEntry[];
+        other();
+      }
+      // n as the last query of the step before first: its kept top is reused.
+      for (const n of [10, 1 + rand(3), 300, 10]) {
+        const got = kept.topN(sealed, { groupBy: 'uri', n }, live);
+        const want = anew.topN([...sealed, live], { groupBy: 'uri', n });
+        assert.deepEqual(rows(got), rows(want), `step ${step}, n ${n}`);
+      }
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * Queries over a list of buckets: grouped TopN, ungrouped aggregation (for merging), and Trend.
  * Shared by a collector's store and an aggregator's merged store: both hand over the buckets a
  * window covers and the interners their ids refer to. Aggregation runs into scratch arrays
- * indexed by id (no maps keyed by strings), reused and zeroed between queries.
+ * indexed by id (no maps keyed by strings), reused and zeroed between queries; an unfiltered TopN
+ * by requests of a dimension of many values keeps its sealed buckets' sums there (`#keptPasses`).
  * @module
  */
 import type { Bucket } from './bucket.ts';
@@ -76,9 +77,29 @@ interface Totals {
  */
 export type BucketView = Omit<Bucket, 'requests'> & { readonly requests: ArrayLike<number> };
 
+/**
+ * The sums by requests of an unfiltered TopN over sealed buckets, kept in the accumulators between
+ * queries (`order`, its ids in `touched`): a query over the same window adds the buckets sealed
+ * since, and then needs only the live minute (see `#kept`).
+ */
+interface Kept {
+  /** The dimension summed. */
+  readonly g: number;
+  /** The sealed buckets summed (a sealed bucket is replaced, never changed, while in its ring). */
+  readonly buckets: Set<BucketView>;
+  /** How many ids of `touched` the sums have. */
+  count: number;
+  /** The top `n` of the sums alone, under `(sum, label)`; null once the sums changed. */
+  top: number[] | null;
+  n: number;
+}
+
 export class BucketQueries {
   readonly interners: readonly Interner[];
   #acc: Accumulators = emptyAccumulators(0);
+  #kept: Kept | null = null;
+  /** The live minute's distinct ids of the group-by dimension (a kept query's candidates). */
+  #liveIds = new Int32Array(0);
   #totals: Totals = emptyTotals(0);
   readonly #regexScratch = new RegexScratch();
 
@@ -93,17 +114,20 @@ export class BucketQueries {
    * two: the ranked measure summed per id and the top chosen, then the three measures of the
    * chosen ids only.
    */
-  topN(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window'>): TopEntry[] {
+  topN(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window'>, live?: BucketView): TopEntry[] {
     if (q.n <= 0) return [];
     const filter = compileFilter(q.filter ?? {}, this.interners, this.#regexScratch);
     if (filter.impossible) return [];
     const g = DIM[q.groupBy];
     const interner = this.interners[g] as Interner;
     const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
+    const all = live === undefined ? buckets : [...buckets, live];
     const { top, sums } =
       interner.capacity <= ONE_PASS_IDS
-        ? this.#onePass(buckets, filter, g, measure, q.n, interner)
-        : this.#twoPasses(buckets, filter, g, measure, q.n, interner);
+        ? this.#onePass(all, filter, g, measure, q.n, interner)
+        : live !== undefined && filter.empty && measure === 0
+          ? this.#keptPasses(buckets, live, filter, g, q.n, interner)
+          : this.#twoPasses(all, filter, g, measure, q.n, interner);
     return top.map((id, i) => ({
       label: interner.value(id),
       requests: sums[3 * i] as number,
@@ -163,6 +187,7 @@ export class BucketQueries {
     interner: Interner,
   ): Picked {
     const acc = this.#accumulators(interner.capacity);
+    this.#forget();
     let count = 0;
     for (const b of buckets) count = rank(b, filter, g, measure, acc, count);
     const touched = acc.touched.subarray(0, count);
@@ -182,6 +207,92 @@ export class BucketQueries {
     for (const b of buckets) sumPicked(b, filter, g, mark, place, sums);
     for (const id of top) mark[id] = 0;
     return { top, sums };
+  }
+
+  /**
+   * An unfiltered TopN by requests of a dimension of many values, over sealed buckets and the live
+   * minute: the sealed buckets' sums S are kept between queries (`#kept`), the buckets sealed
+   * since added; a bucket gone from the window (or replaced by late lines) makes them summed anew.
+   * The answer is the top `n` of S + L (L: the live minute's requests) among the top `n` of S alone
+   * and the live minute's ids: any other id has L = 0 and n ids above it in S, each at least as
+   * high in S + L (or as high, with a smaller label). So the tie scan of a flood of ids at one
+   * request runs when S changes (a minute), not at every query. Sums are integers: exact.
+   */
+  #keptPasses(
+    sealed: readonly BucketView[],
+    live: BucketView,
+    filter: CompiledFilter,
+    g: number,
+    n: number,
+    interner: Interner,
+  ): Picked {
+    const acc = this.#accumulators(interner.capacity);
+    const { order, mark } = acc;
+    let k = this.#kept;
+    if (k !== null && k.g === g) {
+      const now = new Set(sealed);
+      for (const b of k.buckets) if (!now.has(b)) k = null;
+    } else k = null;
+    if (k === null) {
+      this.#forget();
+      k = { g, buckets: new Set(), count: 0, top: null, n };
+      this.#kept = k;
+    }
+    for (const b of sealed) {
+      if (k.buckets.has(b)) continue;
+      k.count = rank(b, filter, g, 0, acc, k.count);
+      k.buckets.add(b);
+      k.top = null;
+    }
+    if (k.top === null || k.n !== n) {
+      k.top = selectTop(acc.touched.subarray(0, k.count), order, n, interner);
+      k.n = n;
+    }
+    // The live minute's requests added to S for a moment (its ids marked once each), the top
+    // chosen among them and S's own top, then taken off again.
+    // Room for the live minute's ids and S's top.
+    const room = live.size + k.top.length;
+    if (this.#liveIds.length < room) this.#liveIds = new Int32Array(room + (room >>> 2));
+    const ids = this.#liveIds;
+    let m = 0;
+    for (let e = 0; e < live.size; e++) {
+      const r = live.requests[e] as number;
+      if (r === 0) continue;
+      const id = live.ids[e * D + g] as number;
+      if (mark[id] === 0 && id !== OTHER) {
+        mark[id] = 1;
+        ids[m++] = id;
+      }
+      order[id] = (order[id] as number) + r;
+    }
+    for (const id of k.top) if (mark[id] === 0) ids[m++] = id;
+    const top = selectTop(ids.subarray(0, m), order, n, interner);
+    if ((order[OTHER] as number) > 0) top.push(OTHER);
+    for (let e = 0; e < live.size; e++) {
+      const r = live.requests[e] as number;
+      if (r === 0) continue;
+      const id = live.ids[e * D + g] as number;
+      order[id] = (order[id] as number) - r;
+      mark[id] = 0;
+    }
+    // Pass 2, as `#twoPasses`'s.
+    const sums = new Float64Array(top.length * 3);
+    const place = top.length > 254 ? new Map(top.map((id, i) => [id, i])) : undefined;
+    for (let i = 0; i < top.length; i++) mark[top[i] as number] = place ? 255 : i + 1;
+    for (const b of sealed) sumPicked(b, filter, g, mark, place, sums);
+    sumPicked(live, filter, g, mark, place, sums);
+    for (const id of top) mark[id] = 0;
+    return { top, sums };
+  }
+
+  /** Lets go of the kept sums: the accumulators zeroed for another query. */
+  #forget(): void {
+    const k = this.#kept;
+    if (k === null) return;
+    this.#kept = null;
+    const { order, touched } = this.#acc;
+    order[OTHER] = 0;
+    for (let i = 0; i < k.count; i++) order[touched[i] as number] = 0;
   }
 
   /** One point per bucket: its totals, or with a filter, the sums of the keys it kept that match. */
@@ -238,6 +349,7 @@ export class BucketQueries {
     if (this.#acc.mark.length < capacity) {
       // An eighth of room to grow into: 13 bytes an id is tens of MB for millions of values.
       this.#acc = emptyAccumulators(Math.max(capacity + (capacity >>> 3), 1024));
+      this.#kept = null; // its sums were in the old ones
       if (this.#acc.mark.length >= WARM_FROM) warm(this.#acc, () => this.#acc);
     }
     return this.#acc;
@@ -296,9 +408,8 @@ function warm(acc: Accumulators, current: () => Accumulators): void {
       const x = arrays[a] as Float64Array | Int32Array;
       const perPage = 4096 / x.BYTES_PER_ELEMENT;
       const end = Math.min(x.length, at + budget / x.BYTES_PER_ELEMENT);
-      // Between queries they hold zeros (each query zeroes what it touched; `touched` is read
-      // only below its count): writing one 0 a page makes the page resident.
-      for (let i = at; i < end; i += perPage) x[i] = 0;
+      // Writing a value a page makes the page resident (the value it holds: kept sums stay).
+      for (let i = at; i < end; i += perPage) x[i] = x[i] as number;
       budget -= (end - at) * x.BYTES_PER_ELEMENT;
       at = end;
       if (at >= x.length) {

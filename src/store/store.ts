@@ -986,7 +986,8 @@ export class Store {
   topN(q: TopNQuery): TopEntry[] {
     this.tick();
     this.flushLate();
-    return this.#queries.topN(this.#windowViews(q.window), q);
+    // The sealed buckets apart from the live minute: an unfiltered query keeps their sums.
+    return this.#queries.topN(this.buckets(q.window), q, this.#liveView());
   }
 
   /** One point per bucket of `window` (the last point is the current minute so far). */
