@@ -226,4 +226,30 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
       }
     }
   });
+
+  it('sums anew when its scratch grows (values interned since): kept sums are not read from the new one', () => {
+    const interners = DIMENSIONS.map(() => new Interner());
+    const uris = interners[DIM.uri] as Interner;
+    for (let i = 0; i < 70_000; i++) uris.intern(`/unused/${i}`);
+    const key = (uri: string, requests: number) => ({
+      labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'],
+      requests,
+      bytes: 1,
+      time: 0,
+    });
+    const sealed = [bucket(interners, [key('/a', 5), key('/b', 3)]), bucket(interners, [key('/b', 4)])];
+    const q = new BucketQueries(interners);
+    const ask = () =>
+      q
+        .topN(sealed, { groupBy: 'uri', n: 2 }, bucket(interners, [key('/a', 1)]))
+        .map((e) => [e.label, e.requests]);
+    const want = [
+      ['/b', 7],
+      ['/a', 6],
+    ];
+    assert.deepEqual(ask(), want);
+    // More values than its scratch has room for (an eighth over the capacity it was made for).
+    for (let i = 0; i < 20_000; i++) uris.intern(`/more/${i}`);
+    assert.deepEqual(ask(), want);
+  });
 });

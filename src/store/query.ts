@@ -85,8 +85,12 @@ export type BucketView = Omit<Bucket, 'requests'> & { readonly requests: ArrayLi
 interface Kept {
   /** The dimension summed. */
   readonly g: number;
-  /** The sealed buckets summed (a sealed bucket is replaced, never changed, while in its ring). */
-  readonly buckets: Set<BucketView>;
+  /**
+   * The sealed buckets summed (a sealed bucket is replaced, never changed, while in its ring),
+   * and how many: weakly held, so a bucket evicted since is not kept alive by them.
+   */
+  readonly buckets: WeakSet<BucketView>;
+  size: number;
   /** How many ids of `touched` the sums have. */
   count: number;
   /** The top `n` of the sums alone, under `(sum, label)`; null once the sums changed. */
@@ -229,19 +233,22 @@ export class BucketQueries {
     const acc = this.#accumulators(interner.capacity);
     const { order, mark } = acc;
     let k = this.#kept;
-    if (k !== null && k.g === g) {
-      const now = new Set(sealed);
-      for (const b of k.buckets) if (!now.has(b)) k = null;
-    } else k = null;
+    // Still valid when every bucket summed is in the list (which has no bucket twice).
+    if (k !== null) {
+      let held = 0;
+      for (const b of sealed) if (k.buckets.has(b)) held++;
+      if (k.g !== g || held !== k.size) k = null;
+    }
     if (k === null) {
       this.#forget();
-      k = { g, buckets: new Set(), count: 0, top: null, n };
+      k = { g, buckets: new WeakSet(), size: 0, count: 0, top: null, n };
       this.#kept = k;
     }
     for (const b of sealed) {
       if (k.buckets.has(b)) continue;
       k.count = rank(b, filter, g, 0, acc, k.count);
       k.buckets.add(b);
+      k.size++;
       k.top = null;
     }
     if (k.top === null || k.n !== n) {

@@ -374,4 +374,24 @@ describe('Store: TopN while its accumulators are touched in the background', () 
       assert.deepEqual(ask(), first);
     }
   });
+  it('keeps the sealed sums of a query through the background touching (same answers as without it)', async () => {
+    const run = async (wait: boolean) => {
+      const c = clock(1_795_000_020);
+      const s = new Store({ now: c.now });
+      const ask = () =>
+        s.topN({ groupBy: 'uri', window: '60m', n: 5 }).map((e) => [e.label, e.requests, e.bytes]);
+      // More than 65 536 URIs: the sums of the sealed minutes are kept between queries.
+      for (let i = 0; i < 70_000; i++) s.add('a.example', '192.0.2.1', `/u${i}`, 200, '', 'GET', 10, 0.5);
+      for (let i = 0; i < 30; i++) s.add('a.example', '192.0.2.1', `/hot${i % 3}`, 200, '', 'GET', 10, 0.5);
+      c.t += 60;
+      const out = [ask()];
+      if (wait) for (let turn = 0; turn < 5; turn++) await new Promise((r) => setTimeout(r, 0));
+      out.push(ask());
+      for (let i = 0; i < 20; i++) s.add('a.example', '192.0.2.1', `/u${i * 512}`, 200, '', 'GET', 10, 0.5);
+      c.t += 60;
+      out.push(ask());
+      return out;
+    };
+    assert.deepEqual(await run(true), await run(false));
+  });
 });
