@@ -255,9 +255,8 @@ export class BucketQueries {
       k.top = selectTop(acc.touched.subarray(0, k.count), order, n, interner);
       k.n = n;
     }
-    // The live minute's requests added to S for a moment (its ids marked once each), the top
-    // chosen among them and S's own top, then taken off again.
-    // Room for the live minute's ids and S's top.
+    // The live minute's requests added to S for a moment (its ids marked once each, listed with
+    // S's own top in `#liveIds`), the top chosen among them, then taken off again.
     const room = live.size + k.top.length;
     if (this.#liveIds.length < room) this.#liveIds = new Int32Array(room + (room >>> 2));
     const ids = this.#liveIds;
