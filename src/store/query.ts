@@ -125,13 +125,14 @@ export class BucketQueries {
     const g = DIM[q.groupBy];
     const interner = this.interners[g] as Interner;
     const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
+    const ask: Ask = { filter, g, measure, n: q.n, interner };
     const all = live === undefined ? buckets : [...buckets, live];
     const { top, sums } =
       interner.capacity <= ONE_PASS_IDS
-        ? this.#onePass(all, filter, g, measure, q.n, interner)
+        ? this.#onePass(all, ask)
         : live !== undefined && filter.empty && measure === 0
-          ? this.#keptPasses(buckets, live, filter, g, q.n, interner)
-          : this.#twoPasses(all, filter, g, measure, q.n, interner);
+          ? this.#keptPasses(buckets, live, ask)
+          : this.#twoPasses(all, ask);
     return top.map((id, i) => ({
       label: interner.value(id),
       requests: sums[3 * i] as number,
@@ -141,14 +142,7 @@ export class BucketQueries {
   }
 
   /** The top ids (then `OTHER` when it has requests) and their three sums, from one pass. */
-  #onePass(
-    buckets: readonly BucketView[],
-    filter: CompiledFilter,
-    g: number,
-    measure: number,
-    n: number,
-    interner: Interner,
-  ): Picked {
+  #onePass(buckets: readonly BucketView[], { filter, g, measure, n, interner }: Ask): Picked {
     const acc = this.#oneTotals(interner.capacity);
     let count = 0;
     let done = false;
@@ -182,14 +176,7 @@ export class BucketQueries {
   }
 
   /** The top ids (then `OTHER` when it has requests) and their three sums, from two passes. */
-  #twoPasses(
-    buckets: readonly BucketView[],
-    filter: CompiledFilter,
-    g: number,
-    measure: number,
-    n: number,
-    interner: Interner,
-  ): Picked {
+  #twoPasses(buckets: readonly BucketView[], { filter, g, measure, n, interner }: Ask): Picked {
     const acc = this.#accumulators(interner.capacity);
     this.#forget();
     let count = 0;
@@ -204,13 +191,7 @@ export class BucketQueries {
     mark[OTHER] = 0;
     for (let i = 0; i < touched.length; i++) order[touched[i] as number] = 0;
     if (measure !== 0) for (let i = 0; i < touched.length; i++) mark[touched[i] as number] = 0;
-    // Pass 2: the chosen ids' sums (`mark` holds 1 + their place, for at most 254; a map beyond).
-    const sums = new Float64Array(top.length * 3);
-    const place = top.length > 254 ? new Map(top.map((id, i) => [id, i])) : undefined;
-    for (let i = 0; i < top.length; i++) mark[top[i] as number] = place ? 255 : i + 1;
-    for (const b of buckets) sumPicked(b, filter, g, mark, place, sums);
-    for (const id of top) mark[id] = 0;
-    return { top, sums };
+    return { top, sums: sumChosen(buckets, filter, g, top, mark) };
   }
 
   /**
@@ -222,14 +203,7 @@ export class BucketQueries {
    * high in S + L (or as high, with a smaller label). So the tie scan of a flood of ids at one
    * request runs when S changes (a minute), not at every query. Sums are integers: exact.
    */
-  #keptPasses(
-    sealed: readonly BucketView[],
-    live: BucketView,
-    filter: CompiledFilter,
-    g: number,
-    n: number,
-    interner: Interner,
-  ): Picked {
+  #keptPasses(sealed: readonly BucketView[], live: BucketView, { filter, g, n, interner }: Ask): Picked {
     const acc = this.#accumulators(interner.capacity);
     const { order, mark } = acc;
     let k = this.#kept;
@@ -281,14 +255,7 @@ export class BucketQueries {
       order[id] = (order[id] as number) - r;
       mark[id] = 0;
     }
-    // Pass 2, as `#twoPasses`'s.
-    const sums = new Float64Array(top.length * 3);
-    const place = top.length > 254 ? new Map(top.map((id, i) => [id, i])) : undefined;
-    for (let i = 0; i < top.length; i++) mark[top[i] as number] = place ? 255 : i + 1;
-    for (const b of sealed) sumPicked(b, filter, g, mark, place, sums);
-    sumPicked(live, filter, g, mark, place, sums);
-    for (const id of top) mark[id] = 0;
-    return { top, sums };
+    return { top, sums: sumChosen([...sealed, live], filter, g, top, mark) };
   }
 
   /** Lets go of the kept sums: the accumulators zeroed for another query. */
@@ -367,6 +334,17 @@ export class BucketQueries {
       this.#totals = emptyTotals(Math.max(capacity + (capacity >>> 3), 256));
     return this.#totals;
   }
+}
+
+/** What the ways of answering a TopN are given. */
+interface Ask {
+  readonly filter: CompiledFilter;
+  /** The group-by dimension. */
+  readonly g: number;
+  /** The ranked measure: 0 requests, 1 bytes, 2 time. */
+  readonly measure: number;
+  readonly n: number;
+  readonly interner: Interner;
 }
 
 /** Ids chosen by a TopN, and their requests, bytes and time (three numbers an id, in order). */
@@ -491,7 +469,27 @@ function rank(
   return count;
 }
 
-/** Pass 2: adds a bucket's matching keys whose `g` id is marked (chosen) into `sums` (3 per chosen id). */
+/**
+ * Pass 2: the requests, bytes and time of the chosen ids `top` over the buckets' matching keys (3
+ * numbers an id, in order). `mark` (all 0) holds 1 + each one's place meanwhile (for at most 254;
+ * a map beyond), and is all 0 again after.
+ */
+function sumChosen(
+  buckets: readonly BucketView[],
+  filter: CompiledFilter,
+  g: number,
+  top: readonly number[],
+  mark: Uint8Array,
+): Float64Array {
+  const sums = new Float64Array(top.length * 3);
+  const place = top.length > 254 ? new Map(top.map((id, i) => [id, i])) : undefined;
+  for (let i = 0; i < top.length; i++) mark[top[i] as number] = place ? 255 : i + 1;
+  for (const b of buckets) sumPicked(b, filter, g, mark, place, sums);
+  for (const id of top) mark[id] = 0;
+  return sums;
+}
+
+/** Adds a bucket's matching keys whose `g` id is marked (chosen) into `sums` (3 per chosen id). */
 function sumPicked(
   b: BucketView,
   filter: CompiledFilter,
