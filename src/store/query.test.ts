@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { prng } from '../../test/support/prng.ts';
 import type { Bucket } from './bucket.ts';
 import { D, DIM, DIMENSIONS, type Dimension, OTHER_TEXT } from './dimensions.ts';
 import type { Filter } from './filter.ts';
@@ -60,18 +61,31 @@ function reference(
   return top;
 }
 
+/** A draw in [0, k) from the project's seeded generator. */
+function randInt(seed: number): (k: number) => number {
+  const next = prng(seed);
+  return (k) => Math.floor(next() * k);
+}
+
+/** Interners for the six dimensions; with `many`, 70 000 URIs more than one pass takes. */
+function newInterners(many: boolean): Interner[] {
+  const interners = DIMENSIONS.map(() => new Interner());
+  if (many) for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
+  return interners;
+}
+
+/** A key of one URI with `requests` (one byte, no time). */
+function key(uri: string, requests: number) {
+  return { labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'], requests, bytes: 1, time: 0 };
+}
+
 describe('BucketQueries.topN: one pass for few values, two for many', () => {
   it('equals a map and a full sort, by each order, with and without filters, either way', () => {
-    let seed = 11;
-    const rand = (k: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return Math.floor((seed / 2147483648) * k);
-    };
+    const rand = randInt(11);
     // Few URIs (one pass) and, with 70 000 more interned, many (two passes: the URI interner's
     // capacity is past 65 536).
     for (const many of [false, true]) {
-      const interners = DIMENSIONS.map(() => new Interner());
-      if (many) for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
+      const interners = newInterners(many);
       const keys = Array.from({ length: 3000 }, () => ({
         labels: [
           `w${rand(5)}.example`,
@@ -113,14 +127,7 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
 
   it('sums requests past 2^32 exactly, either way', () => {
     for (const many of [false, true]) {
-      const interners = DIMENSIONS.map(() => new Interner());
-      if (many) for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
-      const key = (uri: string, requests: number) => ({
-        labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'],
-        requests,
-        bytes: 1,
-        time: 0,
-      });
+      const interners = newInterners(many);
       // /a: 3e9 + 3e9 = 6e9 (past 2^32: in 32 bits it would be 1.7e9, under /b's 4e9).
       const buckets = [
         bucket(interners, [key('/a', 3e9), key('/b', 4e9)]),
@@ -143,12 +150,6 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
       const interners = DIMENSIONS.map(() => new Interner());
       const uris = interners[DIM.uri] as Interner;
       for (let i = 0; i < base; i++) uris.intern(`/old/${i}`);
-      const key = (uri: string, requests: number) => ({
-        labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'],
-        requests,
-        bytes: 1,
-        time: 0,
-      });
       const q = new BucketQueries(interners);
       assert.deepEqual(
         q.topN([bucket(interners, [key('/old/1', 2)])], { groupBy: 'uri', n: 1 }).map((e) => e.label),
@@ -170,13 +171,8 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
   });
 
   it('keeps the sealed sums of an unfiltered query by requests between queries: answers as summed anew', () => {
-    let seed = 5;
-    const rand = (k: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return Math.floor((seed / 2147483648) * k);
-    };
-    const interners = DIMENSIONS.map(() => new Interner());
-    for (let i = 0; i < 70_000; i++) (interners[DIM.uri] as Interner).intern(`/unused/${i}`);
+    const rand = randInt(5);
+    const interners = newInterners(true);
     // Few URIs, so ties and sums across buckets; some OTHER (residuals), some 0 requests.
     const keys = (size: number) =>
       Array.from({ length: size }, () => ({
@@ -228,15 +224,8 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
   });
 
   it('sums anew when its scratch grows (values interned since): kept sums are not read from the new one', () => {
-    const interners = DIMENSIONS.map(() => new Interner());
+    const interners = newInterners(true);
     const uris = interners[DIM.uri] as Interner;
-    for (let i = 0; i < 70_000; i++) uris.intern(`/unused/${i}`);
-    const key = (uri: string, requests: number) => ({
-      labels: ['w.example', '192.0.2.1', uri, '200', '', 'GET'],
-      requests,
-      bytes: 1,
-      time: 0,
-    });
     const sealed = [bucket(interners, [key('/a', 5), key('/b', 3)]), bucket(interners, [key('/b', 4)])];
     const q = new BucketQueries(interners);
     const ask = () =>
