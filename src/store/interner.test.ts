@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { prng } from '../../test/support/prng.ts';
 import { encodeString } from '../format/bytes.ts';
 import { OTHER, OTHER_TEXT } from './dimensions.ts';
 import { Interner } from './interner.ts';
@@ -179,6 +180,40 @@ describe('Interner', () => {
     const sorted = [...ids].sort((a, b) => it.compare(a, b)).map((id) => it.value(id));
     assert.deepEqual(sorted, byCodePoint);
     assert.equal(it.compare(ids[0] as number, ids[0] as number), 0);
+  });
+
+  it('finds the next id that ranks above a bound as compare orders them, whatever the length of the values', () => {
+    // Lengths around each varint size (a value's length × 4 takes 1 byte below 32, 2 below 4 096,
+    // 3 beyond), common prefixes, a prefix of the bound, and the bound itself among the candidates.
+    const it = new Interner();
+    const rnd = prng(14);
+    const texts = new Set<string>();
+    for (const len of [0, 1, 5, 30, 31, 32, 33, 100, 4095, 4096, 4097, 9000])
+      for (let k = 0; k < 4; k++) {
+        let s = '/p/';
+        while (s.length < len) s += 'abc'[Math.floor(rnd() * 3)];
+        texts.add(s.slice(0, Math.max(len, 1)));
+      }
+    const ids = Int32Array.from([...texts].map((t) => it.intern(t)));
+    const order = new Float64Array(it.capacity);
+    for (const id of ids) order[id] = 1 + Math.floor(rnd() * 2);
+    let checked = 0;
+    for (const bound of ids)
+      for (const y of [1, 2]) {
+        const above = (id: number) =>
+          (order[id] as number) > y || (order[id] === y && it.compare(id, bound) < 0);
+        for (let from = 0; from < ids.length; from += 3) {
+          let want = from;
+          while (want < ids.length && !above(ids[want] as number)) want++;
+          assert.equal(
+            it.nextAbove(ids, from, ids.length, order, y, bound),
+            want,
+            `bound ${bound} y ${y} from ${from}`,
+          );
+          checked++;
+        }
+      }
+    assert.ok(checked > 1000);
   });
 
   it('finds plain text at the start, at the end, equal, or anywhere in the bytes', () => {
