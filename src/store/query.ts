@@ -131,7 +131,7 @@ export class BucketQueries {
       interner.capacity <= ONE_PASS_IDS
         ? this.#onePass(all, ask)
         : live !== undefined && filter.empty && measure === 0
-          ? this.#keptPasses(buckets, live, ask)
+          ? this.#keptPasses(buckets, live, all, ask)
           : this.#twoPasses(all, ask);
     return top.map((id, i) => ({
       label: interner.value(id),
@@ -201,9 +201,15 @@ export class BucketQueries {
    * The answer is the top `n` of S + L (L: the live minute's requests) among the top `n` of S alone
    * and the live minute's ids: any other id has L = 0 and n ids above it in S, each at least as
    * high in S + L (or as high, with a smaller label). So the tie scan of a flood of ids at one
-   * request runs when S changes (a minute), not at every query. Sums are integers: exact.
+   * request runs when S changes (a minute), not at every query. Sums are integers: exact. `all`:
+   * the sealed buckets and the live minute, for the chosen ids' sums.
    */
-  #keptPasses(sealed: readonly BucketView[], live: BucketView, { filter, g, n, interner }: Ask): Picked {
+  #keptPasses(
+    sealed: readonly BucketView[],
+    live: BucketView,
+    all: readonly BucketView[],
+    { filter, g, n, interner }: Ask,
+  ): Picked {
     const acc = this.#accumulators(interner.capacity);
     const { order, mark } = acc;
     let k = this.#kept;
@@ -255,7 +261,7 @@ export class BucketQueries {
       order[id] = (order[id] as number) - r;
       mark[id] = 0;
     }
-    return { top, sums: sumChosen([...sealed, live], filter, g, top, mark) };
+    return { top, sums: sumChosen(all, filter, g, top, mark) };
   }
 
   /** Lets go of the kept sums: the accumulators zeroed for another query. */
