@@ -93,9 +93,19 @@ interface Kept {
   size: number;
   /** How many ids of `touched` the sums have. */
   count: number;
-  /** The top `n` of the sums alone, under `(sum, label)`; null once the sums changed. */
+  /**
+   * The top `n` of the sums alone, under `(sum, label)` (the largest `n` asked since they changed:
+   * a smaller one's top is its first ids); null once the sums changed.
+   */
   top: number[] | null;
   n: number;
+  /**
+   * The sealed buckets' requests, bytes and time of each id of `top`, then of `OTHER` (three
+   * numbers an id, in order), and each one's place there: a query adds the live minute's only
+   * (and scans the sealed buckets again only for an id it chose outside `top`).
+   */
+  sums: Float64Array;
+  place: Map<number, number>;
 }
 
 export class BucketQueries {
@@ -131,7 +141,7 @@ export class BucketQueries {
       interner.capacity <= ONE_PASS_IDS
         ? this.#onePass(all, ask)
         : live !== undefined && filter.empty && measure === 0
-          ? this.#keptPasses(buckets, live, all, ask)
+          ? this.#keptPasses(buckets, live, ask)
           : this.#twoPasses(all, ask);
     return top.map((id, i) => ({
       label: interner.value(id),
@@ -201,15 +211,11 @@ export class BucketQueries {
    * The answer is the top `n` of S + L (L: the live minute's requests) among the top `n` of S alone
    * and the live minute's ids: any other id has L = 0 and n ids above it in S, each at least as
    * high in S + L (or as high, with a smaller label). So the tie scan of a flood of ids at one
-   * request runs when S changes (a minute), not at every query. Sums are integers: exact. `all`:
-   * the sealed buckets and the live minute, for the chosen ids' sums.
+   * request runs when S changes (a minute), not at every query. Sums are integers: exact. The
+   * three sums of S's top (and of `OTHER`) over the sealed buckets are kept too, so a query reads
+   * the live minute, not the whole window, for the chosen ids' sums.
    */
-  #keptPasses(
-    sealed: readonly BucketView[],
-    live: BucketView,
-    all: readonly BucketView[],
-    { filter, g, n, interner }: Ask,
-  ): Picked {
+  #keptPasses(sealed: readonly BucketView[], live: BucketView, { filter, g, n, interner }: Ask): Picked {
     const acc = this.#accumulators(interner.capacity);
     const { order, mark } = acc;
     let k = this.#kept;
@@ -221,7 +227,7 @@ export class BucketQueries {
     }
     if (k === null) {
       this.#forget();
-      k = { g, buckets: new WeakSet(), size: 0, count: 0, top: null, n };
+      k = { g, buckets: new WeakSet(), size: 0, count: 0, top: null, n, sums: NO_SUMS, place: new Map() };
       this.#kept = k;
     }
     for (const b of sealed) {
@@ -231,13 +237,18 @@ export class BucketQueries {
       k.size++;
       k.top = null;
     }
-    if (k.top === null || k.n !== n) {
+    if (k.top === null || k.n < n) {
       k.top = selectTop(acc.touched.subarray(0, k.count), order, n, interner);
       k.n = n;
+      const cached = [...k.top, OTHER];
+      k.sums = sumChosen(sealed, filter, g, cached, mark);
+      k.place = new Map(cached.map((id, i) => [id, i]));
     }
+    const kTop = k.top;
+    const candidates = Math.min(n, kTop.length);
     // The live minute's requests added to S for a moment (its ids marked once each, listed with
     // S's own top in `#liveIds`), the top chosen among them, then taken off again.
-    const room = live.size + k.top.length;
+    const room = live.size + candidates;
     if (this.#liveIds.length < room) this.#liveIds = new Int32Array(room + (room >>> 2));
     const ids = this.#liveIds;
     let m = 0;
@@ -251,7 +262,10 @@ export class BucketQueries {
       }
       order[id] = (order[id] as number) + r;
     }
-    for (const id of k.top) if (mark[id] === 0) ids[m++] = id;
+    for (let i = 0; i < candidates; i++) {
+      const id = kTop[i] as number;
+      if (mark[id] === 0) ids[m++] = id;
+    }
     const top = selectTop(ids.subarray(0, m), order, n, interner);
     if ((order[OTHER] as number) > 0) top.push(OTHER);
     for (let e = 0; e < live.size; e++) {
@@ -261,7 +275,18 @@ export class BucketQueries {
       order[id] = (order[id] as number) - r;
       mark[id] = 0;
     }
-    return { top, sums: sumChosen(all, filter, g, top, mark) };
+    // The chosen ids' sealed sums as kept (those of an id chosen outside S's top summed now),
+    // then the live minute's added: in the order a pass over all the buckets adds them.
+    const sums = new Float64Array(top.length * 3);
+    let missing = false;
+    for (let i = 0; i < top.length; i++) {
+      const at = k.place.get(top[i] as number);
+      if (at === undefined) missing = true;
+      else sums.set(k.sums.subarray(3 * at, 3 * at + 3), 3 * i);
+    }
+    if (missing) sumChosen(sealed, filter, g, top, mark, sums, (id) => !k.place.has(id));
+    sumChosen([live], filter, g, top, mark, sums);
+    return { top, sums };
   }
 
   /** Lets go of the kept sums: the accumulators zeroed for another query. */
@@ -358,6 +383,8 @@ interface Picked {
   top: number[];
   sums: Float64Array;
 }
+
+const NO_SUMS = new Float64Array(0);
 
 function emptyAccumulators(n: number): Accumulators {
   return { order: new Float64Array(n), mark: new Uint8Array(n), touched: new Int32Array(n) };
@@ -477,8 +504,9 @@ function rank(
 
 /**
  * Pass 2: the requests, bytes and time of the chosen ids `top` over the buckets' matching keys (3
- * numbers an id, in order). `mark` (all 0) holds 1 + each one's place meanwhile (for at most 254;
- * a map beyond), and is all 0 again after.
+ * numbers an id, in order), added into `sums`; with `only`, of the chosen ids it accepts alone.
+ * `mark` (all 0) holds 1 + each one's place meanwhile (for at most 254; a map beyond), and is all
+ * 0 again after.
  */
 function sumChosen(
   buckets: readonly BucketView[],
@@ -486,10 +514,14 @@ function sumChosen(
   g: number,
   top: readonly number[],
   mark: Uint8Array,
+  sums = new Float64Array(top.length * 3),
+  only?: (id: number) => boolean,
 ): Float64Array {
-  const sums = new Float64Array(top.length * 3);
   const place = top.length > 254 ? new Map(top.map((id, i) => [id, i])) : undefined;
-  for (let i = 0; i < top.length; i++) mark[top[i] as number] = place ? 255 : i + 1;
+  for (let i = 0; i < top.length; i++) {
+    const id = top[i] as number;
+    if (only === undefined || only(id)) mark[id] = place ? 255 : i + 1;
+  }
   for (const b of buckets) sumPicked(b, filter, g, mark, place, sums);
   for (const id of top) mark[id] = 0;
   return sums;
