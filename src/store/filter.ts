@@ -40,20 +40,43 @@ export interface CompiledFilter {
 }
 
 /**
- * Memory for the per-id results of a query's regular expressions, reused from query to query
- * (a filter is compiled and used within one synchronous query): a new array of millions of bytes
- * per query would be garbage the collector pauses for.
+ * The per-id results of a query's regular expressions, kept from query to query (a filter is
+ * compiled and used within one synchronous query): a dashboard that asks again with the same
+ * expression tests only the values interned since, and those whose ids were handed out again
+ * (the interner's `catchUp` names them). A new array of millions of bytes per query would also be
+ * garbage the collector pauses for.
  */
 export class RegexScratch {
-  readonly #arrays: Uint8Array[] = [];
-  /** A zeroed array of at least `n` bytes, slot `i` (one per expression of a filter). */
-  take(i: number, n: number): Uint8Array {
-    let a = this.#arrays[i];
-    if (!a || a.length < n) {
-      a = new Uint8Array(Math.max(16, n + (n >>> 3)));
-      this.#arrays[i] = a;
-    } else a.fill(0);
-    return a;
+  readonly #slots: ({ key: string; interner: Interner; cache: Uint8Array; since: number } | undefined)[] = [];
+  /**
+   * The results array of expression `key` (its source and whether negated) over `interner`'s ids,
+   * slot `i` (one per expression of a filter): as the last query of the same expression left it,
+   * less the ids handed out again since; zeroed for another expression, made anew (at least
+   * `interner.capacity` long) when it is too short.
+   */
+  take(i: number, key: string, interner: Interner): Uint8Array {
+    const n = interner.capacity;
+    const s = this.#slots[i];
+    if (s === undefined || s.cache.length < n) {
+      const cache = new Uint8Array(Math.max(16, n + (n >>> 3)));
+      this.#slots[i] = { key, interner, cache, since: interner.reuses };
+      return cache;
+    }
+    const cache = s.cache;
+    if (s.key !== key || s.interner !== interner) {
+      cache.fill(0);
+      s.key = key;
+      s.interner = interner;
+      s.since = interner.reuses;
+    } else
+      s.since = interner.catchUp(
+        s.since,
+        (id) => {
+          if (id < cache.length) cache[id] = 0;
+        },
+        () => cache.fill(0),
+      );
+    return cache;
   }
 }
 
@@ -156,7 +179,13 @@ export function compileFilter(
     const interner = interners[d] as Interner;
     preds.push([
       d,
-      regexPredicate(interner, source, negate === true, field, scratch?.take(slot, interner.capacity)),
+      regexPredicate(
+        interner,
+        source,
+        negate === true,
+        field,
+        scratch?.take(slot, `${negate === true ? '!' : '='}${source}`, interner),
+      ),
     ]);
   });
   const empty = exact.length === 0 && preds.length === 0;

@@ -241,4 +241,35 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
     for (let i = 0; i < 20_000; i++) uris.intern(`/more/${i}`);
     assert.deepEqual(ask(), want);
   });
+
+  it("keeps a regular expression's results between queries, tested again for ids handed out again", () => {
+    const interners = newInterners(false);
+    const uris = interners[DIM.uri] as Interner;
+    const q = new BucketQueries(interners);
+    const ask = (buckets: Bucket[], uriRe: string, uriReNegate = false) =>
+      q
+        .topN(buckets, { groupBy: 'uri', n: 5, filter: { uriRe, uriReNegate } })
+        .map((e) => [e.label, e.requests]);
+    const first = bucket(interners, [key('/a/1', 3), key('/b/1', 2)]);
+    assert.deepEqual(ask([first], '^/a', true), [['/b/1', 2]]);
+    assert.deepEqual(ask([first], '^/a'), [['/a/1', 3]]);
+    // '/a/1' let go of, and its id handed out to another value: the kept result is not read for it.
+    const a = uris.lookup('/a/1') as number;
+    uris.acquire(a);
+    uris.release(a);
+    const second = bucket(interners, [key('/c/1', 4), key('/b/1', 1)]);
+    assert.equal(uris.lookup('/c/1'), a, 'the id is handed out again');
+    assert.deepEqual(ask([second], '^/a'), []);
+    assert.deepEqual(ask([second], '^/a', true), [
+      ['/c/1', 4],
+      ['/b/1', 1],
+    ]);
+    assert.deepEqual(ask([second], '^/[ac]/'), [['/c/1', 4]]);
+    // Values interned since (ids past the results kept) are tested too.
+    const third = bucket(interners, [key('/a/2', 7), key('/c/1', 1)]);
+    assert.deepEqual(ask([second, third], '^/[ac]/'), [
+      ['/a/2', 7],
+      ['/c/1', 5],
+    ]);
+  });
 });
