@@ -345,10 +345,12 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     await history?.close();
     throw e;
   }
-  // Rotate minutes even when no line arrives; merge late lines at least every second.
+  // Rotate minutes even when no line arrives; merge late lines at least every second; a
+  // dashboard's TopN sums brought up to date with a minute sealed (not at its next query).
   const ticker = setInterval(() => {
     store.tick();
     store.flushLate();
+    store.refreshKept();
     if (rotatedSinceCheckpoint) {
       rotatedSinceCheckpoint = false;
       checkpoint(false);

@@ -116,6 +116,10 @@ export class BucketQueries {
   #liveIds = new Int32Array(0);
   #totals: Totals = emptyTotals(0);
   readonly #regexScratch = new RegexScratch();
+  /** Whether the last TopN was answered from kept sums (`#keptPasses`). */
+  keptAnswer = false;
+  /** Sealed buckets summed into kept sums, ever (a test's window on when they are summed). */
+  keptSummed = 0;
 
   constructor(interners: readonly Interner[]) {
     this.interners = interners;
@@ -137,10 +141,12 @@ export class BucketQueries {
     const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
     const ask: Ask = { filter, g, measure, n: q.n, interner };
     const all = live === undefined ? buckets : [...buckets, live];
+    const kept = interner.capacity > ONE_PASS_IDS && live !== undefined && filter.empty && measure === 0;
+    this.keptAnswer = kept;
     const { top, sums } =
       interner.capacity <= ONE_PASS_IDS
         ? this.#onePass(all, ask)
-        : live !== undefined && filter.empty && measure === 0
+        : kept
           ? this.#keptPasses(buckets, live, ask)
           : this.#twoPasses(all, ask);
     return top.map((id, i) => ({
@@ -233,6 +239,7 @@ export class BucketQueries {
     for (const b of sealed) {
       if (k.buckets.has(b)) continue;
       k.count = rank(b, filter, g, 0, acc, k.count);
+      this.keptSummed++;
       k.buckets.add(b);
       k.size++;
       k.top = null;

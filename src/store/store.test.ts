@@ -395,3 +395,41 @@ describe('Store: TopN while its accumulators are touched in the background', () 
     assert.deepEqual(await run(true), await run(false));
   });
 });
+
+describe("Store.refreshKept: a TopN's kept sums brought up to date after a seal", () => {
+  it('sums the window anew when a minute was sealed since, within five minutes of the last ask, not at the next query', () => {
+    const c = clock(T0);
+    const s = new Store({ now: c.now, fineKeep: 100_000 });
+    // More URIs than one pass takes (all kept at the seal): a TopN by URI keeps its sums.
+    for (let i = 0; i < 70_000; i++) s.add('w.example', '192.0.2.1', `/u/${i}`, 200, '', 'GET', 1, 0);
+    c.t += 60;
+    for (let i = 0; i < 5; i++) s.add('w.example', '192.0.2.1', '/hot', 200, '', 'GET', 10, 0);
+    const q = { groupBy: 'uri', window: '60m', n: 2 } as const;
+    const labels = () => s.topN(q).map((e) => [e.label, e.requests]);
+    assert.deepEqual(labels(), [
+      ['/hot', 5],
+      ['/u/0', 1],
+    ]);
+    const afterAsk = s.keptSummed;
+    assert.ok(afterAsk > 0, 'answered from kept sums');
+    s.refreshKept();
+    assert.equal(s.keptSummed, afterAsk, 'nothing sealed since: nothing summed');
+    // The minute with /hot sealed; more of it in the new minute.
+    c.t += 60;
+    s.tick();
+    s.add('w.example', '192.0.2.1', '/hot', 200, '', 'GET', 10, 0);
+    s.refreshKept();
+    const refreshed = s.keptSummed;
+    assert.ok(refreshed > afterAsk, 'summed by the refresh');
+    assert.deepEqual(labels(), [
+      ['/hot', 6],
+      ['/u/0', 1],
+    ]);
+    assert.equal(s.keptSummed, refreshed, 'the query summed nothing');
+    // Five minutes and more after the last ask: no longer kept up to date.
+    c.t += 301;
+    s.tick();
+    s.refreshKept();
+    assert.equal(s.keptSummed, refreshed);
+  });
+});
