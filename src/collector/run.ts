@@ -345,18 +345,30 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     await history?.close();
     throw e;
   }
-  // Rotate minutes even when no line arrives; merge late lines at least every second; a
-  // dashboard's TopN sums brought up to date with a minute sealed (not at its next query).
-  const ticker = setInterval(() => {
-    store.tick();
-    store.flushLate();
-    store.refreshKept();
-    if (rotatedSinceCheckpoint) {
-      rotatedSinceCheckpoint = false;
-      checkpoint(false);
-    }
-  }, 1000);
-  ticker.unref();
+  // Rotate minutes even when no line arrives, just after each whole second (so a minute is sealed
+  // as it ends, before most queries come); merge late lines at least every second; a dashboard's
+  // TopN sums brought up to date with a minute sealed (not at its next query).
+  let ticker: NodeJS.Timeout | undefined;
+  const scheduleTick = () => {
+    ticker = setTimeout(
+      () => {
+        try {
+          store.tick();
+          store.flushLate();
+          store.refreshKept();
+          if (rotatedSinceCheckpoint) {
+            rotatedSinceCheckpoint = false;
+            checkpoint(false);
+          }
+        } finally {
+          if (ticker !== undefined) scheduleTick();
+        }
+      },
+      1000 - (Date.now() % 1000) + 2,
+    );
+    ticker.unref();
+  };
+  scheduleTick();
   // The first checkpoint now: the positions the counts start from.
   checkpoint(true);
   const saver = keeper ? setInterval(() => checkpoint(false), o.checkpointIntervalMs ?? 10_000) : undefined;
@@ -373,7 +385,8 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     async stop() {
       health.set(false);
       stopping = true;
-      clearInterval(ticker);
+      clearTimeout(ticker);
+      ticker = undefined;
       if (saver) clearInterval(saver);
       // A parallel read stops where its positions match its counts (its first part's progress).
       await backfill?.stop();
