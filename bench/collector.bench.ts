@@ -20,6 +20,7 @@
  *   LINES=3000000 SPAN=3600 node bench/collector.bench.ts distinct     # full caps: peak RSS
  *   STATE=1 LINES=3000000 SPAN=3600 THREADS=1 node bench/collector.bench.ts distinct
  *   STATE=kill LINES=3000000 SPAN=3600 THREADS=1 node bench/collector.bench.ts distinct
+ *   DASHBOARD=130 LINES=3000000 SPAN=3600 THREADS=1 RUNS=1 node bench/collector.bench.ts distinct
  *
  * With more than one thread count (and no STATE), each run also starts two `--threads 1`
  * collectors at once on the file: what two cores give two processes that share nothing, the
@@ -61,6 +62,12 @@ const THREADS = (process.env.THREADS ?? '1,2').split(',').map(Number);
 const PROGRAM = process.env.PROGRAM ?? 'installed';
 /** STATE=1: stopped with SIGTERM (the shutdown snapshot); STATE=kill: with SIGKILL (a crash: the restart reads the last snapshot and its journal). */
 const STATE = process.env.STATE === '1' || process.env.STATE === 'kill';
+/**
+ * DASHBOARD=seconds: after the TopN queries, a dashboard's polling for that long (TopN 60m by URI
+ * every 2 s, across minute boundaries when it is over 60): its p50 and its slowest answer after
+ * the first (what a minute's seal costs the query that meets it).
+ */
+const DASHBOARD = Number(process.env.DASHBOARD ?? 0);
 const CRASH = process.env.STATE === 'kill';
 const BIN =
   PROGRAM === 'checkout'
@@ -151,6 +158,8 @@ interface CollectorRun {
   topn: Record<string, { first: number; p50: number; p99: number }>;
   /** STATE=1: the stop, the whole first life's peak, and the restart on the state file. */
   state?: StateRun;
+  /** DASHBOARD: the answers of the polling TopN, in order (ms). */
+  dashboard?: number[];
 }
 
 interface StateRun {
@@ -293,8 +302,16 @@ async function collector(
         p99: times[Math.floor(times.length * 0.99)] as number,
       };
     }
+    const dashboard: number[] = [];
+    for (const end = performance.now() + DASHBOARD * 1000; performance.now() < end; ) {
+      const t = performance.now();
+      await client.topN({ groupBy: 'uri', window: '60m', n: 10 });
+      dashboard.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     const peakMiB = Math.max(hwm, procStat(pid).hwm);
     return {
+      ...(DASHBOARD > 0 ? { dashboard } : {}),
       seconds,
       cpu,
       peakMiB,
@@ -465,6 +482,18 @@ for (const [name, spec] of Object.entries(SPECS)) {
           `peak RSS of the whole first life ${m((x) => x.lifePeakMiB).toFixed(0)} MiB (per run: ${st.map((x) => x.lifePeakMiB.toFixed(0)).join(', ')}); ` +
           `restart to first answer ${m((x) => x.restoreSeconds).toFixed(2)} s, peak RSS then ${m((x) => x.restorePeakMiB).toFixed(0)} MiB ` +
           `(per run: ${st.map((x) => x.restorePeakMiB.toFixed(0)).join(', ')}), minutes after the restore ${st.every((x) => x.restoredExact) ? 'exact' : 'NOT exact'}`,
+      );
+    }
+    const polled = rs.flatMap((x) => (x.dashboard ? [x.dashboard] : []));
+    if (polled.length > 0) {
+      const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+      console.log(
+        `    dashboard, TopN 60m uri every 2 s for ${DASHBOARD} s (per run: answers, first, p50, slowest after the first): ${polled
+          .map(
+            (d) =>
+              `${d.length}, ${(d[0] as number).toFixed(0)} ms, ${p50(d).toFixed(1)} ms, ${Math.max(...d.slice(1)).toFixed(0)} ms`,
+          )
+          .join('; ')}`,
       );
     }
     const q = rs.at(-1)?.topn ?? {};
