@@ -355,7 +355,12 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
         try {
           store.tick();
           store.flushLate();
-          store.refreshKept();
+          try {
+            store.refreshKept();
+          } catch (e) {
+            // A query's failure (memory for its sums) is the next query's to report, not a crash.
+            o.log(`bringing a TopN's sums up to date failed: ${(e as Error).message}`);
+          }
           if (rotatedSinceCheckpoint) {
             rotatedSinceCheckpoint = false;
             checkpoint(false);

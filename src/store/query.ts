@@ -133,6 +133,7 @@ export class BucketQueries {
    * chosen ids only.
    */
   topN(buckets: readonly BucketView[], q: Omit<TopNQuery, 'window'>, live?: BucketView): TopEntry[] {
+    this.keptAnswer = false;
     if (q.n <= 0) return [];
     const filter = compileFilter(q.filter ?? {}, this.interners, this.#regexScratch);
     if (filter.impossible) return [];

@@ -426,10 +426,30 @@ describe("Store.refreshKept: a TopN's kept sums brought up to date after a seal"
       ['/u/0', 1],
     ]);
     assert.equal(s.keptSummed, refreshed, 'the query summed nothing');
+    // A late line amends a sealed minute: left to the next query (at most one refresh a minute).
+    assert.equal(s.add('w.example', '192.0.2.1', '/hot', 200, '', 'GET', 10, 0, c.t - 70), 'counted');
+    s.refreshKept();
+    assert.equal(s.keptSummed, refreshed, 'no minute sealed since the last refresh');
+    // Another query in between that no sums are kept for (here one that cannot match): the next
+    // refresh is still the dashboard's query by URI.
+    assert.deepEqual(
+      s.topN({ groupBy: 'website', window: '5m', n: 2, filter: { website: 'none.example' } }),
+      [],
+    );
+    c.t += 60;
+    s.tick();
+    s.refreshKept();
+    const again = s.keptSummed;
+    assert.ok(again > refreshed, 'the URI query summed again after the next seal');
+    assert.deepEqual(labels(), [
+      ['/hot', 7],
+      ['/u/0', 1],
+    ]);
+    assert.equal(s.keptSummed, again);
     // Five minutes and more after the last ask: no longer kept up to date.
     c.t += 301;
     s.tick();
     s.refreshKept();
-    assert.equal(s.keptSummed, refreshed);
+    assert.equal(s.keptSummed, again);
   });
 });

@@ -995,6 +995,7 @@ export class Store {
         q: { groupBy: q.groupBy, window: q.window, n: q.n },
         at: this.now(),
         changes: this.#changes,
+        minute: this.#liveStart,
       };
     return top;
   }
@@ -1004,15 +1005,20 @@ export class Store {
     return this.#queries.keptSummed;
   }
 
-  /** The last TopN answered from kept sums, when, and the buckets' version it saw (`refreshKept`). */
-  #keptQuery: { q: TopNQuery; at: number; changes: number } | null = null;
+  /**
+   * The last TopN answered from kept sums, when, the buckets' version it saw and the live minute
+   * then (`refreshKept`).
+   */
+  #keptQuery: { q: TopNQuery; at: number; changes: number; minute: number } | null = null;
 
   /**
    * Brings the kept sums of the last TopN answered from them (an unfiltered TopN by requests of
-   * URIs or clients: see `BucketQueries`) up to date with the buckets sealed or amended since, if it
-   * was asked within the last five minutes. A seal makes the window's sums summed anew (50-130 ms
-   * at the caps): done here, by the collector's timer after `tick`, the next such query (a
-   * dashboard's) reads only the live minute.
+   * URIs or clients: see `BucketQueries`) up to date once a minute was sealed since and buckets
+   * changed, if it was asked within the last five minutes. A seal makes the window's sums summed
+   * anew (50-130 ms at the caps): done here, by the collector's timer after `tick`, the next such
+   * query (a dashboard's) reads only the live minute. At most once a minute: late lines amending
+   * sealed buckets every second (a lagging source) are left to the next query, as before. If the
+   * query throws, it is not tried again until asked again (and the error is thrown on).
    */
   refreshKept(): void {
     const k = this.#keptQuery;
@@ -1021,10 +1027,17 @@ export class Store {
       this.#keptQuery = null;
       return;
     }
+    if (k.minute === this.#liveStart) return;
     this.flushLate();
+    k.minute = this.#liveStart;
     if (k.changes === this.#changes) return;
-    this.#queries.topN(this.buckets(k.q.window), k.q, this.#liveView());
     k.changes = this.#changes;
+    try {
+      this.#queries.topN(this.buckets(k.q.window), k.q, this.#liveView());
+    } catch (e) {
+      this.#keptQuery = null;
+      throw e;
+    }
   }
 
   /** One point per bucket of `window` (the last point is the current minute so far). */
