@@ -486,12 +486,11 @@ for (const [name, spec] of Object.entries(SPECS)) {
     }
     const polled = rs.flatMap((x) => (x.dashboard ? [x.dashboard] : []));
     if (polled.length > 0) {
-      const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
       console.log(
         `    dashboard, TopN 60m uri every 2 s for ${DASHBOARD} s (per run: answers, first, p50, slowest after the first): ${polled
           .map(
             (d) =>
-              `${d.length}, ${(d[0] as number).toFixed(0)} ms, ${p50(d).toFixed(1)} ms, ${Math.max(...d.slice(1)).toFixed(0)} ms`,
+              `${d.length}, ${(d[0] as number).toFixed(0)} ms, ${median(d).toFixed(1)} ms, ${Math.max(...d.slice(1)).toFixed(0)} ms`,
           )
           .join('; ')}`,
       );

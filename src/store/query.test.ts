@@ -271,5 +271,17 @@ describe('BucketQueries.topN: one pass for few values, two for many', () => {
       ['/a/2', 7],
       ['/c/1', 5],
     ]);
+    // Asked again: no value is read to be tested, only the answer's two labels.
+    const value = uris.value.bind(uris);
+    let read = 0;
+    uris.value = (id: number) => {
+      read++;
+      return value(id);
+    };
+    assert.deepEqual(ask([second, third], '^/[ac]/'), [
+      ['/a/2', 7],
+      ['/c/1', 5],
+    ]);
+    assert.equal(read, 2);
   });
 });

@@ -142,14 +142,13 @@ export class BucketQueries {
     const measure = q.orderBy === 'bytes' ? 1 : q.orderBy === 'time' ? 2 : 0;
     const ask: Ask = { filter, g, measure, n: q.n, interner };
     const all = live === undefined ? buckets : [...buckets, live];
-    const kept = interner.capacity > ONE_PASS_IDS && live !== undefined && filter.empty && measure === 0;
-    this.keptAnswer = kept;
-    const { top, sums } =
-      interner.capacity <= ONE_PASS_IDS
-        ? this.#onePass(all, ask)
-        : kept
-          ? this.#keptPasses(buckets, live, ask)
-          : this.#twoPasses(all, ask);
+    const onePass = interner.capacity <= ONE_PASS_IDS;
+    this.keptAnswer = !onePass && live !== undefined && filter.empty && measure === 0;
+    const { top, sums } = onePass
+      ? this.#onePass(all, ask)
+      : this.keptAnswer && live !== undefined
+        ? this.#keptPasses(buckets, live, ask)
+        : this.#twoPasses(all, ask);
     return top.map((id, i) => ({
       label: interner.value(id),
       requests: sums[3 * i] as number,
